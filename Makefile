@@ -1,0 +1,46 @@
+# b9: the two commands are `make run` and `make test`. Both install what they need.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.install-stamp
+PYPROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+MEMBERS := libs/common $(wildcard services/*)
+
+.PHONY: run test install lint typecheck bench chaos clean
+
+run: install
+	$(VENV)/bin/b9 up
+
+test: install
+	bash scripts/test.sh
+
+install: $(STAMP)
+
+# With uv on PATH: `uv sync`. Otherwise: python3 -m venv + pip, editable installs of every member.
+$(STAMP): $(PYPROJECTS)
+	@if command -v uv >/dev/null 2>&1; then \
+		echo "installing with uv"; \
+		uv sync --all-packages --group dev --python python3; \
+	else \
+		echo "installing with python3 -m venv + pip"; \
+		test -x $(PY) || python3 -m venv $(VENV); \
+		$(PY) -m pip install -q --upgrade pip; \
+		$(PY) -m pip install -q $(foreach m,$(MEMBERS),-e $(m)) \
+			$$($(PY) scripts/dev_deps.py); \
+	fi
+	@touch $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check libs services tests bench
+
+typecheck: install
+	$(VENV)/bin/mypy libs/common/src services/*/src
+
+bench: install
+	$(PY) bench/run_all.py
+
+chaos: install
+	$(PY) -m pytest tests/chaos -m slow -q -o addopts="--strict-markers" --chaos-size=100000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""b9 shared runtime. Nothing here connects at import time."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,290 @@
+"""The consumer runtime: durable pull consumers whose handlers' errors say what happens.
+
+A consumer is given either a per-event ``handler(envelope)`` (run with bounded
+concurrency) or a ``batch_handler(deliveries)`` (called with up to ``batch`` decoded
+deliveries, for writers that upsert many rows in one statement). Outcomes:
+
+- returns normally -> ack;  ``Skip`` -> ack, counted as skipped;
+- ``Retry`` or any unexpected exception -> nak with a delay (growing with deliveries);
+  on the last allowed delivery -> copied into DLQ with the reason, then terminated;
+- ``Reject`` / ``DecodeError`` -> copied into DLQ with the reason, then terminated.
+
+A DLQ copy that cannot be stored leaves the message nak'ed: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from b9_common.delivery import ACK, TERM, Delivery, nak_payload, parse_ack_subject
+from b9_common.dlq import dead_letter
+from b9_common.errors import PublishError, Reject, Retry, Skip
+from b9_common.events.catalogue import EVENTS, decoder_for
+from b9_common.events.envelope import Envelope
+from b9_common.logs import event_id_var, subject_var
+from b9_common.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
+from b9_common.publisher import Publisher
+from b9_common.pull import PullEngine
+from b9_common.topology import ConsumerSpec, Topology
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope[Any]], Awaitable[None]]
+BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+
+
+def default_backoff(num_delivered: int) -> float:
+    """Nak delay after the n-th failed delivery: 1, 2, 4, ... seconds, at most 60."""
+    return float(min(60, 2 ** max(0, num_delivered - 1)))
+
+
+class Consumer:
+    def __init__(
+        self,
+        nc: NATS,
+        js: JetStreamContext,
+        topology: Topology,
+        spec: ConsumerSpec,
+        *,
+        publisher: Publisher,
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
+        batch: int = 256,
+        concurrency: int = 64,
+        batch_concurrency: int = 2,
+        batch_wait: float = 0.02,
+        gate: Callable[[Delivery], bool] | None = None,
+        observer: Callable[[Delivery, str], None] | None = None,
+        backoff: Callable[[int], float] = default_backoff,
+        heartbeat: float = 2.0,
+    ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler / batch_handler")
+        self.nc, self.js, self.topology, self.spec = nc, js, topology, spec
+        self.publisher = publisher
+        self.handler = handler
+        self.batch_handler = batch_handler
+        self.batch = batch
+        self.concurrency = concurrency
+        self.batch_wait = batch_wait
+        self.backoff = backoff
+        self.stream = topology.stream(spec.stream)
+        self.engine = PullEngine(nc, self.stream, spec.name, batch=batch if handler is None else
+                                 max(batch, concurrency), heartbeat=heartbeat, on_stall=self._ensure)
+        self._sem = asyncio.Semaphore(concurrency if handler else batch_concurrency)
+        self.gate = gate
+        self.observer = observer
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[int, Delivery] = {}
+        self._main: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self.counts = {"ack": 0, "skip": 0, "retry": 0, "dlq": 0}
+
+    async def _ensure(self) -> None:
+        try:
+            await self.topology.ensure_consumer(self.js, self.spec)
+        except Exception as exc:  # server may still be down; the watchdog tries again
+            log.warning("could not ensure consumer: %s", exc, extra={"consumer": self.spec.name})
+
+    async def start(self) -> None:
+        await self.topology.ensure_consumer(self.js, self.spec)
+        await self.engine.start()
+        self._main = asyncio.create_task(self._dispatch(), name=f"dispatch:{self.spec.name}")
+        self._ticker = asyncio.create_task(self._progress_ticker(), name=f"wpi:{self.spec.name}")
+
+    async def stop(self, grace: float = 20.0) -> None:
+        """Drain: stop asking, hand back unstarted messages, let in-flight ones finish (or nak)."""
+        left = await self.engine.stop()
+        for msg in left:
+            await self._reply(msg, b"-NAK")
+        self.engine.busy -= len(left)
+        if self._main:
+            self._main.cancel()
+            await asyncio.gather(self._main, return_exceptions=True)
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for d in list(self._in_flight.values()):
+            await self._reply(d.msg, b"-NAK")
+        self._in_flight.clear()
+        if self._ticker:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        await self.engine.unsubscribe()
+        try:
+            await self.nc.flush(timeout=2)
+        except Exception:
+            pass
+
+    # -- dispatch ----------------------------------------------------------------
+    async def _dispatch(self) -> None:
+        engine = self.engine
+        while True:
+            await engine.ready.wait()
+            if self.batch_handler is not None and len(engine.buffer) < self.batch and self.batch_wait:
+                await asyncio.sleep(self.batch_wait)  # let a batch fill up
+            await self._sem.acquire()
+            msgs = engine.take(self.batch if self.batch_handler else 1)
+            if not msgs:
+                self._sem.release()
+                continue
+            coro = self._run_batch(msgs) if self.batch_handler else self._run_one(msgs[0])
+            task = asyncio.create_task(coro)
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._sem.release()
+
+    def _prepare(self, msg: Msg) -> Delivery | None:
+        meta = parse_ack_subject(msg.reply or "")
+        if meta is None:
+            log.warning("message without JetStream metadata ignored", extra={"subject": msg.subject})
+            return None
+        type_ = self.topology.type_of(msg.subject)
+        d = Delivery(msg=msg, meta=meta, type=type_)
+        CONSUMER_LAG.labels(self.stream, self.spec.name).set(meta.num_pending)
+        if type_ not in EVENTS:
+            d.reject(f"unknown subject {msg.subject!r}")
+            return d
+        if self.gate is not None and not self.gate(d):
+            d.skip("outside slice")
+            d.reason = "gate"
+            return d
+        try:
+            d.envelope = decoder_for(type_).decode(msg.data)
+        except Reject as exc:
+            d.reject(exc.reason)
+        return d
+
+    async def _run_one(self, msg: Msg) -> None:
+        d = self._prepare(msg)
+        try:
+            if d is None:
+                return
+            if d.outcome is None:
+                assert self.handler is not None and d.envelope is not None
+                self._in_flight[id(d)] = d
+                event_id_var.set(d.envelope.id)
+                subject_var.set(msg.subject)
+                t0 = time.perf_counter()
+                try:
+                    await self.handler(d.envelope)
+                except Skip as exc:
+                    d.skip(exc.reason)
+                except Reject as exc:
+                    d.reject(exc.reason)
+                except Retry as exc:
+                    d.retry(exc.reason, exc.delay)
+                except asyncio.CancelledError:
+                    d.retry("shutdown", 0)
+                    raise
+                except Exception as exc:
+                    log.exception("handler failed", extra={"consumer": self.spec.name})
+                    d.retry(f"{type(exc).__name__}: {exc}")
+                finally:
+                    HANDLER_SECONDS.labels(self.spec.name).observe(time.perf_counter() - t0)
+            await self._settle(d)
+        finally:
+            if d is not None:
+                self._in_flight.pop(id(d), None)
+            self.engine.settled(1)
+
+    async def _run_batch(self, msgs: list[Msg]) -> None:
+        ds = [d for d in (self._prepare(m) for m in msgs) if d is not None]
+        try:
+            good = [d for d in ds if d.outcome is None]
+            for d in good:
+                self._in_flight[id(d)] = d
+            if good:
+                assert self.batch_handler is not None
+                t0 = time.perf_counter()
+                try:
+                    await self.batch_handler(good)
+                except Retry as exc:
+                    for d in good:
+                        if d.outcome is None:
+                            d.retry(exc.reason, exc.delay)
+                except Reject as exc:
+                    for d in good:
+                        if d.outcome is None:
+                            d.reject(exc.reason)
+                except asyncio.CancelledError:
+                    for d in good:
+                        d.retry("shutdown", 0)
+                    raise
+                except Exception as exc:
+                    log.exception("batch handler failed", extra={"consumer": self.spec.name})
+                    for d in good:
+                        if d.outcome in (None, "skip"):
+                            d.retry(f"{type(exc).__name__}: {exc}")
+                finally:
+                    HANDLER_SECONDS.labels(self.spec.name).observe(time.perf_counter() - t0)
+            for d in ds:
+                await self._settle(d)
+        finally:
+            for d in ds:
+                self._in_flight.pop(id(d), None)
+            self.engine.settled(len(msgs))
+
+    # -- settling ----------------------------------------------------------------
+    async def _reply(self, msg: Msg, payload: bytes) -> None:
+        if msg.reply:
+            try:
+                await self.nc.publish(msg.reply, payload)
+            except Exception as exc:  # connection gone: the server redelivers after ack_wait
+                log.warning("could not settle message: %s", exc)
+
+    async def _settle(self, d: Delivery) -> None:
+        outcome = d.outcome or "ack"
+        if outcome == "retry" and d.meta.num_delivered >= self.spec.max_deliver:
+            outcome, d.reason = "reject", f"max deliveries ({d.meta.num_delivered}) exhausted: {d.reason}"
+        if outcome == "reject":
+            try:
+                await dead_letter(
+                    self.publisher, type_=d.type, subject=d.msg.subject, data=d.msg.data,
+                    original_headers=d.msg.headers, meta=d.meta, reason=d.reason,
+                )
+            except PublishError as exc:
+                log.error("DLQ unavailable, message kept for redelivery: %s", exc)
+                await self._reply(d.msg, nak_payload(5.0))
+                return
+            log.warning("dead-lettered: %s", d.reason, extra={"consumer": self.spec.name,
+                                                              "subject": d.msg.subject,
+                                                              "stream_seq": d.meta.stream_seq})
+            await self._reply(d.msg, TERM)
+            self._count(d, "dlq")
+        elif outcome == "retry":
+            delay = d.delay if d.delay is not None else self.backoff(d.meta.num_delivered)
+            await self._reply(d.msg, nak_payload(delay))
+            self._count(d, "retry")
+        else:
+            await self._reply(d.msg, ACK)
+            self._count(d, outcome)
+
+    def _count(self, d: Delivery, outcome: str) -> None:
+        self.counts[outcome] += 1
+        EVENTS_HANDLED.labels(self.spec.name, d.type, outcome).inc()
+        if self.observer is not None:
+            self.observer(d, outcome)
+
+    async def _progress_ticker(self) -> None:
+        """Send +WPI for messages in flight longer than a third of ack_wait."""
+        period = max(1.0, self.spec.ack_wait / 3)
+        while True:
+            await asyncio.sleep(period)
+            cutoff = time.monotonic() - period
+            for d in list(self._in_flight.values()):
+                if d.started < cutoff:
+                    await d.in_progress(self.nc)

@@ -1,0 +1,81 @@
+"""The event catalogue: every subject, its stream and its payload type, once.
+
+``EVENTS[type]`` is the single source of the subject <-> payload mapping. Subjects on
+the wire are ``type`` itself, prefixed by the namespace when one is set (see topology).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from b9_common.events import commands, derived, instagram, ops, reddit
+from b9_common.events.envelope import EnvelopeDecoder
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    stream: str
+    payload: type[Any]
+    version: int
+    summary: str
+
+
+_SPECS = [
+    EventSpec("subreddit.fetched", "SCRAPE", reddit.SubredditFetched, 1, "A subreddit's about, rules and metrics"),
+    EventSpec("posts.fetched", "SCRAPE", reddit.PostsFetched, 1, "A batch of Reddit posts"),
+    EventSpec("user.fetched", "SCRAPE", reddit.UserFetched, 1, "A Reddit user's profile and activity"),
+    EventSpec("subreddit.discovered", "SCRAPE", reddit.SubredditDiscovered, 1, "A new subreddit name"),
+    EventSpec("creator.scraped", "SCRAPE", instagram.CreatorScraped, 1, "A creator's profile, analytics and media"),
+    EventSpec("creator.discovered", "SCRAPE", instagram.CreatorDiscovered, 1, "A related creator not known before"),
+    EventSpec(
+        "creator.related_processed", "SCRAPE", instagram.RelatedProcessed, 1,
+        "Related-creator discovery ran for a creator",
+    ),
+    EventSpec("scrape.attempted", "SCRAPE", ops.ScrapeAttempted, 1, "Outcome, calls and cost of a scrape attempt"),
+    EventSpec("subreddit.categorized", "DERIVED", derived.SubredditCategorized, 1, "Tags for a subreddit"),
+    EventSpec("creator.categorized", "DERIVED", derived.CreatorCategorized, 1, "Visual tags for a creator"),
+    EventSpec("media.stored", "DERIVED", derived.MediaStored, 1, "An asset stored in object storage"),
+    EventSpec("media.failed", "DERIVED", derived.MediaFailed, 1, "An asset that could not be stored"),
+    EventSpec(
+        "scrape.requested.reddit", "COMMANDS", commands.RedditScrapeRequested, 1,
+        "Analyze a subreddit or discover a user now",
+    ),
+    EventSpec(
+        "scrape.requested.instagram", "COMMANDS", commands.InstagramScrapeRequested, 1,
+        "Add a creator or run related-creator discovery now",
+    ),
+    EventSpec("categorize.requested", "COMMANDS", commands.CategorizeRequested, 1, "Categorize these items now"),
+    EventSpec("media.requested", "COMMANDS", commands.MediaRequested, 1, "Store these media URLs"),
+]
+
+EVENTS: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
+PAYLOAD_TYPES: dict[type[Any], EventSpec] = {spec.payload: spec for spec in _SPECS}
+
+_decoders: dict[str, EnvelopeDecoder[Any]] = {}
+
+
+def spec_for(type_: str) -> EventSpec:
+    try:
+        return EVENTS[type_]
+    except KeyError:
+        raise KeyError(f"unknown event type {type_!r}") from None
+
+
+def spec_of(payload: Any) -> EventSpec:
+    try:
+        return PAYLOAD_TYPES[type(payload)]
+    except KeyError:
+        raise TypeError(f"{type(payload).__name__} is not an event payload in the catalogue") from None
+
+
+def decoder_for(type_: str) -> EnvelopeDecoder[Any]:
+    dec = _decoders.get(type_)
+    if dec is None:
+        dec = _decoders[type_] = EnvelopeDecoder(spec_for(type_).payload)
+    return dec
+
+
+def stream_subjects(stream: str) -> list[str]:
+    return [s.type for s in _SPECS if s.stream == stream]

@@ -1,0 +1,186 @@
+"""A pull-consumer engine on the core NATS client.
+
+nats-py's ``fetch()`` spends most of its time in per-message tasks and timeouts. This
+engine subscribes once to an inbox and asks the server for messages with
+``$JS.API.CONSUMER.MSG.NEXT`` requests, keeping about ``batch`` messages requested
+ahead of what is buffered and in flight. It handles the status messages itself:
+
+- ``100`` idle heartbeat: the request is alive;
+- ``404`` / ``408``: a request ended; ``Nats-Pending-Messages`` says how many it still owed;
+- ``409``: request limits or a deleted consumer; the owed count is dropped and re-requested.
+
+A watchdog re-issues requests when nothing (not even a heartbeat) has arrived for
+``stall_after`` seconds: that recovers from server restarts and lost requests, which
+are the open stall issues of nats-py's pull subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+log = logging.getLogger(__name__)
+
+PENDING_MSGS = "Nats-Pending-Messages"
+
+
+class PullEngine:
+    def __init__(
+        self,
+        nc: NATS,
+        stream: str,
+        consumer: str,
+        *,
+        batch: int = 512,
+        expires: float = 10.0,
+        heartbeat: float = 2.0,
+        on_stall: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.nc = nc
+        self.stream = stream
+        self.consumer = consumer
+        self.batch = batch
+        self.expires = expires
+        self.heartbeat = heartbeat
+        self.stall_after = heartbeat * 2 + 1.0
+        self.on_stall = on_stall
+        self.buffer: deque[Msg] = deque()
+        self.ready = asyncio.Event()
+        self.outstanding = 0
+        self.busy = 0  # messages taken from the buffer and not yet settled
+        self.last_activity = time.monotonic()
+        self.stopping = False
+        self._wake = asyncio.Event()
+        self._sub: Subscription | None = None
+        self._inbox = ""
+        self._task: asyncio.Task[None] | None = None
+        self.requests_sent = 0
+        self.stalls = 0
+
+    @property
+    def api_subject(self) -> str:
+        return f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.consumer}"
+
+    async def start(self) -> None:
+        self._inbox = self.nc.new_inbox()
+        self._sub = await self.nc.subscribe(self._inbox, cb=self._on_msg, pending_msgs_limit=-1,
+                                            pending_bytes_limit=-1)
+        self._task = asyncio.create_task(self._loop(), name=f"pull:{self.stream}:{self.consumer}")
+
+    def reset(self) -> None:
+        """Forget owed messages (after a reconnect) so the loop re-requests at once."""
+        self.outstanding = 0
+        self._wake.set()
+
+    def settled(self, n: int = 1) -> None:
+        self.busy -= n
+        if self.busy < self.batch // 2:
+            self._wake.set()
+
+    def take(self, limit: int) -> list[Msg]:
+        out: list[Msg] = []
+        buf = self.buffer
+        while buf and len(out) < limit:
+            out.append(buf.popleft())
+        self.busy += len(out)
+        if not buf:
+            self.ready.clear()
+        self._wake.set()
+        return out
+
+    async def stop(self) -> list[Msg]:
+        """Stop requesting; return the buffered messages that no handler has started."""
+        self.stopping = True
+        self._wake.set()
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        left = list(self.buffer)
+        self.buffer.clear()
+        return left
+
+    async def unsubscribe(self) -> None:
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # connection already closed
+                pass
+            self._sub = None
+
+    # -- internals -------------------------------------------------------------
+    async def _on_msg(self, msg: Msg) -> None:
+        self.last_activity = time.monotonic()
+        hdrs = msg.headers
+        if hdrs and not msg.data and "Status" in hdrs:
+            self._on_status(hdrs)
+            return
+        if self.outstanding > 0:
+            self.outstanding -= 1
+        if self.stopping:
+            # Arrived after we stopped asking: hand it back at once.
+            if msg.reply:
+                await self.nc.publish(msg.reply, b"-NAK")
+            return
+        self.buffer.append(msg)
+        self.ready.set()
+
+    def _on_status(self, hdrs: dict[str, str]) -> None:
+        status = hdrs.get("Status", "")
+        if status == "100":
+            return
+        owed = hdrs.get(PENDING_MSGS)
+        if owed is not None and owed.isdigit():
+            self.outstanding = max(0, self.outstanding - int(owed))
+        elif status in ("404", "408", "409"):
+            self.outstanding = 0
+        if status == "409":
+            desc = str(hdrs.get("Description", ""))
+            level = logging.WARNING if "Deleted" in desc else logging.DEBUG
+            log.log(level, "pull request ended: 409 %s", desc,
+                    extra={"stream": self.stream, "consumer": self.consumer})
+        self._wake.set()
+
+    async def _request(self, n: int) -> None:
+        body = json.dumps({
+            "batch": n,
+            "expires": int(self.expires * 1e9),
+            "idle_heartbeat": int(self.heartbeat * 1e9),
+        }).encode()
+        await self.nc.publish(self.api_subject, body, reply=self._inbox)
+        self.outstanding += n
+        self.requests_sent += 1
+
+    async def _loop(self) -> None:
+        while not self.stopping:
+            try:
+                if self.nc.is_connected:
+                    want = self.batch * 2 - (len(self.buffer) + self.busy + self.outstanding)
+                    if want >= self.batch // 2 or (self.outstanding == 0 and want > 0):
+                        await self._request(want)
+                        self.last_activity = time.monotonic()
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.heartbeat)
+                except asyncio.TimeoutError:
+                    pass
+                if time.monotonic() - self.last_activity > self.stall_after and self.outstanding:
+                    self.stalls += 1
+                    log.warning("pull consumer stalled; re-requesting",
+                                extra={"stream": self.stream, "consumer": self.consumer})
+                    self.outstanding = 0
+                    self.last_activity = time.monotonic()
+                    if self.on_stall is not None:
+                        await self.on_stall()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pull loop error", extra={"stream": self.stream, "consumer": self.consumer})
+                await asyncio.sleep(1.0)

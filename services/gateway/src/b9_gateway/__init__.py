@@ -1,0 +1,1 @@
+"""b9 gateway service."""

@@ -1,0 +1,1 @@
+"""b9 instagram-scraper service."""

@@ -1,0 +1,1 @@
+"""b9 persistence service."""
