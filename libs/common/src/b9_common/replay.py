@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from ulid import ULID
 
 from b9_common.consumer import Consumer
-from b9_common.delivery import Delivery
+from b9_common.delivery import Delivery, parse_ack_subject
 from b9_common.service import ConsumerDef, Runtime, build_consumer
 from b9_common.topology import ConsumerSpec
 
@@ -70,10 +71,12 @@ async def replay(
     report.end_seq = min(slice_.to_seq, last) if slice_.to_seq else last
     subjects = slice_.subjects or cdef.spec.subjects
     name = f"replay-{cdef.spec.name}-{str(ULID()).lower()}"
+    start = slice_.from_seq or 1
+    if slice_.since is not None and not slice_.from_seq:
+        start = await seq_at_time(rt, stream, slice_.since, last)
     spec = ConsumerSpec(
         name=name, stream=slice_.stream, subjects=tuple(subjects), max_deliver=cdef.spec.max_deliver,
-        ack_wait=cdef.spec.ack_wait, start_seq=slice_.from_seq or (None if slice_.since else 1),
-        start_time=slice_.since if not slice_.from_seq else None, inactive_threshold=60.0,
+        ack_wait=cdef.spec.ack_wait, start_seq=start, inactive_threshold=60.0,
     )
     await rt.topology.ensure_consumer(rt.js, spec)
     cinfo = await rt.js.consumer_info(stream, name)
@@ -149,6 +152,32 @@ async def replay(
         except Exception:
             pass
     return report
+
+
+async def seq_at_time(rt: Runtime, stream: str, when: datetime, last_seq: int) -> int:
+    """The first stream sequence stored at or after ``when`` (``last_seq + 1`` if none).
+
+    Found with an unfiltered probe consumer started by time: the server's by-start-time
+    lookup combined with several filter subjects is not reliable, a plain one is.
+    """
+    name = f"probe-{str(ULID()).lower()}"
+    cfg = ConsumerConfig(name=name, deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=when,
+                         ack_policy=AckPolicy.EXPLICIT, inactive_threshold=10.0, mem_storage=True)
+    await rt.js.add_consumer(stream, cfg)
+    inbox = rt.nc.new_inbox()
+    sub = await rt.nc.subscribe(inbox)
+    try:
+        await rt.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}",
+                            b'{"batch": 1, "no_wait": true}', reply=inbox)
+        msg = await sub.next_msg(timeout=5)
+        meta = parse_ack_subject(msg.reply or "")
+        return meta.stream_seq if meta else last_seq + 1
+    finally:
+        await sub.unsubscribe()
+        try:
+            await rt.js.delete_consumer(stream, name)
+        except Exception:
+            pass
 
 
 def _rate_limited(handler, rate: float):  # type: ignore[no-untyped-def]
