@@ -1,0 +1,1 @@
+"""The b9 command line."""

@@ -1,0 +1,1 @@
+"""Extra commands (replay, dlq, seed) register themselves on the app here."""

@@ -1,0 +1,63 @@
+"""`b9`: run the stack, look at it, replay streams, handle dead letters, seed data."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from b9_common.cli.settings import load_cli_settings
+from b9_common.logs import setup_logging
+from b9_common.settings import exit_on_config_error
+
+app = typer.Typer(help="b9 creator-discovery pipeline", no_args_is_help=True, add_completion=False)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    with exit_on_config_error("b9"):
+        return load_cli_settings()
+
+
+@app.command()
+def up() -> None:
+    """Start NATS, PostgreSQL (embedded unless NATS_URL / DATABASE_URL are set) and every service."""
+    from b9_common.cli.up import up as run_up
+
+    s = _settings()
+    setup_logging("b9", s.log_level)
+    for quiet in ("b9_common", "pgserver"):
+        logging.getLogger(quiet).setLevel(logging.WARNING)
+    raise typer.Exit(asyncio.run(run_up(s)))
+
+
+@app.command()
+def status() -> None:
+    """Streams, consumers, lag, DLQ depth and live service replicas."""
+    from b9_common.cli.status import status as run_status
+
+    raise typer.Exit(asyncio.run(run_status(_settings())))
+
+
+@app.command()
+def streams() -> None:
+    """Streams with their sizes and consumers (like `nats stream ls` + `nats consumer ls`)."""
+    from b9_common.cli.status import status as run_status
+
+    raise typer.Exit(asyncio.run(run_status(_settings(), services=False)))
+
+
+@app.command()
+def asyncapi() -> None:
+    """Print the AsyncAPI 3.0 document of the event catalogue."""
+    import sys
+
+    from b9_common.asyncapi import asyncapi_json
+
+    sys.stdout.write(asyncapi_json().decode() + "\n")
+
+
+def main() -> None:
+    from b9_common.cli import commands  # noqa: F401 - registers replay, dlq, seed
+
+    app()
