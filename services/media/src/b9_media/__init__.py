@@ -1,1 +1,3 @@
-"""b9 media service."""
+"""b9 media service: safe download, compression, dedup, object storage."""
+
+__version__ = "0.1.0"

@@ -48,7 +48,8 @@ def open_store(url: str, settings: Any = None) -> ObjectStore:
         if not parts.netloc:
             raise ValueError(f"s3 store URL must name a bucket: s3://bucket/prefix (got {url!r})")
         return S3Store(
-            parts.netloc, parts.path.strip("/"),
+            parts.netloc,
+            parts.path.strip("/"),
             endpoint_url=getattr(settings, "s3_endpoint_url", None) or None,
             region=getattr(settings, "aws_region", None) or None,
             public_base_url=public,

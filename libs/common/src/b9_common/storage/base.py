@@ -15,8 +15,14 @@ from typing import Protocol, runtime_checkable
 
 _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*")
 _EXTRA_TYPES = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
-    ".gif": "image/gif", ".avif": "image/avif", ".mp4": "video/mp4", ".webm": "video/webm",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".avif": "image/avif",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
     ".json": "application/json",
 }
 
@@ -25,17 +31,21 @@ class StorageError(Exception):
     """The store could not be reached or refused the operation (transient for callers)."""
 
 
-class InvalidKey(ValueError):  # noqa: N818 - named for what it is
+class InvalidKey(ValueError):
     """A key that is not a safe relative path."""
 
 
-class ObjectNotFound(KeyError):  # noqa: N818
+class ObjectNotFound(KeyError):
     """No object under that key."""
 
 
 def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative object key, else raise ``InvalidKey``."""
-    if len(key) > 1024 or not _KEY_RE.fullmatch(key) or any(p in {".", ".."} for p in key.split("/")):
+    if (
+        len(key) > 1024
+        or not _KEY_RE.fullmatch(key)
+        or any(p in {".", ".."} for p in key.split("/"))
+    ):
         raise InvalidKey(f"invalid object key {key!r}")
     return key
 
@@ -59,8 +69,10 @@ class ObjectStore(Protocol):
 
     scheme: str
 
-    async def put(self, key: str, data: bytes | Path, content_type: str | None = None) -> StoredObject:
-        """Store ``data`` under ``key`` atomically (readers see the old object or the whole new one)."""
+    async def put(
+        self, key: str, data: bytes | Path, content_type: str | None = None
+    ) -> StoredObject:
+        """Store ``data`` under ``key`` atomically: readers see the old or the whole new object."""
         ...
 
     async def get(self, key: str) -> bytes:

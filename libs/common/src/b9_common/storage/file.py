@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from b9_common.storage.base import ObjectNotFound, StorageError, StoredObject, check_key, content_type_for
+from b9_common.storage.base import (
+    ObjectNotFound,
+    StorageError,
+    StoredObject,
+    check_key,
+    content_type_for,
+)
 
 
 class FileStore:
@@ -42,14 +49,14 @@ class FileStore:
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         except BaseException:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
             raise
         return path.stat().st_size
 
-    async def put(self, key: str, data: bytes | Path, content_type: str | None = None) -> StoredObject:
+    async def put(
+        self, key: str, data: bytes | Path, content_type: str | None = None
+    ) -> StoredObject:
         path = self._path(key)
         try:
             size = await asyncio.to_thread(self._put_sync, path, data)
@@ -79,10 +86,8 @@ class FileStore:
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
-        try:
+        with contextlib.suppress(FileNotFoundError):
             await asyncio.to_thread(path.unlink)
-        except FileNotFoundError:
-            pass
 
     async def url(self, key: str, expires: int = 3600) -> str:
         if self.public_base_url:

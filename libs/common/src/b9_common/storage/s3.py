@@ -18,7 +18,13 @@ import aioboto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from b9_common.storage.base import ObjectNotFound, StorageError, StoredObject, check_key, content_type_for
+from b9_common.storage.base import (
+    ObjectNotFound,
+    StorageError,
+    StoredObject,
+    check_key,
+    content_type_for,
+)
 
 MB = 1024 * 1024
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -32,10 +38,20 @@ def _missing(exc: ClientError) -> bool:
 class S3Store:
     scheme = "s3"
 
-    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
-                 region: str | None = None, public_base_url: str = "", max_concurrency: int = 8,
-                 multipart_threshold: int = 16 * MB, part_size: int = 8 * MB,
-                 connect_timeout: float = 10.0, read_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        public_base_url: str = "",
+        max_concurrency: int = 8,
+        multipart_threshold: int = 16 * MB,
+        part_size: int = 8 * MB,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url or None
@@ -44,9 +60,12 @@ class S3Store:
         self.multipart_threshold = max(multipart_threshold, 5 * MB)
         self.part_size = max(part_size, 5 * MB)  # S3's minimum part size
         self._sem = asyncio.Semaphore(max_concurrency)
-        self._config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                              retries={"max_attempts": 3, "mode": "standard"},
-                              max_pool_connections=max_concurrency * 2)
+        self._config = Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=max_concurrency * 2,
+        )
         self._session = aioboto3.Session()
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: Any = None
@@ -61,14 +80,22 @@ class S3Store:
             async with self._lock:
                 if self._client is None:
                     stack = contextlib.AsyncExitStack()
-                    self._client = await stack.enter_async_context(self._session.client(
-                        "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=self._config))
+                    self._client = await stack.enter_async_context(
+                        self._session.client(
+                            "s3",
+                            endpoint_url=self.endpoint_url,
+                            region_name=self.region,
+                            config=self._config,
+                        )
+                    )
                     self._stack = stack
         return self._client
 
-    async def put(self, key: str, data: bytes | Path, content_type: str | None = None) -> StoredObject:
+    async def put(
+        self, key: str, data: bytes | Path, content_type: str | None = None
+    ) -> StoredObject:
         ctype = content_type or content_type_for(key)
-        size = data.stat().st_size if isinstance(data, Path) else len(data)
+        size = (await asyncio.to_thread(data.stat)).st_size if isinstance(data, Path) else len(data)
         extra = {"ContentType": ctype, "CacheControl": CACHE_CONTROL}
         try:
             if size > self.multipart_threshold:
@@ -82,14 +109,16 @@ class S3Store:
             raise StorageError(f"cannot store {key} in s3://{self.bucket}: {exc}") from exc
         return StoredObject(key=key, size=size, content_type=ctype)
 
-    async def _multipart(self, full_key: str, data: bytes | Path, size: int, extra: dict[str, str]) -> None:
+    async def _multipart(
+        self, full_key: str, data: bytes | Path, size: int, extra: dict[str, str]
+    ) -> None:
         s3 = await self._s3()
         created = await s3.create_multipart_upload(Bucket=self.bucket, Key=full_key, **extra)
         upload_id = created["UploadId"]
 
         def read_part(offset: int) -> bytes:
             if isinstance(data, bytes):
-                return data[offset: offset + self.part_size]
+                return data[offset : offset + self.part_size]
             with data.open("rb") as fh:
                 fh.seek(offset)
                 return fh.read(self.part_size)
@@ -97,18 +126,30 @@ class S3Store:
         async def one(number: int, offset: int) -> dict[str, Any]:
             async with self._sem:
                 body = await asyncio.to_thread(read_part, offset)
-                resp = await s3.upload_part(Bucket=self.bucket, Key=full_key, UploadId=upload_id,
-                                            PartNumber=number, Body=body)
+                resp = await s3.upload_part(
+                    Bucket=self.bucket,
+                    Key=full_key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=body,
+                )
             return {"PartNumber": number, "ETag": resp["ETag"]}
 
         try:
-            parts = await asyncio.gather(*(one(i + 1, off) for i, off in
-                                           enumerate(range(0, size, self.part_size))))
-            await s3.complete_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id,
-                                               MultipartUpload={"Parts": list(parts)})
+            parts = await asyncio.gather(
+                *(one(i + 1, off) for i, off in enumerate(range(0, size, self.part_size)))
+            )
+            await s3.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=full_key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": list(parts)},
+            )
         except BaseException:
             with contextlib.suppress(Exception):
-                await s3.abort_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id)
+                await s3.abort_multipart_upload(
+                    Bucket=self.bucket, Key=full_key, UploadId=upload_id
+                )
             raise
 
     async def get(self, key: str) -> bytes:
@@ -158,7 +199,8 @@ class S3Store:
             return f"{self.public_base_url}/{self._key(key)}"
         s3 = await self._s3()
         url: str = await s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires)
+            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires
+        )
         return url
 
     async def close(self) -> None:
