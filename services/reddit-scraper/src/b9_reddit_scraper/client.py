@@ -1,0 +1,219 @@
+"""Async Reddit client: one pooled aiohttp session, app-only OAuth, pacing, retries, outcomes.
+
+Every HTTP request sent (token requests included) is counted in the caller's ``Tally``, so
+``scrape.attempted`` carries the number of calls an attempt really took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiohttp
+
+from b9_reddit_scraper.control import ControlState, Priority, ScraperDisabled
+from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
+from b9_reddit_scraper.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["ok", "not_found", "private", "banned", "quarantined", "rate_limited", "failed"]
+RETRY_STATUSES = frozenset({408, 500, 502, 503, 504, 520, 522})
+TOKEN_REFRESH_MARGIN = 60.0
+
+
+@dataclass
+class Tally:
+    """Calls made for one attempt (one subreddit, one user)."""
+
+    calls: int = 0
+    rate_limited: int = 0
+
+
+@dataclass
+class Result:
+    outcome: Outcome
+    status: int = 0
+    data: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+@dataclass
+class ClientStats:
+    calls: int = 0
+    calls_today: int = 0
+    day: int = field(default_factory=lambda: int(time.time() // 86_400))
+    status_counts: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+
+    def count(self, status: int) -> None:
+        today = int(time.time() // 86_400)
+        if today != self.day:
+            self.day, self.calls_today = today, 0
+        self.calls += 1
+        self.calls_today += 1
+        self.status_counts[status] = self.status_counts.get(status, 0) + 1
+
+
+class _Transient(Exception):
+    pass
+
+
+def _classify(status: int, body: Any) -> Outcome:
+    reason = str(body.get("reason", "")).lower() if isinstance(body, dict) else ""
+    if status == 403:
+        return "quarantined" if reason == "quarantined" else "private"
+    if status == 404:
+        return "banned" if reason == "banned" else "not_found"
+    if status in (301, 302, 303, 307, 308):  # www.reddit.com redirects unknown names to search
+        return "not_found"
+    return "failed"
+
+
+class RedditClient:
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings, control: ControlState,
+                 pacer: HeaderPacer, budget: SharedBudget,
+                 priority: Priority | None = None) -> None:
+        self.session = session
+        self.priority = priority or Priority()
+        self.settings = settings
+        self.control = control
+        self.pacer = pacer
+        self.budget = budget
+        self.stats = ClientStats()
+        self.base = settings.api_base
+        self.headers = {"User-Agent": settings.reddit_user_agent.strip()}
+        self.timeout = aiohttp.ClientTimeout(total=settings.reddit_timeout_seconds)
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+
+    # -- paths ---------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        path = path.strip("/")
+        return f"{self.base}/{path}" if self.settings.oauth else f"{self.base}/{path}.json"
+
+    # -- auth ------------------------------------------------------------------------
+    async def _auth_header(self, tally: Tally) -> dict[str, str]:
+        if not self.settings.oauth:
+            return {}
+        async with self._token_lock:
+            if self._token is None or time.monotonic() > self._token_expires - TOKEN_REFRESH_MARGIN:
+                await self._fetch_token(tally)
+        return {"Authorization": f"bearer {self._token}"}
+
+    async def _fetch_token(self, tally: Tally) -> None:
+        auth = aiohttp.BasicAuth(self.settings.reddit_client_id, self.settings.reddit_client_secret)
+        await self.budget.acquire()
+        await self.pacer.reserve(self.control)
+        tally.calls += 1
+        try:
+            async with self.session.post(
+                self.settings.token_url, data={"grant_type": "client_credentials"}, auth=auth,
+                headers=self.headers, timeout=self.timeout, allow_redirects=False,
+            ) as resp:
+                self.stats.count(resp.status)
+                raw = await resp.read()
+                if resp.status == 429:
+                    self.pacer.block(self._retry_after(resp.headers))
+                    raise _Transient("token endpoint answered 429")
+                if resp.status >= 500 or resp.status == 408:
+                    raise _Transient(f"token endpoint answered {resp.status}")
+                if resp.status != 200:
+                    raise _Transient(f"token endpoint answered {resp.status}: {raw[:200]!r}")
+                body = json.loads(raw)
+        except (TimeoutError, aiohttp.ClientError, json.JSONDecodeError) as exc:
+            raise _Transient(f"token request failed: {exc!r}") from exc
+        finally:
+            self.pacer.done()
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not token:
+            raise _Transient("token endpoint returned no access_token")
+        self._token = str(token)
+        self._token_expires = time.monotonic() + float(body.get("expires_in", 3600))
+        log.info("reddit oauth token obtained", extra={"expires_in": body.get("expires_in")})
+
+    def _retry_after(self, headers: Any) -> float:
+        try:
+            wait = float(headers.get("retry-after", ""))
+        except ValueError:
+            wait = self.settings.reddit_429_default_wait
+        return max(0.0, min(wait, self.settings.reddit_429_max_wait))
+
+    # -- requests --------------------------------------------------------------------
+    async def get(self, path: str, params: dict[str, str | int] | None = None, *,
+                  tally: Tally) -> Result:
+        """GET one endpoint: a ``Result`` always (ScraperDisabled propagates)."""
+        query = {"raw_json": "1", **{k: str(v) for k, v in (params or {}).items()}}
+        attempts = self.settings.reddit_max_attempts
+        rate_limited = 0
+        last_error = "no attempt"
+        attempt = 0
+        while attempt < attempts:
+            attempt += 1
+            try:
+                result = await self._once(self.url(path), query, tally)
+            except ScraperDisabled:
+                raise
+            except _Transient as exc:
+                last_error = str(exc)
+                if "429" in last_error:
+                    rate_limited += 1
+                    tally.rate_limited += 1
+                    if rate_limited > attempts:
+                        return Result("rate_limited", 429, error=last_error)
+                    attempt -= 1  # a 429 waits as told; it does not use up a retry
+                    continue
+                if attempt < attempts:
+                    base = self.settings.reddit_retry_base_seconds
+                    await self.control.sleep(base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
+                continue
+            return result
+        self.stats.errors += 1
+        return Result("failed", error=last_error)
+
+    async def _once(self, url: str, query: dict[str, str], tally: Tally) -> Result:
+        await self.priority.wait_turn()
+        self.control.check()
+        auth = await self._auth_header(tally)
+        await self.budget.acquire()
+        await self.pacer.reserve(self.control)
+        tally.calls += 1
+        try:
+            async with self.session.get(url, params=query, headers={**self.headers, **auth},
+                                        timeout=self.timeout, allow_redirects=False) as resp:
+                self.stats.count(resp.status)
+                raw = await resp.read()
+                status, headers = resp.status, resp.headers
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self.pacer.done()
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        self.pacer.done()
+        self.pacer.update(headers)
+        if status == 429:
+            self.pacer.block(self._retry_after(headers))
+            raise _Transient(f"429 from {url}")
+        if status == 401 and self.settings.oauth:
+            self._token = None
+            raise _Transient("401: token rejected, refreshing")
+        if status in RETRY_STATUSES:
+            raise _Transient(f"{status} from {url}")
+        try:
+            body = json.loads(raw) if raw else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if status == 200:
+                raise _Transient(f"malformed JSON from {url}") from None
+            body = None
+        if status == 200:
+            return Result("ok", status, body)
+        outcome = _classify(status, body)
+        return Result(outcome, status, body, error=f"{status} {outcome}")

@@ -1,0 +1,169 @@
+"""The continuous cycle over tracked subreddits, shared by every replica.
+
+State in the scraper's own KV bucket (``reddit_scraper``, entries expire after 2 days):
+
+- ``cycle``: ``{"number": n, "prev_finished_at": t}``; the replica that runs out of work first
+  advances it with ``kv.update(last=revision)`` (exactly one wins);
+- ``c<n>.<name>``: a claim made with ``kv.create`` — only one replica refreshes a subreddit
+  in cycle n; a claim whose refresh was interrupted (disable, shutdown) is deleted again;
+- ``d.<name>``: a discovered subreddit's claim (fetched once across replicas).
+
+Cycle n+1 starts ``interval_seconds`` after cycle n ran out of work (read at once when the
+control value changes). Subreddits go stalest first; ``batch_size`` refreshes run at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import msgspec
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from b9_reddit_scraper.control import LOW_PRIORITY, ControlState, ScraperDisabled
+from b9_reddit_scraper.scraper import Scraper
+from b9_reddit_scraper.tracked import Tracked, TrackedSource
+
+log = logging.getLogger(__name__)
+
+CYCLE_KEY = "cycle"
+MAX_TRACKED = 200_000
+
+
+class CycleState(msgspec.Struct):
+    number: int = 1
+    prev_finished_at: float = 0.0
+
+
+class CycleRunner:
+    def __init__(self, scraper: Scraper, tracked: TrackedSource, control: ControlState,
+                 kv: KeyValue, *, replica: str) -> None:
+        self.scraper = scraper
+        self.tracked = tracked
+        self.control = control
+        self.kv = kv
+        self.replica = replica
+        self.cycle = 0
+        self.position = 0
+        self.total = 0
+        self.refreshed = 0
+        self.state = "starting"
+
+    def status(self) -> dict[str, Any]:
+        return {"cycle": self.cycle, "position": self.position, "total": self.total,
+                "refreshed_by_me": self.refreshed, "cycle_state": self.state}
+
+    # -- claims ------------------------------------------------------------------------
+    async def claim(self, key: str) -> bool:
+        try:
+            await self.kv.create(key, self.replica.encode() or b"-")
+            return True
+        except KeyWrongLastSequenceError:
+            return False
+
+    async def release(self, key: str) -> None:
+        try:
+            await self.kv.delete(key)
+        except Exception as exc:
+            log.warning("could not release claim %s: %s", key, exc)
+
+    async def claim_discovered(self, name: str) -> bool:
+        return await self.claim(f"d.{name.lower()}")
+
+    # -- cycle state ---------------------------------------------------------------------
+    async def _read(self) -> tuple[CycleState, int]:
+        try:
+            entry = await self.kv.get(CYCLE_KEY)
+            return msgspec.json.decode(entry.value or b"{}", type=CycleState), entry.revision or 0
+        except (KeyNotFoundError, msgspec.DecodeError, msgspec.ValidationError):
+            state = CycleState()
+            try:
+                rev = await self.kv.create(CYCLE_KEY, msgspec.json.encode(state))
+                return state, rev
+            except KeyWrongLastSequenceError:
+                entry = await self.kv.get(CYCLE_KEY)
+                state = msgspec.json.decode(entry.value or b"{}", type=CycleState)
+                return state, entry.revision or 0
+
+    async def _advance(self, state: CycleState, revision: int) -> None:
+        nxt = CycleState(number=state.number + 1, prev_finished_at=time.time())
+        try:
+            await self.kv.update(CYCLE_KEY, msgspec.json.encode(nxt), last=revision)
+            log.info("cycle finished", extra={"cycle": state.number, "replica": self.replica})
+        except KeyWrongLastSequenceError:
+            pass  # another replica advanced it
+
+    # -- the loop ------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            try:
+                if not self.control.enabled:
+                    self.state = "disabled"
+                    await self.control.wait_enabled()
+                await self._one_cycle()
+            except ScraperDisabled:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.state = "error"
+                log.exception("cycle step failed; retrying in 5 s")
+                await asyncio.sleep(5)
+
+    async def _one_cycle(self) -> None:
+        state, revision = await self._read()
+        wait = state.prev_finished_at + self.control.config.interval_seconds - time.time()
+        if wait > 0:
+            self.state = "cooldown"
+            await self.control.wait_changed(min(wait, 60))  # re-read on any control change
+            return
+        self.cycle, self.state = state.number, "running"
+        items = await self.tracked.tracked(MAX_TRACKED)
+        self.total, self.position = len(items), 0
+        if not items:
+            self.state = "idle"
+            await self.control.wait_changed(max(1.0, self.control.config.interval_seconds))
+            return
+        await self._run_items(state.number, items)
+        await self._advance(state, revision)
+
+    async def _run_items(self, cycle: int, items: list[Tracked]) -> None:
+        it = iter(items)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                self.control.check()
+                while len(running) < self.control.config.batch_size:
+                    item = next(it, None)
+                    if item is None:
+                        break
+                    self.position += 1
+                    key = f"c{cycle}.{item.name.lower()}"
+                    if await self.claim(key):
+                        running.add(asyncio.create_task(self._refresh(cycle, item, key)))
+                if not running:
+                    return
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for t in done:
+                    if not t.cancelled() and isinstance(t.exception(), ScraperDisabled):
+                        raise ScraperDisabled("disabled during the cycle")
+        finally:
+            for t in running:
+                t.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _refresh(self, cycle: int, item: Tracked, key: str) -> None:
+        LOW_PRIORITY.set(True)
+        try:
+            await self.scraper.refresh_subreddit(item.name, item.mode, cycle=cycle,
+                                                 claim=self.claim_discovered)
+            self.refreshed += 1
+        except (ScraperDisabled, asyncio.CancelledError):
+            await asyncio.shield(self.release(key))
+            raise
+        except Exception:
+            log.exception("refresh failed", extra={"subreddit": item.name})
+            await self.release(key)

@@ -1,0 +1,92 @@
+"""Entry point: ``SERVICE`` for the runner, ``main()`` for the console script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
+from b9_common.topology import ConsumerSpec
+from nats.js.api import KeyValueConfig
+
+from b9_reddit_scraper import __version__
+from b9_reddit_scraper.client import RedditClient
+from b9_reddit_scraper.commands import command_handler
+from b9_reddit_scraper.control import ControlState, Priority, watch_control
+from b9_reddit_scraper.cycle import CycleRunner
+from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
+from b9_reddit_scraper.scraper import Scraper
+from b9_reddit_scraper.settings import Settings
+from b9_reddit_scraper.tracked import TrackedSource, open_tracked
+
+NAME = "reddit-scraper"
+STATE_BUCKET = "reddit_scraper"
+STATE_TTL = 2 * 86_400.0
+COMMANDS = ConsumerSpec(
+    name="reddit-scraper-commands", stream="COMMANDS", subjects=("scrape.requested.reddit",),
+    max_deliver=10, ack_wait=120.0, max_ack_pending=64,
+    description="On-demand subreddit analysis and user discovery",
+)
+
+
+async def state_kv(rt: Runtime) -> Any:
+    from b9_common.topology import ensure_kv
+
+    return await ensure_kv(rt.js, KeyValueConfig(
+        bucket=rt.topology.bucket(STATE_BUCKET), history=1, ttl=STATE_TTL,
+        replicas=rt.topology.replicas,
+        description="reddit-scraper: shared request budget, cycle number, per-cycle claims",
+    ))
+
+
+async def bootstrap(settings: Settings, rt: Runtime, *,
+                    tracked: TrackedSource | None = None) -> App:
+    control = ControlState()
+    control_loop = await watch_control(await rt.topology.control_kv(rt.js), control)
+    kv = await state_kv(rt)
+    pool = None
+    if tracked is None:
+        tracked, pool = await open_tracked(settings.database_url)
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=32, ttl_dns_cache=300),
+        headers={"User-Agent": settings.reddit_user_agent.strip()},
+    )
+    pacer = HeaderPacer()
+    budget = SharedBudget(kv, control)
+    priority = Priority()
+    client = RedditClient(session, settings, control, pacer, budget, priority)
+    scraper = Scraper(client, rt.publisher, tracked, settings, replica=rt.replica)
+    cycle = CycleRunner(scraper, tracked, control, kv, replica=rt.replica)
+
+    def status() -> dict[str, Any]:
+        return {
+            "status": "running" if control.enabled else "disabled",
+            "enabled": control.enabled, **cycle.status(),
+            "commands_in_progress": priority.active,
+            "calls_total": client.stats.calls, "calls_today": client.stats.calls_today,
+            "budget": {"requests_per_minute": control.config.requests_per_minute,
+                       "shared_tokens": budget.tokens_seen, **pacer.snapshot()},
+            "outcomes": dict(scraper.outcomes), "mode": "oauth" if settings.oauth else "public",
+        }
+
+    async def close() -> None:
+        await session.close()
+        if pool is not None:
+            await pool.close()
+
+    return App(
+        consumers=[ConsumerDef(COMMANDS, handler=command_handler(
+            scraper, control, priority, cycle.claim_discovered), concurrency=4)],
+        loops=[control_loop, cycle.run], closers=[close], status=status,
+    )
+
+
+SERVICE = ServiceDef(name=NAME, version=__version__, settings_cls=Settings, bootstrap=bootstrap)
+
+
+def main() -> None:
+    run(SERVICE)
+
+
+if __name__ == "__main__":
+    main()
