@@ -1,1 +1,3 @@
 """b9 persistence service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,119 @@
+"""The batch handler: group deliveries by type, check, and write each group in one transaction.
+
+- A fact failing a semantic check -> ``d.reject(reason)`` (DLQ); the rest is written.
+- The database refusing a group (a data error) -> each delivery of the group is written alone,
+  and only the ones the database refuses are rejected.
+- The database unreachable (connection errors, shutdown, deadlock, ...) -> ``Retry`` for the
+  whole batch with a short growing delay; writes are idempotent so a partial batch is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from b9_common.delivery import Delivery
+from b9_common.errors import Retry
+from b9_common.events import Envelope
+
+from b9_persistence.checks import check
+from b9_persistence.writers_derived import WRITERS as DERIVED_WRITERS
+from b9_persistence.writers_instagram import WRITERS as INSTAGRAM_WRITERS
+from b9_persistence.writers_reddit import WRITERS as REDDIT_WRITERS
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[int]]
+WRITERS: dict[str, Writer] = {**REDDIT_WRITERS, **INSTAGRAM_WRITERS, **DERIVED_WRITERS}
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now, canceled
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.LockNotAvailableError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT)
+
+
+def retry_delay(num_delivered: int) -> float:
+    """0.5, 1, 2, 4, 5, 5, ... seconds: a short outage is caught up quickly."""
+    return float(min(5.0, 0.5 * 2 ** max(0, num_delivered - 1)))
+
+
+class Persistence:
+    """Writes batches of deliveries into the read model through an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.rows: dict[str, int] = {}
+        self.rejected = 0
+        self.db_errors = 0
+        self.last_error = ""
+
+    def status(self) -> dict[str, Any]:
+        return {"rows": dict(self.rows), "rejected": self.rejected, "db_errors": self.db_errors,
+                "last_error": self.last_error}
+
+    async def handle(self, deliveries: list[Delivery]) -> None:
+        groups: dict[str, list[Delivery]] = {}
+        for d in deliveries:
+            if d.type not in WRITERS:
+                d.skip("not persisted")
+                continue
+            reason = check(d.type, d.data)
+            if reason:
+                self._reject(d, reason)
+                continue
+            groups.setdefault(d.type, []).append(d)
+        try:
+            for type_ in sorted(groups):
+                await self._write_group(type_, groups[type_])
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.db_errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            worst = max(d.meta.num_delivered for d in deliveries)
+            log.warning("database unavailable, batch will be redelivered: %s", self.last_error)
+            raise Retry(f"database unavailable: {self.last_error}", retry_delay(worst)) from exc
+
+    async def _write(self, type_: str, envs: list[Envelope[Any]]) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            n = await WRITERS[type_](conn, envs)
+        self.rows[type_] = self.rows.get(type_, 0) + n
+        return n
+
+    async def _write_group(self, type_: str, ds: list[Delivery]) -> None:
+        try:
+            await self._write(type_, [d.envelope for d in ds if d.envelope is not None])
+            return
+        except asyncpg.PostgresError as exc:
+            if is_transient(exc):
+                raise
+            if len(ds) == 1:
+                self._reject(ds[0], f"database refused {type_}: {exc}")
+                return
+            log.warning("group of %d %s refused (%s): writing one by one", len(ds), type_, exc)
+        for d in ds:
+            try:
+                assert d.envelope is not None
+                await self._write(type_, [d.envelope])
+            except asyncpg.PostgresError as exc:
+                if is_transient(exc):
+                    raise
+                self._reject(d, f"database refused {type_}: {exc}")
+
+    def _reject(self, d: Delivery, reason: str) -> None:
+        self.rejected += 1
+        d.reject(reason)

@@ -1,0 +1,118 @@
+"""Batch upserts: COPY rows into a per-connection temp staging table, then one
+``INSERT ... SELECT ... ORDER BY key ON CONFLICT DO UPDATE ... WHERE newer`` statement.
+
+Staging tables are ``stg_<table>`` (``LIKE <table> INCLUDING DEFAULTS``, ``ON COMMIT
+DELETE ROWS``), created once per pooled connection by :func:`init_connection`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+
+STAGED_TABLES = (
+    "subreddits",
+    "subreddit_snapshots",
+    "reddit_users",
+    "reddit_posts",
+    "instagram_creators",
+    "creator_follower_history",
+    "instagram_media",
+    "media_assets",
+    "categorizations",
+    "scrape_attempts",
+)
+
+# The row was never scraped, or the incoming fact is newer (ties broken by event id).
+NEWER = "(t.fact_at IS NULL OR (t.fact_at, t.fact_id) < (EXCLUDED.fact_at, EXCLUDED.fact_id))"
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Pool ``init`` hook: create the session's staging tables."""
+    for table in STAGED_TABLES:
+        await conn.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS stg_{table} (LIKE {table} INCLUDING DEFAULTS) "
+            "ON COMMIT DELETE ROWS"
+        )
+
+
+def clean(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: drop it (free text from upstream may contain one)."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def clean_opt(value: str | None) -> str | None:
+    return None if value is None else clean(value)
+
+
+def clean_list(values: list[str]) -> list[str]:
+    return [clean(v) for v in values]
+
+
+T = TypeVar("T")
+
+
+def newest(
+    items: Iterable[T], key: Callable[[T], Hashable], order: Callable[[T], Any]
+) -> list[T]:
+    """Keep the newest item per key (by ``order`` = (occurred_at, event id)), sorted by key.
+
+    One statement cannot update a row twice, and a fixed key order avoids deadlocks
+    between concurrent batches.
+    """
+    best: dict[Any, T] = {}
+    for item in items:
+        k = key(item)
+        cur = best.get(k)
+        if cur is None or order(cur) < order(item):
+            best[k] = item
+    return [best[k] for k in sorted(best)]
+
+
+def update_set(cols: Sequence[str], key: Sequence[str], special: dict[str, str] | None = None,
+               skip: Sequence[str] = ()) -> str:
+    """``c = EXCLUDED.c`` for every non-key column, with ``special`` expressions overriding."""
+    special = special or {}
+    parts = []
+    for c in cols:
+        if c in key or c in skip:
+            continue
+        parts.append(f"{c} = {special.get(c, f'EXCLUDED.{c}')}")
+    for c, expr in special.items():
+        if c not in cols:
+            parts.append(f"{c} = {expr}")
+    return ", ".join(parts)
+
+
+def merge_sql(table: str, cols: Sequence[str], key: Sequence[str], *, update: str | None,
+              where: str | None = None, select: Sequence[str] | None = None,
+              returning: str | None = None, filter_: str | None = None) -> str:
+    """INSERT from ``stg_<table>`` into ``table`` ordered by key, merging on conflict."""
+    target = ", ".join(cols)
+    source = ", ".join(select or cols)
+    keys = ", ".join(key)
+    sql = f"INSERT INTO {table} AS t ({target}) SELECT {source} FROM stg_{table}"
+    if filter_:
+        sql += f" WHERE {filter_}"
+    sql += f" ORDER BY {keys} ON CONFLICT ({keys}) "
+    if update is None:
+        sql += "DO NOTHING"
+    else:
+        sql += f"DO UPDATE SET {update}"
+        if where:
+            sql += f" WHERE {where}"
+    if returning:
+        sql += f" RETURNING {returning}"
+    return sql
+
+
+async def stage(conn: asyncpg.Connection, table: str, cols: Sequence[str],
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    await conn.copy_records_to_table(f"stg_{table}", records=rows, columns=list(cols))
+
+
+async def clear(conn: asyncpg.Connection, table: str) -> None:
+    """Empty a staging table inside a transaction (when it is reused before commit)."""
+    await conn.execute(f"DELETE FROM stg_{table}")

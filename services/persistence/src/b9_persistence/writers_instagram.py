@@ -1,0 +1,196 @@
+"""Writers for Instagram facts: creator.scraped, creator.discovered, creator.related_processed."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import asyncpg
+import msgspec
+from b9_common.events import CreatorScraped, Envelope, IgMedia
+
+from b9_persistence.staging import NEWER, clean, clean_list, merge_sql, newest, stage, update_set
+
+Env: TypeAlias = Envelope[Any]
+_json = msgspec.json.Encoder()
+
+ANALYTICS_COLS = (
+    "avg_reel_views", "avg_reel_likes", "avg_reel_comments", "avg_reel_saves", "avg_reel_shares",
+    "avg_post_likes", "avg_post_comments", "avg_post_engagement", "content_reach_rate",
+    "reel_engagement_rate", "post_engagement_rate", "engagement_rate", "viral_reels",
+    "viral_posts", "viral_content_count", "viral_content_rate", "viral_min_views",
+    "viral_multiplier", "comment_to_like_ratio", "save_to_like_ratio",
+    "reels_vs_posts_performance", "best_content_type", "posting_frequency_per_week",
+    "posting_consistency_score", "last_post_days_ago", "most_active_day", "most_active_hour",
+)
+CREATOR_COLS = (
+    "ig_user_id", "username", "availability", "full_name", "biography", "external_url",
+    "external_url_type", "bio_links", "profile_pic_url", "is_verified", "is_private",
+    "is_business", "is_professional", "followers_count", "following_count", "media_count",
+    "highlight_reel_count", "growth_daily_pct", "growth_weekly_pct", "previous_followers_count",
+    *ANALYTICS_COLS, "api_calls", "requested", "discovery_source", "niche", "fact_at", "fact_id",
+)
+CREATOR_SQL = merge_sql(
+    "instagram_creators", CREATOR_COLS, ("ig_user_id",),
+    update=update_set(CREATOR_COLS, ("ig_user_id",), {
+        "discovery_source": "COALESCE(t.discovery_source, EXCLUDED.discovery_source)",
+        "niche": "COALESCE(t.niche, EXCLUDED.niche)",
+        "requested": "t.requested OR EXCLUDED.requested",
+    }),
+    where=NEWER,
+)
+# A creator first discovered without an id lives as 'pending:<username>': the first scrape
+# renames that row to the real id (keeping discovery and people fields), or drops it.
+ADOPT_SQL = """
+UPDATE instagram_creators p SET ig_user_id = s.ig_user_id
+FROM stg_instagram_creators s
+WHERE p.ig_user_id = 'pending:' || s.username
+  AND NOT EXISTS (SELECT 1 FROM instagram_creators r WHERE r.ig_user_id = s.ig_user_id)"""
+DROP_PENDING_SQL = """
+DELETE FROM instagram_creators p USING stg_instagram_creators s
+WHERE p.ig_user_id = 'pending:' || s.username"""
+HISTORY_COLS = ("ig_user_id", "fact_at", "fact_id", "username", "followers_count",
+                "following_count", "media_count")
+HISTORY_SQL = merge_sql("creator_follower_history", HISTORY_COLS, ("ig_user_id", "fact_at"),
+                        update=update_set(HISTORY_COLS, ("ig_user_id", "fact_at")),
+                        where="t.fact_id < EXCLUDED.fact_id")
+MEDIA_COLS = (
+    "media_pk", "ig_user_id", "kind", "media_id", "shortcode", "product_type", "post_type",
+    "taken_at", "caption", "hashtags", "mentions", "play_count", "view_count", "like_count",
+    "comment_count", "share_count", "save_count", "engagement_count", "engagement_rate",
+    "duration", "video_url", "thumbnail_url", "image_urls", "carousel_media_count", "width",
+    "height", "is_paid_partnership", "is_viral", "fact_at", "fact_id",
+)
+MEDIA_SQL = merge_sql("instagram_media", MEDIA_COLS, ("media_pk",),
+                      update=update_set(MEDIA_COLS, ("media_pk",)), where=NEWER)
+# Link the newest stored profile picture to its creator (order-independent).
+PROFILE_PIC_SQL = """
+UPDATE instagram_creators c SET profile_pic_key = a.storage_key
+FROM (SELECT DISTINCT ON (source_id) source_id, storage_key FROM media_assets
+      WHERE kind = 'profile_picture' AND status = 'stored' AND source_id = ANY($1::text[])
+      ORDER BY source_id, fact_at DESC, fact_id DESC) a
+WHERE c.ig_user_id = a.source_id AND c.profile_pic_key IS DISTINCT FROM a.storage_key"""
+
+
+def _order(env: Env) -> tuple[Any, str]:
+    return (env.occurred_at, env.id)
+
+
+def _creator_row(env: Env) -> tuple[Any, ...]:
+    d: CreatorScraped = env.data
+    a, g = d.analytics, d.growth
+    return (
+        d.ig_user_id, d.username, d.availability, clean(d.full_name), clean(d.biography),
+        d.external_url, d.external_url_type, _json.encode(d.bio_links).decode(),
+        d.profile_pic_url, d.is_verified, d.is_private, d.is_business, d.is_professional,
+        d.followers_count, d.following_count, d.media_count, d.highlight_reel_count,
+        g.daily_pct, g.weekly_pct, g.previous_followers_count,
+        *(getattr(a, c) for c in ANALYTICS_COLS),
+        d.api_calls, d.requested, d.discovery_source, d.requested_niche, env.occurred_at, env.id,
+    )
+
+
+def _media_row(env: Env, ig_user_id: str, m: IgMedia) -> tuple[Any, ...]:
+    return (
+        m.media_pk, ig_user_id, m.kind, m.media_id, m.shortcode, m.product_type, m.post_type,
+        m.taken_at, clean(m.caption), clean_list(m.hashtags), clean_list(m.mentions),
+        m.play_count, m.view_count, m.like_count, m.comment_count, m.share_count, m.save_count,
+        m.engagement_count, m.engagement_rate, m.duration, m.video_url, m.thumbnail_url,
+        m.image_urls, m.carousel_media_count, m.width, m.height, m.is_paid_partnership,
+        m.is_viral, env.occurred_at, env.id,
+    )
+
+
+async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    latest = newest(envs, lambda e: e.data.ig_user_id, _order)
+    await stage(conn, "instagram_creators", CREATOR_COLS, [_creator_row(e) for e in latest])
+    await conn.execute(ADOPT_SQL)
+    await conn.execute(DROP_PENDING_SQL)
+    await conn.execute(CREATOR_SQL)
+    hist = newest((e for e in envs if e.data.availability == "ok"),
+                  lambda e: (e.data.ig_user_id, e.occurred_at), _order)
+    if hist:
+        await stage(conn, "creator_follower_history", HISTORY_COLS, [
+            (e.data.ig_user_id, e.occurred_at, e.id, e.data.username, e.data.followers_count,
+             e.data.following_count, e.data.media_count) for e in hist
+        ])
+        await conn.execute(HISTORY_SQL)
+    media: dict[str, tuple[tuple[Any, str], tuple[Any, ...]]] = {}
+    for env in envs:
+        order = _order(env)
+        for m in (*env.data.reels, *env.data.posts):
+            cur = media.get(m.media_pk)
+            if cur is None or cur[0] < order:
+                media[m.media_pk] = (order, _media_row(env, env.data.ig_user_id, m))
+    if media:
+        await stage(conn, "instagram_media", MEDIA_COLS, [media[k][1] for k in sorted(media)])
+        await conn.execute(MEDIA_SQL)
+    await conn.execute(PROFILE_PIC_SQL, [e.data.ig_user_id for e in latest])
+    return len(latest) + len(hist) + len(media)
+
+
+# -- creator.discovered ---------------------------------------------------------------------------
+DISC_COLS = ("ig_user_id", "username", "full_name", "discovered_followers_count",
+             "profile_pic_url", "discovery_source", "discovered_at", "discovered_via")
+ADOPT_BY_NAME_SQL = """
+UPDATE instagram_creators p SET ig_user_id = s.ig_user_id
+FROM unnest($1::text[], $2::text[]) AS s(ig_user_id, username)
+WHERE p.ig_user_id = 'pending:' || s.username
+  AND NOT EXISTS (SELECT 1 FROM instagram_creators r WHERE r.ig_user_id = s.ig_user_id)"""
+DISC_SQL = merge_sql(
+    "instagram_creators", DISC_COLS, ("ig_user_id",),
+    update=("discovered_at = EXCLUDED.discovered_at, discovered_via = EXCLUDED.discovered_via, "
+            "discovered_followers_count = EXCLUDED.discovered_followers_count, "
+            "discovery_source = COALESCE(t.discovery_source, EXCLUDED.discovery_source)"),
+    where="(t.discovered_at IS NULL OR t.discovered_at > EXCLUDED.discovered_at)",
+    # unknown usernames only, for creators without an id
+    filter_=("ig_user_id NOT LIKE 'pending:%' OR NOT EXISTS (SELECT 1 FROM instagram_creators c "
+             "WHERE lower(c.username) = lower(stg_instagram_creators.username) "
+             "AND c.ig_user_id NOT LIKE 'pending:%')"),
+)
+
+
+async def write_discovered(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    def key(e: Env) -> str:
+        return e.data.ig_user_id or f"pending:{e.data.username}"
+
+    def first(e: Env) -> tuple[float, str]:  # earliest discovery wins
+        return (-e.occurred_at.timestamp(), e.id)
+
+    rows = []
+    for env in newest(envs, key, first):
+        d = env.data
+        rows.append((key(env), d.username, clean(d.full_name), d.followers_count,
+                     d.profile_pic_url, "related", env.occurred_at, d.via_username))
+    with_id = [(r[0], r[1]) for r in rows if not r[0].startswith("pending:")]
+    if with_id:
+        await conn.execute(ADOPT_BY_NAME_SQL, [r[0] for r in with_id], [r[1] for r in with_id])
+    await stage(conn, "instagram_creators", DISC_COLS, rows)
+    await conn.execute(DISC_SQL)
+    return len(rows)
+
+
+# -- creator.related_processed -----------------------------------------------------------
+REL_COLS = ("ig_user_id", "username", "related_processed", "related_processed_at",
+            "related_found", "related_new")
+REL_SQL = merge_sql(
+    "instagram_creators", REL_COLS, ("ig_user_id",),
+    update=update_set(REL_COLS, ("ig_user_id",),
+                      {"username": "COALESCE(t.username, EXCLUDED.username)"}),
+    where=("(t.related_processed_at IS NULL "
+           "OR t.related_processed_at < EXCLUDED.related_processed_at)"),
+)
+
+
+async def write_related(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    rows = [(e.data.ig_user_id, e.data.username or None, True, e.occurred_at, e.data.found,
+             e.data.new) for e in newest(envs, lambda e: e.data.ig_user_id, _order)]
+    await stage(conn, "instagram_creators", REL_COLS, rows)
+    await conn.execute(REL_SQL)
+    return len(rows)
+
+
+WRITERS = {
+    "creator.scraped": write_creators,
+    "creator.discovered": write_discovered,
+    "creator.related_processed": write_related,
+}

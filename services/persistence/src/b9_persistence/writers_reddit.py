@@ -1,0 +1,200 @@
+"""Reddit facts: subreddit.fetched, posts.fetched, user.fetched, subreddit.discovered"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import asyncpg
+import msgspec
+from b9_common.events import Envelope, PostsFetched, SubredditFetched, UserFetched
+
+from b9_persistence.staging import (
+    NEWER,
+    clean,
+    clean_opt,
+    merge_sql,
+    newest,
+    stage,
+    update_set,
+)
+
+Env: TypeAlias = Envelope[Any]
+_json = msgspec.json.Encoder()
+
+
+def _order(env: Env) -> tuple[Any, str]:
+    return (env.occurred_at, env.id)
+
+
+# -- subreddit.fetched ----------------------------------------------------------------------
+SUB_COLS = (
+    "name", "availability", "reddit_id", "title", "public_description", "description",
+    "subscribers", "active_users", "created_utc", "over18", "subreddit_type", "lang", "url",
+    "icon_img", "banner_img", "primary_color", "allow_images", "allow_videos", "allow_polls",
+    "spoilers_enabled", "quarantine", "submit_text", "submission_type", "rules",
+    "posts_sampled", "avg_upvotes_per_post", "engagement", "subreddit_score", "metrics_formula",
+    "min_post_karma", "min_comment_karma", "min_account_age_days", "best_posting_hour",
+    "best_posting_day", "authors_sampled", "verification_required", "suggested_review",
+    "requested", "review", "review_source", "fact_at", "fact_id",
+)
+_KEEP_PERSON_REVIEW = "t.review_source = 'manual' OR EXCLUDED.review IS NULL"
+SUB_SQL = merge_sql(
+    "subreddits", SUB_COLS, ("name",),
+    update=update_set(SUB_COLS, ("name",), {
+        "review": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review ELSE EXCLUDED.review END",
+        "review_source": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review_source "
+                         "ELSE EXCLUDED.review_source END",
+        "requested": "t.requested OR EXCLUDED.requested",
+    }),
+    where=NEWER,
+)
+SNAP_COLS = ("subreddit", "fact_at", "fact_id", "subscribers", "active_users", "posts_sampled",
+             "avg_upvotes_per_post", "engagement", "subreddit_score")
+SNAP_SQL = merge_sql("subreddit_snapshots", SNAP_COLS, ("subreddit", "fact_at"),
+                     update=update_set(SNAP_COLS, ("subreddit", "fact_at")),
+                     where="t.fact_id < EXCLUDED.fact_id")
+
+
+def _sub_row(env: Env) -> tuple[Any, ...]:
+    d: SubredditFetched = env.data
+    m, r = d.metrics, d.requirements
+    rules = _json.encode(d.rules).decode().replace("\\u0000", "")
+    return (
+        d.name, d.availability, d.reddit_id, clean(d.title), clean(d.public_description),
+        clean(d.description), d.subscribers, d.active_users, d.created_utc, d.over18,
+        d.subreddit_type, d.lang, d.url, d.icon_img, d.banner_img, d.primary_color,
+        d.allow_images, d.allow_videos, d.allow_polls, d.spoilers_enabled, d.quarantine,
+        clean(d.submit_text), d.submission_type, rules,
+        m.posts_sampled, m.avg_upvotes_per_post, m.engagement, m.subreddit_score, m.formula,
+        r and r.min_post_karma, r and r.min_comment_karma, r and r.min_account_age_days,
+        r and r.best_posting_hour, r and r.best_posting_day, r.authors_sampled if r else None,
+        d.verification_required, d.suggested_review, d.requested,
+        d.suggested_review, "suggested" if d.suggested_review else None,
+        env.occurred_at, env.id,
+    )
+
+
+async def write_subreddits(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    latest = newest(envs, lambda e: e.data.name, _order)
+    await stage(conn, "subreddits", SUB_COLS, [_sub_row(e) for e in latest])
+    await conn.execute(SUB_SQL)
+    snaps = newest(
+        (e for e in envs if e.data.subscribers is not None),
+        lambda e: (e.data.name, e.occurred_at), lambda e: (e.occurred_at, e.id),
+    )
+    if snaps:
+        await stage(conn, "subreddit_snapshots", SNAP_COLS, [
+            (e.data.name, e.occurred_at, e.id, e.data.subscribers, e.data.active_users,
+             e.data.metrics.posts_sampled, e.data.metrics.avg_upvotes_per_post,
+             e.data.metrics.engagement, e.data.metrics.subreddit_score) for e in snaps
+        ])
+        await conn.execute(SNAP_SQL)
+    return len(latest) + len(snaps)
+
+
+# -- posts.fetched ----------------------------------------------------------------------------
+POST_COLS = (
+    "reddit_id", "subreddit", "author", "title", "selftext", "url", "permalink", "domain",
+    "score", "num_comments", "upvote_ratio", "over_18", "spoiler", "stickied", "is_self",
+    "is_video", "is_gallery", "is_crosspost", "link_flair_text", "thumbnail", "created_utc",
+    "content_type", "post_length", "posting_hour", "posting_day_of_week", "has_thumbnail",
+    "comment_to_upvote_ratio", "listing", "fact_at", "fact_id",
+)
+POST_SQL = merge_sql("reddit_posts", POST_COLS, ("reddit_id",),
+                     update=update_set(POST_COLS, ("reddit_id",)), where=NEWER)
+
+
+async def write_posts(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    best: dict[str, tuple[tuple[Any, str], tuple[Any, ...]]] = {}
+    for env in envs:
+        d: PostsFetched = env.data
+        order = (env.occurred_at, env.id)
+        for p in d.posts:
+            cur = best.get(p.reddit_id)
+            if cur is not None and cur[0] >= order:
+                continue
+            best[p.reddit_id] = (order, (
+                p.reddit_id, p.subreddit, clean_opt(p.author), clean(p.title), clean(p.selftext),
+                p.url, p.permalink, p.domain, p.score, p.num_comments, p.upvote_ratio, p.over_18,
+                p.spoiler, p.stickied, p.is_self, p.is_video, p.is_gallery, p.is_crosspost,
+                clean_opt(p.link_flair_text), p.thumbnail, p.created_utc, p.content_type,
+                p.post_length, p.posting_hour, p.posting_day_of_week, p.has_thumbnail,
+                p.comment_to_upvote_ratio, d.listing, env.occurred_at, env.id,
+            ))
+    if not best:
+        return 0
+    rows = [best[k][1] for k in sorted(best)]
+    await stage(conn, "reddit_posts", POST_COLS, rows)
+    await conn.execute(POST_SQL)
+    return len(rows)
+
+
+# -- user.fetched ------------------------------------------------------------------------------
+USER_COLS = (
+    "username", "availability", "reddit_id", "created_utc", "account_age_days", "link_karma",
+    "comment_karma", "total_karma", "karma_per_day", "is_gold", "is_mod", "verified",
+    "has_verified_email", "icon_img", "bio", "bio_url", "avg_post_score", "avg_post_comments",
+    "preferred_content_type", "most_active_hour", "most_active_day", "posts_sampled",
+    "requested", "fact_at", "fact_id",
+)
+USER_SQL = merge_sql("reddit_users", USER_COLS, ("username",),
+                     update=update_set(USER_COLS, ("username",),
+                                       {"requested": "t.requested OR EXCLUDED.requested"}),
+                     where=NEWER)
+
+
+async def write_users(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    rows = []
+    for env in newest(envs, lambda e: e.data.username, _order):
+        d: UserFetched = env.data
+        rows.append((
+            d.username, d.availability, d.reddit_id, d.created_utc, d.account_age_days,
+            d.link_karma, d.comment_karma, d.total_karma, d.karma_per_day, d.is_gold, d.is_mod,
+            d.verified, d.has_verified_email, d.icon_img, clean(d.bio), d.bio_url,
+            d.avg_post_score, d.avg_post_comments, d.preferred_content_type, d.most_active_hour,
+            d.most_active_day, d.posts_sampled, d.requested, env.occurred_at, env.id,
+        ))
+    await stage(conn, "reddit_users", USER_COLS, rows)
+    await conn.execute(USER_SQL)
+    return len(rows)
+
+
+# -- subreddit.discovered ------------------------------------------------------------------------
+DISC_COLS = ("name", "discovered_at", "discovered_via_user", "discovered_via_subreddit",
+             "review", "review_source")
+_EARLIER = ("(t.discovered_at IS NULL OR (t.discovered_at, coalesce(t.discovered_via_user, ''), "
+            "coalesce(t.discovered_via_subreddit, '')) > (EXCLUDED.discovered_at, "
+            "coalesce(EXCLUDED.discovered_via_user, ''), "
+            "coalesce(EXCLUDED.discovered_via_subreddit, '')))")
+DISC_SQL = merge_sql(
+    "subreddits", DISC_COLS, ("name",),
+    update=update_set(DISC_COLS, ("name",), {
+        "review": "COALESCE(t.review, EXCLUDED.review)",
+        "review_source": "CASE WHEN t.review IS NULL THEN EXCLUDED.review_source "
+                         "ELSE t.review_source END",
+    }),
+    where=_EARLIER,
+)
+
+
+async def write_discovered(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    def first(e: Env) -> tuple[float, str]:  # earliest discovery wins: invert the order
+        return (-e.occurred_at.timestamp(), e.data.via_user or "")
+
+    rows = []
+    for env in newest(envs, lambda e: e.data.name, first):
+        d = env.data
+        feed = d.user_feed
+        rows.append((d.name, env.occurred_at, d.via_user, d.via_subreddit,
+                     "User Feed" if feed else None, "discovered" if feed else None))
+    await stage(conn, "subreddits", DISC_COLS, rows)
+    await conn.execute(DISC_SQL)
+    return len(rows)
+
+
+WRITERS = {
+    "subreddit.fetched": write_subreddits,
+    "posts.fetched": write_posts,
+    "user.fetched": write_users,
+    "subreddit.discovered": write_discovered,
+}
