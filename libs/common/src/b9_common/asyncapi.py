@@ -34,16 +34,26 @@ def _message_name(spec: Any) -> str:
     return str(spec.payload.__name__)
 
 
-def generate(topology: Topology | None = None, *, version: str = "1", title: str = "b9 events",
-             nats_url: str | None = None) -> dict[str, Any]:
+def generate(
+    topology: Topology | None = None,
+    *,
+    version: str = "1",
+    title: str = "b9 events",
+    nats_url: str | None = None,
+) -> dict[str, Any]:
     topology = topology or Topology()
     specs = sorted(EVENTS.values(), key=lambda s: (s.stream, s.type))
     envelopes = [Envelope[s.payload] for s in specs]  # type: ignore[name-defined]
     refs, schemas = msgspec.json.schema_components(envelopes, ref_template=REF)
     headers = {
         "type": "object",
-        "properties": {MSG_ID: {"type": "string", "description": "The event id; JetStream drops "
-                                "a re-publish with the same id inside the duplicate window"}},
+        "properties": {
+            MSG_ID: {
+                "type": "string",
+                "description": "The event id; JetStream drops "
+                "a re-publish with the same id inside the duplicate window",
+            }
+        },
     }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -51,19 +61,24 @@ def generate(topology: Topology | None = None, *, version: str = "1", title: str
     for spec, ref in zip(specs, refs, strict=True):
         cid, name = _channel_id(spec.type), _message_name(spec)
         messages[name] = {
-            "name": name, "title": spec.type, "summary": spec.summary,
-            "contentType": "application/json", "headers": headers, "payload": ref,
+            "name": name,
+            "title": spec.type,
+            "summary": spec.summary,
+            "contentType": "application/json",
+            "headers": headers,
+            "payload": ref,
             "x-b9-version": spec.version,
         }
         channels[cid] = {
             "address": topology.subject(spec.type),
             "title": spec.type,
             "description": f"{spec.summary}. Stream {topology.stream(spec.stream)}: "
-                           f"{STREAM_TEXT.get(spec.stream, '')}.",
+            f"{STREAM_TEXT.get(spec.stream, '')}.",
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
         }
         operations[f"send_{cid}"] = {
-            "action": "send", "title": f"publish {spec.type}",
+            "action": "send",
+            "title": f"publish {spec.type}",
             "channel": {"$ref": f"#/channels/{cid}"},
             "messages": [{"$ref": f"#/channels/{cid}/messages/{name}"}],
         }
@@ -71,21 +86,25 @@ def generate(topology: Topology | None = None, *, version: str = "1", title: str
         "address": topology.dlq_subject("{type}"),
         "title": "dead letters",
         "description": "Messages rejected or past max deliveries: the original bytes, with headers "
-                       + ", ".join(DLQ_HEADERS) + f" ({REASON} says why).",
+        + ", ".join(DLQ_HEADERS)
+        + f" ({REASON} says why).",
         "parameters": {"type": {"description": "the original event type"}},
         "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
     }
     messages["DeadLetter"] = {
-        "name": "DeadLetter", "title": "dead letter", "contentType": "application/json",
+        "name": "DeadLetter",
+        "title": "dead letter",
+        "contentType": "application/json",
         "headers": {"type": "object", "properties": {h: {"type": "string"} for h in DLQ_HEADERS}},
         "payload": {"description": "the original message bytes, unchanged"},
     }
     doc: dict[str, Any] = {
         "asyncapi": "3.0.0",
         "info": {
-            "title": title, "version": version,
+            "title": title,
+            "version": version,
             "description": "Every b9 event travels in one envelope (id, type, version, occurred_at, "
-                           "source, trace, data). Subjects carry the namespace prefix when one is set.",
+            "source, trace, data). Subjects carry the namespace prefix when one is set.",
         },
         "defaultContentType": "application/json",
         "channels": channels,

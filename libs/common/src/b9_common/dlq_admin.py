@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext
@@ -65,15 +64,22 @@ def to_dead_letter(topology: Topology, msg: RawStreamMsg, *, with_data: bool = F
     h = {str(k): str(v) for k, v in (msg.headers or {}).items()}
     subject = msg.subject or ""
     prefix = topology.dlq_subject("")
-    type_ = subject[len(prefix):] if subject.startswith(prefix) else subject
+    type_ = subject[len(prefix) :] if subject.startswith(prefix) else subject
     data = msg.data or b""
     return DeadLetter(
-        seq=int(msg.seq or 0), subject=subject, type=type_,
+        seq=int(msg.seq or 0),
+        subject=subject,
+        type=type_,
         original_subject=h.get(dlq.ORIGINAL_SUBJECT, topology.subject(type_)),
-        original_stream=h.get(dlq.ORIGINAL_STREAM), original_seq=_int(h.get(dlq.ORIGINAL_SEQ)),
-        consumer=h.get(dlq.CONSUMER), deliveries=_int(h.get(dlq.DELIVERIES)),
-        reason=h.get(dlq.REASON, ""), event_id=h.get("B9-Event-Id"), failed_at=h.get(dlq.FAILED_AT),
-        stored_at=msg.time, size=len(data),
+        original_stream=h.get(dlq.ORIGINAL_STREAM),
+        original_seq=_int(h.get(dlq.ORIGINAL_SEQ)),
+        consumer=h.get(dlq.CONSUMER),
+        deliveries=_int(h.get(dlq.DELIVERIES)),
+        reason=h.get(dlq.REASON, ""),
+        event_id=h.get("B9-Event-Id"),
+        failed_at=h.get(dlq.FAILED_AT),
+        stored_at=msg.time,
+        size=len(data),
         data=data.decode("utf-8", errors="replace") if with_data else None,
         headers=h if with_data else None,
     )
@@ -99,8 +105,15 @@ class DlqAdmin:
         except NotFoundError:
             return None
 
-    async def scan(self, *, type_pattern: str | None = None, reason: str | None = None,
-                   after_seq: int = 0, limit: int = 50, with_data: bool = False) -> list[DeadLetter]:
+    async def scan(
+        self,
+        *,
+        type_pattern: str | None = None,
+        reason: str | None = None,
+        after_seq: int = 0,
+        limit: int = 50,
+        with_data: bool = False,
+    ) -> list[DeadLetter]:
         """Dead letters in stream order after ``after_seq`` (keyset), filtered by type and reason text."""
         subject = self.filter_subject(type_pattern)
         needle = reason.lower() if reason else None
@@ -131,19 +144,27 @@ class DlqAdmin:
         except NotFoundError:
             return None
         item = to_dead_letter(self.topology, msg)
-        headers = {str(k): str(v) for k, v in (msg.headers or {}).items()
-                   if k not in dlq.DLQ_HEADERS and k not in ("Nats-Expected-Stream",)}
+        headers = {
+            str(k): str(v)
+            for k, v in (msg.headers or {}).items()
+            if k not in dlq.DLQ_HEADERS and k not in ("Nats-Expected-Stream",)
+        }
         headers[MSG_ID] = f"retry:{self.stream}:{seq}:{item.event_id or ''}"
         await self.js.publish(item.original_subject, msg.data or b"", headers=headers, timeout=5.0)
         await self.js.delete_msg(self.stream, seq)
         return item
 
-    async def retry_all(self, *, type_pattern: str | None = None, reason: str | None = None,
-                        limit: int = 10_000) -> int:
+    async def retry_all(
+        self, *, type_pattern: str | None = None, reason: str | None = None, limit: int = 10_000
+    ) -> int:
         done, after = 0, 0
         while done < limit:
-            batch = await self.scan(type_pattern=type_pattern, reason=reason, after_seq=after,
-                                    limit=min(256, limit - done))
+            batch = await self.scan(
+                type_pattern=type_pattern,
+                reason=reason,
+                after_seq=after,
+                limit=min(256, limit - done),
+            )
             if not batch:
                 break
             for item in batch:
@@ -170,5 +191,3 @@ def counts_by_type(items: list[DeadLetter]) -> Iterator[tuple[str, int]]:
 
 
 __all__ = ["DeadLetter", "DlqAdmin", "subject_matches", "to_dead_letter"]
-
-

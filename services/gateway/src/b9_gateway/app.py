@@ -1,0 +1,93 @@
+"""The FastAPI application: middleware, error shapes, routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from b9_gateway import __version__, openapi
+from b9_gateway.auth import require_key
+from b9_gateway.deps import Deps, build_deps
+from b9_gateway.http import JSON
+from b9_gateway.ratelimit import RateLimit
+from b9_gateway.routes import MEDIA_ROUTER, ROUTERS, health, session
+from b9_gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _field(loc: list[object] | tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where, rest = parts[0], parts[1:]
+        return f"{where} field '{'.'.join(rest) or where}'"
+    return ".".join(parts)
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSON:
+    errors = jsonable_encoder(
+        exc.errors(), custom_encoder={bytes: lambda b: b.decode(errors="replace")}
+    )
+    summary = "; ".join(
+        f"{_field(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:10]
+    )
+    return JSON({"detail": errors, "error": f"invalid request: {summary}"}, status_code=422)
+
+
+def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
+    """Build the app. Without ``deps`` its lifespan connects NATS and PostgreSQL itself
+    (one set per worker process: ``uvicorn --factory b9_gateway.asgi:create``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = None
+        if app.state.deps is None:
+            from b9_common.service import connect
+
+            owned = await connect(settings, "gateway", __version__)
+            app.state.deps = await build_deps(settings, owned)
+        try:
+            yield
+        finally:
+            app.state.deps.closing.set()
+            if owned is not None:
+                await app.state.deps.pool.close()
+                await owned.close()
+
+    app = FastAPI(
+        title="b9 gateway",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=JSON,
+        description="Queries over the b9 read model, commands to the pipeline, scraper control "
+        "and a live event feed. Every /api route needs GATEWAY_API_KEY.",
+    )
+    app.state.settings = settings
+    app.state.deps = deps
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.include_router(health.router)
+    app.include_router(session.router, prefix="/api/v1")
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_key)])
+    app.include_router(MEDIA_ROUTER, dependencies=[Depends(require_key)])
+    openapi.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(
+        RateLimit, rate=settings.gateway_rate_limit, burst=settings.gateway_rate_burst
+    )
+    return app

@@ -1,0 +1,107 @@
+"""What the routes need, built once per process: pool, NATS handles, KV buckets, media store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from b9_common.db import create_pool
+from b9_common.publisher import Publisher
+from b9_common.service import Runtime
+from b9_common.topology import Topology
+from fastapi import Request
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
+
+from b9_gateway.media_store import MediaStore, open_media
+from b9_gateway.settings import Settings
+
+
+class TTLCache:
+    """A few values computed at most once per ``ttl`` seconds (one computation at a time)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+        hit = self._values.get(key)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            hit = self._values.get(key)
+            if hit and time.monotonic() - hit[0] < self.ttl:
+                return hit[1]
+            value = await compute()
+            self._values[key] = (time.monotonic(), value)
+            return value
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    pool: asyncpg.Pool
+    nc: NATS
+    js: JetStreamContext
+    topology: Topology
+    publisher: Publisher
+    control: KeyValue
+    heartbeats: KeyValue
+    media: MediaStore
+    cache: TTLCache
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _init_conn(conn: asyncpg.Connection) -> None:
+    import msgspec
+
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typ,
+            encoder=lambda v: msgspec.json.encode(v).decode(),
+            decoder=msgspec.json.decode,
+            schema="pg_catalog",
+        )
+
+
+async def build_pool(settings: Settings) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        settings.database_url,
+        min_size=min(2, settings.gateway_pool_size),
+        max_size=settings.gateway_pool_size,
+        command_timeout=30,
+        init=_init_conn,
+    )
+    assert pool is not None
+    return pool
+
+
+async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None = None) -> Deps:
+    pool = pool or await build_pool(settings)
+    return Deps(
+        settings=settings,
+        pool=pool,
+        nc=rt.nc,
+        js=rt.js,
+        topology=rt.topology,
+        publisher=rt.publisher,
+        control=await rt.topology.control_kv(rt.js),
+        heartbeats=await rt.topology.heartbeat_kv(rt.js),
+        media=open_media(settings.media_store_url, settings),
+        cache=TTLCache(settings.gateway_overview_ttl),
+    )
+
+
+def get_deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
+    return deps
+
+
+__all__ = ["Deps", "TTLCache", "build_deps", "build_pool", "create_pool", "get_deps"]

@@ -1,0 +1,71 @@
+"""Fast JSON responses (msgspec bytes), pagination and small HTTP helpers."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from fastapi import HTTPException
+from fastapi.responses import Response
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return float(obj)
+    if isinstance(obj, UUID):
+        return str(obj)
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    raise TypeError(f"cannot encode {type(obj).__name__}")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_default, decimal_format="number")
+
+
+def encode(obj: Any) -> bytes:
+    return _encoder.encode(obj)
+
+
+class JSON(Response):
+    """A JSON response whose body is msgspec-encoded (dicts, lists, Structs, Records as dicts)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return _encoder.encode(content)
+
+
+def ok(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSON:
+    return JSON(content, status_code=status_code, headers=headers)
+
+
+def rows(records: list[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in records]
+
+
+def page(items: list[Any], total: int, page_no: int, per_page: int) -> dict[str, Any]:
+    return {
+        "items": items,
+        "total": total,
+        "page": page_no,
+        "per_page": per_page,
+        "pages": max(1, math.ceil(total / per_page)) if per_page else 1,
+    }
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{what} not found")
+
+
+def bad_request(detail: str) -> HTTPException:
+    return HTTPException(status_code=400, detail=detail)
+
+
+def unavailable(detail: str) -> HTTPException:
+    return HTTPException(status_code=503, detail=detail)

@@ -1,0 +1,29 @@
+"""Routers of /api/v1 (all behind the API key) plus the open and session routers."""
+
+from b9_gateway.routes import (
+    categorization,
+    creators,
+    dlq,
+    events,
+    media,
+    models,
+    overview,
+    posts,
+    scrapers,
+    subreddits,
+    users,
+)
+
+ROUTERS = [
+    overview.router,
+    subreddits.router,
+    posts.router,
+    users.router,
+    creators.router,
+    models.router,
+    scrapers.router,
+    categorization.router,
+    dlq.router,
+    events.router,
+]
+MEDIA_ROUTER = media.router

@@ -1,0 +1,203 @@
+"""Categorization: start (publishes categorize.requested with the items), stats, the taxonomy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from b9_common.events import CategorizeItem, CategorizeRequested, new_id
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import Field
+
+from b9_gateway import taxonomy
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON
+from b9_gateway.openapi import doc
+from b9_gateway.schemas import Body, IgKey, SubredditName, clean_sub
+
+router = APIRouter(prefix="/categorization", tags=["categorization"])
+CHUNK = 50
+
+
+class Started(msgspec.Struct):
+    job_id: str
+    items: int
+    commands: int
+    event_ids: list[str]
+
+
+class Stats(msgspec.Struct):
+    total_approved_subreddits: int
+    total_tagged: int
+    untagged_remaining: int
+    tagging_progress_percent: float
+    manual_tagged: int
+    top_tags: list[dict[str, Any]]
+    by_primary_category: dict[str, int]
+    categorizations_total: int
+    cost_usd_total: float
+    last_categorized_at: str | None
+
+
+class Taxonomy(msgspec.Struct):
+    version: str
+    categories: dict[str, list[str]]
+    tags: list[str]
+    total: int
+    primary_order: list[str]
+
+
+class StartBody(Body):
+    kind: Literal["subreddit", "creator"] = "subreddit"
+    limit: int = Field(default=50, ge=1, le=1000)
+    names: Annotated[list[SubredditName] | None, Field(max_length=1000)] = None
+    creator_ids: Annotated[list[IgKey] | None, Field(max_length=1000)] = None
+    force: bool = False
+
+
+async def _subreddit_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
+    base = "SELECT name, title, public_description, description, rules FROM subreddits WHERE "
+    if body.names:
+        found = await deps.pool.fetch(
+            base + "lower(name) = ANY($1::text[]) LIMIT $2",
+            [clean_sub(n).lower() for n in body.names],
+            body.limit,
+        )
+    else:
+        found = await deps.pool.fetch(
+            base
+            + "review = 'Ok' AND (cardinality(tags) = 0 OR $1) AND coalesce(tags_source, 'auto') <> 'manual' "
+            "ORDER BY subreddit_score DESC NULLS LAST, name LIMIT $2",
+            body.force,
+            body.limit,
+        )
+    out = []
+    for r in found:
+        rules = r["rules"] if isinstance(r["rules"], list) else []
+        text = "\n".join(
+            f"{x.get('short_name', '')}: {x.get('description', '')}"
+            for x in rules
+            if isinstance(x, dict)
+        )
+        out.append(
+            CategorizeItem(
+                kind="subreddit",
+                key=r["name"],
+                name=r["name"],
+                title=r["title"],
+                description=r["public_description"] or r["description"],
+                rules_text=text[:2000],
+            )
+        )
+    return out
+
+
+async def _creator_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
+    cols = "ig_user_id, username, full_name, biography, profile_pic_url"
+    if body.creator_ids:
+        found = await deps.pool.fetch(
+            f"SELECT {cols} FROM instagram_creators WHERE ig_user_id = ANY($1::text[]) LIMIT $2",
+            body.creator_ids,
+            body.limit,
+        )
+    else:
+        found = await deps.pool.fetch(
+            f"SELECT {cols} FROM instagram_creators WHERE review_status = 'ok' AND (cardinality(tags) = 0 OR $1) "
+            "AND ig_user_id NOT LIKE 'pending:%' ORDER BY followers_count DESC NULLS LAST LIMIT $2",
+            body.force,
+            body.limit,
+        )
+    out = []
+    for r in found:
+        images = await deps.pool.fetch(
+            "SELECT thumbnail_url FROM instagram_media WHERE ig_user_id = $1 AND thumbnail_url IS NOT NULL "
+            "ORDER BY taken_at DESC NULLS LAST LIMIT 6",
+            r["ig_user_id"],
+        )
+        urls = [u for u in [r["profile_pic_url"], *(i["thumbnail_url"] for i in images)] if u]
+        out.append(
+            CategorizeItem(
+                kind="creator",
+                key=r["ig_user_id"],
+                name=r["username"] or "",
+                title=r["full_name"],
+                description=r["biography"],
+                image_urls=urls,
+            )
+        )
+    return out
+
+
+@router.post(
+    "/start",
+    status_code=202,
+    responses=doc(Started, status=202),
+    summary="Categorize untagged Ok subreddits (or the given ones) now",
+)
+async def start(body: StartBody, deps: Deps = Depends(get_deps)) -> JSON:
+    items = await (
+        _subreddit_items(deps, body) if body.kind == "subreddit" else _creator_items(deps, body)
+    )
+    if not items:
+        raise HTTPException(
+            409, detail="nothing to categorize: no matching items without tags (use force)"
+        )
+    job_id = new_id()
+    ids = []
+    for i in range(0, len(items), CHUNK):
+        cmd = CategorizeRequested(items=items[i : i + CHUNK], force=body.force, job_id=job_id)
+        env = await deps.publisher.publish(cmd, id_=f"{job_id}:{i // CHUNK}")
+        ids.append(env.id)
+    return JSON(
+        {"job_id": job_id, "items": len(items), "commands": len(ids), "event_ids": ids},
+        status_code=202,
+    )
+
+
+@router.get("/stats", responses=doc(Stats), summary="Tagging progress, top tags and cost")
+async def stats(deps: Deps = Depends(get_deps)) -> JSON:
+    async with deps.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS ok, count(*) FILTER (WHERE cardinality(tags) > 0) AS tagged, "
+            "count(*) FILTER (WHERE tags_source = 'manual') AS manual FROM subreddits WHERE review = 'Ok'"
+        )
+        top = await conn.fetch(
+            "SELECT t AS tag, count(*) AS count FROM subreddits, unnest(tags) t "
+            "WHERE review = 'Ok' GROUP BY t ORDER BY count(*) DESC, t LIMIT 30"
+        )
+        cats = await conn.fetch(
+            "SELECT primary_category AS c, count(*) AS n FROM subreddits WHERE review = 'Ok' "
+            "AND primary_category IS NOT NULL GROUP BY 1"
+        )
+        hist = await conn.fetchrow(
+            "SELECT count(*) AS n, coalesce(sum(cost_usd), 0)::float8 AS cost, "
+            "max(fact_at) AS last FROM categorizations"
+        )
+    ok, tagged = int(row["ok"]), int(row["tagged"])
+    return JSON(
+        {
+            "total_approved_subreddits": ok,
+            "total_tagged": tagged,
+            "untagged_remaining": ok - tagged,
+            "tagging_progress_percent": round(100.0 * tagged / ok, 2) if ok else 0.0,
+            "manual_tagged": int(row["manual"]),
+            "top_tags": [dict(r) for r in top],
+            "by_primary_category": {r["c"]: int(r["n"]) for r in cats},
+            "categorizations_total": int(hist["n"]),
+            "cost_usd_total": round(hist["cost"], 6),
+            "last_categorized_at": hist["last"].isoformat() if hist["last"] else None,
+        }
+    )
+
+
+@router.get("/tags", responses=doc(Taxonomy), summary="The Reddit tag taxonomy")
+async def tags() -> JSON:
+    return JSON(
+        {
+            "version": taxonomy.TAXONOMY_VERSION,
+            "categories": {c: list(v) for c, v in taxonomy.CATEGORIES.items()},
+            "tags": sorted(taxonomy.ALL_TAGS),
+            "total": len(taxonomy.ALL_TAGS),
+            "primary_order": list(taxonomy.PRIMARY_ORDER),
+        }
+    )

@@ -1,0 +1,413 @@
+"""Instagram creators: list/filter/sort, detail with history and stored media, add (command),
+review and niche (single and bulk), related-creator discovery; reels list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from b9_common.events import InstagramScrapeRequested
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
+
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON, not_found, page, rows
+from b9_gateway.openapi import doc
+from b9_gateway.schemas import (
+    MAX_BULK,
+    MAX_PER_PAGE,
+    Accepted,
+    Actor,
+    Body,
+    BulkResult,
+    CreatorReview,
+    IgKey,
+    IgUsername,
+    Niche,
+)
+from b9_gateway.sql import Where, like_prefix, paged
+
+router = APIRouter(tags=["creators"])
+KeyPath = Annotated[str, Path(min_length=1, max_length=200)]
+SORTS = {
+    "followers": "followers_count",
+    "engagement": "engagement_rate",
+    "discovered": "discovered_at",
+    "last_scraped": "fact_at",
+    "avg_reel_views": "avg_reel_views",
+    "growth": "growth_weekly_pct",
+    "username": "username",
+}
+REEL_SORTS = {
+    "views": "m.play_count DESC",
+    "recent": "m.taken_at DESC NULLS LAST",
+    "likes": "m.like_count DESC",
+    "engagement": "m.engagement_rate DESC",
+    "comments": "m.comment_count DESC",
+}
+
+
+class CreatorItem(msgspec.Struct):
+    ig_user_id: str
+    username: str | None
+    full_name: str
+    biography: str
+    external_url: str | None
+    profile_pic_url: str | None
+    profile_pic_key: str | None
+    is_verified: bool
+    is_private: bool
+    followers_count: int | None
+    following_count: int | None
+    media_count: int | None
+    engagement_rate: float | None
+    avg_reel_views: float | None
+    avg_reel_likes: float | None
+    avg_post_likes: float | None
+    growth_weekly_pct: float | None
+    review_status: str | None
+    niche: str | None
+    tags: list[str]
+    discovery_source: str | None
+    discovered_at: datetime | None
+    discovered_followers_count: int | None
+    last_scraped_at: datetime | None
+
+
+LIST_COLS = (
+    "ig_user_id, username, full_name, biography, external_url, profile_pic_url, profile_pic_key, "
+    "is_verified, is_private, followers_count, following_count, media_count, engagement_rate, "
+    "avg_reel_views, avg_reel_likes, avg_post_likes, growth_weekly_pct, review_status, niche, tags, "
+    "discovery_source, discovered_at, discovered_followers_count, fact_at AS last_scraped_at"
+)
+
+
+class Reel(msgspec.Struct):
+    media_pk: str
+    ig_user_id: str
+    username: str | None
+    niche: str | None
+    kind: str
+    post_type: str
+    shortcode: str | None
+    taken_at: datetime | None
+    caption: str
+    play_count: int
+    view_count: int
+    like_count: int
+    comment_count: int
+    engagement_rate: float
+    duration: float | None
+    thumbnail_url: str | None
+    video_url: str | None
+    thumbnail_key: str | None
+    video_key: str | None
+
+
+class CreatorDetail(msgspec.Struct):
+    creator: dict[str, Any]
+    follower_history: list[dict[str, Any]]
+    reels: list[Reel]
+    posts: list[Reel]
+    media: list[dict[str, Any]]
+
+
+class RelatedStatus(msgspec.Struct):
+    approved: int
+    processed: int
+    unprocessed: int
+    new_found_24h: int
+    last_processed_at: datetime | None
+    pending_commands: int
+
+
+class AddCreatorBody(Body):
+    username: IgUsername
+    niche: Niche | None = None
+
+
+class CreatorReviewBody(Body):
+    review_status: CreatorReview | None
+    by: Actor = "api"
+
+
+class BulkCreatorReviewBody(CreatorReviewBody):
+    ids: list[IgKey] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class NicheBody(Body):
+    niche: Niche | None
+
+
+class BulkNicheBody(NicheBody):
+    ids: list[IgKey] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class RelatedBody(Body):
+    batch_size: int = Field(default=10, ge=1, le=500)
+
+
+MEDIA_COLS = (
+    "m.media_pk, m.ig_user_id, c.username, c.niche, m.kind, m.post_type, m.shortcode, m.taken_at, m.caption, "
+    "m.play_count, m.view_count, m.like_count, m.comment_count, m.engagement_rate, m.duration, m.thumbnail_url, "
+    "m.video_url, "
+    "(SELECT storage_key FROM media_assets a WHERE a.source_id = m.media_pk AND a.status = 'stored' "
+    " AND a.kind IN ('thumbnail', 'photo', 'poster') ORDER BY a.kind = 'thumbnail' DESC LIMIT 1) AS thumbnail_key, "
+    "(SELECT storage_key FROM media_assets a WHERE a.source_id = m.media_pk AND a.status = 'stored' "
+    " AND a.kind = 'video' LIMIT 1) AS video_key"
+)
+MEDIA_FROM = "instagram_media m LEFT JOIN instagram_creators c ON c.ig_user_id = m.ig_user_id"
+
+
+@router.get("/creators", responses=doc(CreatorItem, paged=True), summary="List creators")
+async def list_creators(
+    review: Literal["pending", "ok", "non_related", "any"] | None = None,
+    niche: Annotated[str | None, Query(max_length=100)] = None,
+    niched: bool | None = None,
+    min_followers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    max_followers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    min_engagement: Annotated[float | None, Query(ge=0, le=1e6)] = None,
+    max_engagement: Annotated[float | None, Query(ge=0, le=1e6)] = None,
+    tags: Annotated[list[str] | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Literal[
+        "followers",
+        "engagement",
+        "discovered",
+        "last_scraped",
+        "avg_reel_views",
+        "growth",
+        "username",
+    ] = "followers",
+    order: Literal["desc", "asc"] = "desc",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    w = Where()
+    if review == "pending":
+        w.add("review_status IS NULL")
+    elif review in ("ok", "non_related"):
+        w.add("review_status = {}", review)
+    if niche:
+        w.add("niche = {}", niche)
+    if niched is not None:
+        w.add("niche IS NOT NULL" if niched else "niche IS NULL")
+    for bound, op in ((min_followers, ">="), (max_followers, "<=")):
+        if bound is not None:
+            w.add(f"coalesce(followers_count, discovered_followers_count) {op} {{}}", bound)
+    if min_engagement is not None:
+        w.add("engagement_rate >= {}", min_engagement)
+    if max_engagement is not None:
+        w.add("engagement_rate <= {}", max_engagement)
+    if tags:
+        w.add("tags && {}::text[]", tags)
+    if q and q.strip():
+        w.add(
+            "(search @@ websearch_to_tsquery('simple', {}) OR lower(username) LIKE {})",
+            q,
+            like_prefix(q.strip().lstrip("@")),
+        )
+    col = SORTS[sort]
+    direction = "ASC" if order == "asc" else "DESC"
+    order_sql = f"{col} {direction} NULLS LAST, ig_user_id"
+    items, total = await paged(
+        deps.pool, LIST_COLS, "instagram_creators", w, order_sql, page_no, per_page
+    )
+    return JSON(page(rows(items), total, page_no, per_page))
+
+
+@router.post(
+    "/creators",
+    status_code=202,
+    responses=doc(Accepted, status=202),
+    summary="Add a creator by username (publishes scrape.requested.instagram kind=creator)",
+)
+async def add_creator(body: AddCreatorBody, deps: Deps = Depends(get_deps)) -> JSON:
+    name = body.username.lstrip("@")
+    env = await deps.publisher.publish(
+        InstagramScrapeRequested(kind="creator", username=name, niche=body.niche)
+    )
+    return JSON(
+        {
+            "accepted": True,
+            "event_id": env.id,
+            "subject": deps.topology.subject(env.type),
+            "target": name,
+        },
+        status_code=202,
+    )
+
+
+@router.post(
+    "/creators/related",
+    status_code=202,
+    responses=doc(Accepted, status=202),
+    summary="Start related-creator discovery (publishes scrape.requested.instagram kind=related)",
+)
+async def start_related(body: RelatedBody, deps: Deps = Depends(get_deps)) -> JSON:
+    env = await deps.publisher.publish(
+        InstagramScrapeRequested(kind="related", batch_size=body.batch_size)
+    )
+    return JSON(
+        {
+            "accepted": True,
+            "event_id": env.id,
+            "subject": deps.topology.subject(env.type),
+            "target": f"related:{body.batch_size}",
+        },
+        status_code=202,
+    )
+
+
+@router.get(
+    "/creators/related/status",
+    responses=doc(RelatedStatus),
+    summary="Related-creator discovery progress",
+)
+async def related_status(deps: Deps = Depends(get_deps)) -> JSON:
+    row = await deps.pool.fetchrow(
+        "SELECT count(*) FILTER (WHERE review_status = 'ok') AS approved, "
+        "count(*) FILTER (WHERE review_status = 'ok' AND related_processed) AS processed, "
+        "count(*) FILTER (WHERE review_status = 'ok' AND NOT related_processed) AS unprocessed, "
+        "coalesce(sum(related_new) FILTER (WHERE related_processed_at >= now() - interval '24 hours'), 0) AS new24, "
+        "max(related_processed_at) AS last FROM instagram_creators"
+    )
+    info = await deps.js.stream_info(
+        deps.topology.stream("COMMANDS"),
+        subjects_filter=deps.topology.subject("scrape.requested.instagram"),
+    )
+    pending = sum((info.state.subjects or {}).values()) if info.state.subjects else 0
+    return JSON(
+        {
+            "approved": row["approved"],
+            "processed": row["processed"],
+            "unprocessed": row["unprocessed"],
+            "new_found_24h": int(row["new24"]),
+            "last_processed_at": row["last"],
+            "pending_commands": pending,
+        }
+    )
+
+
+@router.get(
+    "/creators/{key}",
+    responses=doc(CreatorDetail),
+    summary="One creator (by ig_user_id or username)",
+)
+async def get_creator(
+    key: KeyPath, media: Annotated[int, Query(ge=0, le=200)] = 30, deps: Deps = Depends(get_deps)
+) -> JSON:
+    async with deps.pool.acquire() as conn:
+        c = await conn.fetchrow(
+            "SELECT *, fact_at AS last_scraped_at FROM instagram_creators WHERE ig_user_id = $1 "
+            "OR lower(username) = lower($1) ORDER BY ig_user_id = $1 DESC, fact_at DESC NULLS LAST LIMIT 1",
+            key,
+        )
+        if c is None:
+            raise not_found(f"creator {key}")
+        uid = c["ig_user_id"]
+        hist = await conn.fetch(
+            "SELECT fact_at AS at, followers_count, following_count, media_count "
+            "FROM creator_follower_history WHERE ig_user_id = $1 ORDER BY fact_at",
+            uid,
+        )
+        reels = await conn.fetch(
+            f"SELECT {MEDIA_COLS} FROM {MEDIA_FROM} WHERE m.ig_user_id = $1 AND m.kind = 'reel' "
+            "ORDER BY m.taken_at DESC NULLS LAST LIMIT $2",
+            uid,
+            media,
+        )
+        posts = await conn.fetch(
+            f"SELECT {MEDIA_COLS} FROM {MEDIA_FROM} WHERE m.ig_user_id = $1 AND m.kind = 'post' "
+            "ORDER BY m.taken_at DESC NULLS LAST LIMIT $2",
+            uid,
+            media,
+        )
+        assets = await conn.fetch(
+            "SELECT source_id, kind, status, storage_key, content_type, bytes_out, width, height, duration, "
+            "poster_key, failure_reason FROM media_assets WHERE owner = $1 OR source_id = $1 "
+            "ORDER BY fact_at DESC LIMIT 500",
+            uid,
+        )
+    creator = {k: v for k, v in dict(c).items() if k != "search"}
+    return JSON(
+        {
+            "creator": creator,
+            "follower_history": rows(hist),
+            "reels": rows(reels),
+            "posts": rows(posts),
+            "media": rows(assets),
+        }
+    )
+
+
+async def _set(deps: Deps, ids: list[str], sql_set: str, *values: Any) -> tuple[int, list[str]]:
+    found = await deps.pool.fetch(
+        f"UPDATE instagram_creators SET {sql_set} WHERE ig_user_id = ANY($1::text[]) RETURNING ig_user_id",
+        ids,
+        *values,
+    )
+    hit = {r["ig_user_id"] for r in found}
+    return len(found), [i for i in ids if i not in hit]
+
+
+REVIEW_SET = "review_status = $2, reviewed_at = now(), reviewed_by = $3"
+
+
+@router.put(
+    "/creators/{key}/review", responses=doc(BulkResult), summary="Review one creator (ig_user_id)"
+)
+async def review_one(key: KeyPath, body: CreatorReviewBody, deps: Deps = Depends(get_deps)) -> JSON:
+    n, missing = await _set(deps, [key], REVIEW_SET, body.review_status, body.by)
+    if not n:
+        raise not_found(f"creator {key}")
+    return JSON({"updated": n, "missing": missing})
+
+
+@router.post("/creators/review", responses=doc(BulkResult), summary="Review many creators")
+async def review_bulk(body: BulkCreatorReviewBody, deps: Deps = Depends(get_deps)) -> JSON:
+    n, missing = await _set(deps, body.ids, REVIEW_SET, body.review_status, body.by)
+    return JSON({"updated": n, "missing": missing})
+
+
+@router.put("/creators/{key}/niche", responses=doc(BulkResult), summary="Set one creator's niche")
+async def niche_one(key: KeyPath, body: NicheBody, deps: Deps = Depends(get_deps)) -> JSON:
+    n, missing = await _set(deps, [key], "niche = $2", body.niche)
+    if not n:
+        raise not_found(f"creator {key}")
+    return JSON({"updated": n, "missing": missing})
+
+
+@router.post("/creators/niche", responses=doc(BulkResult), summary="Set the niche of many creators")
+async def niche_bulk(body: BulkNicheBody, deps: Deps = Depends(get_deps)) -> JSON:
+    n, missing = await _set(deps, body.ids, "niche = $2", body.niche)
+    return JSON({"updated": n, "missing": missing})
+
+
+@router.get("/reels", responses=doc(Reel, paged=True), summary="Reels with search and sort")
+async def list_reels(
+    creator: Annotated[str | None, Query(max_length=200, description="ig_user_id")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Caption search")] = None,
+    niche: Annotated[str | None, Query(max_length=100)] = None,
+    min_views: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    sort: Literal["views", "recent", "likes", "engagement", "comments"] = "views",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    w = Where()
+    w.add("m.kind = 'reel'")
+    if creator:
+        w.add("m.ig_user_id = {}", creator)
+    if niche:
+        w.add("c.niche = {}", niche)
+    if min_views is not None:
+        w.add("m.play_count >= {}", min_views)
+    if q and q.strip():
+        w.add("to_tsvector('simple', m.caption) @@ websearch_to_tsquery('simple', {})", q)
+    items, total = await paged(
+        deps.pool, MEDIA_COLS, MEDIA_FROM, w, REEL_SORTS[sort] + ", m.media_pk", page_no, per_page
+    )
+    return JSON(page(rows(items), total, page_no, per_page))

@@ -1,0 +1,151 @@
+"""Live feed: Server-Sent Events of pipeline events from a core NATS subscription.
+
+One subscription set per client (the event subjects of the catalogue plus the DLQ, or the
+one subject pattern asked for), a bounded queue in between (slow clients lose events and
+are told how many), and the subscriptions go away when the client disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from b9_common.events.catalogue import EVENTS
+from fastapi import APIRouter, Depends, Query, Request
+from nats.aio.msg import Msg
+from sse_starlette import EventSourceResponse
+
+from b9_gateway.deps import Deps, get_deps
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["events"])
+QUEUE = 1000
+INLINE_MAX = 4096
+
+
+class _Key(msgspec.Struct):
+    name: str | None = None
+    username: str | None = None
+    target: str | None = None
+    ig_user_id: str | None = None
+    kind: str | None = None
+    outcome: str | None = None
+
+
+class _Head(msgspec.Struct):
+    id: str = ""
+    type: str = ""
+    occurred_at: datetime | None = None
+    source: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_head = msgspec.json.Decoder(_Head)
+_key = msgspec.json.Decoder(_Key)
+_enc = msgspec.json.Encoder()
+
+
+def summarize(subject: str, type_: str, raw: bytes, full: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"subject": subject, "type": type_, "size": len(raw)}
+    try:
+        head = _head.decode(raw)
+    except msgspec.DecodeError:
+        return out
+    out.update(id=head.id, occurred_at=head.occurred_at, source=head.source)
+    try:
+        key = _key.decode(bytes(head.data))
+        out["key"] = {k: v for k, v in msgspec.structs.asdict(key).items() if v is not None}
+    except msgspec.DecodeError:
+        pass
+    if full or len(raw) <= INLINE_MAX:
+        out["data"] = head.data
+    return out
+
+
+def subjects_for(deps: Deps, pattern: str | None) -> list[str]:
+    if pattern:
+        return [deps.topology.subject(pattern)]
+    return [deps.topology.subject(t) for t in EVENTS] + [deps.topology.dlq_subject(">")]
+
+
+@router.get(
+    "/events",
+    summary="Server-Sent Events of pipeline events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
+async def events(
+    request: Request,
+    subject: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_*>-]+)*$",
+            description="Event type or pattern (first token literal): creator.scraped, subreddit.*, dlq.>",
+        ),
+    ] = None,
+    full: Annotated[bool, Query(description="Always include the payload")] = False,
+    max_events: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    max_seconds: Annotated[float | None, Query(gt=0, le=86_400)] = None,
+    deps: Deps = Depends(get_deps),
+) -> EventSourceResponse:
+    queue: asyncio.Queue[Msg] = asyncio.Queue(QUEUE)
+    dropped = 0
+
+    async def on_msg(msg: Msg) -> None:
+        nonlocal dropped
+        try:
+            queue.put_nowait(msg)
+        except asyncio.QueueFull:
+            dropped += 1
+
+    async def stream() -> AsyncIterator[dict[str, Any]]:
+        nonlocal dropped
+        sent = 0
+        subs = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds if max_seconds else None
+        closing = asyncio.ensure_future(deps.closing.wait())
+        try:
+            for pattern in subjects_for(deps, subject):
+                subs.append(await deps.nc.subscribe(pattern, cb=on_msg))
+            yield {
+                "event": "ready",
+                "data": _enc.encode({"subjects": [s.subject for s in subs]}).decode(),
+            }
+            while max_events is None or sent < max_events:
+                timeout = None if deadline is None else deadline - loop.time()
+                if timeout is not None and timeout <= 0:
+                    break
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, closing}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter not in done:
+                    getter.cancel()
+                    break
+                msg = getter.result()
+                if dropped:
+                    yield {"event": "dropped", "data": _enc.encode({"dropped": dropped}).decode()}
+                    dropped = 0
+                type_ = deps.topology.type_of(msg.subject)
+                item = summarize(msg.subject, type_, msg.data, full)
+                yield {
+                    "event": type_,
+                    "id": item.get("id") or None,
+                    "data": _enc.encode(item).decode(),
+                }
+                sent += 1
+        finally:
+            closing.cancel()
+            for s in subs:
+                with contextlib.suppress(Exception):
+                    await s.unsubscribe()
+            log.debug("sse client gone", extra={"sent": sent})
+
+    return EventSourceResponse(stream(), ping=15, headers={"X-Accel-Buffering": "no"})

@@ -1,0 +1,187 @@
+"""Models (personas): CRUD, linked Reddit accounts, subreddit recommendations by tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+import msgspec
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from pydantic import Field, StringConstraints
+
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON, not_found, page, rows
+from b9_gateway.openapi import doc
+from b9_gateway.routes.subreddits import LIST_COLS, SubredditItem
+from b9_gateway.schemas import MAX_PER_PAGE, Body, Tag
+from b9_gateway.sql import Where, paged
+
+router = APIRouter(tags=["models"])
+IdPath = Annotated[int, Path(ge=1, le=2**62)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Status = Literal["active", "inactive", "onboarding", "paused"]
+REC_SORTS = {
+    "score": "subreddit_score DESC NULLS LAST",
+    "avg_upvotes": "avg_upvotes_per_post DESC NULLS LAST",
+    "min_karma": "min_post_karma ASC NULLS FIRST",
+    "engagement": "engagement DESC NULLS LAST",
+    "subscribers": "subscribers DESC NULLS LAST",
+}
+
+
+class Model(msgspec.Struct):
+    id: int
+    name: str
+    description: str
+    assigned_tags: list[str]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    accounts: int
+
+
+class ModelDetail(msgspec.Struct):
+    model: Model
+    accounts: list[dict[str, Any]]
+
+
+class Deleted(msgspec.Struct):
+    deleted: bool
+
+
+class ModelBody(Body):
+    name: Name
+    description: str = Field(default="", max_length=5000)
+    assigned_tags: list[Tag] = Field(default_factory=list, max_length=30)
+    status: Status = "active"
+
+
+class ModelPatch(Body):
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    assigned_tags: list[Tag] | None = Field(default=None, max_length=30)
+    status: Status | None = None
+
+
+SELECT_MODEL = (
+    "SELECT m.id, m.name, m.description, m.assigned_tags, m.status, m.created_at, m.updated_at, "
+    "(SELECT count(*) FROM reddit_users u WHERE u.model_id = m.id) AS accounts FROM models m"
+)
+
+
+@router.get("/models", responses=doc(Model, many=True), summary="Every model")
+async def list_models(deps: Deps = Depends(get_deps)) -> JSON:
+    return JSON(rows(await deps.pool.fetch(SELECT_MODEL + " ORDER BY m.name")))
+
+
+async def _one(deps: Deps, id_: int) -> dict[str, Any]:
+    row = await deps.pool.fetchrow(SELECT_MODEL + " WHERE m.id = $1", id_)
+    if row is None:
+        raise not_found(f"model {id_}")
+    return dict(row)
+
+
+@router.post("/models", status_code=201, responses=doc(Model, status=201), summary="Create a model")
+async def create_model(body: ModelBody, deps: Deps = Depends(get_deps)) -> JSON:
+    try:
+        id_ = await deps.pool.fetchval(
+            "INSERT INTO models (name, description, assigned_tags, status) VALUES ($1, $2, $3, $4) RETURNING id",
+            body.name,
+            body.description,
+            body.assigned_tags,
+            body.status,
+        )
+    except asyncpg.UniqueViolationError:
+        raise HTTPException(409, detail=f"a model named {body.name!r} exists") from None
+    return JSON(await _one(deps, id_), status_code=201)
+
+
+@router.get("/models/{id_}", responses=doc(ModelDetail), summary="A model and its Reddit accounts")
+async def get_model(id_: IdPath, deps: Deps = Depends(get_deps)) -> JSON:
+    model = await _one(deps, id_)
+    accounts = await deps.pool.fetch(
+        "SELECT username, total_karma, account_age_days, our_creator, verified, icon_img, fact_at AS last_scraped_at "
+        "FROM reddit_users WHERE model_id = $1 ORDER BY username",
+        id_,
+    )
+    return JSON({"model": model, "accounts": rows(accounts)})
+
+
+@router.patch("/models/{id_}", responses=doc(Model), summary="Change a model")
+async def patch_model(id_: IdPath, body: ModelPatch, deps: Deps = Depends(get_deps)) -> JSON:
+    changes = body.model_dump(exclude_none=True)
+    if changes:
+        w = Where()
+        assigns = ", ".join(f"{col} = {w.p(v)}" for col, v in changes.items())
+        try:
+            res = await deps.pool.execute(
+                f"UPDATE models SET {assigns}, updated_at = now() WHERE id = {w.p(id_)}", *w.params
+            )
+        except asyncpg.UniqueViolationError:
+            raise HTTPException(
+                409, detail=f"a model named {changes.get('name')!r} exists"
+            ) from None
+        if res.endswith(" 0"):
+            raise not_found(f"model {id_}")
+    return JSON(await _one(deps, id_))
+
+
+@router.delete(
+    "/models/{id_}", responses=doc(Deleted), summary="Delete a model (its accounts are unlinked)"
+)
+async def delete_model(id_: IdPath, deps: Deps = Depends(get_deps)) -> JSON:
+    res = await deps.pool.execute("DELETE FROM models WHERE id = $1", id_)
+    if res.endswith(" 0"):
+        raise not_found(f"model {id_}")
+    return JSON({"deleted": True})
+
+
+@router.get(
+    "/models/{id_}/recommendations",
+    responses=doc(SubredditItem, paged=True),
+    summary="Ok subreddits sharing a tag with the model (or the given tags)",
+)
+async def model_recommendations(
+    id_: IdPath,
+    tags: Annotated[list[str] | None, Query(max_length=20)] = None,
+    sfw: bool | None = None,
+    sort: Literal["score", "avg_upvotes", "min_karma", "engagement", "subscribers"] = "score",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    model = await _one(deps, id_)
+    return await recommend(deps, tags or model["assigned_tags"], sfw, sort, page_no, per_page)
+
+
+@router.get(
+    "/recommendations",
+    responses=doc(SubredditItem, paged=True),
+    summary="Ok subreddits sharing at least one of the tags",
+)
+async def recommendations(
+    tags: Annotated[list[str], Query(min_length=1, max_length=20)],
+    sfw: bool | None = None,
+    sort: Literal["score", "avg_upvotes", "min_karma", "engagement", "subscribers"] = "score",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    return await recommend(deps, tags, sfw, sort, page_no, per_page)
+
+
+async def recommend(
+    deps: Deps, tags: list[str], sfw: bool | None, sort: str, page_no: int, per_page: int
+) -> JSON:
+    if not tags:
+        return JSON(page([], 0, page_no, per_page))
+    w = Where()
+    w.add("review = 'Ok'")
+    w.add("tags && {}::text[]", tags)
+    if sfw is not None:
+        w.add("over18 = {}", not sfw)
+    items, total = await paged(
+        deps.pool, LIST_COLS, "subreddits", w, REC_SORTS[sort] + ", name", page_no, per_page
+    )
+    return JSON(page(rows(items), total, page_no, per_page))

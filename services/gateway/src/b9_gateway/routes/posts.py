@@ -1,0 +1,168 @@
+"""Posts: viral posts (top N per Ok subreddit over a time window) with filters, and their stats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from fastapi import APIRouter, Depends, Query
+
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON, page, rows
+from b9_gateway.openapi import doc
+from b9_gateway.schemas import MAX_PER_PAGE
+from b9_gateway.sql import Where
+
+router = APIRouter(prefix="/posts", tags=["posts"])
+
+
+class ViralPost(msgspec.Struct):
+    reddit_id: str
+    subreddit: str
+    author: str | None
+    title: str
+    url: str | None
+    permalink: str | None
+    thumbnail: str | None
+    score: int
+    num_comments: int
+    upvote_ratio: float | None
+    over_18: bool
+    content_type: str
+    posting_hour: int
+    created_utc: datetime
+    sub_primary_category: str | None
+    sub_tags: list[str]
+    sub_over18: bool
+    rank: int
+
+
+class HourStat(msgspec.Struct):
+    hour: int
+    posts: int
+    avg_score: float
+
+
+class ViralStats(msgspec.Struct):
+    total_posts: int
+    best_subreddit_by_avg_score: dict[str, Any] | None
+    best_subreddit_by_comments: dict[str, Any] | None
+    best_hour: int | None
+    by_hour: list[HourStat]
+
+
+SORTS = {
+    "score": "score DESC",
+    "comments": "num_comments DESC",
+    "recent": "created_utc DESC",
+    "ratio": "upvote_ratio DESC NULLS LAST",
+}
+
+
+def viral_cte(
+    w: Where,
+    hours: int,
+    per_subreddit: int,
+    q: str | None,
+    sfw: bool | None,
+    category: str | None,
+    subreddit: str | None,
+) -> str:
+    subs = ["review = 'Ok'"]
+    if sfw is not None:
+        subs.append(f"over18 = {w.p(not sfw)}")
+    if category:
+        subs.append(f"primary_category = {w.p(category)}")
+    if subreddit:
+        subs.append(f"lower(name) = lower({w.p(subreddit)})")
+    posts = [f"p.created_utc >= now() - make_interval(hours => {w.p(hours)})", "p.score > 0"]
+    if q and q.strip():
+        posts.append(f"to_tsvector('simple', p.title) @@ websearch_to_tsquery('simple', {w.p(q)})")
+    return (
+        "WITH ok AS (SELECT name, primary_category, tags, over18 FROM subreddits WHERE "
+        + " AND ".join(subs)
+        + "), "
+        "ranked AS (SELECT p.reddit_id, p.subreddit, p.author, p.title, p.url, p.permalink, p.thumbnail, p.score, "
+        "p.num_comments, p.upvote_ratio::float8 AS upvote_ratio, p.over_18, p.content_type, p.posting_hour, "
+        "p.created_utc, ok.primary_category AS sub_primary_category, ok.tags AS sub_tags, ok.over18 AS sub_over18, "
+        "row_number() OVER (PARTITION BY p.subreddit ORDER BY p.score DESC, p.reddit_id) AS rank "
+        "FROM reddit_posts p JOIN ok ON ok.name = p.subreddit WHERE " + " AND ".join(posts) + "), "
+        f"viral AS (SELECT * FROM ranked WHERE rank <= {w.p(per_subreddit)}) "
+    )
+
+
+Hours = Annotated[int, Query(ge=1, le=24 * 90, description="Time window in hours")]
+PerSub = Annotated[int, Query(ge=1, le=50)]
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get(
+    "/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window"
+)
+async def viral(
+    hours: Hours = 72,
+    per_subreddit: PerSub = 3,
+    q: Text = None,
+    sfw: bool | None = None,
+    category: Annotated[str | None, Query(max_length=50)] = None,
+    subreddit: Text = None,
+    sort: Literal["score", "comments", "recent", "ratio"] = "score",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    w = Where()
+    cte = viral_cte(w, hours, per_subreddit, q, sfw, category, subreddit)
+    lim, off = w.p(per_page), w.p((page_no - 1) * per_page)
+    sql = (
+        cte + "SELECT *, count(*) OVER () AS total FROM viral "
+        f"ORDER BY {SORTS[sort]}, reddit_id LIMIT {lim} OFFSET {off}"
+    )
+    async with deps.pool.acquire() as conn:
+        found = await conn.fetch(sql, *w.params)
+        if found:
+            total = int(found[0]["total"])
+        else:
+            total = int(await conn.fetchval(cte + "SELECT count(*) FROM viral", *w.params[:-2]))
+    items = [{k: v for k, v in dict(r).items() if k != "total"} for r in found]
+    return JSON(page(items, total, page_no, per_page))
+
+
+@router.get(
+    "/viral/stats", responses=doc(ViralStats), summary="Totals, best subreddits and best hour (UTC)"
+)
+async def viral_stats(
+    hours: Hours = 72,
+    per_subreddit: PerSub = 3,
+    sfw: bool | None = None,
+    category: Annotated[str | None, Query(max_length=50)] = None,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    w = Where()
+    cte = viral_cte(w, hours, per_subreddit, None, sfw, category, None)
+    async with deps.pool.acquire() as conn:
+        by_sub = await conn.fetch(
+            cte + "SELECT subreddit, count(*) AS posts, avg(score)::float8 AS avg_score, "
+            "sum(num_comments) AS comments FROM viral GROUP BY subreddit",
+            *w.params,
+        )
+        by_hour = await conn.fetch(
+            cte + "SELECT posting_hour AS hour, count(*) AS posts, "
+            "avg(score)::float8 AS avg_score FROM viral GROUP BY 1 ORDER BY 1",
+            *w.params,
+        )
+    subs = rows(by_sub)
+    best_avg = max(subs, key=lambda s: (s["avg_score"], s["subreddit"]), default=None)
+    best_com = max(subs, key=lambda s: (s["comments"], s["subreddit"]), default=None)
+    hours_ = rows(by_hour)
+    best_hour = max(hours_, key=lambda h: (h["avg_score"], -h["hour"]), default=None)
+    return JSON(
+        {
+            "total_posts": sum(s["posts"] for s in subs),
+            "best_subreddit_by_avg_score": best_avg,
+            "best_subreddit_by_comments": best_com,
+            "best_hour": best_hour["hour"] if best_hour else None,
+            "by_hour": hours_,
+        }
+    )

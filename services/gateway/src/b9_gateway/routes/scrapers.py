@@ -1,0 +1,145 @@
+"""Scrapers: status (control KV, heartbeats, today's attempts), start/stop and config."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import APIRouter, Depends, HTTPException, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from b9_gateway.control import SCRAPERS, heartbeats, is_scraper_beat, read_control, write_control
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON
+from b9_gateway.openapi import doc
+
+router = APIRouter(prefix="/scrapers", tags=["scrapers"])
+ScraperPath = Annotated[str, Path(pattern=r"^(reddit|instagram)$")]
+
+
+class Replica(msgspec.Struct):
+    replica: str
+    status: str
+    age_seconds: float | None
+    version: str | None
+    detail: dict[str, Any]
+
+
+class Today(msgspec.Struct):
+    attempts: int
+    successes: int
+    success_rate: float | None
+    calls: int
+    cost_usd: float
+    by_outcome: dict[str, int]
+
+
+class ScraperStatus(msgspec.Struct):
+    scraper: str
+    enabled: bool
+    control: dict[str, Any]
+    replicas: list[Replica]
+    current_cycle: int | None
+    last_attempt_at: str | None
+    today: Today
+
+
+class ConfigBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interval_seconds: int | None = Field(default=None, ge=10, le=30 * 86_400)
+    batch_size: int | None = Field(default=None, ge=1, le=100)
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    requests_per_hour: int | None = Field(default=None, ge=1, le=1_000_000)
+    by: str = Field(default="api", min_length=1, max_length=100)
+
+
+async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> dict[str, Any]:
+    control, _ = await read_control(deps.control, scraper)
+    async with deps.pool.acquire() as conn:
+        daily = await conn.fetch(
+            "SELECT outcome, attempts, calls, cost_usd::float8 AS cost FROM scraper_daily "
+            "WHERE scraper = $1 AND day = (now() AT TIME ZONE 'UTC')::date",
+            scraper,
+        )
+        last = await conn.fetchrow(
+            "SELECT fact_at, cycle FROM scrape_attempts WHERE scraper = $1 ORDER BY fact_at DESC LIMIT 1",
+            scraper,
+        )
+    by_outcome = {r["outcome"]: int(r["attempts"]) for r in daily}
+    attempts = sum(by_outcome.values())
+    ok = by_outcome.get("success", 0)
+    mine = [b for b in beats if is_scraper_beat(b, scraper)]
+    replicas = [
+        {
+            "replica": str(b.get("replica", b["key"])),
+            "status": str(b.get("status", "")),
+            "age_seconds": b.get("age_seconds"),
+            "version": b.get("version"),
+            "detail": b.get("detail") or {},
+        }
+        for b in mine
+    ]
+    cycles = [
+        b["detail"].get("cycle") for b in replicas if isinstance(b["detail"].get("cycle"), int)
+    ]
+    cycle = (
+        max(cycles)
+        if cycles
+        else (int(last["cycle"]) if last and last["cycle"] is not None else None)
+    )
+    return {
+        "scraper": scraper,
+        "enabled": bool(control.get("enabled")),
+        "control": control,
+        "replicas": replicas,
+        "current_cycle": cycle,
+        "last_attempt_at": last["fact_at"].isoformat() if last else None,
+        "today": {
+            "attempts": attempts,
+            "successes": ok,
+            "success_rate": round(100.0 * ok / attempts, 2) if attempts else None,
+            "calls": int(sum(r["calls"] for r in daily)),
+            "cost_usd": round(sum(r["cost"] for r in daily), 6),
+            "by_outcome": by_outcome,
+        },
+    }
+
+
+@router.get("", responses=doc(ScraperStatus, many=True), summary="Every scraper's status")
+async def list_scrapers(deps: Deps = Depends(get_deps)) -> JSON:
+    beats = await heartbeats(deps.heartbeats)
+    return JSON([await status_of(deps, s, beats) for s in SCRAPERS])
+
+
+@router.get("/{scraper}", responses=doc(ScraperStatus), summary="One scraper's status")
+async def get_scraper(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
+    return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
+
+
+@router.post("/{scraper}/start", responses=doc(ScraperStatus), summary="Enable (control KV)")
+async def start(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
+    await write_control(deps.control, scraper, {"enabled": True})
+    return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
+
+
+@router.post("/{scraper}/stop", responses=doc(ScraperStatus), summary="Disable (control KV)")
+async def stop(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
+    await write_control(deps.control, scraper, {"enabled": False})
+    return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
+
+
+@router.put(
+    "/{scraper}/config", responses=doc(ScraperStatus), summary="Interval, batch size, rate budget"
+)
+async def configure(scraper: ScraperPath, body: ConfigBody, deps: Deps = Depends(get_deps)) -> JSON:
+    patch = body.model_dump(exclude={"by"}, exclude_none=True)
+    rate_field = "requests_per_minute" if scraper == "reddit" else "requests_per_hour"
+    wrong = {"requests_per_minute", "requests_per_hour"} - {rate_field}
+    for field in wrong & patch.keys():
+        raise HTTPException(
+            422,
+            detail=f"body field '{field}' does not apply to the {scraper} scraper; "
+            f"use '{rate_field}'",
+        )
+    await write_control(deps.control, scraper, patch, by=body.by)
+    return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))

@@ -1,0 +1,247 @@
+"""Reddit users: list/search, detail with posts, discover (command), our_creator and model links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from b9_common.events import RedditScrapeRequested
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from pydantic import Field
+
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON, not_found, page, rows
+from b9_gateway.openapi import doc
+from b9_gateway.schemas import (
+    MAX_BULK,
+    MAX_PER_PAGE,
+    Accepted,
+    Body,
+    BulkResult,
+    RedditUsername,
+    clean_user,
+)
+from b9_gateway.sql import Where, like_prefix, paged
+
+router = APIRouter(prefix="/users", tags=["users"])
+UserPath = Annotated[str, Path(pattern=r"^(u/)?[A-Za-z0-9_-]{1,50}$")]
+SORTS = {
+    "karma": "total_karma",
+    "karma_per_day": "karma_per_day",
+    "avg_post_score": "avg_post_score",
+    "account_age": "account_age_days",
+    "last_scraped": "fact_at",
+    "username": "username",
+}
+
+
+class UserItem(msgspec.Struct):
+    username: str
+    availability: str | None
+    account_age_days: int | None
+    link_karma: int | None
+    comment_karma: int | None
+    total_karma: int | None
+    karma_per_day: float | None
+    avg_post_score: float | None
+    avg_post_comments: float | None
+    preferred_content_type: str | None
+    most_active_hour: int | None
+    verified: bool
+    icon_img: str | None
+    our_creator: bool
+    model_id: int | None
+    last_scraped_at: datetime | None
+
+
+class UserDetail(msgspec.Struct):
+    user: dict[str, Any]
+    model: dict[str, Any] | None
+    posts: list[dict[str, Any]]
+
+
+LIST_COLS = (
+    "username, availability, account_age_days, link_karma, comment_karma, total_karma, karma_per_day, "
+    "avg_post_score, avg_post_comments, preferred_content_type, most_active_hour, verified, icon_img, "
+    "our_creator, model_id, fact_at AS last_scraped_at"
+)
+
+
+class DiscoverBody(Body):
+    username: RedditUsername
+    our_creator: bool = Field(
+        default=True, description="Mark as one of ours (the original's discover did)"
+    )
+
+
+class OurCreatorBody(Body):
+    our_creator: bool
+
+
+class ModelLinkBody(Body):
+    model_id: int | None = Field(ge=1, le=2**62)
+
+
+class BulkUsersBody(Body):
+    usernames: list[RedditUsername] = Field(min_length=1, max_length=MAX_BULK)
+    our_creator: bool | None = None
+    model_id: int | None = Field(default=None, ge=1, le=2**62)
+    clear_model: bool = False
+
+
+@router.get("", responses=doc(UserItem, paged=True), summary="List and search Reddit users")
+async def list_users(
+    q: Annotated[str | None, Query(max_length=100, description="Username prefix")] = None,
+    our_creator: bool | None = None,
+    model_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    min_karma: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
+    max_karma: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
+    active_days: Annotated[
+        int | None, Query(ge=1, le=3650, description="Scraped in the last N days")
+    ] = None,
+    sort: Literal[
+        "karma", "karma_per_day", "avg_post_score", "account_age", "last_scraped", "username"
+    ] = "karma",
+    order: Literal["desc", "asc"] = "desc",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    w = Where()
+    if q and q.strip():
+        w.add("lower(username) LIKE {}", like_prefix(clean_user(q.strip())))
+    if our_creator is not None:
+        w.add("our_creator = {}", our_creator)
+    if model_id is not None:
+        w.add("model_id = {}", model_id)
+    if min_karma is not None:
+        w.add("total_karma >= {}", min_karma)
+    if max_karma is not None:
+        w.add("total_karma <= {}", max_karma)
+    if active_days is not None:
+        w.add("fact_at >= now() - make_interval(days => {})", active_days)
+    col = SORTS[sort]
+    direction = "ASC" if order == "asc" else "DESC"
+    order_sql = (
+        f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
+    )
+    items, total = await paged(
+        deps.pool, LIST_COLS, "reddit_users", w, order_sql, page_no, per_page
+    )
+    return JSON(page(rows(items), total, page_no, per_page))
+
+
+@router.post(
+    "",
+    status_code=202,
+    responses=doc(Accepted, status=202),
+    summary="Discover one user now (publishes scrape.requested.reddit kind=user)",
+)
+async def discover(body: DiscoverBody, deps: Deps = Depends(get_deps)) -> JSON:
+    name = clean_user(body.username)
+    if body.our_creator:
+        await deps.pool.execute(
+            "INSERT INTO reddit_users (username, our_creator) VALUES ($1, true) "
+            "ON CONFLICT (username) DO UPDATE SET our_creator = true",
+            name,
+        )
+    env = await deps.publisher.publish(RedditScrapeRequested(kind="user", name=name))
+    return JSON(
+        {
+            "accepted": True,
+            "event_id": env.id,
+            "subject": deps.topology.subject(env.type),
+            "target": name,
+        },
+        status_code=202,
+    )
+
+
+@router.get("/{username}", responses=doc(UserDetail), summary="One user with their posts")
+async def get_user(
+    username: UserPath,
+    posts: Annotated[int, Query(ge=0, le=500)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    async with deps.pool.acquire() as conn:
+        user = await conn.fetchrow(
+            "SELECT *, fact_at AS last_scraped_at FROM reddit_users "
+            "WHERE lower(username) = lower($1)",
+            clean_user(username),
+        )
+        if user is None:
+            raise not_found(f"user {username}")
+        found = await conn.fetch(
+            "SELECT reddit_id, subreddit, title, url, permalink, score, num_comments, content_type, over_18, "
+            "created_utc FROM reddit_posts WHERE author = $1 ORDER BY created_utc DESC LIMIT $2",
+            user["username"],
+            posts,
+        )
+        model = None
+        if user["model_id"] is not None:
+            m = await conn.fetchrow(
+                "SELECT id, name, status, assigned_tags FROM models WHERE id = $1", user["model_id"]
+            )
+            model = dict(m) if m else None
+    return JSON({"user": dict(user), "model": model, "posts": rows(found)})
+
+
+async def _update(deps: Deps, names: list[str], sets: dict[str, Any]) -> tuple[int, list[str]]:
+    if not sets:
+        raise HTTPException(
+            422, detail="nothing to change: give our_creator, model_id or clear_model"
+        )
+    if sets.get("model_id") is not None:
+        exists = await deps.pool.fetchval("SELECT 1 FROM models WHERE id = $1", sets["model_id"])
+        if not exists:
+            raise HTTPException(
+                422, detail=f"body field 'model_id': model {sets['model_id']} does not exist"
+            )
+    w = Where()
+    w.add("lower(username) = ANY({}::text[])", [clean_user(n).lower() for n in names])
+    assigns = ", ".join(f"{col} = {w.p(v)}" for col, v in sets.items())
+    found = await deps.pool.fetch(
+        f"UPDATE reddit_users SET {assigns}{w.sql()} RETURNING lower(username) AS u", *w.params
+    )
+    hit = {r["u"] for r in found}
+    return len(found), [n for n in names if clean_user(n).lower() not in hit]
+
+
+@router.put(
+    "/{username}/our-creator", responses=doc(BulkResult), summary="Mark or unmark as our creator"
+)
+async def set_our_creator(
+    username: UserPath, body: OurCreatorBody, deps: Deps = Depends(get_deps)
+) -> JSON:
+    n, missing = await _update(deps, [username], {"our_creator": body.our_creator})
+    if not n:
+        raise not_found(f"user {username}")
+    return JSON({"updated": n, "missing": missing})
+
+
+@router.put(
+    "/{username}/model",
+    responses=doc(BulkResult),
+    summary="Link the account to a model (or unlink)",
+)
+async def set_model(
+    username: UserPath, body: ModelLinkBody, deps: Deps = Depends(get_deps)
+) -> JSON:
+    n, missing = await _update(deps, [username], {"model_id": body.model_id})
+    if not n:
+        raise not_found(f"user {username}")
+    return JSON({"updated": n, "missing": missing})
+
+
+@router.post("/bulk", responses=doc(BulkResult), summary="Update our_creator / model of many users")
+async def bulk_update(body: BulkUsersBody, deps: Deps = Depends(get_deps)) -> JSON:
+    sets: dict[str, Any] = {}
+    if body.our_creator is not None:
+        sets["our_creator"] = body.our_creator
+    if body.model_id is not None:
+        sets["model_id"] = body.model_id
+    elif body.clear_model:
+        sets["model_id"] = None
+    n, missing = await _update(deps, body.usernames, sets)
+    return JSON({"updated": n, "missing": missing})

@@ -1,0 +1,47 @@
+"""Gateway settings, read once from the environment."""
+
+from __future__ import annotations
+
+import msgspec
+from b9_common.settings import CommonSettings, ConfigError, require_url
+
+
+class Settings(CommonSettings, kw_only=True):
+    gateway_port: int = 8000
+    gateway_host: str = "127.0.0.1"
+    # Required by the service (``b9 up`` generates one when unset).
+    gateway_api_key: str = ""
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    media_store_url: str = "file:///tmp/b9-media"
+    s3_endpoint_url: str = ""
+    aws_region: str = ""
+    media_public_base_url: str = ""
+    # Comma-separated origins allowed by CORS ("" = none, "*" = any).
+    gateway_cors_origins: str = ""
+    gateway_pool_size: int = 10
+    # Token bucket per client: sustained requests per second and burst size (0 disables).
+    gateway_rate_limit: float = 50.0
+    gateway_rate_burst: int = 200
+    # Overview stats are cached this long (seconds).
+    gateway_overview_ttl: float = 3.0
+    # Session cookie lifetime (seconds) after POST /api/v1/login.
+    gateway_session_ttl: int = msgspec.field(default=7 * 86_400)
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.gateway_api_key:
+            raise ConfigError("GATEWAY_API_KEY", "is required but not set (b9 up generates one)")
+        if len(self.gateway_api_key) < 16:
+            raise ConfigError("GATEWAY_API_KEY", "must be at least 16 characters")
+        if not 0 < self.gateway_port < 65536:
+            raise ConfigError("GATEWAY_PORT", f"must be a TCP port (got {self.gateway_port})")
+        require_url("DATABASE_URL", self.database_url, ("postgresql", "postgres"))
+        require_url("MEDIA_STORE_URL", self.media_store_url, ("file", "s3"))
+        if not 1 <= self.gateway_pool_size <= 200:
+            raise ConfigError("GATEWAY_POOL_SIZE", "must be between 1 and 200")
+        if self.gateway_rate_limit < 0 or self.gateway_rate_burst < 1:
+            raise ConfigError("GATEWAY_RATE_LIMIT", "must be >= 0 with GATEWAY_RATE_BURST >= 1")
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.gateway_cors_origins.split(",") if o.strip()]
