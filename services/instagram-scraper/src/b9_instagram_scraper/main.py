@@ -1,0 +1,131 @@
+"""Entry point: ``SERVICE`` for the b9 runner and ``main()`` for the console script.
+
+bootstrap wires the adapters (control watch, rate limiter, provider, KV buckets, directory)
+into the use cases (``Scraper``), the command consumer and the cycle loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
+from b9_common.topology import ConsumerSpec
+
+from b9_instagram_scraper import __version__
+from b9_instagram_scraper.commands import CommandGate, CommandHandler
+from b9_instagram_scraper.control import Control
+from b9_instagram_scraper.cycle import Cycle
+from b9_instagram_scraper.directory import CreatorDirectory, NullDirectory
+from b9_instagram_scraper.directory_pg import PgDirectory
+from b9_instagram_scraper.kvstate import Claims, KnownStore, StateStore, open_buckets
+from b9_instagram_scraper.provider import InstagramProvider
+from b9_instagram_scraper.rapidapi import NullProvider, RapidApiProvider
+from b9_instagram_scraper.ratelimit import RateLimiter
+from b9_instagram_scraper.scrape import Scraper
+from b9_instagram_scraper.settings import Settings
+
+log = logging.getLogger(__name__)
+NAME = "instagram-scraper"
+COMMANDS = ConsumerSpec(
+    name="instagram-scraper",
+    stream="COMMANDS",
+    subjects=("scrape.requested.instagram",),
+    max_deliver=5,
+    ack_wait=120.0,
+    description="instagram-scraper: manual add / related discovery",
+)
+
+
+def make_provider(settings: Settings, limiter: RateLimiter, **overrides: Any) -> InstagramProvider:
+    if not settings.configured:
+        return NullProvider()
+    return RapidApiProvider(
+        settings.instagram_api_base,
+        settings.instagram_api_key.strip(),
+        settings.api_host,
+        limiter=limiter,
+        timeout=settings.instagram_timeout,
+        **overrides,
+    )
+
+
+async def bootstrap(
+    settings: Settings,
+    rt: Runtime,
+    *,
+    provider_overrides: dict[str, Any] | None = None,
+    directory: CreatorDirectory | None = None,
+    idle_seconds: float = 60.0,
+) -> App:
+    control = Control(await rt.topology.control_kv(rt.js))
+    await control.start()
+    limiter = RateLimiter(per_hour=control.current.requests_per_hour)
+    control.on_change(lambda cfg: limiter.set_budget(cfg.requests_per_hour))
+    provider = make_provider(settings, limiter, **(provider_overrides or {}))
+    state_kv, known_kv, claims_kv = await open_buckets(rt.js, rt.topology)
+    if directory is None:
+        directory = PgDirectory(settings.database_url) if settings.database_url else NullDirectory()
+    scraper = Scraper(
+        provider=provider,
+        sink=rt.publisher,
+        state=StateStore(state_kv),
+        known=KnownStore(known_kv),
+        directory=directory,
+        control=control,
+        replica=rt.replica,
+    )
+    gate = CommandGate()
+    cycle = Cycle(
+        scraper,
+        directory,
+        Claims(claims_kv, rt.replica),
+        control,
+        gate,
+        configured=provider.configured,
+        idle_seconds=idle_seconds,
+    )
+
+    def status() -> dict[str, Any]:
+        cfg = control.current
+        if not provider.configured:
+            state = "not_configured"
+        elif not cfg.enabled:
+            state = "disabled"
+        elif limiter.exhausted():
+            state = "budget_exhausted"
+        else:
+            state = cycle.state
+        return {
+            "status": state,
+            "enabled": cfg.enabled,
+            "configured": provider.configured,
+            "cycle": cycle.cycle,
+            "scraped_this_pass": cycle.scraped_this_pass,
+            "calls_last_hour": limiter.calls_last_hour(),
+            "requests_per_hour": cfg.requests_per_hour,
+            "commands_active": gate.active,
+            "outcomes": dict(scraper.totals),
+            "directory": type(directory).__name__,
+            "last_error": cycle.last_error,
+        }
+
+    return App(
+        consumers=[
+            ConsumerDef(COMMANDS, handler=CommandHandler(scraper, provider, gate), concurrency=4)
+        ],
+        loops=[cycle.run],
+        closers=[control.stop, provider.close, directory.close],
+        status=status,
+    )
+
+
+SERVICE = ServiceDef(name=NAME, version=__version__, settings_cls=Settings, bootstrap=bootstrap)
+
+
+def main() -> None:
+    run(SERVICE)
+
+
+if __name__ == "__main__":
+    main()

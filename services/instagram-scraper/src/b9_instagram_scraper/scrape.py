@@ -1,0 +1,311 @@
+"""Scraping one creator and running related-creator discovery: the use cases.
+
+Facts only: a ``creator.scraped`` per creator (profile, growth, analytics, reels and posts with
+their URLs), ``creator.discovered`` per new related creator, ``creator.related_processed`` per
+source, and a ``scrape.attempted`` (outcome, calls, cost) for every attempt, whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from b9_common.events import (
+    CreatorDiscovered,
+    CreatorScraped,
+    IgMedia,
+    RelatedProcessed,
+    ScrapeAttempted,
+)
+from b9_common.events.instagram import CreatorAvailability, MediaKind
+
+from b9_instagram_scraper import analytics
+from b9_instagram_scraper.control import Control
+from b9_instagram_scraper.directory import CreatorDirectory, TrackedCreator
+from b9_instagram_scraper.growth import CreatorState, growth, record
+from b9_instagram_scraper.media import parse_media
+from b9_instagram_scraper.provider import (
+    CallMeter,
+    InstagramProvider,
+    ProfileNotFound,
+    ProviderError,
+)
+
+log = logging.getLogger(__name__)
+
+FULL_FETCH = (90, 30)  # reels, posts for a creator never fetched before
+REFRESH_FETCH = (30, 10)
+
+
+class EventSink(Protocol):
+    async def publish(self, payload: Any, *, id_: str | None = None) -> Any: ...
+
+
+class StateLike(Protocol):
+    async def get(self, ig_user_id: str) -> tuple[CreatorState, int | None]: ...
+    async def update(
+        self, ig_user_id: str, change: Callable[[CreatorState], None]
+    ) -> CreatorState: ...
+
+
+class KnownLike(Protocol):
+    async def known(self, usernames: list[str]) -> set[str]: ...
+    async def add(self, username: str, ig_user_id: str | None) -> None: ...
+
+
+@dataclass
+class Result:
+    outcome: str
+    calls: int = 0
+    error: str | None = None
+    transient: bool = False
+    retry_after: float | None = None
+    ig_user_id: str | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Scraper:
+    provider: InstagramProvider
+    sink: EventSink
+    state: StateLike
+    known: KnownLike
+    directory: CreatorDirectory
+    control: Control
+    replica: str = ""
+    clock: Callable[[], float] = time.time
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def _count(self, outcome: str) -> None:
+        self.totals[outcome] = self.totals.get(outcome, 0) + 1
+
+    async def _attempted(
+        self,
+        kind: Literal["creator", "related"],
+        target: str,
+        res: Result,
+        t0: float,
+        cycle: int | None,
+    ) -> None:
+        self._count(res.outcome)
+        cost = res.calls * self.control.current.cost_per_request
+        await self.sink.publish(
+            ScrapeAttempted(
+                scraper="instagram",
+                target_kind=kind,
+                target=target[:200] or "?",
+                outcome=res.outcome,
+                calls=res.calls,
+                cost_usd=round(cost, 6),
+                duration_ms=int((time.monotonic() - t0) * 1000),
+                error=res.error,
+                cycle=cycle,
+                replica=self.replica or None,
+            )
+        )
+
+    @staticmethod
+    def _failed(exc: ProviderError, meter: CallMeter) -> Result:
+        return Result(
+            outcome=exc.outcome,
+            calls=meter.calls,
+            error=str(exc)[:500],
+            transient=exc.transient,
+            retry_after=getattr(exc, "retry_after", None),
+        )
+
+    @staticmethod
+    def _items(raw: list[dict[str, Any]], kind: MediaKind, followers: int) -> list[IgMedia]:
+        out: dict[str, IgMedia] = {}
+        for item in raw:
+            m = parse_media(item, kind, followers)
+            if m is not None and m.media_pk not in out:
+                out[m.media_pk] = m
+        return list(out.values())
+
+    async def scrape_creator(
+        self,
+        username: str,
+        *,
+        priority: bool = False,
+        requested: bool = False,
+        niche: str | None = None,
+        discovery_source: str | None = None,
+        cycle: int | None = None,
+    ) -> Result:
+        t0 = time.monotonic()
+        meter = CallMeter(priority=priority)
+        try:
+            res = await self._scrape(username, meter, requested, niche, discovery_source)
+        except ProviderError as exc:
+            res = self._failed(exc, meter)
+        await self._attempted("creator", username, res, t0, cycle)
+        return res
+
+    async def _scrape(
+        self,
+        username: str,
+        meter: CallMeter,
+        requested: bool,
+        niche: str | None,
+        discovery_source: str | None,
+    ) -> Result:
+        p = await self.provider.profile(username, meter)
+        st, _ = await self.state.get(p.ig_user_id)
+        now = self.clock()
+        g = growth(st, p.followers_count, now)
+        reels: list[IgMedia] = []
+        posts: list[IgMedia] = []
+        availability: CreatorAvailability = "private" if p.is_private else "ok"
+        if not p.is_private:
+            n_reels, n_posts = REFRESH_FETCH if st.media_fetched else FULL_FETCH
+            reels = self._items(
+                await self.provider.reels(p.ig_user_id, n_reels, meter), "reel", p.followers_count
+            )
+            posts = self._items(
+                await self.provider.posts(p.ig_user_id, n_posts, meter), "post", p.followers_count
+            )
+            if not reels and not posts:
+                availability = "empty"
+        cfg = self.control.current
+        rule = analytics.ViralRule(cfg.viral_min_views, cfg.viral_multiplier)
+        figures = analytics.compute(
+            reels, posts, p.followers_count, rule, datetime.fromtimestamp(now, UTC)
+        )
+        await self.sink.publish(
+            CreatorScraped(
+                ig_user_id=p.ig_user_id,
+                username=p.username,
+                availability=availability,
+                full_name=p.full_name,
+                biography=p.biography,
+                external_url=p.external_url,
+                external_url_type=p.external_url_type,
+                bio_links=p.bio_links,
+                profile_pic_url=p.profile_pic_url,
+                is_verified=p.is_verified,
+                is_private=p.is_private,
+                is_business=p.is_business,
+                is_professional=p.is_professional,
+                followers_count=p.followers_count,
+                following_count=p.following_count,
+                media_count=p.media_count,
+                highlight_reel_count=p.highlight_reel_count,
+                growth=g,
+                analytics=figures,
+                reels=reels,
+                posts=posts,
+                discovery_source=discovery_source,
+                requested_niche=niche if requested else None,
+                requested=requested,
+                api_calls=meter.calls,
+            )
+        )
+
+        def remember(s: CreatorState) -> None:
+            record(s, p.followers_count, now)
+            s.username = p.username
+            s.media_fetched = s.media_fetched or not p.is_private
+            s.last_scraped_at = now
+
+        await self.state.update(p.ig_user_id, remember)
+        await self.known.add(p.username, p.ig_user_id)
+        return Result(
+            outcome="private" if p.is_private else "success",
+            calls=meter.calls,
+            ig_user_id=p.ig_user_id,
+            stats={"reels": len(reels), "posts": len(posts)},
+        )
+
+    # -- related-creator discovery -------------------------------------------------------------
+    async def resolve(self, username: str, priority: bool) -> tuple[TrackedCreator | None, Result]:
+        """A source given by username only: one profile call for its id."""
+        t0, meter = time.monotonic(), CallMeter(priority=priority)
+        try:
+            p = await self.provider.profile(username, meter)
+        except ProviderError as exc:
+            res = self._failed(exc, meter)
+            await self._attempted("related", username, res, t0, None)
+            return None, res
+        return TrackedCreator(p.ig_user_id, p.username), Result("success", calls=meter.calls)
+
+    async def discover_related(
+        self,
+        source: TrackedCreator,
+        *,
+        priority: bool = False,
+        cycle: int | None = None,
+        calls_before: int = 0,
+    ) -> Result:
+        t0 = time.monotonic()
+        meter = CallMeter(priority=priority, calls=calls_before)
+        try:
+            res = await self._discover(source, meter)
+        except ProviderError as exc:
+            res = self._failed(exc, meter)
+        await self._attempted("related", source.username, res, t0, cycle)
+        return res
+
+    async def _discover(self, source: TrackedCreator, meter: CallMeter) -> Result:
+        names = [
+            n
+            for n in await self.provider.related(source.ig_user_id, meter)
+            if n.lower() != source.username.lower()
+        ]
+        known = await self.directory.known_usernames(names) | await self.known.known(names)
+        new = 0
+        for name in names:
+            if name.lower() in known:
+                continue
+            try:
+                p = await self.provider.profile(name, meter)
+            except ProfileNotFound:
+                continue
+            if await self.directory.known_ids([p.ig_user_id]):
+                await self.known.add(p.username, p.ig_user_id)
+                continue
+            await self.sink.publish(
+                CreatorDiscovered(
+                    username=p.username,
+                    ig_user_id=p.ig_user_id,
+                    via_username=source.username,
+                    full_name=p.full_name,
+                    followers_count=p.followers_count,
+                    profile_pic_url=p.profile_pic_url,
+                ),
+                id_=f"ig-discovered-{p.ig_user_id}",
+            )
+            await self.known.add(p.username, p.ig_user_id)
+            new += 1
+        await self.sink.publish(
+            RelatedProcessed(
+                ig_user_id=source.ig_user_id, username=source.username, found=len(names), new=new
+            )
+        )
+
+        def mark(s: CreatorState) -> None:
+            s.related_processed = True
+            s.username = s.username or source.username
+
+        await self.state.update(source.ig_user_id, mark)
+        return Result(
+            "success",
+            calls=meter.calls,
+            ig_user_id=source.ig_user_id,
+            stats={"found": len(names), "new": new},
+        )
+
+    async def pending_sources(self, limit: int) -> list[TrackedCreator]:
+        """Approved, unprocessed sources, minus those this scraper already processed."""
+        out: list[TrackedCreator] = []
+        for c in await self.directory.related_pending(limit * 2 + 10):
+            st, _ = await self.state.get(c.ig_user_id)
+            if not st.related_processed:
+                out.append(c)
+            if len(out) >= limit:
+                break
+        return out
