@@ -62,7 +62,9 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
             scraper,
         )
         last = await conn.fetchrow(
-            "SELECT fact_at, cycle FROM scrape_attempts WHERE scraper = $1 ORDER BY fact_at DESC LIMIT 1",
+            "SELECT (SELECT max(fact_at) FROM scrape_attempts WHERE scraper = $1) AS fact_at, "
+            "(SELECT cycle FROM scrape_attempts WHERE scraper = $1 AND cycle IS NOT NULL "
+            "ORDER BY fact_at DESC LIMIT 1) AS cycle",
             scraper,
         )
     by_outcome = {r["outcome"]: int(r["attempts"]) for r in daily}
@@ -93,7 +95,7 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
         "control": control,
         "replicas": replicas,
         "current_cycle": cycle,
-        "last_attempt_at": last["fact_at"].isoformat() if last else None,
+        "last_attempt_at": last["fact_at"].isoformat() if last["fact_at"] else None,
         "today": {
             "attempts": attempts,
             "successes": ok,
