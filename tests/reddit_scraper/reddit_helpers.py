@@ -18,8 +18,14 @@ UA = "linux:b9-tests:0.1 (by u/b9_team)"
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, tracked: TrackedSource | None = None) -> AsyncIterator[None]:
-    """Run the service in this event loop until the block ends (then drain like SIGTERM)."""
+async def running(settings: Settings, tracked: TrackedSource | None = None, *,
+                  rt: Runtime | None = None, **control: Any) -> AsyncIterator[None]:
+    """Run the service in this event loop until the block ends (then drain like SIGTERM).
+
+    With ``rt``, the control KV value is written first (tests default to a budget of
+    60,000 requests/min so the shared bucket does not slow them down)."""
+    if rt is not None:
+        await put_control(rt, **{"requests_per_minute": 60_000, **control})
     async def boot(s: Settings, rt: Runtime) -> Any:
         return await svc.bootstrap(s, rt, tracked=tracked)
 

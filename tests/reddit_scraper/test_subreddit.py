@@ -36,7 +36,7 @@ async def test_cycle_refreshes_with_three_calls_and_real_metrics(
     upstream.add_subreddit("AskReddit", about=built_about("AskReddit"), built_about_=True,
                            top=fixture(ASKREDDIT_TOP))
     tracked = StaticTracked([Tracked("AskReddit", "metadata")])
-    async with running(make_settings(), tracked):
+    async with running(make_settings(), tracked, rt=rt):
         await wait_for(lambda: upstream.count("r/askreddit/top") >= 1)
         await wait_for(lambda: _has(rt, "scrape.attempted"))
     [sub] = await events(rt, "subreddit.fetched")
@@ -66,7 +66,7 @@ async def test_unavailable_subreddits_have_clear_outcomes(
     upstream.add("r/bannedsub/about", built_error(404, "banned"), 404, built=True)
     # r/nosuchsub: no route -> the real 404 body {"message": "Not Found", "error": 404}
     names = ["secretclub", "tiananmenaquarefalse", "bannedsub", "nosuchsub"]
-    async with running(make_settings()):
+    async with running(make_settings(), rt=rt):
         for n in names:
             await rt.publisher.publish(RedditScrapeRequested(kind="subreddit", name=n))
         await wait_for(lambda: _count(rt, "scrape.attempted", 4))
