@@ -1,1 +1,3 @@
-"""b9 categorizer service."""
+"""b9 categorizer service: tags subreddits and creators (OpenAI, or rules offline)."""
+
+__version__ = "0.1.0"

@@ -38,6 +38,10 @@ class CategorizeItem(msgspec.Struct, kw_only=True):
     description: str = ""
     rules_text: str = ""
     image_urls: list[Url] = msgspec.field(default_factory=list)
+    # Added for the categorizer: the subreddit's NSFW flag (None = unknown), and for creators
+    # the captions of recent posts (the offline text tagger reads them).
+    over18: bool | None = None
+    captions: list[str] = msgspec.field(default_factory=list)
 
 
 class CategorizeRequested(msgspec.Struct, kw_only=True):
