@@ -7,11 +7,10 @@ from decimal import Decimal
 
 import asyncpg
 import pfactories as f
-from conftest import drained
-
 from b9_common.events.catalogue import stream_subjects
 from b9_common.service import Runtime
 from b9_persistence.handler import WRITERS
+from phelpers import drained
 
 
 def test_every_fact_and_derived_type_has_a_writer() -> None:
@@ -127,7 +126,8 @@ async def test_every_event_type_lands_with_all_fields(rt: Runtime, service: obje
         assert cats[1]["cost_usd"] == Decimal("0.000210")
         assert json.loads(cats[0]["confidences"]) == {"fitness": 0.95, "blonde": 0.7}
 
-        assets = {(a["source_id"], a["kind"]): a for a in await c.fetch("SELECT * FROM media_assets")}
+        assets = {(a["source_id"], a["kind"]): a
+                  for a in await c.fetch("SELECT * FROM media_assets")}
         ok = assets[("100101", "video")]
         ws = f.stored()
         for col in ("source_url", "owner", "content_hash", "storage_key", "content_type",

@@ -29,7 +29,12 @@ log = logging.getLogger(__name__)
 Writer = Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[int]]
 WRITERS: dict[str, Writer] = {**REDDIT_WRITERS, **INSTAGRAM_WRITERS, **DERIVED_WRITERS}
 
+class DatabaseUnavailable(Exception):
+    """No connection could be had (refused, not accepting connections, pool closing)."""
+
+
 TRANSIENT: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
     OSError,
     asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,
@@ -39,6 +44,15 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.LockNotAvailableError,
+)
+
+
+# What a single bad fact can cause: the group is retried one by one and only the culprit
+# goes to DLQ. Any other database error (schema, programming) retries the whole batch.
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.exceptions.ProgramLimitExceededError,
 )
 
 
@@ -89,8 +103,15 @@ class Persistence:
             raise Retry(f"database unavailable: {self.last_error}", retry_delay(worst)) from exc
 
     async def _write(self, type_: str, envs: list[Envelope[Any]]) -> int:
-        async with self.pool.acquire() as conn, conn.transaction():
-            n = await WRITERS[type_](conn, envs)
+        try:
+            conn = await self.pool.acquire()
+        except Exception as exc:  # any failure to connect is an outage, never the data's fault
+            raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            async with conn.transaction():
+                n = await WRITERS[type_](conn, envs)
+        finally:
+            await self.pool.release(conn)
         self.rows[type_] = self.rows.get(type_, 0) + n
         return n
 
@@ -98,9 +119,7 @@ class Persistence:
         try:
             await self._write(type_, [d.envelope for d in ds if d.envelope is not None])
             return
-        except asyncpg.PostgresError as exc:
-            if is_transient(exc):
-                raise
+        except DATA_ERRORS as exc:
             if len(ds) == 1:
                 self._reject(ds[0], f"database refused {type_}: {exc}")
                 return
@@ -109,9 +128,7 @@ class Persistence:
             try:
                 assert d.envelope is not None
                 await self._write(type_, [d.envelope])
-            except asyncpg.PostgresError as exc:
-                if is_transient(exc):
-                    raise
+            except DATA_ERRORS as exc:
                 self._reject(d, f"database refused {type_}: {exc}")
 
     def _reject(self, d: Delivery, reason: str) -> None:

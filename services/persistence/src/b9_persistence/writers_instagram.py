@@ -32,7 +32,7 @@ CREATOR_COLS = (
 CREATOR_SQL = merge_sql(
     "instagram_creators", CREATOR_COLS, ("ig_user_id",),
     update=update_set(CREATOR_COLS, ("ig_user_id",), {
-        "discovery_source": "COALESCE(t.discovery_source, EXCLUDED.discovery_source)",
+        "discovery_source": "COALESCE(EXCLUDED.discovery_source, t.discovery_source)",
         "niche": "COALESCE(t.niche, EXCLUDED.niche)",
         "requested": "t.requested OR EXCLUDED.requested",
     }),
@@ -40,6 +40,14 @@ CREATOR_SQL = merge_sql(
 )
 # A creator first discovered without an id lives as 'pending:<username>': the first scrape
 # renames that row to the real id (keeping discovery and people fields), or drops it.
+_DISC_FIELDS = ("discovered_at = {s}.discovered_at, discovered_via = {s}.discovered_via, "
+                "discovered_followers_count = {s}.discovered_followers_count, "
+                "discovery_source = COALESCE(r.discovery_source, {s}.discovery_source)")
+MERGE_PENDING_SQL = f"""
+UPDATE instagram_creators r SET {_DISC_FIELDS.format(s="p")}
+FROM stg_instagram_creators s JOIN instagram_creators p ON p.ig_user_id = 'pending:' || s.username
+WHERE r.ig_user_id = s.ig_user_id AND p.discovered_at IS NOT NULL
+  AND (r.discovered_at IS NULL OR r.discovered_at > p.discovered_at)"""
 ADOPT_SQL = """
 UPDATE instagram_creators p SET ig_user_id = s.ig_user_id
 FROM stg_instagram_creators s
@@ -103,6 +111,7 @@ def _media_row(env: Env, ig_user_id: str, m: IgMedia) -> tuple[Any, ...]:
 async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
     latest = newest(envs, lambda e: e.data.ig_user_id, _order)
     await stage(conn, "instagram_creators", CREATOR_COLS, [_creator_row(e) for e in latest])
+    await conn.execute(MERGE_PENDING_SQL)
     await conn.execute(ADOPT_SQL)
     await conn.execute(DROP_PENDING_SQL)
     await conn.execute(CREATOR_SQL)
@@ -136,6 +145,12 @@ UPDATE instagram_creators p SET ig_user_id = s.ig_user_id
 FROM unnest($1::text[], $2::text[]) AS s(ig_user_id, username)
 WHERE p.ig_user_id = 'pending:' || s.username
   AND NOT EXISTS (SELECT 1 FROM instagram_creators r WHERE r.ig_user_id = s.ig_user_id)"""
+# A discovery (by username) of a creator already known by id: earliest discovery wins.
+DISC_KNOWN_SQL = f"""
+UPDATE instagram_creators r SET {_DISC_FIELDS.format(s="s")}
+FROM (SELECT * FROM stg_instagram_creators WHERE ig_user_id LIKE 'pending:%') s
+WHERE lower(r.username) = lower(s.username) AND r.ig_user_id NOT LIKE 'pending:%'
+  AND (r.discovered_at IS NULL OR r.discovered_at > s.discovered_at)"""
 DISC_SQL = merge_sql(
     "instagram_creators", DISC_COLS, ("ig_user_id",),
     update=("discovered_at = EXCLUDED.discovered_at, discovered_via = EXCLUDED.discovered_via, "
@@ -165,6 +180,7 @@ async def write_discovered(conn: asyncpg.Connection, envs: list[Env]) -> int:
     if with_id:
         await conn.execute(ADOPT_BY_NAME_SQL, [r[0] for r in with_id], [r[1] for r in with_id])
     await stage(conn, "instagram_creators", DISC_COLS, rows)
+    await conn.execute(DISC_KNOWN_SQL)
     await conn.execute(DISC_SQL)
     return len(rows)
 
