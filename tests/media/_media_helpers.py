@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import pyvips
 from aiohttp import web
-
 from b9_media.images import ImageSpec
 
 
+@lru_cache(maxsize=2)
 def photo_12mp(seed_shift: int = 0) -> bytes:
     """A 4000x3000 photo-like JPEG: colour gradients plus sensor-like noise (~4-5 MB)."""
     xy = pyvips.Image.xyz(4000, 3000)
@@ -25,7 +26,7 @@ def photo_12mp(seed_shift: int = 0) -> bytes:
 
 def png_with_alpha() -> bytes:
     """1600x1200 red square on a fully transparent background (alpha must become white)."""
-    rgb = (pyvips.Image.black(1600, 1200, bands=3) + [200, 30, 30]).cast("uchar")
+    rgb = pyvips.Image.black(1600, 1200, bands=3).linear(1, [200, 30, 30]).cast("uchar")
     xy = pyvips.Image.xyz(1600, 1200)
     inside = (xy[0] > 400) & (xy[0] < 1200) & (xy[1] > 300) & (xy[1] < 900)
     alpha = inside.ifthenelse(255, 0).cast("uchar")
@@ -35,7 +36,7 @@ def png_with_alpha() -> bytes:
 
 def cmyk_jpeg() -> bytes:
     """A 2000x1500 CMYK JPEG without a profile: mostly yellow (C=0, M=0, Y=255, K=0)."""
-    img = (pyvips.Image.black(2000, 1500, bands=4) + [0, 0, 255, 0]).cast("uchar")
+    img = pyvips.Image.black(2000, 1500, bands=4).linear(1, [0, 0, 255, 0]).cast("uchar")
     out: bytes = img.copy(interpretation="cmyk").jpegsave_buffer(Q=90)
     return out
 

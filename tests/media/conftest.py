@@ -11,16 +11,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _media_helpers import Origin, Published  # noqa: E402
-
-from b9_common.storage import FileStore  # noqa: E402
-from b9_media.download import Downloader  # noqa: E402
-from b9_media.images import ImageWorker  # noqa: E402
-from b9_media.index import MemoryIndex  # noqa: E402
-from b9_media.main import ffmpeg_path, image_specs, url_policy  # noqa: E402
-from b9_media.pipeline import Limits, MediaPipeline  # noqa: E402
-from b9_media.settings import Settings  # noqa: E402
-from b9_media.video import Transcoder  # noqa: E402
+from _media_helpers import Origin, Published
+from b9_common.storage import FileStore
+from b9_media.download import Downloader
+from b9_media.images import ImageWorker
+from b9_media.index import MemoryIndex
+from b9_media.main import ffmpeg_path, image_specs, url_policy
+from b9_media.pipeline import Limits, MediaPipeline
+from b9_media.settings import Settings
+from b9_media.video import Transcoder
 
 Factory = Callable[..., tuple[MediaPipeline, Published]]
 

@@ -7,7 +7,6 @@ import resource
 import pytest
 import pyvips
 from _media_helpers import animated_gif, bomb_png, cmyk_jpeg, photo_12mp, png_with_alpha, spec
-
 from b9_media.errors import MediaError
 from b9_media.images import process_image
 

@@ -9,12 +9,13 @@ work that dedup makes cheap, and the deterministic event id lets JetStream drop 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -76,6 +77,22 @@ class MediaPipeline:
         self.images, self.transcoder, self.publish = images, transcoder, publish
         self.photo, self.profile, self.limits = photo, profile, limits
         self.counts: dict[str, int] = {"stored": 0, "deduplicated": 0, "known": 0, "failed": 0}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def _single_flight(self, key: str) -> AsyncIterator[None]:
+        """One item per object key at a time in this process: a twin waits, then deduplicates."""
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     async def handle(self, item: MediaItem, *, announce_known: bool = False) -> Outcome:
         outcome = await self._handle(item, announce_known)
@@ -88,7 +105,7 @@ class MediaPipeline:
             asset = await self.index.asset(known)
             if asset is not None:
                 if announce_known:
-                    await self._stored(item, asset, bytes_in=asset.bytes_in, dedup=True)
+                    await self._stored(item, asset, bytes_in=asset.bytes_in, dedup=True, known=True)
                 return "known"
         try:
             if item.kind == "video":
@@ -135,7 +152,8 @@ class MediaPipeline:
         await self.index.remember_source(item.kind, item.source_id, asset.storage_key)
         return "deduplicated" if dedup else "stored"
 
-    async def _stored(self, item: MediaItem, asset: Asset, *, bytes_in: int, dedup: bool) -> None:
+    async def _stored(self, item: MediaItem, asset: Asset, *, bytes_in: int, dedup: bool,
+                      known: bool = False) -> None:
         event = MediaStored(
             source_url=item.url,
             source_id=item.source_id,
@@ -152,70 +170,63 @@ class MediaPipeline:
             poster_key=asset.poster_key,
             deduplicated=dedup,
         )
-        await self.publish(event, event_id("stored", item.kind, item.source_id, asset.storage_key))
+        # A re-announcement (backfill of a known item) gets its own id: the first one may be
+        # inside JetStream's duplicate window.
+        tag = "stored-known" if known else "stored"
+        await self.publish(event, event_id(tag, item.kind, item.source_id, asset.storage_key))
+
+    async def _once(self, item: MediaItem, key: str, sha: str, size: int,
+                    work: Callable[[], Awaitable[Asset]]) -> Outcome:
+        """Dedup check, then ``work`` (process + upload) only if the object is not stored yet."""
+        async with self._single_flight(key):
+            existing = await self._existing(key, sha, size)
+            if existing is not None:
+                return await self._finish(item, existing, size, dedup=True)
+            asset = await work()
+            return await self._finish(item, asset, size, dedup=False)
 
     async def _image(self, item: MediaItem) -> Outcome:
         spec = self.profile if item.kind == "profile_picture" else self.photo
-        dl = await self.downloader.fetch(
-            item.url, max_bytes=self.limits.max_image_bytes, time_limit=self.limits.image_timeout
-        )
+        dl = await self.downloader.fetch(item.url, max_bytes=self.limits.max_image_bytes,
+                                         time_limit=self.limits.image_timeout)
         if dl.mime not in IMAGE_TYPES:
             raise MediaError("unsupported", f"expected an image, got {dl.mime or 'unknown bytes'}")
         key = object_key(item.kind, dl.sha256, spec.ext)
-        existing = await self._existing(key, dl.sha256, dl.size)
-        if existing is not None:
-            return await self._finish(item, existing, dl.size, dedup=True)
-        assert dl.data is not None
-        result = await self.images.run(process_image, dl.data, spec)
-        await self.store.put(key, result.data, result.content_type)
-        asset = Asset(
-            storage_key=key,
-            content_hash=dl.sha256,
-            content_type=result.content_type,
-            bytes_in=dl.size,
-            bytes_out=len(result.data),
-            width=result.width,
-            height=result.height,
-        )
-        return await self._finish(item, asset, dl.size, dedup=False)
+
+        async def work() -> Asset:
+            assert dl.data is not None
+            result = await self.images.run(process_image, dl.data, spec)
+            await self.store.put(key, result.data, result.content_type)
+            return Asset(storage_key=key, content_hash=dl.sha256, content_type=result.content_type,
+                         bytes_in=dl.size, bytes_out=len(result.data), width=result.width,
+                         height=result.height)
+
+        return await self._once(item, key, dl.sha256, dl.size, work)
 
     async def _video(self, item: MediaItem) -> Outcome:
         workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="b9-media-"))
         try:
-            dl = await self.downloader.fetch(
-                item.url,
-                max_bytes=self.limits.max_video_bytes,
-                time_limit=self.limits.video_timeout,
-                spool=workdir / "src",
-            )
+            dl = await self.downloader.fetch(item.url, max_bytes=self.limits.max_video_bytes,
+                                             time_limit=self.limits.video_timeout,
+                                             spool=workdir / "src")
             if dl.mime not in VIDEO_TYPES:
-                raise MediaError(
-                    "unsupported", f"expected a video, got {dl.mime or 'unknown bytes'}"
-                )
+                raise MediaError("unsupported",
+                                 f"expected a video, got {dl.mime or 'unknown bytes'}")
             key = object_key("video", dl.sha256, "mp4")
-            existing = await self._existing(key, dl.sha256, dl.size)
-            if existing is not None:
-                return await self._finish(item, existing, dl.size, dedup=True)
-            assert dl.path is not None
-            out = await self.transcoder.transcode(dl.path, workdir)
-            poster_data = await asyncio.to_thread(out.poster.read_bytes)
-            poster = await self.images.run(process_image, poster_data, self.photo)
-            poster_key = (
-                f"videos/{dl.sha256[:2]}/{dl.sha256[2:4]}/{dl.sha256}.poster.{self.photo.ext}"
-            )
-            await self.store.put(poster_key, poster.data, poster.content_type)
-            await self.store.put(key, out.path, "video/mp4")
-            asset = Asset(
-                storage_key=key,
-                content_hash=dl.sha256,
-                content_type="video/mp4",
-                bytes_in=dl.size,
-                bytes_out=out.size,
-                width=out.width,
-                height=out.height,
-                duration=round(out.duration, 3),
-                poster_key=poster_key,
-            )
-            return await self._finish(item, asset, dl.size, dedup=False)
+            poster_key = f"{key.removesuffix('.mp4')}.poster.{self.photo.ext}"
+
+            async def work() -> Asset:
+                assert dl.path is not None
+                out = await self.transcoder.transcode(dl.path, workdir)
+                poster_data = await asyncio.to_thread(out.poster.read_bytes)
+                poster = await self.images.run(process_image, poster_data, self.photo)
+                await self.store.put(poster_key, poster.data, poster.content_type)
+                await self.store.put(key, out.path, "video/mp4")
+                return Asset(storage_key=key, content_hash=dl.sha256, content_type="video/mp4",
+                             bytes_in=dl.size, bytes_out=out.size, width=out.width,
+                             height=out.height, duration=round(out.duration, 3),
+                             poster_key=poster_key)
+
+            return await self._once(item, key, dl.sha256, dl.size, work)
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, True)

@@ -16,7 +16,7 @@ def _default_store() -> str:
     return (Path.cwd() / ".b9" / "media").as_uri()
 
 
-class Settings(CommonSettings, kw_only=True):
+class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-ignore]
     media_store_url: str = msgspec.field(default_factory=_default_store)
     s3_endpoint_url: str = ""
     aws_region: str = ""
