@@ -75,8 +75,9 @@ class FakeProvider:
             f = queue.popleft()
             if f.json_body is not None:
                 return web.json_response(f.json_body, status=f.status, headers=f.headers)
-            return web.Response(status=f.status, body=f.body, headers=f.headers,
-                                content_type="application/json")
+            return web.Response(
+                status=f.status, body=f.body, headers=f.headers, content_type="application/json"
+            )
         q = request.query
         if path == "/profile":
             c = self.creators.get(q.get("username", ""))
@@ -88,14 +89,18 @@ class FakeProvider:
             items = (c or {}).get("reels" if path == "/reels" else "posts", [])
             start = int(q.get("max_id", "QVFE0")[4:] or 0)
             size = min(int(q.get("count", 12)), self.page_size)
-            page = items[start:start + size]
+            page = items[start : start + size]
             more = start + size < len(items)
             paging = {"more_available": more, "max_id": f"QVFE{start + size}" if more else None}
             return web.json_response({"items": page, "paging_info": paging, "status": "ok"})
         if path == "/related-profiles":
             c = self.by_id(q.get("id", ""))
             names = self.related.get(c["profile"]["username"], []) if c else []
-            edges = [{"node": {"id": str(900 + i), "username": n, "full_name": n, "is_private": False}}
-                     for i, n in enumerate(names)]
-            return web.json_response({"data": {"viewer": [], "user": {"edge_related_profiles": {"edges": edges}}}})
+            edges = [
+                {"node": {"id": str(900 + i), "username": n, "full_name": n, "is_private": False}}
+                for i, n in enumerate(names)
+            ]
+            return web.json_response(
+                {"data": {"viewer": [], "user": {"edge_related_profiles": {"edges": edges}}}}
+            )
         return web.Response(status=404, body=json.dumps({"message": "no such endpoint"}).encode())

@@ -6,7 +6,6 @@ import math
 
 import ig_fixtures as fx
 import pytest
-
 from b9_instagram_scraper import analytics
 from b9_instagram_scraper.analytics import ViralRule, is_viral_post, is_viral_reel
 from b9_instagram_scraper.media import parse_media
@@ -90,9 +89,15 @@ def test_bob_viral_at_exactly_fifty_thousand_views() -> None:
     assert a.post_engagement_rate == 0 and a.avg_post_engagement == 0
 
 
-@pytest.mark.parametrize(("views", "avg", "viral"), [
-    (50_000, 10_000, True), (49_999, 1, False), (50_000, 10_000.2, False), (0, 0, False),
-])
+@pytest.mark.parametrize(
+    ("views", "avg", "viral"),
+    [
+        (50_000, 10_000, True),
+        (49_999, 1, False),
+        (50_000, 10_000.2, False),
+        (0, 0, False),
+    ],
+)
 def test_viral_reel_rule_edges(views: int, avg: float, viral: bool) -> None:
     assert is_viral_reel(views, avg, RULE) is viral
 

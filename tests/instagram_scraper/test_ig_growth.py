@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from b9_instagram_scraper.growth import DAY, CreatorState, Sample, growth, record
 
 T0 = 1_750_000_000.0

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import ig_fixtures as fx
 import pytest
-
 from b9_instagram_scraper.links import classify_url
 from b9_instagram_scraper.media import CAPTION_MAX, hashtags, mentions, parse_media
-from b9_instagram_scraper.profile import Profile, ProfileShapeError, parse_profile, related_usernames
+from b9_instagram_scraper.profile import (
+    Profile,
+    ProfileShapeError,
+    parse_profile,
+    related_usernames,
+)
 
 LEGACY = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "instagram" / "legacy_2017"
 
@@ -35,19 +39,30 @@ def test_legacy_2017_profile_parses_into_the_profile_struct() -> None:
 def test_provider_profile_and_web_profile_info_give_the_same_struct() -> None:
     body = fx.profile("alice", "5550001", 100_000)
     flat = parse_profile(body)
-    wrapped = parse_profile({"data": {"user": {k: v for k, v in body.items() if k != "status"}},
-                             "status": "ok"})
+    wrapped = parse_profile(
+        {"data": {"user": {k: v for k, v in body.items() if k != "status"}}, "status": "ok"}
+    )
     assert flat == wrapped
     assert (flat.followers_count, flat.following_count, flat.media_count) == (100_000, 321, 14)
     assert flat.external_url_type == "linktree" and flat.highlight_reel_count == 3
-    assert [(b.url, b.link_type) for b in flat.bio_links] == [("https://linktr.ee/alice", "linktree")]
+    assert [(b.url, b.link_type) for b in flat.bio_links] == [
+        ("https://linktr.ee/alice", "linktree")
+    ]
     assert flat.is_professional and flat.has_clips
 
 
 def test_private_api_spelling() -> None:
-    p = parse_profile({"pk": 42, "username": "x", "follower_count": 10, "following_count": 2,
-                       "media_count": 3, "is_business": True,
-                       "hd_profile_pic_url_info": {"url": "https://cdn/x.jpg"}})
+    p = parse_profile(
+        {
+            "pk": 42,
+            "username": "x",
+            "follower_count": 10,
+            "following_count": 2,
+            "media_count": 3,
+            "is_business": True,
+            "hd_profile_pic_url_info": {"url": "https://cdn/x.jpg"},
+        }
+    )
     assert (p.ig_user_id, p.followers_count, p.following_count, p.media_count) == ("42", 10, 2, 3)
     assert p.is_business and p.profile_pic_url == "https://cdn/x.jpg"
 
@@ -63,7 +78,12 @@ def test_legacy_graphql_node_parses_as_media() -> None:
     node = _legacy("graphql_profile_posts_grossertim_element1.json")
     m = parse_media(node, "post", 4472)
     assert m is not None
-    assert (m.media_pk, m.shortcode, m.like_count, m.comment_count) == ("1648378574712314574", "BbgN5SJF5rO", 299, 11)
+    assert (m.media_pk, m.shortcode, m.like_count, m.comment_count) == (
+        "1648378574712314574",
+        "BbgN5SJF5rO",
+        299,
+        11,
+    )
     assert m.taken_at == datetime.fromtimestamp(1510722060, UTC)
     assert m.post_type == "image" and m.engagement_count == 310
     assert m.engagement_rate == pytest.approx(310 / 4472 * 100)
@@ -73,7 +93,11 @@ def test_legacy_graphql_node_parses_as_media() -> None:
 
 def test_legacy_2017_profile_node_and_post_page() -> None:
     old = parse_media(_legacy("profile_a1_grossertim_element1.json"), "post", 0)
-    assert old is not None and (old.like_count, old.comment_count, old.shortcode) == (298, 11, "BbgN5SJF5rO")
+    assert old is not None and (old.like_count, old.comment_count, old.shortcode) == (
+        298,
+        11,
+        "BbgN5SJF5rO",
+    )
     assert old.taken_at == datetime.fromtimestamp(1510722060, UTC) and old.engagement_rate == 0
     page = _legacy("post_page_a1_envelope.json")["graphql"]["shortcode_media"]
     m = parse_media(page, "post", 1000)
@@ -86,7 +110,12 @@ def test_reel_item_merges_parent_metrics_and_reads_urls() -> None:
     item = fx.alice()["reels"][0]
     m = parse_media(item, "reel", fx.ALICE_FOLLOWERS)
     assert m is not None
-    assert (m.media_pk, m.play_count, m.like_count, m.comment_count) == ("310000", 100_000, 5_000, 200)
+    assert (m.media_pk, m.play_count, m.like_count, m.comment_count) == (
+        "310000",
+        100_000,
+        5_000,
+        200,
+    )
     assert (m.save_count, m.share_count) == (300, 100)  # from the parent item
     assert m.video_url and m.video_url.endswith("310000.mp4") and m.thumbnail_url
     assert m.post_type == "reel" and m.duration == 14.5 and m.image_urls == []
@@ -96,9 +125,21 @@ def test_reel_item_merges_parent_metrics_and_reads_urls() -> None:
 
 def test_post_types_carousel_and_caption_truncation() -> None:
     posts = [parse_media(i, "post", 100) for i in fx.alice()["posts"]]
-    assert [p.post_type for p in posts if p] == ["image", "carousel", "video", "image", "carousel", "image", "image"]
+    assert [p.post_type for p in posts if p] == [
+        "image",
+        "carousel",
+        "video",
+        "image",
+        "carousel",
+        "image",
+        "image",
+    ]
     carousel = posts[1]
-    assert carousel is not None and carousel.carousel_media_count == 3 and len(carousel.image_urls) == 3
+    assert (
+        carousel is not None
+        and carousel.carousel_media_count == 3
+        and len(carousel.image_urls) == 3
+    )
     assert posts[0] is not None and len(posts[0].caption) == CAPTION_MAX
     assert posts[2] is not None and posts[2].view_count == 777 and posts[2].video_url
 
@@ -108,23 +149,53 @@ def test_hashtags_and_mentions() -> None:
     assert mentions("hi @Some.One. and @x_y, @some.one") == ["some.one", "x_y"]
 
 
-@pytest.mark.parametrize(("url", "kind"), [
-    ("https://onlyfans.com/abc", "onlyfans"), ("linktr.ee/abc", "linktree"),
-    ("https://allmylinks.com/a", "allmylinks"), ("https://beacons.ai/a", "beacons"),
-    ("https://bio.link/a", "biolink"), ("https://fansly.com/a", "fansly"), ("https://fans.ly/a", "fansly"),
-    ("https://mym.fans/a", "mym"), ("https://www.patreon.com/a", "patreon"), ("https://cash.app/$a", "cashapp"),
-    ("https://paypal.me/a", "paypal"), ("https://x.com/a", "twitter"), ("https://twitter.com/a", "twitter"),
-    ("https://youtu.be/a", "youtube"), ("https://m.youtube.com/a", "youtube"), ("https://www.tiktok.com/@a", "tiktok"),
-    ("https://snapchat.com/add/a", "snapchat"), ("https://t.me/a", "telegram"), ("https://discord.gg/a", "discord"),
-    ("https://janedoe.com", "personal_site"), ("https://dropbox.com/x", "personal_site"),
-    ("not a url", "other"), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://onlyfans.com/abc", "onlyfans"),
+        ("linktr.ee/abc", "linktree"),
+        ("https://allmylinks.com/a", "allmylinks"),
+        ("https://beacons.ai/a", "beacons"),
+        ("https://bio.link/a", "biolink"),
+        ("https://fansly.com/a", "fansly"),
+        ("https://fans.ly/a", "fansly"),
+        ("https://mym.fans/a", "mym"),
+        ("https://www.patreon.com/a", "patreon"),
+        ("https://cash.app/$a", "cashapp"),
+        ("https://paypal.me/a", "paypal"),
+        ("https://x.com/a", "twitter"),
+        ("https://twitter.com/a", "twitter"),
+        ("https://youtu.be/a", "youtube"),
+        ("https://m.youtube.com/a", "youtube"),
+        ("https://www.tiktok.com/@a", "tiktok"),
+        ("https://snapchat.com/add/a", "snapchat"),
+        ("https://t.me/a", "telegram"),
+        ("https://discord.gg/a", "discord"),
+        ("https://janedoe.com", "personal_site"),
+        ("https://dropbox.com/x", "personal_site"),
+        ("not a url", "other"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_link_classification(url: str | None, kind: str | None) -> None:
     assert classify_url(url) == kind
 
 
 def test_related_usernames() -> None:
-    body = {"data": {"user": {"edge_related_profiles": {"edges": [
-        {"node": {"username": "a"}}, {"node": {"username": "B"}}, {"node": {"username": "b"}}, {"node": {}}]}}}}
+    body = {
+        "data": {
+            "user": {
+                "edge_related_profiles": {
+                    "edges": [
+                        {"node": {"username": "a"}},
+                        {"node": {"username": "B"}},
+                        {"node": {"username": "b"}},
+                        {"node": {}},
+                    ]
+                }
+            }
+        }
+    }
     assert related_usernames(body) == ["a", "B"]
     assert related_usernames({"data": {}}) == []

@@ -7,6 +7,7 @@ source, and a ``scrape.attempted`` (outcome, calls, cost) for every attempt, wha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -58,6 +59,12 @@ class KnownLike(Protocol):
 
 
 @dataclass
+class _KeyLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+@dataclass
 class Result:
     outcome: str
     calls: int = 0
@@ -79,6 +86,7 @@ class Scraper:
     replica: str = ""
     clock: Callable[[], float] = time.time
     totals: dict[str, int] = field(default_factory=dict)
+    _locks: dict[str, _KeyLock] = field(default_factory=dict)
 
     def _count(self, outcome: str) -> None:
         self.totals[outcome] = self.totals.get(outcome, 0) + 1
@@ -137,12 +145,21 @@ class Scraper:
         discovery_source: str | None = None,
         cycle: int | None = None,
     ) -> Result:
-        t0 = time.monotonic()
-        meter = CallMeter(priority=priority)
+        key = username.lower()
+        entry = self._locks.setdefault(key, _KeyLock())
+        entry.users += 1
         try:
-            res = await self._scrape(username, meter, requested, niche, discovery_source)
-        except ProviderError as exc:
-            res = self._failed(exc, meter)
+            async with entry.lock:  # one scrape of a creator at a time in this replica
+                t0 = time.monotonic()
+                meter = CallMeter(priority=priority)
+                try:
+                    res = await self._scrape(username, meter, requested, niche, discovery_source)
+                except ProviderError as exc:
+                    res = self._failed(exc, meter)
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                self._locks.pop(key, None)
         await self._attempted("creator", username, res, t0, cycle)
         return res
 

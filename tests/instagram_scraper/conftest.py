@@ -1,0 +1,43 @@
+"""Fixtures of the instagram-scraper tests: the fake provider server and a provider on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import ig_fixtures as fx
+import pytest
+from b9_instagram_scraper.rapidapi import RapidApiProvider
+from b9_instagram_scraper.ratelimit import RateLimiter
+from ig_upstream import API_KEY, FakeProvider
+
+# Short waits so retry tests stay fast; the production defaults are 2-10 s.
+FAST = {"wait_initial": 0.01, "wait_max": 0.05, "empty_wait": 0.01}
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeProvider]:
+    server = FakeProvider(page_size=3)
+    for data in (
+        fx.alice(),
+        fx.bob(),
+        fx.bulk("carol", "5550003", 100, 40),
+        fx.private("pia", "5550004"),
+    ):
+        server.add(data)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def provider(upstream: FakeProvider) -> AsyncIterator[RapidApiProvider]:
+    p = RapidApiProvider(
+        upstream.url,
+        API_KEY,
+        "instagram-looter2.p.rapidapi.com",
+        limiter=RateLimiter(min_interval=0),
+        timeout=5,
+        **FAST,
+    )
+    yield p
+    await p.close()
