@@ -7,11 +7,10 @@ import time
 
 import msgspec
 from b9_common.service import Runtime
-from reddit_fake_upstream import FakeReddit, built_about, fixture
-from reddit_helpers import UA, events, put_control, running, wait_for
-
 from b9_reddit_scraper.main import STATE_BUCKET
 from b9_reddit_scraper.tracked import StaticTracked, Tracked
+from reddit_fake_upstream import FakeReddit, built_about, fixture
+from reddit_helpers import UA, events, put_control, running, wait_for
 
 TOP = fixture("subreddit_listing/askreddit_top.json")
 

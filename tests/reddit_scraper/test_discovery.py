@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 
 from b9_common.events import RedditScrapeRequested
 from b9_common.service import Runtime
+from b9_reddit_scraper.tracked import StaticTracked
 from reddit_fake_upstream import FakeReddit, built_about, built_user, fixture
 from reddit_helpers import UA, events, running, wait_for
-
-from b9_reddit_scraper.tracked import StaticTracked
 
 # The top-10 authors of the real askreddit_top.json, each served the real profile of another
 # recorded user (built: only the name is replaced) and a real submitted listing.
@@ -71,11 +70,13 @@ async def test_ok_subreddit_authors_requirements_and_discovery(
     assert set(discovered) == EXPECTED_DISCOVERED
     assert discovered["u_spladug"].user_feed is True
     assert all(not d.user_feed for n, d in discovered.items() if n != "u_spladug")
-    assert discovered["blog"].via_user == "spladug" and discovered["blog"].via_subreddit == "AskReddit"
+    blog = discovered["blog"]
+    assert (blog.via_user, blog.via_subreddit) == ("spladug", "AskReddit")
     # discovered ones get metadata (3 calls when they exist); u_ profiles get no call at all
     assert upstream.count("r/u_spladug/about") == 0
     assert upstream.count("r/programming/about") == upstream.count("r/redditdev/about") == 0
-    assert fetched["announcements"].availability == "ok" and fetched["announcements"].requirements is None
+    ann = fetched["announcements"]
+    assert ann.availability == "ok" and ann.requirements is None  # metadata only
     assert fetched["blog"].availability == "not_found"
 
     users = {u.username: u for u in await events(rt, "user.fetched")}
@@ -117,4 +118,5 @@ async def test_user_command_fetches_profile_and_reports_new_subreddits(
     assert names == {"u_spladug", "programming", "announcements", "Irene", "modnews"}
     [posts] = await events(rt, "posts.fetched")
     assert posts.listing == "user_submitted" and posts.author == "spladug"
-    assert [r.query.get("limit") for r in upstream.requests if r.path.endswith("submitted")] == ["10"]
+    limits = [r.query.get("limit") for r in upstream.requests if r.path.endswith("submitted")]
+    assert limits == ["10"]

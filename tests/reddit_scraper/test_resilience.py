@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from b9_common.service import Runtime
+from b9_reddit_scraper.tracked import StaticTracked, Tracked
 from reddit_fake_upstream import FakeReddit, built_about, fixture
 from reddit_helpers import UA, events, running, wait_for
-
-from b9_reddit_scraper.tracked import StaticTracked, Tracked
 
 TOP = fixture("subreddit_listing/askreddit_top.json")
 

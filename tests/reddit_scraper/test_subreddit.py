@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from b9_common.events import RedditScrapeRequested
 from b9_common.service import Runtime
-from reddit_fake_upstream import FakeReddit, built_about, built_error, fixture, fixture_json
-from reddit_helpers import UA, events, running, wait_for
-
 from b9_reddit_scraper.formulas import SCORE_FORMULA, subreddit_metrics
 from b9_reddit_scraper.parse import parse_posts
 from b9_reddit_scraper.tracked import StaticTracked, Tracked
+from reddit_fake_upstream import FakeReddit, built_about, built_error, fixture, fixture_json
+from reddit_helpers import UA, events, running, wait_for
 
 ASKREDDIT_TOP = "subreddit_listing/askreddit_top.json"  # real: r/askreddit/top?t=all&limit=100
 
@@ -62,7 +61,8 @@ async def _has(rt: Runtime, type_: str) -> bool:
 async def test_unavailable_subreddits_have_clear_outcomes(
         rt: Runtime, upstream: FakeReddit, make_settings) -> None:
     upstream.add("r/secretclub/about", built_error(403, "private"), 403, built=True)
-    upstream.add("r/tiananmenaquarefalse/about", fixture("errors/403_quarantined_subreddit.json"), 403)
+    quarantined = fixture("errors/403_quarantined_subreddit.json")  # real
+    upstream.add("r/tiananmenaquarefalse/about", quarantined, 403)
     upstream.add("r/bannedsub/about", built_error(404, "banned"), 404, built=True)
     # r/nosuchsub: no route -> the real 404 body {"message": "Not Found", "error": 404}
     names = ["secretclub", "tiananmenaquarefalse", "bannedsub", "nosuchsub"]

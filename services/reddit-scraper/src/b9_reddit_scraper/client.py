@@ -107,19 +107,21 @@ class RedditClient:
         if not self.settings.oauth:
             return {}
         async with self._token_lock:
-            if self._token is None or time.monotonic() > self._token_expires - TOKEN_REFRESH_MARGIN:
+            if self._token is None or time.monotonic() >= self._token_expires:
                 await self._fetch_token(tally)
         return {"Authorization": f"bearer {self._token}"}
 
     async def _fetch_token(self, tally: Tally) -> None:
-        auth = aiohttp.BasicAuth(self.settings.reddit_client_id, self.settings.reddit_client_secret)
+        basic = aiohttp.encode_basic_auth(self.settings.reddit_client_id,
+                                          self.settings.reddit_client_secret)
         await self.budget.acquire()
         await self.pacer.reserve(self.control)
         tally.calls += 1
         try:
             async with self.session.post(
-                self.settings.token_url, data={"grant_type": "client_credentials"}, auth=auth,
-                headers=self.headers, timeout=self.timeout, allow_redirects=False,
+                self.settings.token_url, data={"grant_type": "client_credentials"},
+                headers={**self.headers, "Authorization": basic}, timeout=self.timeout,
+                allow_redirects=False,
             ) as resp:
                 self.stats.count(resp.status)
                 raw = await resp.read()
@@ -139,7 +141,9 @@ class RedditClient:
         if not token:
             raise _Transient("token endpoint returned no access_token")
         self._token = str(token)
-        self._token_expires = time.monotonic() + float(body.get("expires_in", 3600))
+        lifetime = float(body.get("expires_in", 3600))
+        # refreshed a minute before it expires (a tenth of its life when that is shorter)
+        self._token_expires = time.monotonic() + lifetime - min(TOKEN_REFRESH_MARGIN, lifetime / 10)
         log.info("reddit oauth token obtained", extra={"expires_in": body.get("expires_in")})
 
     def _retry_after(self, headers: Any) -> float:
