@@ -38,22 +38,48 @@ class Role:
     admin_consumers: bool = False  # may delete consumers (replays)
 
 
-REDDIT = ("subreddit.fetched", "posts.fetched", "user.fetched", "subreddit.discovered", "scrape.attempted")
-INSTAGRAM = ("creator.scraped", "creator.discovered", "creator.related_processed", "scrape.attempted")
+REDDIT = (
+    "subreddit.fetched",
+    "posts.fetched",
+    "user.fetched",
+    "subreddit.discovered",
+    "scrape.attempted",
+)
+INSTAGRAM = (
+    "creator.scraped",
+    "creator.discovered",
+    "creator.related_processed",
+    "scrape.attempted",
+)
 COMMANDS = tuple(stream_subjects("COMMANDS"))
 
 ROLES: dict[str, Role] = {
-    "reddit-scraper": Role(publishes=REDDIT, reads=("SCRAPE", "COMMANDS"),
-                           kv_write=("control.>", "budgets.>"), kv_read=("control", "budgets")),
-    "instagram-scraper": Role(publishes=INSTAGRAM, reads=("SCRAPE", "COMMANDS"),
-                              kv_write=("control.>", "budgets.>"), kv_read=("control", "budgets")),
-    "categorizer": Role(publishes=("subreddit.categorized", "creator.categorized"),
-                        reads=("SCRAPE", "DERIVED", "COMMANDS")),
+    "reddit-scraper": Role(
+        publishes=REDDIT,
+        reads=("SCRAPE", "COMMANDS"),
+        kv_write=("control.>", "budgets.>"),
+        kv_read=("control", "budgets"),
+    ),
+    "instagram-scraper": Role(
+        publishes=INSTAGRAM,
+        reads=("SCRAPE", "COMMANDS"),
+        kv_write=("control.>", "budgets.>"),
+        kv_read=("control", "budgets"),
+    ),
+    "categorizer": Role(
+        publishes=("subreddit.categorized", "creator.categorized"),
+        reads=("SCRAPE", "DERIVED", "COMMANDS"),
+    ),
     "media": Role(publishes=("media.stored", "media.failed"), reads=("SCRAPE", "COMMANDS")),
     "persistence": Role(reads=("SCRAPE", "DERIVED")),
-    "gateway": Role(publishes=COMMANDS, reads=("SCRAPE", "DERIVED", "COMMANDS", "DLQ"),
-                    kv_write=("control.>",), kv_read=("control", "heartbeats", "budgets"),
-                    sub_events=True, admin_consumers=True),
+    "gateway": Role(
+        publishes=COMMANDS,
+        reads=("SCRAPE", "DERIVED", "COMMANDS", "DLQ"),
+        kv_write=("control.>",),
+        kv_read=("control", "heartbeats", "budgets"),
+        sub_events=True,
+        admin_consumers=True,
+    ),
 }
 
 # What Topology.provision and the consumer runtime call on every service start.
@@ -90,16 +116,22 @@ def permissions(name: str, role: Role) -> tuple[list[str], list[str]]:
             f"$JS.ACK.{s}.>",
         ]
         if role.admin_consumers:
-            pub += [f"$JS.API.CONSUMER.DELETE.{s}.*", f"$JS.API.CONSUMER.LIST.{s}",
-                    f"$JS.API.CONSUMER.NAMES.{s}"]
+            pub += [
+                f"$JS.API.CONSUMER.DELETE.{s}.*",
+                f"$JS.API.CONSUMER.LIST.{s}",
+                f"$JS.API.CONSUMER.NAMES.{s}",
+            ]
     for b in role.kv_read:
-        pub += [f"$JS.API.DIRECT.GET.KV_{b}", f"$JS.API.DIRECT.GET.KV_{b}.>",
-                f"$JS.API.STREAM.MSG.GET.KV_{b}"]
+        pub += [
+            f"$JS.API.DIRECT.GET.KV_{b}",
+            f"$JS.API.DIRECT.GET.KV_{b}.>",
+            f"$JS.API.STREAM.MSG.GET.KV_{b}",
+        ]
     pub += ["$JS.FC.>", f"$KV.heartbeats.{name}.>"]
     pub += [f"$KV.{k}" for k in role.kv_write]
     sub = ["_INBOX.>"]
     if role.sub_events:
-        sub += sorted(EVENTS) + ["dlq.>"]
+        sub += [*sorted(EVENTS), "dlq.>"]
     return list(dict.fromkeys(pub)), sub
 
 
@@ -140,7 +172,9 @@ def main() -> int:
     if "--check" in sys.argv:
         current = OUT.read_text() if OUT.exists() else ""
         if current != text:
-            sys.stderr.write("infra/nats/auth.conf is out of date: run python infra/nats/gen_auth.py\n")
+            sys.stderr.write(
+                "infra/nats/auth.conf is out of date: run python infra/nats/gen_auth.py\n"
+            )
             return 1
         return 0
     OUT.write_text(text)

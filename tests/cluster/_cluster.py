@@ -18,15 +18,23 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import nats
-from nats.aio.client import Client as NATS
-
 from b9_common.embedded import EmbeddedNats
 from b9_common.metrics import free_port
+from nats.aio.client import Client as NATS
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA_NATS = REPO / "infra" / "nats"
-USERS = ("admin", "sys", "route", "reddit-scraper", "instagram-scraper", "categorizer", "media",
-         "persistence", "gateway")
+USERS = (
+    "admin",
+    "sys",
+    "route",
+    "reddit-scraper",
+    "instagram-scraper",
+    "categorizer",
+    "media",
+    "persistence",
+    "gateway",
+)
 SWAPS = {  # production text -> test text (each must be present once)
     "listen: 0.0.0.0:4222": "listen: 127.0.0.1:{port}",
     "http: 0.0.0.0:8222": "http: 127.0.0.1:{http}",
@@ -53,7 +61,9 @@ class Cluster:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.passwords = {u: secrets.token_hex(12) for u in USERS}
-        self.ports = [{"port": free_port(), "cport": free_port(), "http": free_port()} for _ in range(3)]
+        self.ports = [
+            {"port": free_port(), "cport": free_port(), "http": free_port()} for _ in range(3)
+        ]
         self.nodes: list[EmbeddedNats] = []
         for i, ports in enumerate(self.ports, start=1):
             d = root / f"nats-{i}"
@@ -66,7 +76,9 @@ class Cluster:
     def env(self) -> dict[str, str]:
         env = {password_env(u): p for u, p in self.passwords.items()}
         for i, ports in enumerate(self.ports, start=1):
-            env[f"NATS_ROUTE_URL_{i}"] = f"nats-route://route:{self.passwords['route']}@127.0.0.1:{ports['cport']}"
+            env[f"NATS_ROUTE_URL_{i}"] = (
+                f"nats-route://route:{self.passwords['route']}@127.0.0.1:{ports['cport']}"
+            )
         return env
 
     def url(self, user: str, nodes: tuple[int, ...] = (0, 1, 2)) -> str:
@@ -78,12 +90,12 @@ class Cluster:
         await asyncio.gather(*(asyncio.to_thread(n.start) for n in self.nodes))
         await self.wait_jetstream()
 
-    async def wait_jetstream(self, timeout: float = 20.0) -> None:
+    async def wait_jetstream(self, within: float = 20.0) -> None:
         """Until the meta group has a leader and every node answers JetStream requests."""
         nc = await self.connect("admin")
         try:
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
+            deadline = loop.time() + within
             while True:
                 try:
                     resp = await nc.request("$JS.API.INFO", b"", timeout=1)
@@ -99,8 +111,13 @@ class Cluster:
 
     async def connect(self, user: str, **kw: object) -> NATS:
         servers = self.url(user).split(",")
-        return await nats.connect(servers=servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                  connect_timeout=2, **kw)  # type: ignore[arg-type]
+        return await nats.connect(
+            servers=servers,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            **kw,
+        )
 
     def index_of(self, server_name: str) -> int:
         return int(server_name.rsplit("-", 1)[1]) - 1

@@ -15,7 +15,6 @@ from collections import Counter
 from typing import Any
 
 import asyncpg
-
 from b9_common.delivery import Delivery
 from b9_common.events import Envelope, RedditScrapeRequested, ScrapeAttempted
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef
@@ -36,11 +35,12 @@ INSERT INTO scraper_daily (scraper, day, outcome, attempts, calls)
 SELECT scraper, (fact_at AT TIME ZONE 'UTC')::date, outcome, count(*), sum(calls) FROM ins
 GROUP BY 1, 2, 3
 ON CONFLICT (scraper, day, outcome) DO UPDATE
-SET attempts = scraper_daily.attempts + EXCLUDED.attempts, calls = scraper_daily.calls + EXCLUDED.calls
+SET attempts = scraper_daily.attempts + EXCLUDED.attempts,
+    calls = scraper_daily.calls + EXCLUDED.calls
 """
 
 
-class StandinSettings(CommonSettings, kw_only=True):
+class StandinSettings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
     database_url: str = ""
 
 
@@ -53,33 +53,47 @@ async def _persistence(settings: StandinSettings, rt: Runtime) -> App:
         cols: list[list[Any]] = [[] for _ in range(7)]
         for e in envs:
             a: ScrapeAttempted = e.data
-            for col, v in zip(cols, (e.id, a.scraper, a.target_kind, a.target, a.outcome, a.calls,
-                                     e.occurred_at), strict=True):
+            for col, v in zip(
+                cols,
+                (e.id, a.scraper, a.target_kind, a.target, a.outcome, a.calls, e.occurred_at),
+                strict=True,
+            ):
                 col.append(v)
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(INSERT, *cols)
 
-    spec = ConsumerSpec(name="persistence-attempts", stream="SCRAPE", subjects=("scrape.attempted",))
+    spec = ConsumerSpec(
+        name="persistence-attempts", stream="SCRAPE", subjects=("scrape.attempted",)
+    )
     return App(consumers=[ConsumerDef(spec, batch_handler=write, batch=256)], closers=[pool.close])
 
 
-PERSISTENCE = ServiceDef(name="persistence", version="standin", settings_cls=StandinSettings,
-                         bootstrap=_persistence)
+PERSISTENCE = ServiceDef(
+    name="persistence", version="standin", settings_cls=StandinSettings, bootstrap=_persistence
+)
 
 
 def scraper(handled: Counter[str]) -> ServiceDef:
     async def bootstrap(settings: CommonSettings, rt: Runtime) -> App:
         async def handle(env: Envelope[RedditScrapeRequested]) -> None:
             await rt.publisher.publish(
-                ScrapeAttempted(scraper="reddit", target_kind="subreddit", target=env.data.name,
-                                outcome="success", calls=1, replica=rt.replica),
+                ScrapeAttempted(
+                    scraper="reddit",
+                    target_kind="subreddit",
+                    target=env.data.name,
+                    outcome="success",
+                    calls=1,
+                    replica=rt.replica,
+                ),
                 id_=f"attempt-{env.id}",
             )
             handled[rt.replica] += 1
 
-        spec = ConsumerSpec(name="reddit-scraper-commands", stream="COMMANDS",
-                            subjects=("scrape.requested.reddit",))
+        spec = ConsumerSpec(
+            name="reddit-scraper-commands", stream="COMMANDS", subjects=("scrape.requested.reddit",)
+        )
         return App(consumers=[ConsumerDef(spec, handler=handle, concurrency=16)])
 
-    return ServiceDef(name="reddit-scraper", version="standin", settings_cls=CommonSettings,
-                      bootstrap=bootstrap)
+    return ServiceDef(
+        name="reddit-scraper", version="standin", settings_cls=CommonSettings, bootstrap=bootstrap
+    )

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nats.js import JetStreamContext
-
 from b9_common.service import ServiceDef, serve
 from b9_common.topology import Topology
+from nats.js import JetStreamContext
 
 from ._cluster import REPO, Cluster
 from ._standin import PERSISTENCE
@@ -43,8 +42,9 @@ def persistence_service() -> ServiceDef:
 
 
 def service_settings(sdef: ServiceDef, nats_url: str, replica: str, **extra: Any) -> Any:
-    settings = sdef.settings_cls(nats_url=nats_url, stream_replicas=3, metrics_port=-1,
-                                 replica_id=replica, **extra)
+    settings = sdef.settings_cls(
+        nats_url=nats_url, stream_replicas=3, metrics_port=-1, replica_id=replica, **extra
+    )
     settings.validate()
     return settings
 
@@ -61,11 +61,11 @@ async def running(sdef: ServiceDef, settings: Any) -> AsyncIterator[asyncio.Task
         await asyncio.wait_for(task, 30)
 
 
-async def provision(js: JetStreamContext, timeout: float = 15.0) -> Topology:
+async def provision(js: JetStreamContext, within: float = 15.0) -> Topology:
     """Streams and buckets at 3 replicas (retried while the cluster settles its peers)."""
     topology = Topology("", replicas=3)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         try:
             await topology.provision(js)
@@ -76,9 +76,9 @@ async def provision(js: JetStreamContext, timeout: float = 15.0) -> Topology:
             await asyncio.sleep(0.5)
 
 
-async def wait_until(cond: Any, timeout: float, what: str, *tasks: asyncio.Task[Any]) -> None:
+async def wait_until(cond: Any, within: float, what: str, *tasks: asyncio.Task[Any]) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not await cond():
         for t in tasks:
             if t.done():
@@ -86,6 +86,30 @@ async def wait_until(cond: Any, timeout: float, what: str, *tasks: asyncio.Task[
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+async def wait_pulling(
+    js: JetStreamContext,
+    stream: str,
+    replicas: int,
+    within: float = 20.0,
+    *tasks: asyncio.Task[Any],
+) -> float:
+    """Until every durable on ``stream`` has a pull request waiting from each replica.
+
+    A replica whose first pull request reaches the cluster before the new consumer has a
+    leader gets a 503 (no responders); b9_common's pull engine only re-requests after its
+    stall watchdog (about 5 s). Returns how long the wait took.
+    """
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+
+    async def ready() -> bool:
+        infos = await js.consumers_info(stream)
+        return bool(infos) and all((i.num_waiting or 0) >= replicas for i in infos)
+
+    await wait_until(ready, within, f"{replicas} pulling replicas on {stream}", *tasks)
+    return loop.time() - t0
 
 
 def write_artifact(name: str, data: dict[str, Any]) -> None:

@@ -7,13 +7,20 @@ import logging
 import time
 
 import asyncpg
-
 from b9_common.errors import PublishError
 from b9_common.events import Envelope, ScrapeAttempted
 from b9_common.publisher import Publisher
 
 from ._cluster import Cluster
-from .conftest import persistence_service, provision, running, service_settings, wait_until, write_artifact
+from .conftest import (
+    persistence_service,
+    provision,
+    running,
+    service_settings,
+    wait_pulling,
+    wait_until,
+    write_artifact,
+)
 
 log = logging.getLogger(__name__)
 N = 2400
@@ -21,8 +28,9 @@ CHUNK = 40  # every 0.1 s: 400 events/s for 6 s
 MAX_GAP = 15.0  # seconds without a new row while a node is down and comes back
 
 
-async def publish_steadily(pub: Publisher, envs: list[Envelope[ScrapeAttempted]],
-                           on_chunk: asyncio.Queue[int]) -> int:
+async def publish_steadily(
+    pub: Publisher, envs: list[Envelope[ScrapeAttempted]], on_chunk: asyncio.Queue[int]
+) -> int:
     """Publish in chunks at a steady rate; a chunk not acked is re-sent (same ids: deduped)."""
     resent = 0
     for i in range(0, len(envs), CHUNK):
@@ -54,17 +62,33 @@ def longest_gap(samples: list[tuple[float, int]], total: int) -> float:
     return gap
 
 
-async def test_node_killed_mid_stream_every_event_persisted_once(cluster: Cluster, database_url: str) -> None:
+async def test_node_killed_mid_stream_every_event_persisted_once(
+    cluster: Cluster, database_url: str
+) -> None:
     admin = await cluster.connect("admin")
     producer = await cluster.connect("reddit-scraper")
     conn = await asyncpg.connect(database_url)
     try:
         topology = await provision(admin.jetstream(timeout=10))
-        pub = Publisher(producer.jetstream(timeout=10), topology, "reddit-scraper@test", timeout=3.0)
-        envs = [pub.envelope(ScrapeAttempted(scraper="reddit", target_kind="subreddit", target=f"s{i}",
-                                             outcome="success", calls=1)) for i in range(N)]
+        pub = Publisher(
+            producer.jetstream(timeout=10), topology, "reddit-scraper@test", timeout=3.0
+        )
+        envs = [
+            pub.envelope(
+                ScrapeAttempted(
+                    scraper="reddit",
+                    target_kind="subreddit",
+                    target=f"s{i}",
+                    outcome="success",
+                    calls=1,
+                )
+            )
+            for i in range(N)
+        ]
         sdef = persistence_service()
-        settings = service_settings(sdef, cluster.url("persistence"), "p1", database_url=database_url)
+        settings = service_settings(
+            sdef, cluster.url("persistence"), "p1", database_url=database_url
+        )
         async with running(sdef, settings) as svc:
             ajs = admin.jetstream(timeout=5)
 
@@ -72,6 +96,7 @@ async def test_node_killed_mid_stream_every_event_persisted_once(cluster: Cluste
                 return bool(await ajs.consumers_info(topology.stream("SCRAPE")))
 
             await wait_until(consumer_ready, 20, "the persistence consumer", svc)
+            startup_wait = await wait_pulling(ajs, topology.stream("SCRAPE"), 1, 20, svc)
             samples: list[tuple[float, int]] = []
 
             async def rows() -> int:
@@ -94,8 +119,11 @@ async def test_node_killed_mid_stream_every_event_persisted_once(cluster: Cluste
             victim = cluster.index_of(leader)
             await asyncio.to_thread(cluster.kill, victim)
             killed_at = time.monotonic()
-            log.warning("SIGKILLed %s (consumer leader; stream leader %s)", leader,
-                        stream_leader.leader if stream_leader else None)
+            log.warning(
+                "SIGKILLed %s (consumer leader; stream leader %s)",
+                leader,
+                stream_leader.leader if stream_leader else None,
+            )
             await asyncio.sleep(4.0)
             await cluster.restart(victim)
             restarted_at = time.monotonic()
@@ -107,26 +135,46 @@ async def test_node_killed_mid_stream_every_event_persisted_once(cluster: Cluste
             await wait_until(all_rows, 40, f"{N} rows", svc)
             await asyncio.sleep(1.0)  # late duplicates would land now
             sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
             stats = await conn.fetchrow(
-                "SELECT count(*) AS n, count(DISTINCT fact_id) AS d FROM scrape_attempts")
+                "SELECT count(*) AS n, count(DISTINCT fact_id) AS d FROM scrape_attempts"
+            )
             daily = await conn.fetchval("SELECT coalesce(sum(attempts), 0) FROM scraper_daily")
             ids = {r["fact_id"] for r in await conn.fetch("SELECT fact_id FROM scrape_attempts")}
 
             async def replicas_current() -> bool:
                 si = await ajs.stream_info(topology.stream("SCRAPE"))
-                return bool(si.cluster and si.cluster.replicas
-                            and all(r.current for r in si.cluster.replicas) and len(si.cluster.replicas) == 2)
+                return bool(
+                    si.cluster
+                    and si.cluster.replicas
+                    and all(r.current for r in si.cluster.replicas)
+                    and len(si.cluster.replicas) == 2
+                )
 
             await wait_until(replicas_current, 20, "the restarted node to catch up", svc)
         gap = longest_gap(samples, N)
-        first_after_kill = next((t for t, n in samples if t > killed_at and n > max(
-            (m for s, m in samples if s <= killed_at), default=0)), None)
+        first_after_kill = next(
+            (
+                t
+                for t, n in samples
+                if t > killed_at and n > max((m for s, m in samples if s <= killed_at), default=0)
+            ),
+            None,
+        )
         result = {
-            "events": N, "rows": stats["n"], "distinct": stats["d"], "daily_attempts": daily,
-            "longest_gap_s": round(gap, 2), "killed": leader,
-            "rows_resumed_after_kill_s": round(first_after_kill - killed_at, 2) if first_after_kill else None,
-            "down_for_s": round(restarted_at - killed_at, 2), "chunks_resent": resent,
+            "events": N,
+            "rows": stats["n"],
+            "distinct": stats["d"],
+            "daily_attempts": daily,
+            "longest_gap_s": round(gap, 2),
+            "killed": leader,
+            "rows_resumed_after_kill_s": round(first_after_kill - killed_at, 2)
+            if first_after_kill
+            else None,
+            "down_for_s": round(restarted_at - killed_at, 2),
+            "chunks_resent": resent,
             "service": f"{sdef.name}@{sdef.version}",
+            "startup_until_pulling_s": round(startup_wait, 2),
         }
         write_artifact("cluster_failover", result)
         log.warning("failover result: %s", result)
