@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import ig_fixtures as fx
+import msgspec
 import pytest
 from b9_instagram_scraper.links import classify_url
 from b9_instagram_scraper.media import CAPTION_MAX, hashtags, mentions, parse_media
@@ -199,3 +200,18 @@ def test_related_usernames() -> None:
     }
     assert related_usernames(body) == ["a", "B"]
     assert related_usernames({"data": {}}) == []
+
+
+def test_oversized_event_keeps_every_item_and_fits() -> None:
+    from b9_common.events import CreatorScraped
+    from b9_instagram_scraper.scrape import MAX_EVENT_BYTES, fit_payload
+
+    data = fx.bulk("carol", "5550003", 90, 30)
+    items = [parse_media(i, "reel", 10) for i in data["reels"]]
+    for m in items:
+        assert m is not None
+        m.caption = "é🙂" * 1000  # 2,000 characters, ~6 KB of JSON each
+    event = CreatorScraped(ig_user_id="5550003", username="carol", reels=items * 2)  # type: ignore[arg-type]
+    assert len(msgspec.json.encode(event)) > MAX_EVENT_BYTES
+    fitted = fit_payload(event)
+    assert len(msgspec.json.encode(fitted)) <= MAX_EVENT_BYTES and len(fitted.reels) == 180

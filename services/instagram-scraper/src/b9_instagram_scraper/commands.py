@@ -15,8 +15,9 @@ import time
 from b9_common.errors import Reject, Retry
 from b9_common.events import Envelope, InstagramScrapeRequested, ScrapeAttempted
 
+from b9_instagram_scraper.ports import Result
 from b9_instagram_scraper.provider import InstagramProvider
-from b9_instagram_scraper.scrape import Result, Scraper
+from b9_instagram_scraper.scrape import Scraper
 
 log = logging.getLogger(__name__)
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")

@@ -13,49 +13,45 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+import msgspec
 from b9_common.events import (
-    CreatorDiscovered,
     CreatorScraped,
     IgMedia,
-    RelatedProcessed,
     ScrapeAttempted,
 )
 from b9_common.events.instagram import CreatorAvailability, MediaKind
 
 from b9_instagram_scraper import analytics
 from b9_instagram_scraper.control import Control
-from b9_instagram_scraper.directory import CreatorDirectory, TrackedCreator
+from b9_instagram_scraper.directory import CreatorDirectory
 from b9_instagram_scraper.growth import CreatorState, growth, record
 from b9_instagram_scraper.media import parse_media
+from b9_instagram_scraper.ports import EventSink, KnownLike, Result, StateLike, failed
 from b9_instagram_scraper.provider import (
     CallMeter,
     InstagramProvider,
-    ProfileNotFound,
     ProviderError,
 )
+from b9_instagram_scraper.related import RelatedDiscovery
 
 log = logging.getLogger(__name__)
 
 FULL_FETCH = (90, 30)  # reels, posts for a creator never fetched before
 REFRESH_FETCH = (30, 10)
+MAX_EVENT_BYTES = 900_000  # NATS' default max_payload is 1 MiB; the envelope adds a little
 
 
-class EventSink(Protocol):
-    async def publish(self, payload: Any, *, id_: str | None = None) -> Any: ...
-
-
-class StateLike(Protocol):
-    async def get(self, ig_user_id: str) -> tuple[CreatorState, int | None]: ...
-    async def update(
-        self, ig_user_id: str, change: Callable[[CreatorState], None]
-    ) -> CreatorState: ...
-
-
-class KnownLike(Protocol):
-    async def known(self, usernames: list[str]) -> set[str]: ...
-    async def add(self, username: str, ig_user_id: str | None) -> None: ...
+def fit_payload(event: CreatorScraped, limit: int = MAX_EVENT_BYTES) -> CreatorScraped:
+    """Keep the event under NATS' message size by shortening captions (never dropping items).
+    Real events are well under the limit; this guards against 120 very long captions."""
+    for cap in (500, 100, 0):
+        if len(msgspec.json.encode(event)) <= limit:
+            break
+        for item in (*event.reels, *event.posts):
+            item.caption = item.caption[:cap]
+    return event
 
 
 @dataclass
@@ -65,18 +61,7 @@ class _KeyLock:
 
 
 @dataclass
-class Result:
-    outcome: str
-    calls: int = 0
-    error: str | None = None
-    transient: bool = False
-    retry_after: float | None = None
-    ig_user_id: str | None = None
-    stats: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Scraper:
+class Scraper(RelatedDiscovery):
     provider: InstagramProvider
     sink: EventSink
     state: StateLike
@@ -117,16 +102,6 @@ class Scraper:
         )
 
     @staticmethod
-    def _failed(exc: ProviderError, meter: CallMeter) -> Result:
-        return Result(
-            outcome=exc.outcome,
-            calls=meter.calls,
-            error=str(exc)[:500],
-            transient=exc.transient,
-            retry_after=getattr(exc, "retry_after", None),
-        )
-
-    @staticmethod
     def _items(raw: list[dict[str, Any]], kind: MediaKind, followers: int) -> list[IgMedia]:
         out: dict[str, IgMedia] = {}
         for item in raw:
@@ -155,7 +130,7 @@ class Scraper:
                 try:
                     res = await self._scrape(username, meter, requested, niche, discovery_source)
                 except ProviderError as exc:
-                    res = self._failed(exc, meter)
+                    res = failed(exc, meter)
         finally:
             entry.users -= 1
             if entry.users == 0:
@@ -194,32 +169,34 @@ class Scraper:
             reels, posts, p.followers_count, rule, datetime.fromtimestamp(now, UTC)
         )
         await self.sink.publish(
-            CreatorScraped(
-                ig_user_id=p.ig_user_id,
-                username=p.username,
-                availability=availability,
-                full_name=p.full_name,
-                biography=p.biography,
-                external_url=p.external_url,
-                external_url_type=p.external_url_type,
-                bio_links=p.bio_links,
-                profile_pic_url=p.profile_pic_url,
-                is_verified=p.is_verified,
-                is_private=p.is_private,
-                is_business=p.is_business,
-                is_professional=p.is_professional,
-                followers_count=p.followers_count,
-                following_count=p.following_count,
-                media_count=p.media_count,
-                highlight_reel_count=p.highlight_reel_count,
-                growth=g,
-                analytics=figures,
-                reels=reels,
-                posts=posts,
-                discovery_source=discovery_source,
-                requested_niche=niche if requested else None,
-                requested=requested,
-                api_calls=meter.calls,
+            fit_payload(
+                CreatorScraped(
+                    ig_user_id=p.ig_user_id,
+                    username=p.username,
+                    availability=availability,
+                    full_name=p.full_name,
+                    biography=p.biography,
+                    external_url=p.external_url,
+                    external_url_type=p.external_url_type,
+                    bio_links=p.bio_links,
+                    profile_pic_url=p.profile_pic_url,
+                    is_verified=p.is_verified,
+                    is_private=p.is_private,
+                    is_business=p.is_business,
+                    is_professional=p.is_professional,
+                    followers_count=p.followers_count,
+                    following_count=p.following_count,
+                    media_count=p.media_count,
+                    highlight_reel_count=p.highlight_reel_count,
+                    growth=g,
+                    analytics=figures,
+                    reels=reels,
+                    posts=posts,
+                    discovery_source=discovery_source,
+                    requested_niche=niche if requested else None,
+                    requested=requested,
+                    api_calls=meter.calls,
+                )
             )
         )
 
@@ -237,92 +214,3 @@ class Scraper:
             ig_user_id=p.ig_user_id,
             stats={"reels": len(reels), "posts": len(posts)},
         )
-
-    # -- related-creator discovery -------------------------------------------------------------
-    async def resolve(self, username: str, priority: bool) -> tuple[TrackedCreator | None, Result]:
-        """A source given by username only: one profile call for its id."""
-        t0, meter = time.monotonic(), CallMeter(priority=priority)
-        try:
-            p = await self.provider.profile(username, meter)
-        except ProviderError as exc:
-            res = self._failed(exc, meter)
-            await self._attempted("related", username, res, t0, None)
-            return None, res
-        return TrackedCreator(p.ig_user_id, p.username), Result("success", calls=meter.calls)
-
-    async def discover_related(
-        self,
-        source: TrackedCreator,
-        *,
-        priority: bool = False,
-        cycle: int | None = None,
-        calls_before: int = 0,
-    ) -> Result:
-        t0 = time.monotonic()
-        meter = CallMeter(priority=priority, calls=calls_before)
-        try:
-            res = await self._discover(source, meter)
-        except ProviderError as exc:
-            res = self._failed(exc, meter)
-        await self._attempted("related", source.username, res, t0, cycle)
-        return res
-
-    async def _discover(self, source: TrackedCreator, meter: CallMeter) -> Result:
-        names = [
-            n
-            for n in await self.provider.related(source.ig_user_id, meter)
-            if n.lower() != source.username.lower()
-        ]
-        known = await self.directory.known_usernames(names) | await self.known.known(names)
-        new = 0
-        for name in names:
-            if name.lower() in known:
-                continue
-            try:
-                p = await self.provider.profile(name, meter)
-            except ProfileNotFound:
-                continue
-            if await self.directory.known_ids([p.ig_user_id]):
-                await self.known.add(p.username, p.ig_user_id)
-                continue
-            await self.sink.publish(
-                CreatorDiscovered(
-                    username=p.username,
-                    ig_user_id=p.ig_user_id,
-                    via_username=source.username,
-                    full_name=p.full_name,
-                    followers_count=p.followers_count,
-                    profile_pic_url=p.profile_pic_url,
-                ),
-                id_=f"ig-discovered-{p.ig_user_id}",
-            )
-            await self.known.add(p.username, p.ig_user_id)
-            new += 1
-        await self.sink.publish(
-            RelatedProcessed(
-                ig_user_id=source.ig_user_id, username=source.username, found=len(names), new=new
-            )
-        )
-
-        def mark(s: CreatorState) -> None:
-            s.related_processed = True
-            s.username = s.username or source.username
-
-        await self.state.update(source.ig_user_id, mark)
-        return Result(
-            "success",
-            calls=meter.calls,
-            ig_user_id=source.ig_user_id,
-            stats={"found": len(names), "new": new},
-        )
-
-    async def pending_sources(self, limit: int) -> list[TrackedCreator]:
-        """Approved, unprocessed sources, minus those this scraper already processed."""
-        out: list[TrackedCreator] = []
-        for c in await self.directory.related_pending(limit * 2 + 10):
-            st, _ = await self.state.get(c.ig_user_id)
-            if not st.related_processed:
-                out.append(c)
-            if len(out) >= limit:
-                break
-        return out
