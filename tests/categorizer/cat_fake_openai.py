@@ -32,6 +32,7 @@ class FakeOpenAI:
     requests: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     usage_total: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
+    usage_by_request: dict[int, tuple[int, int]] = field(default_factory=dict)
     url: str = ""
     _runner: web.AppRunner | None = None
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
@@ -95,6 +96,7 @@ class FakeOpenAI:
         completion = max(1, len(content) // 4)
         self.usage_total["prompt"] += prompt
         self.usage_total["completion"] += completion
+        self.usage_by_request[n] = (prompt, completion)
         return self._reply(
             200,
             data={

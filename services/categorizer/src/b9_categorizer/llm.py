@@ -183,12 +183,17 @@ class OpenAITagger:
             got[key] = (tags, min(1.0, max(0.0, r.confidence)))
         return got, problem
 
-    async def _chunk(self, chunk: list[SubredditInput]) -> dict[str, Outcome]:
+    async def _chunk(
+        self, chunk: list[SubredditInput], attempts: int | None = None
+    ) -> dict[str, Outcome]:
+        """Tag one request's worth of items; a request that answers none of several items is
+        split into one request per item (one bad item must not sink its neighbours)."""
         out: dict[str, Outcome] = {}
         pending = {it.key: it for it in chunk}
         carry_in = carry_out = 0
         problem = ""
-        for _attempt in range(self.answer_retries + 1):
+        total = self.answer_retries + 1 if attempts is None else attempts
+        for attempt in range(total):
             try:
                 content, tin, tout, finish = await self._complete(
                     self.model,
@@ -213,6 +218,15 @@ class OpenAITagger:
                 carry_in = carry_out = 0
             else:
                 carry_in, carry_out = tin, tout
+                if len(pending) > 1 and attempt + 1 < total:
+                    log.info("openai answer unusable for %d items, asking one by one", len(pending))
+                    self.pricing.unattributed(self.model, carry_in, carry_out)
+                    singles = await asyncio.gather(
+                        *(self._chunk([it], total - attempt - 1) for it in pending.values())
+                    )
+                    for part in singles:
+                        out |= part
+                    return out
             if not pending:
                 return out
             problem = (
