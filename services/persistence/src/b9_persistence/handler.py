@@ -74,12 +74,17 @@ class Persistence:
         self.rejected = 0
         self.db_errors = 0
         self.last_error = ""
+        self.batches = 0
+        self.deliveries = 0
 
     def status(self) -> dict[str, Any]:
-        return {"rows": dict(self.rows), "rejected": self.rejected, "db_errors": self.db_errors,
+        return {"batches": self.batches, "deliveries": self.deliveries, "rows": dict(self.rows),
+                "rejected": self.rejected, "db_errors": self.db_errors,
                 "last_error": self.last_error}
 
     async def handle(self, deliveries: list[Delivery]) -> None:
+        self.batches += 1
+        self.deliveries += len(deliveries)
         groups: dict[str, list[Delivery]] = {}
         for d in deliveries:
             if d.type not in WRITERS:

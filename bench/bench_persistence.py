@@ -1,0 +1,168 @@
+"""Persistence end-to-end ingest vs a bare asyncpg COPY of the same rows, in one run.
+
+    .venv/bin/python bench/bench_persistence.py [--quick] [--posts-events N] [--subs N]
+                                                [--seed-full] [--json PATH]
+
+NATS: NATS_URL (>= 2.10) else an embedded nats-server. PostgreSQL: DATABASE_URL or the local
+default when it answers, else an embedded pgserver. A fresh database and namespace per run.
+End-to-end = first publish -> the persistence consumer has settled every message (each ack
+follows the commit of its batch). Baseline = one asyncpg COPY of the same post rows into a
+copy of reddit_posts with the same indexes. The machine is shared: numbers are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import contextlib
+
+import asyncpg
+from b9_common.db import migrate
+from b9_common.embedded import EmbeddedPostgres, ensure_nats
+from b9_common.events import PostsFetched, RedditPost, SubredditFetched
+from b9_common.service import Runtime, connect, serve
+from b9_common.settings import CommonSettings
+from b9_persistence.main import SERVICE
+from b9_persistence.seed import BASE, seed
+from b9_persistence.settings import Settings
+from b9_persistence.writers_reddit import POST_COLS
+from common import Row, print_table, write_json
+
+
+def post(n: int) -> RedditPost:
+    return RedditPost(reddit_id=f"b{n:x}", subreddit=f"sub{n % 5000}", author=f"user{n % 90000}",
+                      title=f"post number {n}", score=n % 997, num_comments=n % 37,
+                      upvote_ratio=0.9, created_utc=BASE, content_type="image", posting_hour=3,
+                      posting_day_of_week=2, post_length=12, has_thumbnail=True)
+
+
+async def drained(rt: Runtime, stream: str, within: float = 1800) -> None:
+    s = rt.topology.stream(stream)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        info = await rt.js.consumer_info(s, "persistence")
+        last = (await rt.js.stream_info(s)).state.last_seq
+        if not info.num_pending and not info.num_ack_pending and info.delivered.stream_seq >= last:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("persistence did not drain")
+
+
+async def run(args: argparse.Namespace) -> list[Row]:
+    tmp = Path(tempfile.mkdtemp(prefix="b9-bench-persist-"))
+    nats_url, nats_server = await ensure_nats(os.environ.get("NATS_URL") or
+                                              "nats://127.0.0.1:4222", tmp / "nats")
+    admin_url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    pg = None
+    try:
+        admin = await asyncpg.connect(admin_url, timeout=3)
+    except Exception:
+        pg = EmbeddedPostgres(tmp / "pg", cleanup="delete")
+        admin_url = await asyncio.to_thread(pg.start)
+        admin = await asyncpg.connect(admin_url)
+    db = f"b9bench_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    url = admin_url.split("?")[0].rsplit("/", 1)[0] + f"/{db}"
+    ns = f"bench{uuid.uuid4().hex[:6]}"
+    rows: list[Row] = []
+    stop = asyncio.Event()
+    try:
+        conn = await asyncpg.connect(url)
+        await migrate(conn)
+        settings = Settings(nats_url=nats_url, b9_namespace=ns, metrics_port=-1, database_url=url)
+        task = asyncio.create_task(serve(SERVICE, settings, stop=stop))
+        rt = await connect(CommonSettings(nats_url=nats_url, b9_namespace=ns), "bench", "0")
+        await asyncio.sleep(1.0)
+
+        n_posts = args.posts_events * 100
+        envs = [rt.publisher.envelope(PostsFetched(posts=[post(e * 100 + j) for j in range(100)]))
+                for e in range(args.posts_events)]
+        t0 = time.perf_counter()
+        await rt.publisher.publish_many(envs)
+        t_pub = time.perf_counter() - t0
+        await drained(rt, "SCRAPE")
+        dt = time.perf_counter() - t0
+        assert await conn.fetchval("SELECT count(*) FROM reddit_posts") == n_posts
+        e2e_posts = n_posts / dt
+
+        # Baseline: the same rows, one bare COPY into an identically indexed table.
+        await conn.execute("CREATE TABLE bench_posts (LIKE reddit_posts INCLUDING ALL)")
+        records = [(p.reddit_id, p.subreddit, p.author, p.title, p.selftext, p.url, p.permalink,
+                    p.domain, p.score, p.num_comments, p.upvote_ratio, p.over_18, p.spoiler,
+                    p.stickied, p.is_self, p.is_video, p.is_gallery, p.is_crosspost,
+                    p.link_flair_text, p.thumbnail, p.created_utc, p.content_type, p.post_length,
+                    p.posting_hour, p.posting_day_of_week, p.has_thumbnail,
+                    p.comment_to_upvote_ratio, "other", BASE, env.id)
+                   for env in envs for p in env.data.posts]
+        t0 = time.perf_counter()
+        await conn.copy_records_to_table("bench_posts", records=records, columns=list(POST_COLS))
+        copy_rate = n_posts / (time.perf_counter() - t0)
+        rows.append(Row("posts.fetched e2e (publish->committed)", e2e_posts, "rows/s",
+                        ">= 50,000", copy_rate, e2e_posts / copy_rate,
+                        note=f"{n_posts} rows, publish took {t_pub:.1f}s"))
+        rows.append(Row("bare asyncpg COPY, same rows", copy_rate, "rows/s"))
+
+        subs = [rt.publisher.envelope(SubredditFetched(name=f"bsub{i}", subscribers=i,
+                                                       title="t", public_description="d" * 200))
+                for i in range(args.subs)]
+        t0 = time.perf_counter()
+        await rt.publisher.publish_many(subs)
+        await drained(rt, "SCRAPE")
+        dt = time.perf_counter() - t0
+        rows.append(Row("subreddit.fetched e2e (publish->committed)", args.subs / dt, "events/s",
+                        ">= 10,000", note=f"{args.subs} events (+ snapshot rows)"))
+
+        if args.seed_full:
+            t0 = time.perf_counter()
+            counts = await seed(rt.publisher, "full")
+            t_pub = time.perf_counter() - t0
+            await drained(rt, "SCRAPE", within=3600)
+            await drained(rt, "DERIVED", within=3600)
+            dt = time.perf_counter() - t0
+            rows.append(Row("seed --scale full, publish only", t_pub, "s", "",
+                            note=str(counts)))
+            rows.append(Row("seed --scale full, publish -> all stored", dt, "s", "< 300"))
+        await rt.close()
+        await conn.close()
+    finally:
+        stop.set()
+        await asyncio.sleep(0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 60)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+        if pg is not None:
+            await asyncio.to_thread(pg.stop)
+        if nats_server is not None:
+            nats_server.stop()
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--posts-events", type=int, default=None)
+    ap.add_argument("--subs", type=int, default=None)
+    ap.add_argument("--seed-full", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if args.posts_events is None:
+        args.posts_events = 100 if args.quick else 2000
+    if args.subs is None:
+        args.subs = 2000 if args.quick else 20_000
+    rows = asyncio.run(run(args))
+    print_table("persistence", rows)
+    write_json(args.json, "persistence", rows)
+
+
+if __name__ == "__main__":
+    main()
