@@ -88,6 +88,7 @@ class FakeReddit:
     requests: list[Seen] = field(default_factory=list)
     faults: deque[tuple[str, Any]] = field(default_factory=deque)
     over_budget: int = 0
+    windows: list[int] = field(default_factory=list)  # requests served in each closed window
     tokens: list[str] = field(default_factory=list)
     token_auth: list[str] = field(default_factory=list)
     default_user_listing: bytes = field(default_factory=lambda: fixture(
@@ -140,6 +141,8 @@ class FakeReddit:
         if self.budget is None:
             return {}, False
         if self._window_start is None or now >= self._window_start + self.window:
+            if self._window_start is not None:
+                self.windows.append(self._used)
             self._window_start, self._used = now, 0
         reset = self._window_start + self.window - now
         over = self._used >= self.budget
