@@ -56,7 +56,7 @@ async def test_wrong_types_give_422_naming_the_field(fresh: Env) -> None:
     r = await fresh.client.put("/api/v1/users/user_1/our-creator", json={"our_creator": "maybe"})
     assert r.status_code == 422 and "our_creator" in r.json()["error"]
     r = await fresh.client.put("/api/v1/subreddits/sub01/tags", json={"tags": ["niche:nope"]})
-    assert r.status_code == 422 and "niche:nope" in r.json()["detail"]
+    assert r.status_code == 422 and "niche:nope" in r.json()["error"]
 
 
 async def test_reviews_and_tags_single_and_bulk(fresh: Env) -> None:
@@ -152,7 +152,7 @@ async def test_scraper_start_stop_writes_control_kv(fresh: Env) -> None:
     stored = json.loads((await kv.get("scraper.reddit")).value)
     assert stored["batch_size"] == 7 and stored["interval_seconds"] == 60 and stored["enabled"] is False
     r = await fresh.client.put("/api/v1/scrapers/reddit/config", json={"requests_per_hour": 5})
-    assert r.status_code == 422 and "requests_per_hour" in r.json()["detail"]
+    assert r.status_code == 422 and "requests_per_hour" in r.json()["error"]
     r = await fresh.client.post("/api/v1/scrapers/instagram/start")
     assert json.loads((await kv.get("scraper.instagram")).value)["enabled"] is True
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,12 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSON({"detail": errors, "error": f"invalid request: {summary}"}, status_code=422)
 
 
+async def data_error(request: Request, exc: Exception) -> JSON:
+    """Values PostgreSQL cannot take (NUL bytes in text, out-of-range numbers) are the client's."""
+    err = RequestValidationError([{"loc": ("request",), "msg": f"invalid value: {exc}", "type": "value_error"}])
+    return await validation_error(request, err)
+
+
 def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     """Build the app. Without ``deps`` its lifespan connects NATS and PostgreSQL itself
     (one set per worker process: ``uvicorn --factory b9_gateway.asgi:create``)."""
@@ -72,6 +79,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.deps = deps
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(asyncpg.DataError, data_error)
     app.include_router(health.router)
     app.include_router(session.router, prefix="/api/v1")
     for router in ROUTERS:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 
@@ -57,6 +58,11 @@ def page(items: list[Any], total: int, page_no: int, per_page: int) -> dict[str,
         "per_page": per_page,
         "pages": max(1, math.ceil(total / per_page)) if per_page else 1,
     }
+
+
+def invalid(where: str, field: str, msg: str) -> RequestValidationError:
+    """A 422 in the same shape as FastAPI's own (``detail`` list naming the field)."""
+    return RequestValidationError([{"loc": (where, field), "msg": msg, "type": "value_error"}])
 
 
 def not_found(what: str) -> HTTPException:

@@ -26,7 +26,11 @@ class MediaStore:
         except (InvalidKey, StorageError):
             return None
         if path is not None:
-            return ("file", str(path)) if await asyncio.to_thread(path.is_file) else None
+            try:
+                stored = await asyncio.to_thread(path.is_file)
+            except OSError:  # e.g. a name longer than the file system allows
+                return None
+            return ("file", str(path)) if stored else None
         if not await self.store.exists(key):
             return None
         return "redirect", await self.store.url(key)

@@ -46,9 +46,24 @@ def doc(
                 "pages": {"type": "integer", "minimum": 1},
             },
         }
-    return {
-        status: {"description": description, "content": {"application/json": {"schema": schema}}}
-    }
+    schema["x-b9-schema"] = True
+    content = {"application/json": {"schema": schema}}
+    return {status: {"description": description, "content": content}}
+
+
+def _own_schemas(spec: dict[str, Any]) -> None:
+    """Keep only our schema where FastAPI merged its default one into a documented response."""
+    keep = ("$ref", "type", "items", "properties", "required")
+    for ops in spec.get("paths", {}).values():
+        for op in ops.values():
+            for resp in op.get("responses", {}).values():
+                media = resp.get("content", {}).get("application/json", {})
+                schema = media.get("schema")
+                if isinstance(schema, dict) and schema.pop("x-b9-schema", False):
+                    media["schema"] = {
+                        k: v for k, v in schema.items()
+                        if k in keep and not (k == "type" and "$ref" in schema)
+                    }
 
 
 def install(app: FastAPI) -> None:
@@ -59,6 +74,7 @@ def install(app: FastAPI) -> None:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         _, components = msgspec.json.schema_components(_registry, ref_template=REF)
+        _own_schemas(spec)
         spec.setdefault("components", {}).setdefault("schemas", {}).update(components)
         app.openapi_schema = spec
         return spec

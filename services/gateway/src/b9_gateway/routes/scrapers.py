@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from b9_gateway.control import SCRAPERS, heartbeats, is_scraper_beat, read_control, write_control
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON
+from b9_gateway.http import JSON, invalid
 from b9_gateway.openapi import doc
 
 router = APIRouter(prefix="/scrapers", tags=["scrapers"])
@@ -138,10 +138,6 @@ async def configure(scraper: ScraperPath, body: ConfigBody, deps: Deps = Depends
     rate_field = "requests_per_minute" if scraper == "reddit" else "requests_per_hour"
     wrong = {"requests_per_minute", "requests_per_hour"} - {rate_field}
     for field in wrong & patch.keys():
-        raise HTTPException(
-            422,
-            detail=f"body field '{field}' does not apply to the {scraper} scraper; "
-            f"use '{rate_field}'",
-        )
+        raise invalid("body", field, f"does not apply to the {scraper} scraper; use '{rate_field}'")
     await write_control(deps.control, scraper, patch, by=body.by)
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))

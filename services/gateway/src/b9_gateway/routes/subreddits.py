@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_common.events import RedditScrapeRequested
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from b9_gateway import taxonomy
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, not_found, page, rows
+from b9_gateway.http import JSON, invalid, not_found, page, rows
 from b9_gateway.openapi import doc
 from b9_gateway.schemas import (
     MAX_PER_PAGE,
@@ -310,7 +310,7 @@ async def review_bulk(body: BulkReviewBody, deps: Deps = Depends(get_deps)) -> J
 def _check_tags(tags: list[str]) -> None:
     bad = taxonomy.unknown_tags(tags)
     if bad:
-        raise HTTPException(422, detail=f"unknown tags {bad}: see GET /api/v1/categorization/tags")
+        raise invalid("body", "tags", f"unknown tags {bad}: see GET /api/v1/categorization/tags")
 
 
 async def _write_tags(deps: Deps, new_tags: dict[str, list[str]], by: str) -> int:

@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_common.events import RedditScrapeRequested
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, not_found, page, rows
+from b9_gateway.http import JSON, invalid, not_found, page, rows
 from b9_gateway.openapi import doc
 from b9_gateway.schemas import (
     MAX_BULK,
@@ -189,15 +189,11 @@ async def get_user(
 
 async def _update(deps: Deps, names: list[str], sets: dict[str, Any]) -> tuple[int, list[str]]:
     if not sets:
-        raise HTTPException(
-            422, detail="nothing to change: give our_creator, model_id or clear_model"
-        )
+        raise invalid("body", "our_creator", "nothing to change: give our_creator, model_id or clear_model")
     if sets.get("model_id") is not None:
         exists = await deps.pool.fetchval("SELECT 1 FROM models WHERE id = $1", sets["model_id"])
         if not exists:
-            raise HTTPException(
-                422, detail=f"body field 'model_id': model {sets['model_id']} does not exist"
-            )
+            raise invalid("body", "model_id", f"model {sets['model_id']} does not exist")
     w = Where()
     w.add("lower(username) = ANY({}::text[])", [clean_user(n).lower() for n in names])
     assigns = ", ".join(f"{col} = {w.p(v)}" for col, v in sets.items())
