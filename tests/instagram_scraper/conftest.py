@@ -8,10 +8,7 @@ import ig_fixtures as fx
 import pytest
 from b9_instagram_scraper.rapidapi import RapidApiProvider
 from b9_instagram_scraper.ratelimit import RateLimiter
-from ig_upstream import API_KEY, FakeProvider
-
-# Short waits so retry tests stay fast; the production defaults are 2-10 s.
-FAST = {"wait_initial": 0.01, "wait_max": 0.05, "empty_wait": 0.01}
+from ig_upstream import API_KEY, FAST, FakeProvider
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from b9_common.settings import CommonSettings
 from b9_instagram_scraper.directory import CreatorDirectory
 from b9_instagram_scraper.main import NAME, bootstrap
 from b9_instagram_scraper.settings import Settings
-from conftest import FAST
-from ig_upstream import API_KEY, FakeProvider
+from ig_upstream import API_KEY, FAST, FakeProvider
 
 
 def settings_for(

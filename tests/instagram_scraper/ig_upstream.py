@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 
 API_KEY = "test-key-123"
+# Short waits so retry tests stay fast; the production defaults are 2-10 s.
+FAST = {"wait_initial": 0.01, "wait_max": 0.05, "empty_wait": 0.01}
 
 
 @dataclass
