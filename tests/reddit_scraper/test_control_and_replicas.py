@@ -76,3 +76,27 @@ async def test_two_replicas_split_a_cycle_without_fetching_twice(
 async def _cycle_number(kv, n: int) -> bool:
     entry = await kv.get("cycle")
     return msgspec.json.decode(entry.value)["number"] == n
+
+
+async def test_commands_are_served_ahead_of_the_cycle(
+        rt: Runtime, upstream: FakeReddit, make_settings) -> None:
+    from b9_common.events import RedditScrapeRequested
+
+    tracked = _subs(upstream, 40)
+    upstream.add_subreddit("urgent", about=built_about("urgent"), top=TOP)  # built about
+    async with running(make_settings(), tracked, rt=rt, requests_per_minute=600, batch_size=2,
+                       interval_seconds=3600):
+        await wait_for(lambda: len(upstream.requests) >= 55)  # past the token bucket's burst
+        await rt.publisher.publish(RedditScrapeRequested(kind="subreddit", name="urgent"))
+        await wait_for(lambda: _attempted(rt, "urgent"), within=20)
+    reqs = upstream.requests
+    mine = [i for i, r in enumerate(reqs) if r.path.startswith(("r/urgent", "user/"))]
+    # 3 calls for the subreddit + 1 per top author (their profiles 404: no route)
+    assert len(mine) == 3 + 10
+    between = [r for r in reqs[mine[0]:mine[-1]] if r.path.startswith("r/sub")]
+    # only requests the cycle had already scheduled may slip in (batch 2 x a pending call)
+    assert len(between) <= 4, [r.path for r in between]
+
+
+async def _attempted(rt: Runtime, target: str) -> bool:
+    return any(a.target == target for a in await events(rt, "scrape.attempted"))

@@ -14,7 +14,7 @@ from b9_reddit_scraper.scraper import Scraper
 
 log = logging.getLogger(__name__)
 
-RETRY_WHEN_DISABLED = 5.0
+RETRY_WHEN_DISABLED = 30.0
 
 
 def command_handler(scraper: Scraper, control: ControlState, priority: Priority,

@@ -24,7 +24,9 @@ STATE_BUCKET = "reddit_scraper"
 STATE_TTL = 2 * 86_400.0
 COMMANDS = ConsumerSpec(
     name="reddit-scraper-commands", stream="COMMANDS", subjects=("scrape.requested.reddit",),
-    max_deliver=10, ack_wait=120.0, max_ack_pending=64,
+    # a disabled scraper naks commands for 30 s at a time: 20 deliveries keep them ~10 minutes
+    # before they go to DLQ with the reason (replayable from there)
+    max_deliver=20, ack_wait=120.0, max_ack_pending=8,
     description="On-demand subreddit analysis and user discovery",
 )
 
@@ -76,7 +78,7 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
 
     return App(
         consumers=[ConsumerDef(COMMANDS, handler=command_handler(
-            scraper, control, priority, cycle.claim_discovered), concurrency=4)],
+            scraper, control, priority, cycle.claim_discovered), batch=4, concurrency=4)],
         loops=[control_loop, cycle.run], closers=[close], status=status,
     )
 
