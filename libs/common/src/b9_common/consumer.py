@@ -64,7 +64,7 @@ class Consumer:
         gate: Callable[[Delivery], bool] | None = None,
         observer: Callable[[Delivery, str], None] | None = None,
         backoff: Callable[[int], float] = default_backoff,
-        heartbeat: float = 2.0,
+        heartbeat: float = 1.0,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler / batch_handler")

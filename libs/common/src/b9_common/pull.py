@@ -41,7 +41,7 @@ class PullEngine:
         *,
         batch: int = 512,
         expires: float = 10.0,
-        heartbeat: float = 2.0,
+        heartbeat: float = 1.0,
         on_stall: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.nc = nc
@@ -64,6 +64,7 @@ class PullEngine:
         self._task: asyncio.Task[None] | None = None
         self.requests_sent = 0
         self.stalls = 0
+        self._retry_at = 0.0
 
     @property
     def api_subject(self) -> str:
@@ -139,8 +140,11 @@ class PullEngine:
         owed = hdrs.get(PENDING_MSGS)
         if owed is not None and owed.isdigit():
             self.outstanding = max(0, self.outstanding - int(owed))
-        elif status in ("404", "408", "409"):
+        elif status in ("404", "408", "409", "503"):
             self.outstanding = 0
+        if status == "503":
+            # No responders: the consumer has no leader yet (cluster failover, just created).
+            self._retry_at = time.monotonic() + 0.25
         if status == "409":
             desc = str(hdrs.get("Description", ""))
             level = logging.WARNING if "Deleted" in desc else logging.DEBUG
@@ -161,14 +165,17 @@ class PullEngine:
     async def _loop(self) -> None:
         while not self.stopping:
             try:
-                if self.nc.is_connected:
+                if self.nc.is_connected and time.monotonic() >= self._retry_at:
                     want = self.batch * 2 - (len(self.buffer) + self.busy + self.outstanding)
                     if want >= self.batch // 2 or (self.outstanding == 0 and want > 0):
                         await self._request(want)
                         self.last_activity = time.monotonic()
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.heartbeat)
+                    timeout = self.heartbeat
+                    if self._retry_at > time.monotonic():
+                        timeout = self._retry_at - time.monotonic()
+                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
                 except asyncio.TimeoutError:
                     pass
                 if time.monotonic() - self.last_activity > self.stall_after and self.outstanding:
