@@ -42,7 +42,7 @@ class CreatorInput:
     def digest_parts(self) -> tuple[str, ...]:
         # CDN URLs carry short-lived signatures in the query: hash the path only.
         paths = [urlsplit(u).path for u in self.image_urls]
-        return (self.username.lower(), self.biography, "\x1e".join(self.captions), *paths)
+        return (self.key, self.username.lower(), self.biography, "\x1e".join(self.captions), *paths)
 
 
 def rules_text(fetched: SubredditFetched) -> str:
@@ -109,8 +109,5 @@ def item_input(item: CategorizeItem) -> SubredditInput | CreatorInput:
 
 def content_hash(parts: tuple[str, ...], *, taxonomy: str, model: str, prompt: str) -> str:
     """blake2b-128 over the content, the taxonomy (version + file digest), model and prompt."""
-    h = hashlib.blake2b(digest_size=16)
-    for p in (*parts, taxonomy, model, prompt):
-        h.update(p.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-    return h.hexdigest()
+    data = "\x1f".join((*parts, taxonomy, model, prompt)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

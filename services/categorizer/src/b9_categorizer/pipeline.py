@@ -9,8 +9,8 @@ is published; marks record retry / reject / skip for what could not be published
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -65,9 +65,15 @@ def _dedupe(pairs: Sequence[tuple[Mark, Any, str | None]]) -> list[Work]:
     return list(works.values())
 
 
-def event_id(kind: str, key: str, digest: str) -> str:
-    """Deterministic id: re-publishing the same result is dropped by JetStream's dedup."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"b9:{kind}:{key}:{digest}"))
+def event_id(kind: str, digest: str) -> str:
+    """Deterministic id from the content hash (which covers the item's key), shaped as a
+    UUID: re-publishing the same result is dropped by JetStream's duplicate window."""
+    h = (
+        digest
+        if kind == "s"
+        else hashlib.blake2b(f"{kind}:{digest}".encode(), digest_size=16).hexdigest()
+    )
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 class Pipeline:
@@ -158,7 +164,7 @@ class Pipeline:
             )
             envs.append(
                 self.publisher.envelope(
-                    payload, trace=w.trace, id_=None if force else event_id("s", w.item.key, w.hash)
+                    payload, trace=w.trace, id_=None if force else event_id("s", w.hash)
                 )
             )
             done.append(w)
@@ -217,7 +223,7 @@ class Pipeline:
             )
             envs.append(
                 self.publisher.envelope(
-                    payload, trace=w.trace, id_=None if force else event_id("c", item.key, w.hash)
+                    payload, trace=w.trace, id_=None if force else event_id("c", w.hash)
                 )
             )
             done.append(w)
