@@ -55,8 +55,9 @@ async def wait_rows(pool: asyncpg.Pool, expected: dict[str, int], within: float 
 
 
 @contextlib.asynccontextmanager
-async def gateway_env(nats_url: str, pg_admin_url: str, template_db: str, tmp: Path,
-                      **overrides: object) -> AsyncIterator[Env]:
+async def gateway_env(
+    nats_url: str, pg_admin_url: str, template_db: str, tmp: Path, **overrides: object
+) -> AsyncIterator[Env]:
     namespace = f"g{uuid.uuid4().hex[:10]}"
     db = f"b9g_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_admin_url)
@@ -65,9 +66,15 @@ async def gateway_env(nats_url: str, pg_admin_url: str, template_db: str, tmp: P
     media_root = tmp / "media"
     (media_root / Path(THUMB_KEY).parent).mkdir(parents=True, exist_ok=True)
     (media_root / THUMB_KEY).write_bytes(THUMB_BYTES)
-    settings = Settings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1, database_url=url,
-                        gateway_api_key=API_KEY, media_store_url=f"file://{media_root}",
-                        **overrides)  # type: ignore[arg-type]
+    settings = Settings(
+        nats_url=nats_url,
+        b9_namespace=namespace,
+        metrics_port=-1,
+        database_url=url,
+        gateway_api_key=API_KEY,
+        media_store_url=f"file://{media_root}",
+        **overrides,
+    )  # type: ignore[arg-type]
     rt = await connect(settings, "gateway-tests", "0")
     stop = asyncio.Event()
     psettings = PSettings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1, database_url=url)
@@ -79,8 +86,10 @@ async def gateway_env(nats_url: str, pg_admin_url: str, template_db: str, tmp: P
         deps = await build_deps(settings, rt, pool)
         app = create_app(settings, deps)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw", headers=AUTH) as client, \
-                httpx.AsyncClient(transport=transport, base_url="http://gw") as anon:
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://gw", headers=AUTH) as client,
+            httpx.AsyncClient(transport=transport, base_url="http://gw") as anon,
+        ):
             yield Env(settings, rt, deps, pool, client, anon, media_root)
     finally:
         stop.set()
@@ -92,8 +101,9 @@ async def gateway_env(nats_url: str, pg_admin_url: str, template_db: str, tmp: P
 
 
 @pytest.fixture(scope="module")
-async def env(nats_url: str, pg_admin_url: str, template_db: str,
-              tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+async def env(
+    nats_url: str, pg_admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Env]:
     async with gateway_env(nats_url, pg_admin_url, template_db, tmp_path_factory.mktemp("gw")) as e:
         yield e
 

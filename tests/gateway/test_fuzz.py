@@ -35,13 +35,29 @@ async def test_schemathesis_fuzz_no_5xx_no_schema_violations(fresh: Env, tmp_pat
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
         proc = await asyncio.create_subprocess_exec(
-            str(SCHEMATHESIS), "run", f"{base}/openapi.json",
-            "-H", f"Authorization:{AUTH['Authorization']}",
-            "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
-            "--exclude-path", "/api/v1/events",
-            "--max-examples", "12", "--seed", "7", "--request-timeout", "10", "--workers", "2",
-            "--generation-database", "none", "--no-color",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(tmp_path),
+            str(SCHEMATHESIS),
+            "run",
+            f"{base}/openapi.json",
+            "-H",
+            f"Authorization:{AUTH['Authorization']}",
+            "--checks",
+            "not_a_server_error,response_schema_conformance,content_type_conformance",
+            "--exclude-path",
+            "/api/v1/events",
+            "--max-examples",
+            "12",
+            "--seed",
+            "7",
+            "--request-timeout",
+            "10",
+            "--workers",
+            "2",
+            "--generation-database",
+            "none",
+            "--no-color",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=str(tmp_path),
         )
         out, _ = await asyncio.wait_for(proc.communicate(), 150)
         text = out.decode(errors="replace")

@@ -42,7 +42,7 @@ async def test_subreddit_search_and_sql_looking_input(env: Env) -> None:
     r = await env.client.get("/api/v1/subreddits", params={"q": "sub1"})
     assert {s["name"] for s in r.json()["items"]} == {"sub10", "sub11"}
     before = await env.pool.fetchval("SELECT count(*) FROM subreddits")
-    for evil in ("'; DROP TABLE subreddits; --", "sub% OR 1=1", "\" OR \"\"=\"", "_%", "a' UNION SELECT 1 --"):
+    for evil in ("'; DROP TABLE subreddits; --", "sub% OR 1=1", '" OR ""="', "_%", "a' UNION SELECT 1 --"):
         r = await env.client.get("/api/v1/subreddits", params={"q": evil})
         assert r.status_code == 200 and r.json()["total"] == 0, (evil, r.text)
         r = await env.client.get("/api/v1/subreddits", params={"primary_category": evil})

@@ -66,16 +66,23 @@ async def test_reviews_and_tags_single_and_bulk(fresh: Env) -> None:
     assert tuple(row) == ("Ok", "manual")
     r = await fresh.client.get("/api/v1/subreddits", params={"review": "unreviewed"})
     assert "sub09" not in {s["name"] for s in r.json()["items"]}
-    r = await fresh.client.post("/api/v1/subreddits/review",
-                                json={"names": ["sub10", "r/sub11", "ghost"], "review": "Non Related"})
+    r = await fresh.client.post(
+        "/api/v1/subreddits/review", json={"names": ["sub10", "r/sub11", "ghost"], "review": "Non Related"}
+    )
     assert r.json() == {"updated": 2, "missing": ["ghost"]}
-    r = await fresh.client.post("/api/v1/subreddits/tags",
-                                json={"names": ["sub01", "sub02", "sub03"], "add": ["body:petite", "niche:gaming"]})
+    r = await fresh.client.post(
+        "/api/v1/subreddits/tags", json={"names": ["sub01", "sub02", "sub03"], "add": ["body:petite", "niche:gaming"]}
+    )
     assert r.json()["updated"] == 3
-    rows = await fresh.pool.fetch("SELECT tags, primary_category, tags_source FROM subreddits "
-                                  "WHERE name IN ('sub01','sub02','sub03')")
-    assert all(list(x["tags"]) == ["niche:gaming", "body:petite"] and x["primary_category"] == "niche"
-               and x["tags_source"] == "manual" for x in rows)
+    rows = await fresh.pool.fetch(
+        "SELECT tags, primary_category, tags_source FROM subreddits WHERE name IN ('sub01','sub02','sub03')"
+    )
+    assert all(
+        list(x["tags"]) == ["niche:gaming", "body:petite"]
+        and x["primary_category"] == "niche"
+        and x["tags_source"] == "manual"
+        for x in rows
+    )
     r = await fresh.client.put("/api/v1/subreddits/sub01/tags", json={"tags": ["hair:blonde"]})
     assert r.json()["updated"] == 1
     assert await fresh.pool.fetchval("SELECT primary_category FROM subreddits WHERE name = 'sub01'") == "hair"
@@ -83,14 +90,17 @@ async def test_reviews_and_tags_single_and_bulk(fresh: Env) -> None:
 
 async def test_commands_are_published_with_202(fresh: Env) -> None:
     topo = fresh.rt.topology
-    spec = ConsumerSpec(name="probe", stream="COMMANDS", subjects=("scrape.requested.reddit",
-                                                                    "scrape.requested.instagram",
-                                                                    "categorize.requested"))
+    spec = ConsumerSpec(
+        name="probe",
+        stream="COMMANDS",
+        subjects=("scrape.requested.reddit", "scrape.requested.instagram", "categorize.requested"),
+    )
     await topo.ensure_consumer(fresh.rt.js, spec)
     assert (await fresh.client.post("/api/v1/subreddits", json={"name": "r/NewSub"})).status_code == 202
     assert (await fresh.client.post("/api/v1/users", json={"username": "u/fresh_user"})).status_code == 202
-    assert (await fresh.client.post("/api/v1/creators", json={"username": "@new.creator", "niche": "fit"})
-            ).status_code == 202
+    assert (
+        await fresh.client.post("/api/v1/creators", json={"username": "@new.creator", "niche": "fit"})
+    ).status_code == 202
     assert (await fresh.client.post("/api/v1/creators/related", json={"batch_size": 3})).status_code == 202
     r = await fresh.client.post("/api/v1/categorization/start", json={"limit": 4})
     assert r.status_code == 202 and r.json()["items"] == 4
@@ -116,8 +126,9 @@ async def test_users_creators_models(fresh: Env) -> None:
     assert r.status_code == 201
     mid = r.json()["id"]
     assert (await fresh.client.post("/api/v1/models", json={"name": "Ava"})).status_code == 409
-    r = await fresh.client.post("/api/v1/users/bulk", json={"usernames": ["user_1", "user_2", "nobody"],
-                                                             "our_creator": True, "model_id": mid})
+    r = await fresh.client.post(
+        "/api/v1/users/bulk", json={"usernames": ["user_1", "user_2", "nobody"], "our_creator": True, "model_id": mid}
+    )
     assert r.json() == {"updated": 2, "missing": ["nobody"]}
     r = await fresh.client.get(f"/api/v1/models/{mid}")
     assert [a["username"] for a in r.json()["accounts"]] == ["user_1", "user_2"]
@@ -159,14 +170,24 @@ async def test_scraper_start_stop_writes_control_kv(fresh: Env) -> None:
 
 async def test_dlq_list_show_retry_purge(fresh: Env) -> None:
     rt = fresh.rt
-    raw = rt.publisher.envelope(ScrapeAttempted(scraper="reddit", target_kind="subreddit", target="dlqme",
-                                                outcome="success"))
+    raw = rt.publisher.envelope(
+        ScrapeAttempted(scraper="reddit", target_kind="subreddit", target="dlqme", outcome="success")
+    )
     from b9_common.events import encode
+
     data = encode(raw)
     for i, reason in enumerate(("bad data", "too old")):
-        await rt.js.publish(rt.topology.dlq_subject("scrape.attempted"), data, headers={
-            "Nats-Msg-Id": f"d{i}", "B9-Dlq-Reason": reason, "B9-Original-Subject": rt.topology.subject(
-                "scrape.attempted"), "B9-Consumer": "persistence", "B9-Event-Id": raw.id})
+        await rt.js.publish(
+            rt.topology.dlq_subject("scrape.attempted"),
+            data,
+            headers={
+                "Nats-Msg-Id": f"d{i}",
+                "B9-Dlq-Reason": reason,
+                "B9-Original-Subject": rt.topology.subject("scrape.attempted"),
+                "B9-Consumer": "persistence",
+                "B9-Event-Id": raw.id,
+            },
+        )
     r = await fresh.client.get("/api/v1/dlq")
     body = r.json()
     assert body["depth"] == 2 and [x["reason"] for x in body["items"]] == ["bad data", "too old"]
@@ -192,8 +213,9 @@ async def test_sse_feed_streams_events_and_cleans_up(fresh: Env) -> None:
 
     async def read() -> list[dict]:
         events = []
-        async with fresh.client.stream("GET", "/api/v1/events", params={"subject": "scrape.attempted",
-                                                                          "max_events": 1}) as r:
+        async with fresh.client.stream(
+            "GET", "/api/v1/events", params={"subject": "scrape.attempted", "max_events": 1}
+        ) as r:
             assert r.status_code == 200
             async for line in r.aiter_lines():
                 if line.startswith("data:"):
@@ -205,8 +227,9 @@ async def test_sse_feed_streams_events_and_cleans_up(fresh: Env) -> None:
         if len(nc._subs) > before:
             break
         await asyncio.sleep(0.05)
-    await fresh.rt.publisher.publish(ScrapeAttempted(scraper="reddit", target_kind="subreddit", target="live",
-                                                     outcome="success"))
+    await fresh.rt.publisher.publish(
+        ScrapeAttempted(scraper="reddit", target_kind="subreddit", target="live", outcome="success")
+    )
     events = await asyncio.wait_for(task, 10)
     assert events[-1]["type"] == "scrape.attempted" and events[-1]["key"]["target"] == "live"
     for _ in range(50):

@@ -33,12 +33,8 @@ def _field(loc: list[object] | tuple[object, ...]) -> str:
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSON:
-    errors = jsonable_encoder(
-        exc.errors(), custom_encoder={bytes: lambda b: b.decode(errors="replace")}
-    )
-    summary = "; ".join(
-        f"{_field(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:10]
-    )
+    errors = jsonable_encoder(exc.errors(), custom_encoder={bytes: lambda b: b.decode(errors="replace")})
+    summary = "; ".join(f"{_field(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:10])
     return JSON({"detail": errors, "error": f"invalid request: {summary}"}, status_code=422)
 
 
@@ -95,7 +91,5 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(
-        RateLimit, rate=settings.gateway_rate_limit, burst=settings.gateway_rate_burst
-    )
+    app.add_middleware(RateLimit, rate=settings.gateway_rate_limit, burst=settings.gateway_rate_burst)
     return app

@@ -10,15 +10,9 @@ import hashlib
 import hmac
 import time
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, Request
 
 COOKIE = "b9_session"
-
-bearer_scheme = HTTPBearer(auto_error=False, description="GATEWAY_API_KEY as a bearer token")
-cookie_scheme = APIKeyCookie(
-    name=COOKIE, auto_error=False, description="Session from POST /api/v1/login"
-)
 
 
 def _sign(key: str, expires: int) -> str:
@@ -44,15 +38,13 @@ def valid_key(key: str, candidate: str) -> bool:
     return hmac.compare_digest(candidate.encode(), key.encode())
 
 
-async def require_key(
-    request: Request,
-    bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-    cookie: str | None = Depends(cookie_scheme),
-) -> None:
-    """Dependency for every /api route except login."""
+async def require_key(request: Request) -> None:
+    """Dependency for every /api route except login (reads the headers directly: cheap)."""
     key: str = request.app.state.settings.gateway_api_key
-    if bearer is not None and valid_key(key, bearer.credentials):
+    auth = request.headers.get("authorization")
+    if auth and auth[:7].lower() == "bearer " and valid_key(key, auth[7:].strip()):
         return
+    cookie = request.cookies.get(COOKIE)
     if cookie and valid_session(key, cookie):
         return
     raise HTTPException(
@@ -60,3 +52,14 @@ async def require_key(
         detail="missing or wrong API key: send 'Authorization: Bearer <key>' or log in",
         headers={"WWW-Authenticate": "Bearer"},
     )
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "GATEWAY_API_KEY"},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": COOKIE,
+        "description": "Session cookie from POST /api/v1/login",
+    },
+}

@@ -59,9 +59,7 @@ async def read_control(kv: KeyValue, scraper: str) -> tuple[dict[str, Any], int 
     return value, entry.revision
 
 
-async def write_control(
-    kv: KeyValue, scraper: str, patch: dict[str, Any], by: str = "api"
-) -> dict[str, Any]:
+async def write_control(kv: KeyValue, scraper: str, patch: dict[str, Any], by: str = "api") -> dict[str, Any]:
     """Merge ``patch`` into the scraper's control value (compare-and-set, retried on races)."""
     for _ in range(10):
         value, revision = await read_control(kv, scraper)

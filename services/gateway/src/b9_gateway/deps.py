@@ -99,7 +99,7 @@ async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None 
     )
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 

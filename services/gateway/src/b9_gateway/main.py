@@ -83,9 +83,7 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     return App(loops=[http], closers=[close], status=status)
 
 
-SERVICE = ServiceDef(
-    name="gateway", version=__version__, settings_cls=Settings, bootstrap=bootstrap
-)
+SERVICE = ServiceDef(name="gateway", version=__version__, settings_cls=Settings, bootstrap=bootstrap)
 
 
 def main() -> None:

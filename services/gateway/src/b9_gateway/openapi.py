@@ -61,20 +61,29 @@ def _own_schemas(spec: dict[str, Any]) -> None:
                 schema = media.get("schema")
                 if isinstance(schema, dict) and schema.pop("x-b9-schema", False):
                     media["schema"] = {
-                        k: v for k, v in schema.items()
-                        if k in keep and not (k == "type" and "$ref" in schema)
+                        k: v for k, v in schema.items() if k in keep and not (k == "type" and "$ref" in schema)
                     }
+
+
+def _security(spec: dict[str, Any]) -> None:
+    from b9_gateway.auth import SECURITY_SCHEMES
+
+    spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    for path, ops in spec.get("paths", {}).items():
+        if path.startswith(("/api/v1/", "/media/")) and path not in ("/api/v1/login", "/api/v1/logout"):
+            for op in ops.values():
+                op["security"] = [{"bearer": []}, {"session": []}]
+                op.setdefault("responses", {}).setdefault("401", {"description": "Missing or wrong API key"})
 
 
 def install(app: FastAPI) -> None:
     def custom() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        spec = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         _, components = msgspec.json.schema_components(_registry, ref_template=REF)
         _own_schemas(spec)
+        _security(spec)
         spec.setdefault("components", {}).setdefault("schemas", {}).update(components)
         app.openapi_schema = spec
         return spec

@@ -1,4 +1,5 @@
-"""Per-client token bucket as a plain ASGI middleware (429 with Retry-After when empty).
+"""Per-client token bucket as a plain ASGI middleware (429 with Retry-After when empty);
+after any write request it also drops the cached list totals.
 
 The client is the bearer credential's hash when present, else the peer address. Buckets
 live per worker process; with N workers the effective budget is up to N times the setting.
@@ -14,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from b9_gateway.http import encode
+from b9_gateway.sql import invalidate_counts
 
 OPEN_PATHS = ("/health", "/ready", "/metrics")
 MAX_CLIENTS = 10_000
@@ -62,6 +64,15 @@ class RateLimit:
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                await self._limited(scope, receive, send)
+            finally:
+                invalidate_counts()  # a write may change any list's total
+            return
+        await self._limited(scope, receive, send)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.buckets is None or scope["type"] != "http" or scope["path"].startswith(OPEN_PATHS):
             await self.app(scope, receive, send)
             return

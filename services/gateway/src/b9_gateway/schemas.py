@@ -13,12 +13,8 @@ MAX_PER_PAGE = 200
 SubredditName = Annotated[
     str, StringConstraints(pattern=r"^(r/)?[A-Za-z0-9][A-Za-z0-9_]{1,20}$", strip_whitespace=True)
 ]
-RedditUsername = Annotated[
-    str, StringConstraints(pattern=r"^(u/)?[A-Za-z0-9_-]{3,20}$", strip_whitespace=True)
-]
-IgUsername = Annotated[
-    str, StringConstraints(pattern=r"^@?[A-Za-z0-9._]{1,30}$", strip_whitespace=True)
-]
+RedditUsername = Annotated[str, StringConstraints(pattern=r"^(u/)?[A-Za-z0-9_-]{3,20}$", strip_whitespace=True)]
+IgUsername = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._]{1,30}$", strip_whitespace=True)]
 IgKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z_]+:[a-z_]+$", max_length=60)]
 Niche = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]

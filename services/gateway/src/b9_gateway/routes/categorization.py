@@ -65,8 +65,7 @@ async def _subreddit_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
         )
     else:
         found = await deps.pool.fetch(
-            base
-            + "review = 'Ok' AND (cardinality(tags) = 0 OR $1) AND coalesce(tags_source, 'auto') <> 'manual' "
+            base + "review = 'Ok' AND (cardinality(tags) = 0 OR $1) AND coalesce(tags_source, 'auto') <> 'manual' "
             "ORDER BY subreddit_score DESC NULLS LAST, name LIMIT $2",
             body.force,
             body.limit,
@@ -74,11 +73,7 @@ async def _subreddit_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
     out = []
     for r in found:
         rules = r["rules"] if isinstance(r["rules"], list) else []
-        text = "\n".join(
-            f"{x.get('short_name', '')}: {x.get('description', '')}"
-            for x in rules
-            if isinstance(x, dict)
-        )
+        text = "\n".join(f"{x.get('short_name', '')}: {x.get('description', '')}" for x in rules if isinstance(x, dict))
         out.append(
             CategorizeItem(
                 kind="subreddit",
@@ -135,13 +130,9 @@ async def _creator_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
     summary="Categorize untagged Ok subreddits (or the given ones) now",
 )
 async def start(body: StartBody, deps: Deps = Depends(get_deps)) -> JSON:
-    items = await (
-        _subreddit_items(deps, body) if body.kind == "subreddit" else _creator_items(deps, body)
-    )
+    items = await (_subreddit_items(deps, body) if body.kind == "subreddit" else _creator_items(deps, body))
     if not items:
-        raise HTTPException(
-            409, detail="nothing to categorize: no matching items without tags (use force)"
-        )
+        raise HTTPException(409, detail="nothing to categorize: no matching items without tags (use force)")
     job_id = new_id()
     ids = []
     for i in range(0, len(items), CHUNK):

@@ -212,9 +212,7 @@ async def list_creators(
     col = SORTS[sort]
     direction = "ASC" if order == "asc" else "DESC"
     order_sql = f"{col} {direction} NULLS LAST, ig_user_id"
-    items, total = await paged(
-        deps.pool, LIST_COLS, "instagram_creators", w, order_sql, page_no, per_page
-    )
+    items, total = await paged(deps.pool, LIST_COLS, "instagram_creators", w, order_sql, page_no, per_page)
     return JSON(page(rows(items), total, page_no, per_page))
 
 
@@ -226,9 +224,7 @@ async def list_creators(
 )
 async def add_creator(body: AddCreatorBody, deps: Deps = Depends(get_deps)) -> JSON:
     name = body.username.lstrip("@")
-    env = await deps.publisher.publish(
-        InstagramScrapeRequested(kind="creator", username=name, niche=body.niche)
-    )
+    env = await deps.publisher.publish(InstagramScrapeRequested(kind="creator", username=name, niche=body.niche))
     return JSON(
         {
             "accepted": True,
@@ -247,9 +243,7 @@ async def add_creator(body: AddCreatorBody, deps: Deps = Depends(get_deps)) -> J
     summary="Start related-creator discovery (publishes scrape.requested.instagram kind=related)",
 )
 async def start_related(body: RelatedBody, deps: Deps = Depends(get_deps)) -> JSON:
-    env = await deps.publisher.publish(
-        InstagramScrapeRequested(kind="related", batch_size=body.batch_size)
-    )
+    env = await deps.publisher.publish(InstagramScrapeRequested(kind="related", batch_size=body.batch_size))
     return JSON(
         {
             "accepted": True,
@@ -356,9 +350,7 @@ async def _set(deps: Deps, ids: list[str], sql_set: str, *values: Any) -> tuple[
 REVIEW_SET = "review_status = $2, reviewed_at = now(), reviewed_by = $3"
 
 
-@router.put(
-    "/creators/{key}/review", responses=doc(BulkResult), summary="Review one creator (ig_user_id)"
-)
+@router.put("/creators/{key}/review", responses=doc(BulkResult), summary="Review one creator (ig_user_id)")
 async def review_one(key: KeyPath, body: CreatorReviewBody, deps: Deps = Depends(get_deps)) -> JSON:
     n, missing = await _set(deps, [key], REVIEW_SET, body.review_status, body.by)
     if not n:

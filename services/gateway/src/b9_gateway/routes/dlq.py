@@ -36,19 +36,15 @@ class DlqCount(msgspec.Struct):
 
 
 class Selector(BaseModel):
-    type: str | None = Field(
-        default=None, max_length=200, pattern=r"^[A-Za-z0-9_*>-]+(\.[A-Za-z0-9_*>-]+)*$"
-    )
+    type: str | None = Field(default=None, max_length=200, pattern=r"^[A-Za-z0-9_*>-]+(\.[A-Za-z0-9_*>-]+)*$")
     reason: str | None = Field(default=None, max_length=200)
 
 
-def admin(deps: Deps = Depends(get_deps)) -> DlqAdmin:
+async def admin(deps: Deps = Depends(get_deps)) -> DlqAdmin:
     return DlqAdmin(deps.js, deps.topology)
 
 
-@router.get(
-    "", responses=doc(DlqList), summary="Dead letters in order, filtered by type and reason"
-)
+@router.get("", responses=doc(DlqList), summary="Dead letters in order, filtered by type and reason")
 async def list_dlq(
     type: TypePattern = None,
     reason: Annotated[str | None, Query(max_length=200)] = None,
@@ -61,12 +57,8 @@ async def list_dlq(
     return JSON({"items": items, "depth": await dlq.depth(), "next_after_seq": nxt})
 
 
-@router.get(
-    "/{seq}", responses=doc(DeadLetter), summary="One dead letter with its bytes and headers"
-)
-async def show(
-    seq: Annotated[int, Path(ge=1, le=2**63 - 1)], dlq: DlqAdmin = Depends(admin)
-) -> JSON:
+@router.get("/{seq}", responses=doc(DeadLetter), summary="One dead letter with its bytes and headers")
+async def show(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], dlq: DlqAdmin = Depends(admin)) -> JSON:
     item = await dlq.get(seq)
     if item is None:
         raise not_found(f"dead letter {seq}")
@@ -78,24 +70,18 @@ async def show(
     responses=doc(DeadLetter),
     summary="Republish to the original subject, then delete from the DLQ",
 )
-async def retry(
-    seq: Annotated[int, Path(ge=1, le=2**63 - 1)], dlq: DlqAdmin = Depends(admin)
-) -> JSON:
+async def retry(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], dlq: DlqAdmin = Depends(admin)) -> JSON:
     item = await dlq.retry(seq)
     if item is None:
         raise not_found(f"dead letter {seq}")
     return JSON(item)
 
 
-@router.post(
-    "/retry", responses=doc(DlqCount), summary="Retry every dead letter matching the selector"
-)
+@router.post("/retry", responses=doc(DlqCount), summary="Retry every dead letter matching the selector")
 async def retry_all(body: Selector, dlq: DlqAdmin = Depends(admin)) -> JSON:
     return JSON({"count": await dlq.retry_all(type_pattern=body.type, reason=body.reason)})
 
 
-@router.post(
-    "/purge", responses=doc(DlqCount), summary="Delete dead letters (all, or of one type pattern)"
-)
+@router.post("/purge", responses=doc(DlqCount), summary="Delete dead letters (all, or of one type pattern)")
 async def purge(body: Selector, dlq: DlqAdmin = Depends(admin)) -> JSON:
     return JSON({"count": await dlq.purge(type_pattern=body.type)})

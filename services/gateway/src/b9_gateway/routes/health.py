@@ -75,9 +75,7 @@ async def ready(deps: Deps = Depends(get_deps)) -> JSON:
         await deps.media.ping()
         return deps.media.kind
 
-    results = await asyncio.gather(
-        _check("nats", nats), _check("postgres", postgres), _check("media", media)
-    )
+    results = await asyncio.gather(_check("nats", nats), _check("postgres", postgres), _check("media", media))
     checks = dict(results)
     good = all(c["ok"] for c in checks.values())
     return JSON(

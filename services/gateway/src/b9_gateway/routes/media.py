@@ -19,11 +19,7 @@ router = APIRouter(tags=["media"])
     summary="A stored media object (file stream or redirect)",
     response_class=Response,
     responses={
-        200: {
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            }
-        },
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         302: {"description": "Redirect to the object store"},
         404: {"description": "Not stored"},
     },

@@ -119,17 +119,13 @@ async def patch_model(id_: IdPath, body: ModelPatch, deps: Deps = Depends(get_de
                 f"UPDATE models SET {assigns}, updated_at = now() WHERE id = {w.p(id_)}", *w.params
             )
         except asyncpg.UniqueViolationError:
-            raise HTTPException(
-                409, detail=f"a model named {changes.get('name')!r} exists"
-            ) from None
+            raise HTTPException(409, detail=f"a model named {changes.get('name')!r} exists") from None
         if res.endswith(" 0"):
             raise not_found(f"model {id_}")
     return JSON(await _one(deps, id_))
 
 
-@router.delete(
-    "/models/{id_}", responses=doc(Deleted), summary="Delete a model (its accounts are unlinked)"
-)
+@router.delete("/models/{id_}", responses=doc(Deleted), summary="Delete a model (its accounts are unlinked)")
 async def delete_model(id_: IdPath, deps: Deps = Depends(get_deps)) -> JSON:
     res = await deps.pool.execute("DELETE FROM models WHERE id = $1", id_)
     if res.endswith(" 0"):
@@ -171,9 +167,7 @@ async def recommendations(
     return await recommend(deps, tags, sfw, sort, page_no, per_page)
 
 
-async def recommend(
-    deps: Deps, tags: list[str], sfw: bool | None, sort: str, page_no: int, per_page: int
-) -> JSON:
+async def recommend(deps: Deps, tags: list[str], sfw: bool | None, sort: str, page_no: int, per_page: int) -> JSON:
     if not tags:
         return JSON(page([], 0, page_no, per_page))
     w = Where()
@@ -181,7 +175,5 @@ async def recommend(
     w.add("tags && {}::text[]", tags)
     if sfw is not None:
         w.add("over18 = {}", not sfw)
-    items, total = await paged(
-        deps.pool, LIST_COLS, "subreddits", w, REC_SORTS[sort] + ", name", page_no, per_page
-    )
+    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, REC_SORTS[sort] + ", name", page_no, per_page)
     return JSON(page(rows(items), total, page_no, per_page))

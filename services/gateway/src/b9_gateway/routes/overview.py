@@ -142,8 +142,6 @@ async def compute(deps: Deps) -> dict[str, Any]:
     return {**db, "dlq_depth": dlq["messages"], "streams": streams, "generated_at": time.time()}
 
 
-@router.get(
-    "/overview", responses=doc(Overview), summary="Dashboard overview (cached a few seconds)"
-)
+@router.get("/overview", responses=doc(Overview), summary="Dashboard overview (cached a few seconds)")
 async def overview(deps: Deps = Depends(get_deps)) -> JSON:
     return JSON(await deps.cache.get("overview", lambda: compute(deps)))

@@ -12,7 +12,7 @@ from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, page, rows
 from b9_gateway.openapi import doc
 from b9_gateway.schemas import MAX_PER_PAGE
-from b9_gateway.sql import Where
+from b9_gateway.sql import Where, paged
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
@@ -80,9 +80,7 @@ def viral_cte(
     if q and q.strip():
         posts.append(f"to_tsvector('simple', p.title) @@ websearch_to_tsquery('simple', {w.p(q)})")
     return (
-        "WITH ok AS (SELECT name, primary_category, tags, over18 FROM subreddits WHERE "
-        + " AND ".join(subs)
-        + "), "
+        "WITH ok AS (SELECT name, primary_category, tags, over18 FROM subreddits WHERE " + " AND ".join(subs) + "), "
         "ranked AS (SELECT p.reddit_id, p.subreddit, p.author, p.title, p.url, p.permalink, p.thumbnail, p.score, "
         "p.num_comments, p.upvote_ratio::float8 AS upvote_ratio, p.over_18, p.content_type, p.posting_hour, "
         "p.created_utc, ok.primary_category AS sub_primary_category, ok.tags AS sub_tags, ok.over18 AS sub_over18, "
@@ -97,9 +95,7 @@ PerSub = Annotated[int, Query(ge=1, le=50)]
 Text = Annotated[str | None, Query(max_length=200)]
 
 
-@router.get(
-    "/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window"
-)
+@router.get("/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window")
 async def viral(
     hours: Hours = 72,
     per_subreddit: PerSub = 3,
@@ -129,9 +125,7 @@ async def viral(
     return JSON(page(items, total, page_no, per_page))
 
 
-@router.get(
-    "/viral/stats", responses=doc(ViralStats), summary="Totals, best subreddits and best hour (UTC)"
-)
+@router.get("/viral/stats", responses=doc(ViralStats), summary="Totals, best subreddits and best hour (UTC)")
 async def viral_stats(
     hours: Hours = 72,
     per_subreddit: PerSub = 3,
@@ -166,3 +160,57 @@ async def viral_stats(
             "by_hour": hours_,
         }
     )
+
+
+class PostItem(msgspec.Struct):
+    reddit_id: str
+    subreddit: str
+    author: str | None
+    title: str
+    url: str | None
+    permalink: str | None
+    score: int
+    num_comments: int
+    upvote_ratio: float | None
+    over_18: bool
+    content_type: str
+    posting_hour: int
+    created_utc: datetime
+
+
+POST_COLS = (
+    "reddit_id, subreddit, author, title, url, permalink, score, num_comments, "
+    "upvote_ratio::float8 AS upvote_ratio, over_18, content_type, posting_hour, created_utc"
+)
+LIST_SORTS = {
+    "score": "score DESC, reddit_id",
+    "recent": "created_utc DESC, reddit_id",
+    "comments": "num_comments DESC, reddit_id",
+}
+
+
+@router.get("", responses=doc(PostItem, paged=True), summary="List posts with filters")
+async def list_posts(
+    subreddit: Text = None,
+    author: Text = None,
+    content_type: Literal["image", "video", "gallery", "text", "link"] | None = None,
+    over18: bool | None = None,
+    min_score: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
+    sort: Literal["score", "recent", "comments"] = "score",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    w = Where()
+    if subreddit:
+        w.add("subreddit = {}", subreddit)
+    if author:
+        w.add("author = {}", author)
+    if content_type:
+        w.add("content_type = {}", content_type)
+    if over18 is not None:
+        w.add("over_18 = {}", over18)
+    if min_score is not None:
+        w.add("score >= {}", min_score)
+    items, total = await paged(deps.pool, POST_COLS, "reddit_posts", w, LIST_SORTS[sort], page_no, per_page)
+    return JSON(page(rows(items), total, page_no, per_page))

@@ -81,14 +81,8 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
         }
         for b in mine
     ]
-    cycles = [
-        b["detail"].get("cycle") for b in replicas if isinstance(b["detail"].get("cycle"), int)
-    ]
-    cycle = (
-        max(cycles)
-        if cycles
-        else (int(last["cycle"]) if last and last["cycle"] is not None else None)
-    )
+    cycles = [b["detail"].get("cycle") for b in replicas if isinstance(b["detail"].get("cycle"), int)]
+    cycle = max(cycles) if cycles else (int(last["cycle"]) if last and last["cycle"] is not None else None)
     return {
         "scraper": scraper,
         "enabled": bool(control.get("enabled")),
@@ -130,9 +124,7 @@ async def stop(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
 
 
-@router.put(
-    "/{scraper}/config", responses=doc(ScraperStatus), summary="Interval, batch size, rate budget"
-)
+@router.put("/{scraper}/config", responses=doc(ScraperStatus), summary="Interval, batch size, rate budget")
 async def configure(scraper: ScraperPath, body: ConfigBody, deps: Deps = Depends(get_deps)) -> JSON:
     patch = body.model_dump(exclude={"by"}, exclude_none=True)
     rate_field = "requests_per_minute" if scraper == "reddit" else "requests_per_hour"

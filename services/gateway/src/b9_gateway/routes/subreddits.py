@@ -175,12 +175,8 @@ async def list_subreddits(
     verification_required: bool | None = None,
     min_subscribers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     max_subscribers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Search name, title, description")
-    ] = None,
-    sort: Literal[
-        "score", "avg_upvotes", "engagement", "subscribers", "last_scraped", "name"
-    ] = "score",
+    q: Annotated[str | None, Query(max_length=200, description="Search name, title, description")] = None,
+    sort: Literal["score", "avg_upvotes", "engagement", "subscribers", "last_scraped", "name"] = "score",
     order: Literal["desc", "asc"] = "desc",
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
@@ -200,9 +196,7 @@ async def list_subreddits(
         max_subscribers,
         q,
     )
-    items, total = await paged(
-        deps.pool, LIST_COLS, "subreddits", w, order_by(sort, order), page_no, per_page
-    )
+    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, order_by(sort, order), page_no, per_page)
     return JSON(page(rows(items), total, page_no, per_page))
 
 
@@ -226,9 +220,7 @@ async def add_subreddit(body: AddSubredditBody, deps: Deps = Depends(get_deps)) 
     )
 
 
-@router.get(
-    "/{name}", responses=doc(SubredditDetail), summary="One subreddit with history and requirements"
-)
+@router.get("/{name}", responses=doc(SubredditDetail), summary="One subreddit with history and requirements")
 async def get_subreddit(
     name: NamePath,
     history: Annotated[int, Query(ge=0, le=1000)] = 90,
@@ -278,9 +270,7 @@ async def get_subreddit(
     )
 
 
-async def _set_review(
-    deps: Deps, names: list[str], review: str | None, by: str
-) -> tuple[int, list[str]]:
+async def _set_review(deps: Deps, names: list[str], review: str | None, by: str) -> tuple[int, list[str]]:
     lowered = [clean_sub(n).lower() for n in names]
     found = await deps.pool.fetch(
         "UPDATE subreddits SET review = $2, review_source = CASE WHEN $2::text IS NULL THEN NULL ELSE 'manual' END, "
@@ -334,17 +324,13 @@ async def _write_tags(deps: Deps, new_tags: dict[str, list[str]], by: str) -> in
 @router.put("/{name}/tags", responses=doc(BulkResult), summary="Set one subreddit's tags (manual)")
 async def set_tags(name: NamePath, body: TagsBody, deps: Deps = Depends(get_deps)) -> JSON:
     _check_tags(body.tags)
-    real = await deps.pool.fetchval(
-        "SELECT name FROM subreddits WHERE lower(name) = lower($1)", clean_sub(name)
-    )
+    real = await deps.pool.fetchval("SELECT name FROM subreddits WHERE lower(name) = lower($1)", clean_sub(name))
     if real is None:
         raise not_found(f"subreddit {name}")
     return JSON({"updated": await _write_tags(deps, {real: body.tags}, body.by), "missing": []})
 
 
-@router.post(
-    "/tags", responses=doc(BulkResult), summary="Add or remove tags on many subreddits (manual)"
-)
+@router.post("/tags", responses=doc(BulkResult), summary="Add or remove tags on many subreddits (manual)")
 async def bulk_tags(body: BulkTagsBody, deps: Deps = Depends(get_deps)) -> JSON:
     _check_tags(body.add + body.remove)
     found = await deps.pool.fetch(
@@ -355,6 +341,4 @@ async def bulk_tags(body: BulkTagsBody, deps: Deps = Depends(get_deps)) -> JSON:
     new = {r["name"]: [t for t in [*r["tags"], *body.add] if t not in drop] for r in found}
     updated = await _write_tags(deps, new, body.by) if new else 0
     hit = {r["name"].lower() for r in found}
-    return JSON(
-        {"updated": updated, "missing": [n for n in body.names if clean_sub(n).lower() not in hit]}
-    )
+    return JSON({"updated": updated, "missing": [n for n in body.names if clean_sub(n).lower() not in hit]})

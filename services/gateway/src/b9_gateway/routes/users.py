@@ -70,9 +70,7 @@ LIST_COLS = (
 
 class DiscoverBody(Body):
     username: RedditUsername
-    our_creator: bool = Field(
-        default=True, description="Mark as one of ours (the original's discover did)"
-    )
+    our_creator: bool = Field(default=True, description="Mark as one of ours (the original's discover did)")
 
 
 class OurCreatorBody(Body):
@@ -97,12 +95,8 @@ async def list_users(
     model_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     min_karma: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
     max_karma: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
-    active_days: Annotated[
-        int | None, Query(ge=1, le=3650, description="Scraped in the last N days")
-    ] = None,
-    sort: Literal[
-        "karma", "karma_per_day", "avg_post_score", "account_age", "last_scraped", "username"
-    ] = "karma",
+    active_days: Annotated[int | None, Query(ge=1, le=3650, description="Scraped in the last N days")] = None,
+    sort: Literal["karma", "karma_per_day", "avg_post_score", "account_age", "last_scraped", "username"] = "karma",
     order: Literal["desc", "asc"] = "desc",
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
@@ -123,12 +117,8 @@ async def list_users(
         w.add("fact_at >= now() - make_interval(days => {})", active_days)
     col = SORTS[sort]
     direction = "ASC" if order == "asc" else "DESC"
-    order_sql = (
-        f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
-    )
-    items, total = await paged(
-        deps.pool, LIST_COLS, "reddit_users", w, order_sql, page_no, per_page
-    )
+    order_sql = f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
+    items, total = await paged(deps.pool, LIST_COLS, "reddit_users", w, order_sql, page_no, per_page)
     return JSON(page(rows(items), total, page_no, per_page))
 
 
@@ -166,8 +156,7 @@ async def get_user(
 ) -> JSON:
     async with deps.pool.acquire() as conn:
         user = await conn.fetchrow(
-            "SELECT *, fact_at AS last_scraped_at FROM reddit_users "
-            "WHERE lower(username) = lower($1)",
+            "SELECT *, fact_at AS last_scraped_at FROM reddit_users WHERE lower(username) = lower($1)",
             clean_user(username),
         )
         if user is None:
@@ -204,12 +193,8 @@ async def _update(deps: Deps, names: list[str], sets: dict[str, Any]) -> tuple[i
     return len(found), [n for n in names if clean_user(n).lower() not in hit]
 
 
-@router.put(
-    "/{username}/our-creator", responses=doc(BulkResult), summary="Mark or unmark as our creator"
-)
-async def set_our_creator(
-    username: UserPath, body: OurCreatorBody, deps: Deps = Depends(get_deps)
-) -> JSON:
+@router.put("/{username}/our-creator", responses=doc(BulkResult), summary="Mark or unmark as our creator")
+async def set_our_creator(username: UserPath, body: OurCreatorBody, deps: Deps = Depends(get_deps)) -> JSON:
     n, missing = await _update(deps, [username], {"our_creator": body.our_creator})
     if not n:
         raise not_found(f"user {username}")
@@ -221,9 +206,7 @@ async def set_our_creator(
     responses=doc(BulkResult),
     summary="Link the account to a model (or unlink)",
 )
-async def set_model(
-    username: UserPath, body: ModelLinkBody, deps: Deps = Depends(get_deps)
-) -> JSON:
+async def set_model(username: UserPath, body: ModelLinkBody, deps: Deps = Depends(get_deps)) -> JSON:
     n, missing = await _update(deps, [username], {"model_id": body.model_id})
     if not n:
         raise not_found(f"user {username}")
