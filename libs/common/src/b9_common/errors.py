@@ -34,7 +34,7 @@ class Reject(HandlerError):
         self.reason = reason
 
 
-class Skip(HandlerError):  # noqa: N818 - it is an outcome, not a failure
+class Skip(HandlerError):
     """Nothing to do: ack and count as skipped."""
 
     def __init__(self, reason: str = "unchanged") -> None:

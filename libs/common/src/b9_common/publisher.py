@@ -69,7 +69,7 @@ class Publisher:
         subject = self.topology.subject(env.type)
         try:
             await self.js.publish(subject, encode(env), timeout=self.timeout, headers={MSG_ID: env.id})
-        except (NatsTimeout, asyncio.TimeoutError) as exc:
+        except (TimeoutError, NatsTimeout) as exc:
             raise PublishError(f"no ack from JetStream for {subject} within {self.timeout}s") from exc
         except (NoStreamResponseError, NoRespondersError) as exc:
             raise PublishError(f"no stream accepts {subject} (streams not provisioned?)") from exc
@@ -80,7 +80,7 @@ class Publisher:
         """Publish bytes as they are (DLQ copies and retries). Waits for the ack."""
         try:
             await self.js.publish(subject, data, timeout=self.timeout, headers=headers)
-        except (NatsTimeout, asyncio.TimeoutError) as exc:
+        except (TimeoutError, NatsTimeout) as exc:
             raise PublishError(f"no ack from JetStream for {subject} within {self.timeout}s") from exc
         except (NoStreamResponseError, NoRespondersError) as exc:
             raise PublishError(f"no stream accepts {subject}") from exc
@@ -109,7 +109,7 @@ class Publisher:
             results = await asyncio.wait_for(
                 asyncio.gather(*futures, return_exceptions=True), timeout=self.timeout + len(futures) / 1000
             )
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             for f in futures:
                 f.cancel()
             raise PublishError(f"JetStream did not ack {len(futures)} publishes in time") from exc

@@ -176,7 +176,7 @@ class PullEngine:
                     if self._retry_at > time.monotonic():
                         timeout = self._retry_at - time.monotonic()
                     await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 if time.monotonic() - self.last_activity > self.stall_after and self.outstanding:
                     self.stalls += 1

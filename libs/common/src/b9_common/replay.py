@@ -13,12 +13,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from ulid import ULID
 
-from b9_common.consumer import Consumer
+from b9_common.consumer import Consumer, Handler
 from b9_common.delivery import Delivery, parse_ack_subject
+from b9_common.events.envelope import Envelope
 from b9_common.service import ConsumerDef, Runtime, build_consumer
 from b9_common.topology import ConsumerSpec
 
@@ -129,8 +131,8 @@ async def replay(
         return report
     await consumer.start()
     try:
-        stopper = asyncio.create_task(stop.wait())
-        finisher = asyncio.create_task(done.wait())
+        stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
+        finisher: asyncio.Task[Any] = asyncio.create_task(done.wait())
         while True:
             before = report.visited + report.retried
             await asyncio.wait([stopper, finisher], timeout=idle_timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -180,12 +182,12 @@ async def seq_at_time(rt: Runtime, stream: str, when: datetime, last_seq: int) -
             pass
 
 
-def _rate_limited(handler, rate: float):  # type: ignore[no-untyped-def]
+def _rate_limited(handler: Handler, rate: float) -> Handler:
     interval = 1.0 / rate
     lock = asyncio.Lock()
     next_at = 0.0
 
-    async def paced(env):  # type: ignore[no-untyped-def]
+    async def paced(env: Envelope[Any]) -> None:
         nonlocal next_at
         async with lock:
             loop = asyncio.get_running_loop()

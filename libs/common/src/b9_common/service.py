@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +68,9 @@ class ConsumerDef:
 
 @dataclass
 class App:
-    consumers: list[ConsumerDef] = field(default_factory=list)
-    loops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    consumers: Sequence[ConsumerDef] = field(default_factory=list)
+    loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    closers: Sequence[Callable[[], Coroutine[Any, Any, Any]]] = field(default_factory=list)
     status: Callable[[], dict[str, Any]] | None = None
 
 
@@ -79,7 +79,7 @@ class ServiceDef:
     name: str
     version: str
     settings_cls: type[Any]
-    bootstrap: Callable[[Any, Runtime], Awaitable[App]]
+    bootstrap: Callable[[Any, Runtime], Coroutine[Any, Any, App]]
 
 
 async def connect(settings: CommonSettings, service: str, version: str, *,
@@ -138,7 +138,9 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
     consumers = [build_consumer(rt, c) for c in app.consumers]
     for c in consumers:
         await c.start()
-    loops = [asyncio.create_task(fn(), name=f"loop:{getattr(fn, '__name__', 'loop')}") for fn in app.loops]
+    loops: list[asyncio.Task[None]] = [
+        asyncio.create_task(fn(), name=f"loop:{getattr(fn, '__name__', 'loop')}") for fn in app.loops
+    ]
     log.info("service started", extra={"replica": rt.replica, "consumers": len(consumers), "loops": len(loops)})
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([waiter, *loops], return_when=asyncio.FIRST_COMPLETED)

@@ -85,47 +85,26 @@ class Topology:
         return f"{self.namespace}_{name}" if self.namespace else name
 
     # -- declarations --------------------------------------------------------
+    def _stream(self, name: str, description: str, subjects: list[str], retention: RetentionPolicy,
+                max_age: float) -> StreamConfig:
+        return StreamConfig(
+            name=self.stream(name), description=description, subjects=subjects, retention=retention,
+            max_age=max_age, storage=StorageType.FILE, num_replicas=self.replicas,
+            duplicate_window=DUPLICATE_WINDOW, discard=DiscardPolicy.OLD,
+        )
+
     def stream_configs(self) -> list[StreamConfig]:
-        common = {
-            "storage": StorageType.FILE,
-            "num_replicas": self.replicas,
-            "duplicate_window": DUPLICATE_WINDOW,
-            "discard": DiscardPolicy.OLD,
-        }
         facts_age = self.scrape_max_age_days * DAY
+        limits = RetentionPolicy.LIMITS
         return [
-            StreamConfig(
-                name=self.stream("SCRAPE"),
-                description="Facts from upstream (replayable)",
-                subjects=[self.subject(t) for t in stream_subjects("SCRAPE")],
-                retention=RetentionPolicy.LIMITS,
-                max_age=facts_age,
-                **common,
-            ),
-            StreamConfig(
-                name=self.stream("DERIVED"),
-                description="Results of processing facts",
-                subjects=[self.subject(t) for t in stream_subjects("DERIVED")],
-                retention=RetentionPolicy.LIMITS,
-                max_age=facts_age,
-                **common,
-            ),
-            StreamConfig(
-                name=self.stream("COMMANDS"),
-                description="On-demand work",
-                subjects=[self.subject(t) for t in stream_subjects("COMMANDS")],
-                retention=RetentionPolicy.WORK_QUEUE,
-                max_age=7 * DAY,
-                **common,
-            ),
-            StreamConfig(
-                name=self.stream("DLQ"),
-                description="Messages rejected or past max deliveries, with the reason",
-                subjects=[f"{self._prefix}dlq.>"],
-                retention=RetentionPolicy.LIMITS,
-                max_age=self.dlq_max_age_days * DAY,
-                **common,
-            ),
+            self._stream("SCRAPE", "Facts from upstream (replayable)",
+                         [self.subject(t) for t in stream_subjects("SCRAPE")], limits, facts_age),
+            self._stream("DERIVED", "Results of processing facts",
+                         [self.subject(t) for t in stream_subjects("DERIVED")], limits, facts_age),
+            self._stream("COMMANDS", "On-demand work", [self.subject(t) for t in stream_subjects("COMMANDS")],
+                         RetentionPolicy.WORK_QUEUE, 7 * DAY),
+            self._stream("DLQ", "Messages rejected or past max deliveries, with the reason",
+                         [f"{self._prefix}dlq.>"], limits, self.dlq_max_age_days * DAY),
         ]
 
     def consumer_config(self, spec: ConsumerSpec) -> ConsumerConfig:

@@ -7,14 +7,14 @@ import logging
 
 import typer
 
-from b9_common.cli.settings import load_cli_settings
+from b9_common.cli.settings import CliSettings, load_cli_settings
 from b9_common.logs import setup_logging
 from b9_common.settings import exit_on_config_error
 
 app = typer.Typer(help="b9 creator-discovery pipeline", no_args_is_help=True, add_completion=False)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> CliSettings:
     with exit_on_config_error("b9"):
         return load_cli_settings()
 
@@ -52,9 +52,9 @@ def asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of the event catalogue."""
     import sys
 
-    from b9_common.asyncapi import asyncapi_json
+    from b9_common.asyncapi import generate_json
 
-    sys.stdout.write(asyncapi_json().decode() + "\n")
+    sys.stdout.write(generate_json().decode() + "\n")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import BinaryIO
 
 import aiohttp
 import asyncpg
@@ -158,7 +159,7 @@ class Stack:
             self.children.append(Child(name, argv, env, log_path=logs / f"{name}.log"))
 
     async def spawn(self, child: Child) -> None:
-        out = open(child.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        out = _open_log(child.log_path)
         child.proc = await asyncio.create_subprocess_exec(*child.argv, env=child.env, stdout=out,
                                                           stderr=out, start_new_session=True)
         out.close()
@@ -190,7 +191,7 @@ class Stack:
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         if running:
-            _, pending = await asyncio.wait([asyncio.create_task(p.wait()) for p in running], timeout=grace)
+            await asyncio.wait([asyncio.create_task(p.wait()) for p in running], timeout=grace)
             for proc in running:
                 if proc.returncode is None:
                     proc.kill()
@@ -203,6 +204,10 @@ class Stack:
             self.pg.stop()
 
 
+def _open_log(path: Path) -> BinaryIO:
+    return path.open("ab")  # handed to the child process, closed by the caller
+
+
 async def wait_ready(url: str, timeout: float = 60.0) -> dict[str, object] | None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as http:
@@ -212,7 +217,7 @@ async def wait_ready(url: str, timeout: float = 60.0) -> dict[str, object] | Non
                     if resp.status == 200:
                         body: dict[str, object] = await resp.json()
                         return body
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.5)
     return None

@@ -6,6 +6,7 @@ the wire are ``type`` itself, prefixed by the namespace when one is set (see top
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from b9_common.events.envelope import EnvelopeDecoder
 class EventSpec:
     type: str
     stream: str
-    payload: type[Any]
+    payload: builtins.type[Any]
     version: int
     summary: str
 
