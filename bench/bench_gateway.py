@@ -42,7 +42,6 @@ QUERIES = {
 # -- the bare endpoint: raw ASGI + asyncpg + msgspec, the same SQL as the gateway -----------
 def bare_app() -> Any:
     import msgspec
-
     from b9_gateway.deps import _init_conn
     from b9_gateway.http import page, rows
     from b9_gateway.routes import creators, posts, subreddits
@@ -95,7 +94,6 @@ def bare_app() -> Any:
 # -- data -----------------------------------------------------------------------------------
 async def prepare(scale: str, work: Path) -> tuple[str, str, list[Any]]:
     import asyncpg
-
     from b9_common.db import migrate
     from b9_common.embedded import EmbeddedPostgres, ensure_nats
     from b9_common.service import connect, serve

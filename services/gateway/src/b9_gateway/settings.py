@@ -6,7 +6,7 @@ import msgspec
 from b9_common.settings import CommonSettings, ConfigError, require_url
 
 
-class Settings(CommonSettings, kw_only=True):
+class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
     gateway_port: int = 8000
     gateway_host: str = "127.0.0.1"
     # Required by the service (``b9 up`` generates one when unset).

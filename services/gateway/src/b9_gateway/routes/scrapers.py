@@ -71,7 +71,7 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
     attempts = sum(by_outcome.values())
     ok = by_outcome.get("success", 0)
     mine = [b for b in beats if is_scraper_beat(b, scraper)]
-    replicas = [
+    replicas: list[dict[str, Any]] = [
         {
             "replica": str(b.get("replica", b["key"])),
             "status": str(b.get("status", "")),
@@ -81,7 +81,9 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
         }
         for b in mine
     ]
-    cycles = [b["detail"].get("cycle") for b in replicas if isinstance(b["detail"].get("cycle"), int)]
+    cycles: list[int] = [
+        c for b in replicas if isinstance(c := (b["detail"] or {}).get("cycle"), int)
+    ]
     cycle = max(cycles) if cycles else (int(last["cycle"]) if last and last["cycle"] is not None else None)
     return {
         "scraper": scraper,

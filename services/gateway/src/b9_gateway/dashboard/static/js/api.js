@@ -1,0 +1,137 @@
+// The gateway API (/api/v1, session cookie) and the live SSE feed (/api/v1/events).
+
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+
+function qs(query) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v === null || v === undefined || v === '') continue;
+    if (Array.isArray(v)) v.forEach((x) => p.append(k, x));
+    else p.append(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+function messageOf(status, body) {
+  if (body && typeof body.error === 'string') return body.error;
+  if (body && typeof body.detail === 'string') return body.detail;
+  if (body && Array.isArray(body.detail)) return body.detail.map((d) => d.msg).join('; ');
+  return `request failed (HTTP ${status})`;
+}
+
+export async function api(path, { method = 'GET', body, query, quiet401 = false } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  const res = await fetch(`/api/v1${path}${qs(query)}`, init);
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!res.ok) {
+    if (res.status === 401 && !quiet401) onUnauthorized();
+    throw new ApiError(res.status, messageOf(res.status, data), data);
+  }
+  return data;
+}
+
+export const get = (path, query) => api(path, { query });
+export const post = (path, body) => api(path, { method: 'POST', body });
+export const put = (path, body) => api(path, { method: 'PUT', body });
+export const patch = (path, body) => api(path, { method: 'PATCH', body });
+export const del = (path) => api(path, { method: 'DELETE' });
+
+// Mirror of b9_common.events.catalogue: event type -> stream (SSE event names are the types).
+export const EVENT_STREAMS = {
+  'subreddit.fetched': 'SCRAPE', 'posts.fetched': 'SCRAPE', 'user.fetched': 'SCRAPE',
+  'subreddit.discovered': 'SCRAPE', 'creator.scraped': 'SCRAPE', 'creator.discovered': 'SCRAPE',
+  'creator.related_processed': 'SCRAPE', 'scrape.attempted': 'SCRAPE',
+  'subreddit.categorized': 'DERIVED', 'creator.categorized': 'DERIVED',
+  'media.stored': 'DERIVED', 'media.failed': 'DERIVED',
+  'scrape.requested.reddit': 'COMMANDS', 'scrape.requested.instagram': 'COMMANDS',
+  'categorize.requested': 'COMMANDS', 'media.requested': 'COMMANDS',
+};
+
+export function streamOf(type) {
+  return type.startsWith('dlq.') ? 'DLQ' : (EVENT_STREAMS[type] || 'OTHER');
+}
+
+/** One EventSource for the whole app; pages subscribe with live.on(prefix, fn). */
+class LiveFeed {
+  constructor() {
+    this.source = null;
+    this.handlers = new Set();
+    this.stateHandlers = new Set();
+    this.state = 'off';
+    this.errors = 0;
+  }
+
+  start() {
+    if (this.source) return;
+    const src = new EventSource('/api/v1/events', { withCredentials: true });
+    this.source = src;
+    this.setState('connecting');
+    const deliver = (e) => {
+      let item;
+      try { item = JSON.parse(e.data); } catch { return; }
+      this.errors = 0;
+      for (const h of this.handlers) {
+        if (!h.prefix || item.type.startsWith(h.prefix)) {
+          try { h.fn(item); } catch (err) { console.error(err); }
+        }
+      }
+    };
+    const names = Object.keys(EVENT_STREAMS);
+    for (const t of [...names, ...names.map((n) => `dlq.${n}`)]) src.addEventListener(t, deliver);
+    src.addEventListener('ready', () => { this.errors = 0; this.setState('live'); });
+    src.addEventListener('dropped', (e) => {
+      const n = JSON.parse(e.data).dropped;
+      for (const h of this.stateHandlers) h(this.state, { dropped: n });
+    });
+    src.onerror = () => {
+      this.errors += 1;
+      this.setState(src.readyState === EventSource.CLOSED ? 'off' : 'reconnecting');
+      if (this.errors >= 3) {
+        // Maybe the session expired: ask the API (a 401 sends us to the login page).
+        api('/overview').catch(() => {});
+      }
+    };
+  }
+
+  stop() {
+    if (this.source) this.source.close();
+    this.source = null;
+    this.setState('off');
+  }
+
+  setState(s) {
+    this.state = s;
+    for (const h of this.stateHandlers) h(s, {});
+  }
+
+  /** Subscribe to events whose type starts with prefix ('' = all). Returns an unsubscribe fn. */
+  on(prefix, fn) {
+    const entry = { prefix, fn };
+    this.handlers.add(entry);
+    return () => this.handlers.delete(entry);
+  }
+
+  onState(fn) {
+    this.stateHandlers.add(fn);
+    fn(this.state, {});
+    return () => this.stateHandlers.delete(fn);
+  }
+}
+
+export const live = new LiveFeed();
