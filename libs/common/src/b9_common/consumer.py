@@ -83,6 +83,14 @@ class Consumer:
         self.gate = gate
         self.observer = observer
         self._tasks: set[asyncio.Task[None]] = set()
+        self._workers: list[asyncio.Task[None]] = []
+        self._closing = False
+        self._lag = CONSUMER_LAG.labels(self.stream, spec.name)
+        self._latency = HANDLER_SECONDS.labels(spec.name)
+        # Metrics are aggregated here and flushed to prometheus once a second (cheap hot path).
+        self._pending_counts: dict[tuple[str, str], int] = {}
+        self._last_pending = 0
+        self._sample = 0
         self._in_flight: dict[int, Delivery] = {}
         self._main: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -97,20 +105,26 @@ class Consumer:
     async def start(self) -> None:
         await self.topology.ensure_consumer(self.js, self.spec)
         await self.engine.start()
-        self._main = asyncio.create_task(self._dispatch(), name=f"dispatch:{self.spec.name}")
+        if self.handler is not None:
+            self._workers = [asyncio.create_task(self._worker(), name=f"worker:{self.spec.name}:{i}")
+                             for i in range(self.concurrency)]
+        else:
+            self._main = asyncio.create_task(self._dispatch(), name=f"dispatch:{self.spec.name}")
         self._ticker = asyncio.create_task(self._progress_ticker(), name=f"wpi:{self.spec.name}")
 
     async def stop(self, grace: float = 20.0) -> None:
         """Drain: stop asking, hand back unstarted messages, let in-flight ones finish (or nak)."""
+        self._closing = True
         left = await self.engine.stop()
         for msg in left:
             await self._reply(msg, b"-NAK")
-        self.engine.busy -= len(left)
+        self.engine.wake_all()  # idle workers see _closing and exit
         if self._main:
             self._main.cancel()
             await asyncio.gather(self._main, return_exceptions=True)
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        running = set(self._tasks) | set(self._workers)
+        if running:
+            _, pending = await asyncio.wait(running, timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -120,6 +134,7 @@ class Consumer:
         if self._ticker:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+        self.flush_metrics()
         await self.engine.unsubscribe()
         try:
             await self.nc.flush(timeout=2)
@@ -127,6 +142,21 @@ class Consumer:
             pass
 
     # -- dispatch ----------------------------------------------------------------
+    async def _worker(self) -> None:
+        """Per-event mode: ``concurrency`` of these take one message at a time (no task per message)."""
+        engine = self.engine
+        buf = engine.buffer
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            if not buf:
+                fut: asyncio.Future[None] = loop.create_future()
+                engine.waiters.append(fut)
+                await fut
+                continue
+            msg = buf.popleft()
+            engine.busy += 1
+            await self._run_one(msg)
+
     async def _dispatch(self) -> None:
         engine = self.engine
         while True:
@@ -154,7 +184,7 @@ class Consumer:
             return None
         type_ = self.topology.type_of(msg.subject)
         d = Delivery(msg=msg, meta=meta, type=type_)
-        CONSUMER_LAG.labels(self.stream, self.spec.name).set(meta.num_pending)
+        self._last_pending = meta.num_pending
         if type_ not in EVENTS:
             d.reject(f"unknown subject {msg.subject!r}")
             return d
@@ -194,7 +224,9 @@ class Consumer:
                     log.exception("handler failed", extra={"consumer": self.spec.name})
                     d.retry(f"{type(exc).__name__}: {exc}")
                 finally:
-                    HANDLER_SECONDS.labels(self.spec.name).observe(time.perf_counter() - t0)
+                    self._sample += 1
+                    if self._sample & 3 == 0:  # latency of one message in four
+                        self._latency.observe(time.perf_counter() - t0)
             await self._settle(d)
         finally:
             if d is not None:
@@ -230,7 +262,7 @@ class Consumer:
                         if d.outcome in (None, "skip"):
                             d.retry(f"{type(exc).__name__}: {exc}")
                 finally:
-                    HANDLER_SECONDS.labels(self.spec.name).observe(time.perf_counter() - t0)
+                    self._latency.observe(time.perf_counter() - t0)
             for d in ds:
                 await self._settle(d)
         finally:
@@ -275,16 +307,28 @@ class Consumer:
 
     def _count(self, d: Delivery, outcome: str) -> None:
         self.counts[outcome] += 1
-        EVENTS_HANDLED.labels(self.spec.name, d.type, outcome).inc()
+        key = (d.type, outcome)
+        self._pending_counts[key] = self._pending_counts.get(key, 0) + 1
         if self.observer is not None:
             self.observer(d, outcome)
 
+    def flush_metrics(self) -> None:
+        counts, self._pending_counts = self._pending_counts, {}
+        for (type_, outcome), n in counts.items():
+            EVENTS_HANDLED.labels(self.spec.name, type_, outcome).inc(n)
+        self._lag.set(self._last_pending)
+
     async def _progress_ticker(self) -> None:
-        """Send +WPI for messages in flight longer than a third of ack_wait."""
+        """Flush metrics each second; send +WPI for messages in flight longer than a third of ack_wait."""
         period = max(1.0, self.spec.ack_wait / 3)
+        last_wpi = time.monotonic()
         while True:
-            await asyncio.sleep(period)
-            cutoff = time.monotonic() - period
+            await asyncio.sleep(1.0)
+            self.flush_metrics()
+            if time.monotonic() - last_wpi < period:
+                continue
+            last_wpi = time.monotonic()
+            cutoff = last_wpi - period
             for d in list(self._in_flight.values()):
                 if d.started < cutoff:
                     await d.in_progress(self.nc)

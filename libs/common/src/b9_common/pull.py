@@ -53,6 +53,8 @@ class PullEngine:
         self.stall_after = heartbeat * 2 + 1.0
         self.on_stall = on_stall
         self.buffer: deque[Msg] = deque()
+        # Idle per-event workers; each arriving message wakes exactly one (no thundering herd).
+        self.waiters: deque[asyncio.Future[None]] = deque()
         self.ready = asyncio.Event()
         self.outstanding = 0
         self.busy = 0  # messages taken from the buffer and not yet settled
@@ -83,7 +85,8 @@ class PullEngine:
 
     def settled(self, n: int = 1) -> None:
         self.busy -= n
-        if self.busy < self.batch // 2:
+        # Wake the request loop only once half a batch can be asked for.
+        if not self._wake.is_set() and len(self.buffer) + self.busy + self.outstanding <= self.batch * 3 // 2:
             self._wake.set()
 
     def take(self, limit: int) -> list[Msg]:
@@ -101,12 +104,19 @@ class PullEngine:
         """Stop requesting; return the buffered messages that no handler has started."""
         self.stopping = True
         self._wake.set()
+        self.wake_all()
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         left = list(self.buffer)
         self.buffer.clear()
         return left
+
+    def wake_all(self) -> None:
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
 
     async def unsubscribe(self) -> None:
         if self._sub is not None:
@@ -132,6 +142,12 @@ class PullEngine:
             return
         self.buffer.append(msg)
         self.ready.set()
+        waiters = self.waiters
+        while waiters:
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                break
 
     def _on_status(self, hdrs: dict[str, str]) -> None:
         status = hdrs.get("Status", "")

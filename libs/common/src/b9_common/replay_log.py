@@ -1,0 +1,153 @@
+"""Who replayed what, when, and how it went: the ``replays`` records.
+
+Every replay is written twice, so the record survives whichever store is missing:
+
+- the JetStream KV bucket ``replays`` (always there when NATS is; key = replay id, value the
+  record as JSON; 90-day TTL);
+- the PostgreSQL table ``replays`` (persistence's migration 0002) when a database URL is
+  known and the table exists. A database that is down or not migrated is logged and skipped.
+
+A record is written when the replay starts (``outcome.status = "running"``) and updated when
+it ends (``complete`` / ``stopped`` / ``failed`` with counts and where to resume).
+``list_records`` merges both stores by id (the newest version of each wins).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig
+from nats.js.kv import KeyValue
+from ulid import ULID
+
+from b9_common.topology import DAY, Topology, ensure_kv
+
+log = logging.getLogger(__name__)
+
+BUCKET = "replays"
+
+
+class ReplayRecord(msgspec.Struct, kw_only=True):
+    id: str
+    consumer: str
+    slice: dict[str, Any]
+    started_by: str = ""
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: dict[str, Any] = msgspec.field(default_factory=lambda: {"status": "running"})
+
+    @property
+    def status(self) -> str:
+        return str(self.outcome.get("status", "running"))
+
+
+def who() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def new_record(consumer: str, slice_: dict[str, Any], started_by: str | None = None) -> ReplayRecord:
+    return ReplayRecord(id=str(ULID()), consumer=consumer, slice=slice_, started_by=started_by or who(),
+                        started_at=datetime.now(UTC))
+
+
+async def replays_kv(js: JetStreamContext, topology: Topology) -> KeyValue:
+    return await ensure_kv(js, KeyValueConfig(
+        bucket=topology.bucket(BUCKET), history=1, ttl=90 * DAY, replicas=topology.replicas,
+        description="Replay records: who replayed which slice, when, outcome",
+    ))
+
+
+class ReplayLog:
+    """Writes records to KV and (best effort) PostgreSQL."""
+
+    def __init__(self, js: JetStreamContext, topology: Topology, database_url: str = "") -> None:
+        self.js, self.topology, self.database_url = js, topology, database_url
+        self._kv: KeyValue | None = None
+        self._pg_ok = bool(database_url)
+
+    async def save(self, rec: ReplayRecord) -> None:
+        try:
+            if self._kv is None:
+                self._kv = await replays_kv(self.js, self.topology)
+            await self._kv.put(rec.id, msgspec.json.encode(rec))
+        except Exception as exc:
+            log.warning("replay record not stored in KV: %s", exc)
+        if self._pg_ok:
+            try:
+                await _pg_save(self.database_url, rec)
+            except Exception as exc:  # down, not migrated, bad URL: KV still has it
+                log.warning("replay record not stored in PostgreSQL: %s", exc)
+                self._pg_ok = False
+
+
+async def _pg_save(database_url: str, rec: ReplayRecord) -> None:
+    conn = await asyncpg.connect(database_url, timeout=5)
+    try:
+        await conn.execute(
+            """INSERT INTO replays (id, consumer, slice, started_by, started_at, finished_at, outcome)
+               VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb)
+               ON CONFLICT (id) DO UPDATE SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome""",
+            rec.id, rec.consumer, msgspec.json.encode(rec.slice).decode(), rec.started_by, rec.started_at,
+            rec.finished_at, msgspec.json.encode(rec.outcome).decode(),
+        )
+    finally:
+        await conn.close()
+
+
+async def _pg_list(database_url: str, limit: int) -> list[ReplayRecord]:
+    conn = await asyncpg.connect(database_url, timeout=5)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, consumer, slice::text AS slice, started_by, started_at, finished_at, "
+            "outcome::text AS outcome FROM replays ORDER BY started_at DESC LIMIT $1", limit)
+    finally:
+        await conn.close()
+    return [
+        ReplayRecord(id=r["id"], consumer=r["consumer"], slice=msgspec.json.decode(r["slice"]),
+                     started_by=r["started_by"] or "", started_at=r["started_at"],
+                     finished_at=r["finished_at"],
+                     outcome=msgspec.json.decode(r["outcome"]) if r["outcome"] else {"status": "running"})
+        for r in rows
+    ]
+
+
+async def _kv_list(js: JetStreamContext, topology: Topology) -> list[ReplayRecord]:
+    kv = await replays_kv(js, topology)
+    try:
+        keys = await kv.keys()
+    except Exception:  # nats-py raises NoKeysError on an empty bucket
+        return []
+    out = []
+    for key in keys:
+        try:
+            entry = await kv.get(key)
+            out.append(msgspec.json.decode(entry.value or b"", type=ReplayRecord))
+        except Exception:
+            continue
+    return out
+
+
+async def list_records(js: JetStreamContext, topology: Topology, database_url: str = "",
+                       limit: int = 50) -> list[ReplayRecord]:
+    """Newest first, from KV and PostgreSQL merged by id."""
+    merged: dict[str, ReplayRecord] = {r.id: r for r in await _kv_list(js, topology)}
+    if database_url:
+        try:
+            for r in await _pg_list(database_url, limit):
+                have = merged.get(r.id)
+                if have is None or (have.finished_at is None and r.finished_at is not None):
+                    merged[r.id] = r
+        except Exception as exc:
+            log.warning("replay records not read from PostgreSQL: %s", exc)
+    return sorted(merged.values(), key=lambda r: r.started_at, reverse=True)[:limit]
