@@ -1,0 +1,76 @@
+"""`b9 seed --scale small|full`: publish the synthetic data set through JetStream.
+
+The generator lives in the persistence package (``b9_persistence.seed``) and is imported
+when the command runs: the CLI is a tool, not a service, and works without it installed
+(it then says so). Re-seeding publishes the same event ids, so the read model is unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings
+from b9_common.settings import CommonSettings, exit_on_config_error
+
+console = Console()
+
+
+def seed_command(
+    scale: str = typer.Option("small", "--scale", help="small (~22k events) or full (the original's size)"),
+) -> None:
+    """Publish synthetic subreddits, users, posts, creators and categorizations."""
+    if scale not in ("small", "full"):
+        raise typer.BadParameter("small or full", param_hint="--scale")
+    with exit_on_config_error("b9"):
+        cli = load_cli_settings()
+    try:
+        mod = importlib.import_module("b9_persistence.seed")
+    except ImportError:
+        console.print("[red]b9 seed needs the persistence package (b9-persistence) installed[/]")
+        raise typer.Exit(2) from None
+    raise typer.Exit(asyncio.run(seed_main(mod.seed, cli, scale)))
+
+
+async def seed_main(seed: Any, cli: CliSettings, scale: str) -> int:
+    from b9_common.service import connect
+
+    url = effective_nats_url(cli)
+    settings = CommonSettings(nats_url=url, b9_namespace=cli.b9_namespace, stream_replicas=cli.stream_replicas)
+    try:
+        rt = await connect(settings, "seed", "0", connect_timeout=5)
+    except ConnectionError as exc:
+        console.print(f"[red]{exc}. Is `b9 up` running?[/]")
+        return 1
+    bar = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console)
+    tasks: dict[str, TaskID] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=max(total, done))
+
+    t0 = time.perf_counter()
+    try:
+        with bar:
+            counts: dict[str, int] = await seed(rt.publisher, scale, progress=progress)
+    finally:
+        await rt.close()
+    elapsed = time.perf_counter() - t0
+    t = Table(title=f"seeded ({scale}) in {elapsed:.1f} s")
+    t.add_column("phase")
+    t.add_column("events", justify="right")
+    for phase, n in counts.items():
+        t.add_row(phase, f"{n:,}")
+    total = sum(counts.values())
+    t.add_row("[b]total[/]", f"[b]{total:,}[/] ({total / elapsed:,.0f}/s)" if elapsed else str(total))
+    console.print(t)
+    return 0
