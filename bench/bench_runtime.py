@@ -17,14 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import nats  # noqa: E402
-from common import Row, print_table, write_json  # noqa: E402
-
-from b9_common.consumer import Consumer  # noqa: E402
-from b9_common.embedded import EmbeddedNats  # noqa: E402
-from b9_common.events import Envelope, SubredditFetched, encode  # noqa: E402
-from b9_common.publisher import Publisher  # noqa: E402
-from b9_common.topology import ConsumerSpec, Topology  # noqa: E402
+import nats
+from b9_common.consumer import Consumer
+from b9_common.embedded import EmbeddedNats
+from b9_common.events import Envelope, SubredditFetched, encode
+from b9_common.publisher import Publisher
+from b9_common.topology import ConsumerSpec, Topology
+from common import Row, print_table, write_json
 
 
 def payload(i: int) -> SubredditFetched:
@@ -125,7 +124,7 @@ async def main() -> None:
             if not args.skip_faststream:
                 try:
                     fs = await asyncio.wait_for(bench_faststream(server.url, topo, n), 120)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     sys.stderr.write("FastStream did not consume the events within 120 s\n")
             await nc.close()
         finally:
