@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from b9_gateway import __version__, openapi
+from b9_gateway import __version__, dashboard, openapi
 from b9_gateway.auth import require_key
 from b9_gateway.deps import Deps, build_deps
 from b9_gateway.http import JSON
@@ -81,6 +81,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_key)])
     app.include_router(MEDIA_ROUTER, dependencies=[Depends(require_key)])
+    app.include_router(dashboard.router)
     openapi.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:

@@ -1,0 +1,181 @@
+// App shell: login, navigation, hash router, live-feed status.
+import { h, clear, toast } from './dom.js';
+import { api, live, setUnauthorizedHandler } from './api.js';
+import { loading, errorBox } from './ui.js';
+
+const NAV = [
+  ['Monitor', [['#/', 'Overview', 'overview']]],
+  ['Reddit', [
+    ['#/reddit/review', 'Subreddit review', 'review'],
+    ['#/reddit/categorization', 'Categorization', 'categorization'],
+    ['#/reddit/posting', 'Posting', 'posting'],
+    ['#/reddit/posts', 'Post analysis', 'posts'],
+    ['#/reddit/users', 'User analysis', 'users'],
+  ]],
+  ['Instagram', [
+    ['#/instagram/review', 'Creator review', 'creators'],
+    ['#/instagram/niching', 'Niching', 'niching'],
+    ['#/instagram/reels', 'Reels', 'reels'],
+  ]],
+  ['Admin', [
+    ['#/models', 'Models', 'models'],
+    ['#/admin/dlq', 'Dead letters', 'dlq'],
+  ]],
+];
+
+// route pattern -> [module, export]
+const ROUTES = [
+  [/^\/$/, 'overview', 'overviewPage'],
+  [/^\/reddit\/review$/, 'subreddits', 'reviewPage'],
+  [/^\/reddit\/subreddits\/([^/]+)$/, 'subreddits', 'subredditDetailPage'],
+  [/^\/reddit\/categorization$/, 'categorization', 'categorizationPage'],
+  [/^\/reddit\/posting$/, 'posting', 'postingPage'],
+  [/^\/reddit\/posts$/, 'posts', 'postsPage'],
+  [/^\/reddit\/users$/, 'users', 'usersPage'],
+  [/^\/reddit\/users\/([^/]+)$/, 'users', 'userDetailPage'],
+  [/^\/instagram\/review$/, 'creators', 'creatorReviewPage'],
+  [/^\/instagram\/niching$/, 'niching', 'nichingPage'],
+  [/^\/instagram\/reels$/, 'reels', 'reelsPage'],
+  [/^\/instagram\/creators\/([^/]+)$/, 'creator', 'creatorDetailPage'],
+  [/^\/models$/, 'models', 'modelsPage'],
+  [/^\/admin\/dlq$/, 'dlq', 'dlqPage'],
+];
+
+const app = document.getElementById('app');
+let current = null; // {dispose}
+let main = null;
+let authed = false;
+
+function shell() {
+  const liveDot = h('span.live-dot', { 'aria-hidden': 'true' });
+  const liveText = h('span', 'connecting');
+  const status = h('div.live-status', { title: 'Live event feed (SSE)' }, liveDot, h('span.sr-only', 'Live feed: '), liveText);
+  live.onState((s, extra) => {
+    liveDot.dataset.state = s;
+    liveText.textContent = { live: 'live', connecting: 'connecting', reconnecting: 'reconnecting…', off: 'offline' }[s] || s;
+    if (extra.dropped) toast(`Live feed skipped ${extra.dropped} events (too fast to show)`, 'info');
+  });
+  const nav = h('nav.sidebar', { 'aria-label': 'Main' },
+    h('div.brand', h('span.logo', 'b9'), h('span', 'Agency dashboard')),
+    NAV.map(([group, links]) => h('div.nav-group', h('div.nav-title', { id: `nav-${group}` }, group),
+      h('ul', { 'aria-labelledby': `nav-${group}` }, links.map(([href, label, id]) => h('li', h('a.nav-link', { href, dataset: { nav: id } }, label)))))),
+    h('div.sidebar-foot', status, h('button.btn.ghost.small.logout', { type: 'button', onclick: logout }, 'Log out')));
+  main = h('main#main.main', { tabindex: '-1' });
+  clear(app, nav, main);
+}
+
+async function logout() {
+  await api('/logout', { method: 'POST' }).catch(() => {});
+  authed = false;
+  live.stop();
+  location.hash = '#/login';
+}
+
+function loginPage(message) {
+  live.stop();
+  main = null;
+  const input = h('input#login-key', { type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'login-help' });
+  const err = h('div#login-error.error-box', { role: 'alert', hidden: !message }, message || '');
+  const submit = h('button.btn.primary', { type: 'submit' }, 'Sign in');
+  const form = h('form.login-card', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      err.hidden = true;
+      try {
+        await api('/login', { method: 'POST', body: { key: input.value }, quiet401: true });
+        authed = true;
+        const back = sessionStorage.getItem('b9-after-login') || '#/';
+        sessionStorage.removeItem('b9-after-login');
+        location.hash = back;
+        route();
+      } catch (ex) {
+        err.textContent = ex.status === 401
+          ? 'That key is not right. Use the gateway key (GATEWAY_API_KEY) printed by “make run”.'
+          : `Could not sign in: ${ex.message}`;
+        err.hidden = false;
+        input.select();
+      } finally {
+        submit.disabled = false;
+      }
+    },
+  },
+  h('div.brand.center', h('span.logo', 'b9'), h('span', 'Agency dashboard')),
+  h('h1', 'Sign in'),
+  h('div.field', h('label', { for: 'login-key' }, 'Gateway key'), input,
+    h('small#login-help.muted', 'The GATEWAY_API_KEY of this installation.')),
+  err, submit);
+  clear(app, h('div.login-wrap', form));
+  input.focus();
+}
+
+setUnauthorizedHandler(() => {
+  if (location.hash.startsWith('#/login')) return;
+  authed = false;
+  sessionStorage.setItem('b9-after-login', location.hash || '#/');
+  location.hash = '#/login';
+  loginPage('Your session has ended. Sign in again.');
+});
+
+async function ensureAuth() {
+  if (authed) return true;
+  try {
+    await api('/categorization/tags', { quiet401: true });
+    authed = true;
+  } catch (e) {
+    if (e.status === 401) return false;
+    throw e;
+  }
+  return true;
+}
+
+async function route() {
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const path = hash.split('?')[0];
+  if (current?.dispose) current.dispose();
+  current = null;
+  if (path === '/login') {
+    if (await ensureAuth().catch(() => false)) { location.hash = '#/'; return; }
+    loginPage();
+    return;
+  }
+  if (!(await ensureAuth().catch(() => false))) {
+    sessionStorage.setItem('b9-after-login', location.hash || '#/');
+    location.hash = '#/login';
+    return;
+  }
+  if (!main || !main.isConnected) shell();
+  live.start();
+  const match = ROUTES.map(([re, mod, fn]) => [path.match(re), mod, fn]).find(([m]) => m);
+  const navId = path.split('/')[2] === 'creators' ? 'creators' : path.split('/')[2] === 'subreddits' ? 'review' : null;
+  for (const a of document.querySelectorAll('.nav-link')) {
+    const on = a.getAttribute('href') === `#${path}` || a.dataset.nav === navId;
+    a.classList.toggle('active', on);
+    if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  if (!match) {
+    clear(main, h('h1', 'Not found'), h('p', h('a', { href: '#/' }, 'Back to the overview')));
+    return;
+  }
+  const [m, mod, fn] = match;
+  clear(main, loading());
+  try {
+    const page = (await import(`./pages/${mod}.js`))[fn];
+    const params = m.slice(1).map(decodeURIComponent);
+    const mine = {};
+    current = mine;
+    const result = await page({ params, main });
+    if (current !== mine) { result?.dispose?.(); return; } // navigated away meanwhile
+    current = result || {};
+    const title = main.querySelector('h1');
+    document.title = `${title ? title.textContent : 'b9'} · b9`;
+    if (title && document.activeElement === document.body) title.focus({ preventScroll: true });
+  } catch (e) {
+    if (e.status === 401) return;
+    console.error(e);
+    clear(main, errorBox(e));
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();

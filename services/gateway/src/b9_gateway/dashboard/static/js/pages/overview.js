@@ -1,0 +1,159 @@
+// Overview / monitor: scraper cards with start/stop, pipeline streams and lag, DLQ depth,
+// events per second per stream and the live event feed (all pushed over SSE).
+import { h, clear, num, pct, usd, age, ago, throttle, toast } from '../dom.js';
+import { get, post, live, streamOf } from '../api.js';
+import { pageHeader, statCards, badge, button, select } from '../ui.js';
+import { lineChart } from '../charts.js';
+import { feedItem } from './feed.js';
+
+const STREAMS = ['SCRAPE', 'DERIVED', 'COMMANDS', 'DLQ'];
+const WINDOW = 60; // seconds of events/s history
+
+export async function overviewPage({ main }) {
+  const [ov, scrapers] = await Promise.all([get('/overview'), get('/scrapers')]);
+  const statsBox = h('div');
+  const scraperBox = h('div.grid-2', { id: 'scrapers' });
+  const streamBox = h('div');
+  const rateBox = h('div');
+  const feedList = h('ol.feed', { id: 'live-feed', 'aria-label': 'Live events', 'aria-live': 'off' });
+  let fetchedAt = Date.now();
+  let state = { ov, scrapers };
+  let feedFilter = '';
+  let paused = false;
+
+  // events per second per stream, counted from the SSE feed (one bucket per second)
+  const buckets = new Map(); // second -> {STREAM: n}
+  const nowSec = () => Math.floor(Date.now() / 1000);
+
+  const renderStats = () => {
+    const o = state.ov;
+    const unreviewed = o.subreddits_by_review.unreviewed || 0;
+    clear(statsBox, statCards([
+      { id: 'subreddits', label: 'Subreddits', value: num(o.counts.subreddits), hint: `${num(o.counts.subreddits_new_today)} new today` },
+      { id: 'unreviewed', label: 'Awaiting review', value: num(unreviewed), hint: h('a', { href: '#/reddit/review' }, 'Review subreddits') },
+      { id: 'creators', label: 'Instagram creators', value: num(o.counts.creators), hint: `${num(o.creators_by_review.pending || 0)} pending review` },
+      { id: 'users', label: 'Reddit users', value: num(o.counts.users), hint: `${num(o.counts.our_creators)} of ours` },
+      { id: 'media', label: 'Stored media', value: num(o.counts.media_stored), hint: `${num(o.counts.posts_estimate)} posts (est.)` },
+      { id: 'dlq', label: 'Dead letters', value: h('span', { class: o.dlq_depth ? 'warn-text' : null }, num(o.dlq_depth)), hint: h('a', { href: '#/admin/dlq' }, 'Open the DLQ') },
+      { id: 'ai-cost', label: 'AI cost today', value: usd(o.categorization_cost_today_usd), hint: 'categorization' },
+    ]));
+  };
+
+  const scraperCard = (s) => {
+    const running = s.enabled && s.replicas.length > 0;
+    const state = s.enabled ? (running ? ['Running', 'ok'] : ['Enabled · no replica', 'warn']) : ['Stopped', 'neutral'];
+    const t = s.today;
+    const elapsed = (Date.now() - fetchedAt) / 1000;
+    const toggleBtn = s.enabled
+      ? button('Stop', () => act(s.scraper, 'stop'), { kind: 'danger', 'aria-label': `Stop the ${s.scraper} scraper` })
+      : button('Start', () => act(s.scraper, 'start'), { kind: 'primary', 'aria-label': `Start the ${s.scraper} scraper` });
+    return h('section.card.scraper', { dataset: { scraper: s.scraper, enabled: String(s.enabled) }, 'aria-labelledby': `sc-${s.scraper}` },
+      h('div.card-head', h('h2', { id: `sc-${s.scraper}` }, `${s.scraper[0].toUpperCase()}${s.scraper.slice(1)} scraper`),
+        h('span.scraper-state', badge(state[0], state[1])), toggleBtn),
+      h('dl.kv',
+        h('div', h('dt', 'Success rate today'), h('dd', pct(t.success_rate))),
+        h('div', h('dt', 'Current cycle'), h('dd', s.current_cycle ?? '—')),
+        h('div', h('dt', 'Attempts today'), h('dd', num(t.attempts))),
+        h('div', h('dt', 'Calls today'), h('dd', num(t.calls))),
+        h('div', h('dt', 'Cost today'), h('dd', usd(t.cost_usd))),
+        h('div', h('dt', 'Last attempt'), h('dd', ago(s.last_attempt_at)))),
+      h('div.replicas', h('h3', `Replicas (${s.replicas.length})`),
+        s.replicas.length
+          ? h('ul', s.replicas.map((r) => h('li', h('span.mono', r.replica), badge(r.status || 'running', r.age_seconds + elapsed > 60 ? 'warn' : 'ok'),
+            h('span.muted.hb-age', { dataset: { age: r.age_seconds ?? '' } }, `heartbeat ${age((r.age_seconds ?? 0) + elapsed)} ago`))))
+          : h('p.muted', 'No live replica (heartbeats expire after 30 s).')),
+      Object.keys(t.by_outcome || {}).length
+        ? h('p.muted.small', Object.entries(t.by_outcome).map(([k, v]) => `${k}: ${num(v)}`).join(' · ')) : null);
+  };
+
+  const renderScrapers = () => clear(scraperBox, state.scrapers.map(scraperCard));
+
+  async function act(scraper, action) {
+    try {
+      const s = await post(`/scrapers/${scraper}/${action}`);
+      state.scrapers = state.scrapers.map((x) => (x.scraper === scraper ? s : x));
+      fetchedAt = Date.now();
+      renderScrapers();
+      scraperBox.querySelector(`[data-scraper="${scraper}"] button`)?.focus();
+      toast(`${scraper} scraper ${action === 'stop' ? 'stopped' : 'started'}`, 'ok');
+    } catch (e) { toast(e.message, 'error'); }
+  }
+
+  const renderStreams = () => {
+    const rows = state.ov.streams.map((s) => {
+      const short = s.stream.split('_').pop();
+      const lag = s.consumers.reduce((a, c) => a + c.lag, 0);
+      return h('tr', { dataset: { stream: short } }, h('th', { scope: 'row' }, short), h('td.num', num(s.messages)), h('td.num', num(s.events_per_second)),
+        h('td', s.consumers.length ? s.consumers.map((c) => h('span.consumer', { title: `pending ${c.pending}, unacked ${c.ack_pending}, redelivered ${c.redelivered}` }, c.name, ' ', badge(num(c.lag), c.lag > 1000 ? 'warn' : 'neutral'))) : h('span.muted', 'no consumers')),
+        h('td.num', num(lag)));
+    });
+    clear(streamBox, h('div.table-wrap', h('table.data.compact', h('caption.sr-only', 'Streams'),
+      h('thead', h('tr', h('th', { scope: 'col' }, 'Stream'), h('th.num', { scope: 'col' }, 'Messages'), h('th.num', { scope: 'col' }, 'Events/s'), h('th', { scope: 'col' }, 'Consumers (lag)'), h('th.num', { scope: 'col' }, 'Total lag'))),
+      h('tbody', rows))));
+  };
+
+  const renderRates = () => {
+    const end = nowSec() - 1;
+    const series = STREAMS.map((st) => ({ name: st, points: Array.from({ length: WINDOW }, (_, i) => {
+      const sec = end - WINDOW + 1 + i;
+      return { x: sec * 1000, y: buckets.get(sec)?.[st] || 0 };
+    }) }));
+    for (const k of buckets.keys()) if (k < end - WINDOW) buckets.delete(k);
+    clear(rateBox, lineChart(series, { title: 'Events per second per stream (live)', height: 180, area: false, xFormat: (ms) => new Date(ms).toISOString().slice(11, 19) }));
+  };
+
+  const refresh = throttle(async () => {
+    try {
+      const [o, s] = await Promise.all([get('/overview'), get('/scrapers')]);
+      state = { ov: o, scrapers: s };
+      fetchedAt = Date.now();
+      renderStats(); renderScrapers(); renderStreams();
+    } catch (e) { if (e.status !== 401) console.warn(e); }
+  }, 3000);
+
+  const filterSel = select('Show', [['', 'All events'], ['subreddit.', 'Subreddits'], ['creator.', 'Creators'], ['scrape.', 'Scrape attempts and commands'], ['media.', 'Media'], ['dlq.', 'Dead letters']], '', (v) => { feedFilter = v; });
+  const pauseBtn = button('Pause', () => { paused = !paused; pauseBtn.textContent = paused ? 'Resume' : 'Pause'; pauseBtn.setAttribute('aria-pressed', String(paused)); }, { small: true, 'aria-pressed': 'false' });
+  const counter = h('span.muted.small', { id: 'feed-count' }, '0 events');
+  let seen = 0;
+
+  const offEvents = live.on('', (ev) => {
+    const sec = nowSec();
+    const b = buckets.get(sec) || {};
+    const st = streamOf(ev.type);
+    b[st] = (b[st] || 0) + 1;
+    buckets.set(sec, b);
+    seen += 1;
+    counter.textContent = `${num(seen)} events since opened`;
+    if (!paused && (!feedFilter || ev.type.startsWith(feedFilter))) {
+      feedList.prepend(feedItem(ev));
+      while (feedList.children.length > 100) feedList.lastChild.remove();
+      feedList.querySelector('.feed-empty')?.remove();
+    }
+    if (ev.type === 'scrape.attempted' || ev.type.startsWith('dlq.') || ev.type.endsWith('.fetched') || ev.type === 'creator.scraped') refresh();
+  });
+  feedList.append(h('li.feed-empty.muted', 'Waiting for events…'));
+
+  const tick = setInterval(() => {
+    const elapsed = (Date.now() - fetchedAt) / 1000;
+    for (const el of scraperBox.querySelectorAll('.hb-age')) {
+      if (el.dataset.age !== '') el.textContent = `heartbeat ${age(Number(el.dataset.age) + elapsed)} ago`;
+    }
+    renderRates();
+  }, 1000);
+  // Replicas come and go without events: re-read them now and then while the page is visible.
+  const slow = setInterval(() => { if (!document.hidden) refresh(); }, 30000);
+
+  clear(main,
+    pageHeader('Overview', 'Scrapers, pipeline and the live event feed'),
+    statsBox,
+    h('div.grid-main',
+      h('div.col',
+        h('h2.section', 'Scrapers'), scraperBox,
+        h('section.card', { 'aria-labelledby': 'rates-h' }, h('h2#rates-h', 'Events per second'), rateBox),
+        h('section.card', { 'aria-labelledby': 'streams-h' }, h('h2#streams-h', 'Pipeline streams and consumer lag'), streamBox)),
+      h('section.card.feed-card', { 'aria-labelledby': 'feed-h' },
+        h('div.card-head', h('h2#feed-h', 'Live events'), pauseBtn),
+        h('div.feed-tools', filterSel, counter), feedList)));
+  renderStats(); renderScrapers(); renderStreams(); renderRates();
+  return { dispose() { offEvents(); clearInterval(tick); clearInterval(slow); refresh.cancel(); } };
+}
