@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import select
 import shutil
 import subprocess
 import sys
@@ -98,13 +98,17 @@ def wait_port(host: str, port: int, timeout: float, proc: subprocess.Popen[Any] 
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
         with socket.socket() as s:
             s.settimeout(0.2)
             if s.connect_ex((host, port)) == 0:
                 return
-        time.sleep(0.05)
+        if proc is not None:
+            try:  # waits 50 ms, or returns at once if the process died
+                proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        select.select([], [], [], 0.05)
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
@@ -147,6 +151,3 @@ async def ensure_nats(url: str | None, store_dir: Path) -> tuple[str, EmbeddedNa
     await asyncio.to_thread(server.start)
     return server.url, server
 
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in {"1", "true", "yes"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import msgspec
@@ -79,3 +80,8 @@ def effective_database_url(s: CliSettings) -> str:
         return s.database_url
     stack = read_stack(s.data_dir)
     return stack.database_url if stack else ""
+
+
+def child_environment() -> dict[str, str]:
+    """The environment `b9 up` hands down to the services it starts (plus what it sets)."""
+    return dict(os.environ)

@@ -27,7 +27,14 @@ import nats
 from rich.console import Console
 from rich.table import Table
 
-from b9_common.cli.settings import DEFAULT_UA, CliSettings, StackFile, read_stack, write_stack
+from b9_common.cli.settings import (
+    DEFAULT_UA,
+    CliSettings,
+    StackFile,
+    child_environment,
+    read_stack,
+    write_stack,
+)
 from b9_common.db import migrate
 from b9_common.embedded import MIN_NATS, EmbeddedNats, EmbeddedPostgres, nats_version, version_tuple
 from b9_common.metrics import free_port
@@ -140,7 +147,7 @@ class Stack:
 
     def plan(self, stack: StackFile, services: dict[str, str], key: str) -> None:
         bindir = Path(sys.executable).parent
-        base = dict(os.environ)
+        base = child_environment()
         base.update({
             "NATS_URL": stack.nats_url, "DATABASE_URL": stack.database_url,
             "MEDIA_STORE_URL": stack.media_store_url, "GATEWAY_PORT": str(stack.gateway_port),
