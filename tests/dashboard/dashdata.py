@@ -153,6 +153,9 @@ async def load(pub: Publisher, media_root: Path) -> dict[str, int]:
             facts.append(stored_event(store(media_root, thumb), f"{c}r{k}00{c}", f"5512{c:04d}", "thumbnail", len(thumb)))
             stored += 1
     await pub.publish_many(facts)
+    # One fact the persistence service cannot decode: it lands in the DLQ.
+    await pub.publish_raw(pub.topology.subject("subreddit.fetched"), b'{"type": "subreddit.fetched", "data": 1}',
+                          {"Nats-Msg-Id": "dashboard-bad-fact"})
     return {"subreddits": len(SUBS), "reddit_posts": 4 * len(SUBS), "reddit_users": len(USERS),
             "instagram_creators": len(CREATORS), "creator_follower_history": 4 * len(CREATORS),
             "media_assets": stored, "subreddit_snapshots": 3 * len(SUBS)}

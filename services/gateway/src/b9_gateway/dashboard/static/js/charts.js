@@ -4,7 +4,6 @@ import { h, compact, num, date } from './dom.js';
 
 const axisFmt = (v) => (Math.abs(v) >= 10000 ? compact(v) : num(v));
 
-const W = 640;
 const PAD = { l: 52, r: 16, t: 14, b: 28 };
 const COLORS = ['#2f5fd0', '#1c7c4a', '#b54708', '#7a3fb8', '#b42318', '#0e7490'];
 
@@ -23,8 +22,9 @@ function ticks(min, max, n = 4) {
  * series: [{name, points: [{x: Date|ms, y: number}]}]
  * opts: {title, height, format(y), xFormat(ms), area}
  */
-export function lineChart(series, { title, height = 220, format = axisFmt, xFormat = (ms) => date(new Date(ms).toISOString()), area = true } = {}) {
+export function lineChart(series, { title, height = 220, width = 640, format = axisFmt, xFormat = (ms) => date(new Date(ms).toISOString()), area = true } = {}) {
   const H = height;
+  const W = width;
   const pts = series.flatMap((s) => s.points).filter((p) => p.y !== null && p.y !== undefined);
   const figure = h('figure.chart', { dataset: { chart: title } });
   if (pts.length === 0) {
@@ -64,7 +64,7 @@ export function lineChart(series, { title, height = 220, format = axisFmt, xForm
       svg.append(a);
     }
     svg.append(h('path.series', { d, stroke: color, fill: 'none' }));
-    for (const q of p.length <= 60 ? p : []) {
+    for (const q of p.length <= 24 ? p : []) {
       const c = h('circle', { cx: sx(+q.x), cy: sy(q.y), r: 3, fill: color });
       c.append(h('title', `${s.name}: ${format(q.y)} at ${xFormat(+q.x)}`));
       svg.append(c);
@@ -72,7 +72,7 @@ export function lineChart(series, { title, height = 220, format = axisFmt, xForm
   });
   figure.append(svg);
   if (series.length > 1) {
-    figure.append(h('div.legend', series.map((s, i) => h('span.legend-item', h('span.swatch', { dataset: { c: i } }), s.name))));
+    figure.append(h('div.legend', series.filter((s) => s.points.some((q) => q.y !== null && q.y !== undefined)).map((s, i) => h('span.legend-item', h('span.swatch', { dataset: { c: i } }), s.name))));
     figure.querySelectorAll('.swatch').forEach((el, i) => { el.style.background = series[i].color || COLORS[i % COLORS.length]; });
   }
   figure.append(srTable(series, format, xFormat));
@@ -85,8 +85,9 @@ function srTable(series, format, xFormat) {
 }
 
 /** Vertical bars. items: [{label, value, highlight}] */
-export function barChart(items, { title, height = 200, format = axisFmt } = {}) {
+export function barChart(items, { title, height = 200, width = 640, format = axisFmt } = {}) {
   const H = height;
+  const W = width;
   const figure = h('figure.chart', { dataset: { chart: title } });
   if (!items.length) {
     figure.append(h('div.chart-empty', 'No data yet'));

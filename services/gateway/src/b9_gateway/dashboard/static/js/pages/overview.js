@@ -33,7 +33,7 @@ export async function overviewPage({ main }) {
       { id: 'unreviewed', label: 'Awaiting review', value: num(unreviewed), hint: h('a', { href: '#/reddit/review' }, 'Review subreddits') },
       { id: 'creators', label: 'Instagram creators', value: num(o.counts.creators), hint: `${num(o.creators_by_review.pending || 0)} pending review` },
       { id: 'users', label: 'Reddit users', value: num(o.counts.users), hint: `${num(o.counts.our_creators)} of ours` },
-      { id: 'media', label: 'Stored media', value: num(o.counts.media_stored), hint: `${num(o.counts.posts_estimate)} posts (est.)` },
+      { id: 'media', label: 'Stored media', value: num(o.counts.media_stored), hint: 'pictures, thumbnails, videos' },
       { id: 'dlq', label: 'Dead letters', value: h('span', { class: o.dlq_depth ? 'warn-text' : null }, num(o.dlq_depth)), hint: h('a', { href: '#/admin/dlq' }, 'Open the DLQ') },
       { id: 'ai-cost', label: 'AI cost today', value: usd(o.categorization_cost_today_usd), hint: 'categorization' },
     ]));
@@ -99,7 +99,7 @@ export async function overviewPage({ main }) {
       return { x: sec * 1000, y: buckets.get(sec)?.[st] || 0 };
     }) }));
     for (const k of buckets.keys()) if (k < end - WINDOW) buckets.delete(k);
-    clear(rateBox, lineChart(series, { title: 'Events per second per stream (live)', height: 180, area: false, xFormat: (ms) => new Date(ms).toISOString().slice(11, 19) }));
+    clear(rateBox, lineChart(series, { title: 'Events per second per stream (live)', height: 200, width: 760, area: false, xFormat: (ms) => new Date(ms).toISOString().slice(11, 19) }));
   };
 
   const refresh = throttle(async () => {

@@ -1,0 +1,100 @@
+// User analysis: list, search, filters, user detail with posts, mark our creators (single, bulk),
+// discover a user.
+import { h, clear, num, ago, date, throttle, toast } from '../dom.js';
+import { get, post, put, live } from '../api.js';
+import { pageHeader, statCards, tabs, searchBox, select, numberInput, dataTable, bulkBar, pager, button, badge, dialog, field, avatar } from '../ui.js';
+
+const QUALITY = { all: {}, ours: { our_creator: true }, high: { min_karma: 5000 }, low: { max_karma: 999 } };
+
+function discoverDialog(done) {
+  const input = h('input', { type: 'text', placeholder: 'u/username', autocomplete: 'off' });
+  const err = h('div.error-box', { role: 'alert', hidden: true });
+  const submit = async () => {
+    try {
+      const r = await post('/users', { username: input.value.trim(), our_creator: true });
+      toast(`u/${r.target} marked as ours and queued for discovery`, 'ok');
+      dlg.close(); done();
+    } catch (e) { err.textContent = e.message; err.hidden = false; }
+  };
+  input.addEventListener('keydown', (e) => { if (e.key === 'Enter') submit(); });
+  const dlg = dialog('Add one of our creators', [field('Reddit username', input, 'Marked as our creator; the scraper fetches the profile and posts now.'), err],
+    [button('Cancel', () => dlg.close()), button('Add and discover', submit, { kind: 'primary' })]);
+  input.focus();
+}
+
+export async function usersPage({ main }) {
+  const st = { tab: 'all', q: '', sort: 'karma', minKarma: null, page: 1 };
+  const ov = await get('/overview');
+  const bulk = bulkBar('Bulk update');
+  const table = dataTable({
+    caption: 'Reddit users', selectable: true, key: (u) => u.username, onSelect: (sel) => bulk.update(sel.size), empty: 'No users match.',
+    cols: [
+      { label: 'User', render: (u) => h('div.namecell', avatar(null, u.username), h('div', h('a.cell-title', { href: `#/reddit/users/${encodeURIComponent(u.username)}` }, `u/${u.username}`), u.our_creator ? h('div', badge('our creator', 'ok')) : null)) },
+      { label: 'Karma', class: 'num', render: (u) => num(u.total_karma) },
+      { label: 'Karma / day', class: 'num', render: (u) => num(u.karma_per_day) },
+      { label: 'Avg post score', class: 'num', render: (u) => num(u.avg_post_score) },
+      { label: 'Account age', class: 'num', render: (u) => (u.account_age_days === null ? '—' : `${num(u.account_age_days)} d`) },
+      { label: 'Last scraped', render: (u) => ago(u.last_scraped_at) },
+      { label: 'Ours', render: (u) => button(u.our_creator ? 'Unmark' : 'Mark ours', () => mark([u.username], !u.our_creator), { small: true, kind: u.our_creator ? 'ghost' : 'ok', 'aria-label': `${u.our_creator ? 'Unmark' : 'Mark'} u/${u.username} as our creator` }) },
+    ],
+  });
+  bulk.actions.append(button('Mark as our creators', () => mark(table.selected(), true), { small: true, kind: 'ok' }),
+    button('Unmark', () => mark(table.selected(), false), { small: true }), button('Clear selection', () => table.clearSelection(), { small: true, kind: 'ghost' }));
+  const pg = pager((p) => { st.page = p; load(); });
+
+  async function mark(names, ours) {
+    try {
+      const res = names.length === 1 ? await put(`/users/${encodeURIComponent(names[0])}/our-creator`, { our_creator: ours })
+        : await post('/users/bulk', { usernames: names, our_creator: ours });
+      toast(`${res.updated} user${res.updated === 1 ? '' : 's'} ${ours ? 'marked as ours' : 'unmarked'}`, 'ok');
+      await load();
+    } catch (e) { toast(e.message, 'error'); }
+  }
+
+  async function load() {
+    const res = await get('/users', { ...QUALITY[st.tab], q: st.q, sort: st.sort, min_karma: st.minKarma ?? QUALITY[st.tab].min_karma, page: st.page, per_page: 50 });
+    table.setRows(res.items);
+    pg.update(res);
+  }
+
+  const reload = throttle(() => load().catch(() => {}), 4000);
+  const off = live.on('user.fetched', reload);
+  clear(main,
+    pageHeader('User analysis', 'Reddit accounts: quality, activity and ours', button('Add our creator', () => discoverDialog(load), { kind: 'primary' })),
+    statCards([
+      { id: 'total', label: 'Users', value: num(ov.counts.users) },
+      { id: 'ours', label: 'Our creators', value: num(ov.counts.our_creators) },
+      { id: 'models', label: 'Models', value: num(ov.counts.models) },
+    ]),
+    tabs([{ id: 'all', label: 'All' }, { id: 'ours', label: 'Our creators' }, { id: 'high', label: 'High karma (5k+)' }, { id: 'low', label: 'Low karma (<1k)' }], st.tab, (id) => { st.tab = id; st.page = 1; load(); }, 'Quality'),
+    h('div.toolbar', searchBox('Search users', '', (q) => { st.q = q; st.page = 1; load(); }, 'Username prefix'),
+      numberInput('Min karma', null, (v) => { st.minKarma = v; st.page = 1; load(); }, { min: 0 }),
+      select('Sort by', [['karma', 'Karma'], ['karma_per_day', 'Karma per day'], ['avg_post_score', 'Avg post score'], ['account_age', 'Account age'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; load(); })),
+    bulk.el, table.el, pg.el);
+  await load();
+  return { dispose() { off(); reload.cancel(); } };
+}
+
+export async function userDetailPage({ main, params: [name] }) {
+  const d = await get(`/users/${encodeURIComponent(name)}`, { posts: 100 });
+  const u = d.user;
+  const render = () => clear(main,
+    pageHeader(`u/${u.username}`, u.our_creator ? 'One of our creators' : 'Reddit user',
+      button(u.our_creator ? 'Unmark as ours' : 'Mark as our creator', async () => {
+        try { await put(`/users/${encodeURIComponent(u.username)}/our-creator`, { our_creator: !u.our_creator }); u.our_creator = !u.our_creator; render(); } catch (e) { toast(e.message, 'error'); }
+      }, { kind: u.our_creator ? 'secondary' : 'primary' }), h('a.btn', { href: '#/reddit/users' }, 'All users')),
+    statCards([
+      { label: 'Total karma', value: num(u.total_karma), hint: `${num(u.link_karma)} post · ${num(u.comment_karma)} comment` },
+      { label: 'Karma per day', value: num(u.karma_per_day) },
+      { label: 'Account age', value: u.account_age_days === null ? '—' : `${num(u.account_age_days)} d` },
+      { label: 'Avg post score', value: num(u.avg_post_score) },
+      { label: 'Most active hour', value: u.most_active_hour === null || u.most_active_hour === undefined ? '—' : `${u.most_active_hour}:00 UTC` },
+      { label: 'Model', value: d.model ? d.model.name : '—' },
+    ]),
+    h('section.card', h('h2', `Posts (${d.posts.length})`), h('div.table-wrap', h('table.data.compact', h('caption.sr-only', 'Posts'),
+      h('thead', h('tr', h('th', 'Title'), h('th', 'Subreddit'), h('th.num', 'Score'), h('th.num', 'Comments'), h('th', 'Type'), h('th', 'Posted (UTC)'))),
+      h('tbody', d.posts.length ? d.posts.map((p) => h('tr', h('td', p.title), h('td', h('a', { href: `#/reddit/subreddits/${encodeURIComponent(p.subreddit)}` }, `r/${p.subreddit}`)),
+        h('td.num', num(p.score)), h('td.num', num(p.num_comments)), h('td', p.content_type), h('td', date(p.created_utc))))
+        : h('tr', h('td.empty', { colspan: 6 }, 'No posts stored for this user.')))))));
+  render();
+}
