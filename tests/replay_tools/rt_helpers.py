@@ -15,8 +15,7 @@ from b9_common.events import PostsFetched, RedditPost, SubredditFetched, UserFet
 from b9_common.service import Runtime, serve
 from b9_persistence.main import SERVICE as PERSISTENCE
 from b9_persistence.settings import Settings as PSettings
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TABLES = {"subreddits": "name", "subreddit_snapshots": "subreddit, fact_at", "reddit_users": "username",
@@ -119,4 +118,8 @@ async def fetchval(url: str, sql: str, *args: Any) -> Any:
 async def cli(env: dict[str, str], *args: str, input: str | None = None) -> Result:
     """Run `b9 <args>` through typer's CliRunner in a thread (it runs its own event loop)."""
     runner = CliRunner()
-    return await asyncio.to_thread(runner.invoke, app, list(args), env=env, input=input, catch_exceptions=False)
+
+    def invoke() -> Result:
+        return runner.invoke(app, list(args), env=env, input=input, catch_exceptions=False)
+
+    return await asyncio.to_thread(invoke)

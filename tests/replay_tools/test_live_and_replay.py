@@ -12,7 +12,7 @@ from rt_helpers import drained, facts, live_persistence, psettings, publish, tab
 
 
 async def test_replay_during_live_consumption_matches_either_alone(
-        rt: Runtime, nats_url: str, namespace: str, database_url: str, make_db) -> None:  # type: ignore[no-untyped-def]
+        rt: Runtime, nats_url: str, namespace: str, database_url: str, make_db) -> None:
     events = facts("lv", 300)  # 1,200 events, older facts arriving after newer ones
     # 1. live alone
     async with live_persistence(psettings(nats_url, namespace, database_url)):
