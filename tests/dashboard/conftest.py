@@ -127,18 +127,28 @@ async def dash(rt: Runtime, nats_url: str, namespace: str, database_url: str,
         await pool.close()
 
 
-@pytest.fixture
-async def page(browser: Any, dash: Dash) -> AsyncIterator[Any]:
-    """A logged-in page on the overview (1440×900), with console errors collected."""
+async def new_page(browser: Any, dash: Dash) -> tuple[Any, Any, list[str]]:
+    """A fresh browser context (1440×900) and page; console errors collected (401s expected)."""
     ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, base_url=dash.url)
     pg = await ctx.new_page()
     pg.set_default_timeout(10_000)
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "401" not in m.text else None)
+    return ctx, pg, errors
+
+
+async def log_in(pg: Any, key: str = API_KEY) -> None:
+    await pg.get_by_label("Gateway key").fill(key)
+    await pg.get_by_label("Gateway key").press("Enter")
+
+
+@pytest.fixture
+async def page(browser: Any, dash: Dash) -> AsyncIterator[Any]:
+    """A logged-in page on the overview."""
+    ctx, pg, errors = await new_page(browser, dash)
     await pg.goto("/")
-    await pg.get_by_label("Gateway key").fill(API_KEY)
-    await pg.get_by_role("button", name="Sign in").click()
+    await log_in(pg)
     await pg.locator("#scrapers [data-scraper]").first.wait_for()
     pg.errors = errors
     yield pg
@@ -146,8 +156,14 @@ async def page(browser: Any, dash: Dash) -> AsyncIterator[Any]:
     assert not errors, f"errors in the browser console: {errors}"
 
 
+async def images_loaded(pg: Any) -> None:
+    """Wait until every <img> has loaded (page.evaluate runs over CDP: our CSP forbids eval)."""
+    await pg.evaluate("() => Promise.all([...document.images].map((i) => i.decode().catch(() => null)))")
+
+
 async def shot(pg: Any, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
+    await images_loaded(pg)
     await pg.screenshot(path=str(path), full_page=True)
     return path

@@ -135,3 +135,15 @@ class LiveFeed {
 }
 
 export const live = new LiveFeed();
+
+/**
+ * An SSE event says a fact was published; the persistence service writes it to the read model
+ * a moment later. settled(fn) re-reads soon after the event and once more a little later.
+ * fn should be throttled (see dom.throttle) so bursts of events coalesce.
+ */
+export function settled(fn) {
+  return () => {
+    setTimeout(fn, 600);
+    setTimeout(fn, 2500);
+  };
+}

@@ -1,7 +1,7 @@
 // Categorization: tags per Ok subreddit, manual edit (single and bulk), AI categorize with
 // progress (counted from subreddit.categorized events on the live feed).
 import { h, clear, num, pct, ago, throttle, toast } from '../dom.js';
-import { get, post, put, live } from '../api.js';
+import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, statCards, tabs, searchBox, dataTable, bulkBar, pager, button, progress, field, dialog } from '../ui.js';
 import { subName } from './subreddits.js';
 
@@ -108,9 +108,10 @@ export async function categorizationPage({ main }) {
     } catch (e) { toast(e.status === 409 ? 'Every Ok subreddit already has tags.' : e.message, e.status === 409 ? 'info' : 'error'); }
   }
 
+  const later = settled(() => { refreshStats(); reloadList(); });
   const off = live.on('subreddit.categorized', () => {
     if (job.total) { job.done = Math.min(job.total, job.done + 1); renderJob(); }
-    refreshStats(); reloadList();
+    later();
   });
 
   const tabBar = tabs([{ id: 'all', label: 'All Ok' }, { id: 'untagged', label: 'Untagged' }, { id: 'tagged', label: 'Tagged' }], st.tab, (id) => { st.tab = id; st.page = 1; load(); }, 'Tagging status');

@@ -1,6 +1,6 @@
 // Creator detail: profile, follower-growth chart, review and niche, reels and posts with stored media.
 import { h, clear, num, compact, pct, ago, toast, mediaUrl, throttle } from '../dom.js';
-import { get, put, live } from '../api.js';
+import { get, put, live, settled } from '../api.js';
 import { pageHeader, statCards, button, badge, avatar } from '../ui.js';
 import { lineChart } from '../charts.js';
 import { mediaCard } from './reels.js';
@@ -44,7 +44,8 @@ export async function creatorDetailPage({ main, params: [key] }) {
   }
   render();
   const refresh = throttle(async () => { try { d = await get(`/creators/${encodeURIComponent(key)}`, { media: 60 }); render(); } catch { /* keep */ } }, 3000);
+  const later = settled(refresh);
   const mine = (ev) => [d.creator.ig_user_id, d.creator.username].includes(ev.key?.ig_user_id || ev.key?.username) || ev.data?.owner === d.creator.ig_user_id;
-  const offs = [live.on('creator.scraped', (ev) => { if (mine(ev)) refresh(); }), live.on('media.stored', (ev) => { if (mine(ev)) refresh(); })];
+  const offs = [live.on('creator.scraped', (ev) => { if (mine(ev)) later(); }), live.on('media.stored', (ev) => { if (mine(ev)) later(); })];
   return { dispose() { offs.forEach((f) => f()); refresh.cancel(); } };
 }

@@ -1,7 +1,7 @@
 // Instagram creator review: tabs, follower filters, sorts, single and bulk review,
 // add a creator, related-creator discovery with progress. New creators arrive over SSE.
 import { h, clear, num, compact, pct, ago, throttle, toast, mediaUrl } from '../dom.js';
-import { get, post, put, live } from '../api.js';
+import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, statCards, tabs, searchBox, select, numberInput, dataTable, bulkBar, pager, button, badge, dialog, field, avatar, progress } from '../ui.js';
 
 export function creatorCell(c) {
@@ -101,9 +101,9 @@ export async function creatorReviewPage({ main }) {
   }, 2000);
   const reloadRelated = throttle(() => { loadRelated().catch(() => {}); }, 2000);
   const offs = [
-    live.on('creator.scraped', reload),
-    live.on('creator.discovered', () => { reload(); reloadRelated(); }),
-    live.on('creator.related_processed', reloadRelated),
+    live.on('creator.scraped', settled(reload)),
+    live.on('creator.discovered', settled(() => { reload(); reloadRelated(); })),
+    live.on('creator.related_processed', settled(reloadRelated)),
   ];
   clear(main,
     pageHeader('Creator review', 'Approve the Instagram creators we want to track', button('Add creator', () => addCreatorDialog(), { kind: 'primary' })),

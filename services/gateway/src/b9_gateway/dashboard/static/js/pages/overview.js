@@ -1,7 +1,7 @@
 // Overview / monitor: scraper cards with start/stop, pipeline streams and lag, DLQ depth,
 // events per second per stream and the live event feed (all pushed over SSE).
 import { h, clear, num, pct, usd, age, ago, throttle, toast } from '../dom.js';
-import { get, post, live, streamOf } from '../api.js';
+import { get, post, live, streamOf, settled } from '../api.js';
 import { pageHeader, statCards, badge, button, select } from '../ui.js';
 import { lineChart } from '../charts.js';
 import { feedItem } from './feed.js';
@@ -116,6 +116,7 @@ export async function overviewPage({ main }) {
   const counter = h('span.muted.small', { id: 'feed-count' }, '0 events');
   let seen = 0;
 
+  const later = settled(refresh);
   const offEvents = live.on('', (ev) => {
     const sec = nowSec();
     const b = buckets.get(sec) || {};
@@ -129,7 +130,7 @@ export async function overviewPage({ main }) {
       while (feedList.children.length > 100) feedList.lastChild.remove();
       feedList.querySelector('.feed-empty')?.remove();
     }
-    if (ev.type === 'scrape.attempted' || ev.type.startsWith('dlq.') || ev.type.endsWith('.fetched') || ev.type === 'creator.scraped') refresh();
+    if (ev.type === 'scrape.attempted' || ev.type.startsWith('dlq.') || ev.type.endsWith('.fetched') || ev.type === 'creator.scraped') later();
   });
   feedList.append(h('li.feed-empty.muted', 'Waiting for events…'));
 

@@ -1,6 +1,6 @@
 // Reels: cards with the stored thumbnails / videos (served from /media/...), search and sorts.
 import { h, clear, num, compact, pct, day, throttle } from '../dom.js';
-import { get, live } from '../api.js';
+import { get, live, settled } from '../api.js';
 import { mediaUrl } from '../dom.js';
 import { pageHeader, statCards, select, searchBox, pager } from '../ui.js';
 
@@ -37,7 +37,7 @@ export async function reelsPage({ main }) {
     pg.update(res);
   }
   const reload = throttle(() => load().catch(() => {}), 4000);
-  const offs = [live.on('media.stored', reload), live.on('creator.scraped', reload)];
+  const offs = [live.on('media.stored', settled(reload)), live.on('creator.scraped', settled(reload))];
   clear(main, pageHeader('Reels', 'What our tracked creators post, with stored media'),
     h('div.toolbar', searchBox('Search captions', '', (q) => { st.q = q; st.page = 1; load(); }),
       select('Sort by', [['views', 'Most views'], ['recent', 'Most recent'], ['likes', 'Most liked'], ['engagement', 'Engagement'], ['comments', 'Most comments']], st.sort, (v) => { st.sort = v; st.page = 1; load(); })),

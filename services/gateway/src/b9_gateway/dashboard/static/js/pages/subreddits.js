@@ -1,7 +1,7 @@
 // Subreddit review (tabs by status, search, paged table, rules, single and bulk review,
 // add subreddit) and subreddit detail (metric history chart, rules, requirements, top posts).
 import { h, clear, num, compact, pct, ago, date, throttle, toast, initials } from '../dom.js';
-import { get, post, put, live } from '../api.js';
+import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, statCards, tabs, searchBox, select, dataTable, bulkBar, pager, dialog, button, badge, field, errorBox } from '../ui.js';
 import { lineChart } from '../charts.js';
 
@@ -115,7 +115,7 @@ export async function reviewPage({ main }) {
     } catch { /* shown on next action */ }
     load();
   }, 4000);
-  const off = live.on('subreddit.fetched', reload);
+  const off = live.on('subreddit.fetched', settled(reload));
 
   clear(main,
     pageHeader('Subreddit review', 'Decide which subreddits we post in', button('Add subreddit', addSubredditDialog, { kind: 'primary' })),

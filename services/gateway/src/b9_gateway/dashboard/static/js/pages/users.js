@@ -1,7 +1,7 @@
 // User analysis: list, search, filters, user detail with posts, mark our creators (single, bulk),
 // discover a user.
 import { h, clear, num, ago, date, throttle, toast } from '../dom.js';
-import { get, post, put, live } from '../api.js';
+import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, statCards, tabs, searchBox, select, numberInput, dataTable, bulkBar, pager, button, badge, dialog, field, avatar } from '../ui.js';
 
 const QUALITY = { all: {}, ours: { our_creator: true }, high: { min_karma: 5000 }, low: { max_karma: 999 } };
@@ -58,7 +58,7 @@ export async function usersPage({ main }) {
   }
 
   const reload = throttle(() => load().catch(() => {}), 4000);
-  const off = live.on('user.fetched', reload);
+  const off = live.on('user.fetched', settled(reload));
   clear(main,
     pageHeader('User analysis', 'Reddit accounts: quality, activity and ours', button('Add our creator', () => discoverDialog(load), { kind: 'primary' })),
     statCards([
