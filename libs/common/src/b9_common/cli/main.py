@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 import typer
 
@@ -58,6 +59,8 @@ def asyncapi() -> None:
 
 
 def main() -> None:
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back correctly.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     from b9_common.cli import commands  # noqa: F401 - registers replay, dlq, seed
 
     app()

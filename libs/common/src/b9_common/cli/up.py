@@ -74,7 +74,7 @@ def available_services() -> dict[str, str]:
             console.print(f"[yellow]service {ep.name} not started: {type(exc).__name__}: {exc}[/]")
             continue
         found[ep.name] = f"b9-{ep.name}"
-    return found
+    return {n: found[n] for n in sorted(found, key=lambda n: ORDER.index(n) if n in ORDER else 99)}
 
 
 @dataclass
