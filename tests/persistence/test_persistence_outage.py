@@ -38,7 +38,7 @@ async def test_database_outage_loses_nothing(rt: Runtime, service: object, datab
                   for i in range(20)]
         second += [p.envelope(f.subreddit(f"s{i}")) for i in range(20)]
         await p.publish_many(second)
-        await asyncio.sleep(6)
+        await asyncio.sleep(20)  # the outage: 20 s
         info = await rt.js.consumer_info(rt.topology.stream("SCRAPE"), "persistence")
         assert info.num_ack_pending + info.num_pending > 0  # held back, not acked
         assert info.num_redelivered > 0  # naked and redelivered while the database was down
