@@ -24,6 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +43,10 @@ QUERIES = {
 # -- the bare endpoint: raw ASGI + asyncpg + msgspec, the same SQL as the gateway -----------
 def bare_app() -> Any:
     import msgspec
-    from b9_gateway.deps import _init_conn
+    from b9_gateway.deps import build_pool
     from b9_gateway.http import page, rows
     from b9_gateway.routes import creators, posts, subreddits
+    from b9_gateway.settings import Settings
     from b9_gateway.sql import Where, paged
 
     state: dict[str, Any] = {}
@@ -69,14 +71,16 @@ def bare_app() -> Any:
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            import asyncpg
-
             while True:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
-                    state["pool"] = await asyncpg.create_pool(
-                        os.environ["DATABASE_URL"], min_size=2, max_size=10, init=_init_conn
+                    # the gateway's own pool settings (size, codecs, no reset query on release)
+                    settings = Settings(
+                        database_url=os.environ["DATABASE_URL"],
+                        gateway_api_key=KEY,
+                        gateway_pool_size=int(os.environ.get("GATEWAY_POOL_SIZE", "10")),
                     )
+                    state["pool"] = await build_pool(settings)
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
                     await state["pool"].close()
@@ -225,7 +229,7 @@ def wrk(url: str, duration: int) -> tuple[float, float, int]:
     return rps, p99, int(errors.group(1)) if errors else 0
 
 
-async def run(scale: str, duration: int) -> list[Row]:
+async def run(scale: str, duration: int, rounds: int) -> list[Row]:
     from b9_common.metrics import free_port
 
     if not shutil.which("wrk"):
@@ -256,9 +260,15 @@ async def run(scale: str, duration: int) -> list[Row]:
             bare_url = f"http://127.0.0.1:{bare_port}{path.split('?')[0]}"
             gw_url = f"http://127.0.0.1:{gw_port}{path}"
             wrk(gw_url, 1), wrk(bare_url, 1)  # warm up both
-            b_rps, b_p99, _ = wrk(bare_url, duration)
-            g_rps, g_p99, g_err = wrk(gw_url, duration)
+            bare, gw = [], []
+            for _ in range(rounds):  # alternate, so both see the same background load
+                bare.append(wrk(bare_url, duration))
+                gw.append(wrk(gw_url, duration))
+            b_rps, b_p99 = median(r[0] for r in bare), median(r[1] for r in bare)
+            g_rps, g_p99 = median(r[0] for r in gw), median(r[1] for r in gw)
+            g_err = sum(r[2] for r in gw)
             note = f"{g_err} non-2xx" if g_err else ""
+            print(f"{name}: gateway {[round(r[0]) for r in gw]} req/s, bare {[round(r[0]) for r in bare]}", flush=True)
             rows.append(
                 Row(
                     f"{name} list req/s",
@@ -284,7 +294,11 @@ async def run(scale: str, duration: int) -> list[Row]:
         for p in procs:
             p.terminate()
         for p in procs:
-            p.wait(10)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
         for k in keep:
             if k is not None:
                 k.stop()
@@ -295,13 +309,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small scale, short runs")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--duration", type=int, default=None)
+    ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating bare/gateway runs per endpoint (median)")
     args = ap.parse_args()
     scale = "small" if args.quick else "full"
-    duration = args.duration or (4 if args.quick else 10)
-    rows = asyncio.run(run(scale, duration))
+    duration = args.duration or (3 if args.quick else 5)
+    rows = asyncio.run(run(scale, duration, args.rounds))
     print_table(f"gateway ({scale} scale, wrk -t2 -c64, 2 workers each; shared machine, noisy)", rows)
-    write_json(args.json, "gateway", rows, {"scale": scale, "duration_s": duration})
+    write_json(args.json, "gateway", rows, {"scale": scale, "duration_s": duration, "rounds": args.rounds})
 
 
 if __name__ == "__main__":

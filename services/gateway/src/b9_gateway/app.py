@@ -17,6 +17,7 @@ from b9_gateway import __version__, dashboard, openapi
 from b9_gateway.auth import require_key
 from b9_gateway.deps import Deps, build_deps
 from b9_gateway.http import JSON
+from b9_gateway.query import install_fast_lane
 from b9_gateway.ratelimit import RateLimit
 from b9_gateway.routes import MEDIA_ROUTER, ROUTERS, health, session
 from b9_gateway.settings import Settings
@@ -81,6 +82,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_key)])
     app.include_router(MEDIA_ROUTER, dependencies=[Depends(require_key)])
+    install_fast_lane(app, [("/api/v1", router) for router in ROUTERS])
     app.include_router(dashboard.router)
     openapi.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)

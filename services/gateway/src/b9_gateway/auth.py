@@ -11,6 +11,8 @@ import hmac
 import time
 
 from fastapi import HTTPException, Request
+from starlette.requests import cookie_parser
+from starlette.types import Scope
 
 COOKIE = "b9_session"
 
@@ -38,20 +40,41 @@ def valid_key(key: str, candidate: str) -> bool:
     return hmac.compare_digest(candidate.encode(), key.encode())
 
 
-async def require_key(request: Request) -> None:
-    """Dependency for every /api route except login (reads the headers directly: cheap)."""
-    key: str = request.app.state.settings.gateway_api_key
-    auth = request.headers.get("authorization")
-    if auth and auth[:7].lower() == "bearer " and valid_key(key, auth[7:].strip()):
-        return
-    cookie = request.cookies.get(COOKIE)
-    if cookie and valid_session(key, cookie):
-        return
-    raise HTTPException(
+def authorized(key: str, authorization: str | None, cookie_header: str | None) -> bool:
+    """The ``Authorization`` header carries the key, or the cookies a valid session."""
+    if authorization and authorization[:7].lower() == "bearer " and valid_key(key, authorization[7:].strip()):
+        return True
+    if cookie_header:
+        cookie = cookie_parser(cookie_header).get(COOKIE)
+        return valid_session(key, cookie) if cookie else False
+    return False
+
+
+def unauthorized() -> HTTPException:
+    return HTTPException(
         status_code=401,
         detail="missing or wrong API key: send 'Authorization: Bearer <key>' or log in",
         headers={"WWW-Authenticate": "Bearer"},
     )
+
+
+def check_scope_key(key: str, scope: Scope) -> None:
+    """Raise 401 unless the request is authorized (reads the raw ASGI headers)."""
+    authorization = cookie = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"cookie":
+            cookie = value.decode("latin-1")
+    if not authorized(key, authorization, cookie):
+        raise unauthorized()
+
+
+async def require_key(request: Request) -> None:
+    """Dependency for every /api route except login (reads the headers directly: cheap)."""
+    headers = request.headers
+    if not authorized(request.app.state.settings.gateway_api_key, headers.get("authorization"), headers.get("cookie")):
+        raise unauthorized()
 
 
 SECURITY_SCHEMES = {

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+
+log = logging.getLogger(__name__)
 
 
 def like_prefix(text: str) -> str:
@@ -31,37 +36,90 @@ class Where:
         return (" WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
 
 
-COUNT_TTL = 2.0
-_counts: dict[tuple[Any, ...], tuple[float, int]] = {}
+class Totals:
+    """Exact list totals cached per (query, parameters) in this process.
+
+    A total is fresh for ``ttl(cost)``: 2 s, or 20x the time the count took, at most
+    ``MAX_TTL`` (a 450 ms count over 1.8 M posts is redone every 9 s, not on every request).
+    When it is older, requests keep the previous total while one background count per
+    key refreshes it (never a herd of identical counts); past ``MAX_STALE`` or after a
+    write through this process (``invalidate``) they wait for that single count.
+    """
+
+    MIN_TTL, MAX_TTL, MAX_STALE, MAX_KEYS = 2.0, 10.0, 30.0, 2000
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[Any, ...], tuple[int, float, float]] = {}  # key -> total, at, ttl
+        self._inflight: dict[tuple[int, tuple[Any, ...]], asyncio.Task[int]] = {}
+        self._generation = 0
+
+    def ttl(self, cost: float) -> float:
+        return max(self.MIN_TTL, min(self.MAX_TTL, 20 * cost))
+
+    def invalidate(self) -> None:
+        self._values.clear()
+        self._generation += 1
+
+    async def get(self, key: tuple[Any, ...], count: Callable[[], Awaitable[int]]) -> int:
+        hit = self._values.get(key)
+        if hit is not None:
+            age = time.monotonic() - hit[1]
+            if age < hit[2]:
+                return hit[0]
+            if age < self.MAX_STALE:
+                self._refresh(key, count)
+                return hit[0]
+        return await asyncio.shield(self._refresh(key, count))
+
+    def _refresh(self, key: tuple[Any, ...], count: Callable[[], Awaitable[int]]) -> asyncio.Task[int]:
+        flight = (self._generation, key)  # a count started before a write is not reused after it
+        task = self._inflight.get(flight)
+        if task is None:
+            task = self._inflight[flight] = asyncio.create_task(self._count(key, count))
+        return task
+
+    async def _count(self, key: tuple[Any, ...], count: Callable[[], Awaitable[int]]) -> int:
+        generation, t0 = self._generation, time.monotonic()
+        try:
+            total = await count()
+        except Exception:
+            log.warning("list total failed", exc_info=True)
+            raise
+        finally:
+            self._inflight.pop((generation, key), None)
+        now = time.monotonic()
+        if generation == self._generation:
+            if len(self._values) >= self.MAX_KEYS:
+                self._values.clear()
+            self._values[key] = (total, now, self.ttl(now - t0))
+        return total
+
+
+TOTALS = Totals()
 
 
 def invalidate_counts() -> None:
-    """Forget cached totals (called after every write this process makes)."""
-    _counts.clear()
+    """Forget cached totals (called after every write request this process serves)."""
+    TOTALS.invalidate()
 
 
 async def paged(
     pool: asyncpg.Pool, select: str, from_: str, where: Where, order: str, page: int, per_page: int
 ) -> tuple[list[asyncpg.Record], int]:
-    """Rows of one page and the total. Totals are cached for ``COUNT_TTL`` seconds per
-    (query, parameters) in this process, so a list being paged or polled counts once."""
+    """Rows of one page and the total (exact: from the page itself when it is the last
+    one, else from ``TOTALS``, one count per query and parameters every few seconds)."""
     cond = where.sql()
     params = list(where.params)
-    lim, off = where.p(per_page), where.p((page - 1) * per_page)
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT {select} FROM {from_}{cond} ORDER BY {order} LIMIT {lim} OFFSET {off}",
-            *where.params,
-        )
-        if page == 1 and len(rows) < per_page:
-            return list(rows), len(rows)
-        key = (from_, cond, *(tuple(p) if isinstance(p, list) else p for p in params))
-        now = time.monotonic()
-        hit = _counts.get(key)
-        if hit is not None and now - hit[0] < COUNT_TTL:
-            return list(rows), hit[1]
-        total = int(await conn.fetchval(f"SELECT count(*) FROM {from_}{cond}", *params))
-    if len(_counts) > 2000:
-        _counts.clear()
-    _counts[key] = (now, total)
-    return list(rows), total
+    offset = (page - 1) * per_page
+    lim, off = where.p(per_page), where.p(offset)
+    rows = await pool.fetch(
+        f"SELECT {select} FROM {from_}{cond} ORDER BY {order} LIMIT {lim} OFFSET {off}", *where.params
+    )
+    if len(rows) < per_page and (rows or page == 1):
+        return rows, offset + len(rows)
+    key = (from_, cond, *(tuple(p) if isinstance(p, list) else p for p in params))
+
+    async def count() -> int:
+        return int(await pool.fetchval(f"SELECT count(*) FROM {from_}{cond}", *params))
+
+    return rows, await TOTALS.get(key, count)

@@ -9,11 +9,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from b9_common.events import InstagramScrapeRequested
 from fastapi import APIRouter, Depends, Path, Query
+from msgspec import Meta
 from pydantic import Field
 
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found, page, rows
 from b9_gateway.openapi import doc
+from b9_gateway.query import query_get
 from b9_gateway.schemas import (
     MAX_BULK,
     MAX_PER_PAGE,
@@ -160,17 +162,16 @@ MEDIA_COLS = (
 MEDIA_FROM = "instagram_media m LEFT JOIN instagram_creators c ON c.ig_user_id = m.ig_user_id"
 
 
-@router.get("/creators", responses=doc(CreatorItem, paged=True), summary="List creators")
-async def list_creators(
-    review: Literal["pending", "ok", "non_related", "any"] | None = None,
-    niche: Annotated[str | None, Query(max_length=100)] = None,
-    niched: bool | None = None,
-    min_followers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-    max_followers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-    min_engagement: Annotated[float | None, Query(ge=0, le=1e6)] = None,
-    max_engagement: Annotated[float | None, Query(ge=0, le=1e6)] = None,
-    tags: Annotated[list[str] | None, Query(max_length=20)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+class CreatorQuery(msgspec.Struct, frozen=True, kw_only=True):
+    review: Literal["pending", "ok", "non_related", "any"] | None = None
+    niche: Annotated[str, Meta(max_length=100)] | None = None
+    niched: bool | None = None
+    min_followers: Annotated[int, Meta(ge=0, le=2**31 - 1)] | None = None
+    max_followers: Annotated[int, Meta(ge=0, le=2**31 - 1)] | None = None
+    min_engagement: Annotated[float, Meta(ge=0, le=1e6)] | None = None
+    max_engagement: Annotated[float, Meta(ge=0, le=1e6)] | None = None
+    tags: Annotated[list[str], Meta(max_length=20)] | None = None
+    q: Annotated[str, Meta(max_length=200)] | None = None
     sort: Literal[
         "followers",
         "engagement",
@@ -179,12 +180,17 @@ async def list_creators(
         "avg_reel_views",
         "growth",
         "username",
-    ] = "followers",
-    order: Literal["desc", "asc"] = "desc",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+    ] = "followers"
+    order: Literal["desc", "asc"] = "desc"
+    page: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+
+
+@query_get(router, "/creators", CreatorQuery, responses=doc(CreatorItem, paged=True), summary="List creators")
+async def list_creators(deps: Deps, query: CreatorQuery) -> JSON:
+    review, niche, niched, tags, q = query.review, query.niche, query.niched, query.tags, query.q
+    min_followers, max_followers = query.min_followers, query.max_followers
+    min_engagement, max_engagement = query.min_engagement, query.max_engagement
     w = Where()
     if review == "pending":
         w.add("review_status IS NULL")
@@ -209,11 +215,11 @@ async def list_creators(
             q,
             like_prefix(q.strip().lstrip("@")),
         )
-    col = SORTS[sort]
-    direction = "ASC" if order == "asc" else "DESC"
+    col = SORTS[query.sort]
+    direction = "ASC" if query.order == "asc" else "DESC"
     order_sql = f"{col} {direction} NULLS LAST, ig_user_id"
-    items, total = await paged(deps.pool, LIST_COLS, "instagram_creators", w, order_sql, page_no, per_page)
-    return JSON(page(rows(items), total, page_no, per_page))
+    items, total = await paged(deps.pool, LIST_COLS, "instagram_creators", w, order_sql, query.page, query.per_page)
+    return JSON(page(rows(items), total, query.page, query.per_page))
 
 
 @router.post(

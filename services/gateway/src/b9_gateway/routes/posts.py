@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Depends, Query
+from msgspec import Meta
 
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, page, rows
 from b9_gateway.openapi import doc
+from b9_gateway.query import query_get
 from b9_gateway.schemas import MAX_PER_PAGE
 from b9_gateway.sql import Where, paged
 
@@ -95,25 +97,29 @@ PerSub = Annotated[int, Query(ge=1, le=50)]
 Text = Annotated[str | None, Query(max_length=200)]
 
 
-@router.get("/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window")
-async def viral(
-    hours: Hours = 72,
-    per_subreddit: PerSub = 3,
-    q: Text = None,
-    sfw: bool | None = None,
-    category: Annotated[str | None, Query(max_length=50)] = None,
-    subreddit: Text = None,
-    sort: Literal["score", "comments", "recent", "ratio"] = "score",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+class ViralQuery(msgspec.Struct, frozen=True, kw_only=True):
+    hours: Annotated[int, Meta(ge=1, le=24 * 90, description="Time window in hours")] = 72
+    per_subreddit: Annotated[int, Meta(ge=1, le=50)] = 3
+    q: Annotated[str, Meta(max_length=200)] | None = None
+    sfw: bool | None = None
+    category: Annotated[str, Meta(max_length=50)] | None = None
+    subreddit: Annotated[str, Meta(max_length=200)] | None = None
+    sort: Literal["score", "comments", "recent", "ratio"] = "score"
+    page: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+
+
+@query_get(
+    router, "/viral", ViralQuery, responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window"
+)
+async def viral(deps: Deps, query: ViralQuery) -> JSON:
+    page_no, per_page = query.page, query.per_page
     w = Where()
-    cte = viral_cte(w, hours, per_subreddit, q, sfw, category, subreddit)
+    cte = viral_cte(w, query.hours, query.per_subreddit, query.q, query.sfw, query.category, query.subreddit)
     lim, off = w.p(per_page), w.p((page_no - 1) * per_page)
     sql = (
         cte + "SELECT *, count(*) OVER () AS total FROM viral "
-        f"ORDER BY {SORTS[sort]}, reddit_id LIMIT {lim} OFFSET {off}"
+        f"ORDER BY {SORTS[query.sort]}, reddit_id LIMIT {lim} OFFSET {off}"
     )
     async with deps.pool.acquire() as conn:
         found = await conn.fetch(sql, *w.params)
@@ -189,18 +195,26 @@ LIST_SORTS = {
 }
 
 
-@router.get("", responses=doc(PostItem, paged=True), summary="List posts with filters")
-async def list_posts(
-    subreddit: Text = None,
-    author: Text = None,
-    content_type: Literal["image", "video", "gallery", "text", "link"] | None = None,
-    over18: bool | None = None,
-    min_score: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
-    sort: Literal["score", "recent", "comments"] = "score",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+class PostQuery(msgspec.Struct, frozen=True, kw_only=True):
+    subreddit: Annotated[str, Meta(max_length=200)] | None = None
+    author: Annotated[str, Meta(max_length=200)] | None = None
+    content_type: Literal["image", "video", "gallery", "text", "link"] | None = None
+    over18: bool | None = None
+    min_score: Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)] | None = None
+    sort: Literal["score", "recent", "comments"] = "score"
+    page: Annotated[int, Meta(ge=1, le=10_000)] = 1
+    per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+
+
+@query_get(router, "", PostQuery, responses=doc(PostItem, paged=True), summary="List posts with filters")
+async def list_posts(deps: Deps, query: PostQuery) -> JSON:
+    subreddit, author, content_type, over18, min_score = (
+        query.subreddit,
+        query.author,
+        query.content_type,
+        query.over18,
+        query.min_score,
+    )
     w = Where()
     if subreddit:
         w.add("subreddit = {}", subreddit)
@@ -212,5 +226,7 @@ async def list_posts(
         w.add("over_18 = {}", over18)
     if min_score is not None:
         w.add("score >= {}", min_score)
-    items, total = await paged(deps.pool, POST_COLS, "reddit_posts", w, LIST_SORTS[sort], page_no, per_page)
-    return JSON(page(rows(items), total, page_no, per_page))
+    items, total = await paged(
+        deps.pool, POST_COLS, "reddit_posts", w, LIST_SORTS[query.sort], query.page, query.per_page
+    )
+    return JSON(page(rows(items), total, query.page, query.per_page))

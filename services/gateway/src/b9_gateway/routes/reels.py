@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+import msgspec
+from fastapi import APIRouter
+from msgspec import Meta
 
-from b9_gateway.deps import Deps, get_deps
+from b9_gateway.deps import Deps
 from b9_gateway.http import JSON, page, rows
 from b9_gateway.openapi import doc
+from b9_gateway.query import query_get
 from b9_gateway.routes.creators import MEDIA_COLS, MEDIA_FROM, REEL_SORTS, Reel
 from b9_gateway.schemas import MAX_PER_PAGE
 from b9_gateway.sql import Where, paged
@@ -16,17 +19,19 @@ from b9_gateway.sql import Where, paged
 router = APIRouter(tags=["creators"])
 
 
-@router.get("/reels", responses=doc(Reel, paged=True), summary="Reels with search and sort")
-async def list_reels(
-    creator: Annotated[str | None, Query(max_length=200, description="ig_user_id")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Caption search")] = None,
-    niche: Annotated[str | None, Query(max_length=100)] = None,
-    min_views: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-    sort: Literal["views", "recent", "likes", "engagement", "comments"] = "views",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+class ReelQuery(msgspec.Struct, frozen=True, kw_only=True):
+    creator: Annotated[str, Meta(max_length=200, description="ig_user_id")] | None = None
+    q: Annotated[str, Meta(max_length=200, description="Caption search")] | None = None
+    niche: Annotated[str, Meta(max_length=100)] | None = None
+    min_views: Annotated[int, Meta(ge=0, le=2**62)] | None = None
+    sort: Literal["views", "recent", "likes", "engagement", "comments"] = "views"
+    page: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+
+
+@query_get(router, "/reels", ReelQuery, responses=doc(Reel, paged=True), summary="Reels with search and sort")
+async def list_reels(deps: Deps, query: ReelQuery) -> JSON:
+    creator, q, niche, min_views = query.creator, query.q, query.niche, query.min_views
     w = Where()
     w.add("m.kind = 'reel'")
     if creator:
@@ -38,6 +43,6 @@ async def list_reels(
     if q and q.strip():
         w.add("to_tsvector('simple', m.caption) @@ websearch_to_tsquery('simple', {})", q)
     items, total = await paged(
-        deps.pool, MEDIA_COLS, MEDIA_FROM, w, REEL_SORTS[sort] + ", m.media_pk", page_no, per_page
+        deps.pool, MEDIA_COLS, MEDIA_FROM, w, REEL_SORTS[query.sort] + ", m.media_pk", query.page, query.per_page
     )
-    return JSON(page(rows(items), total, page_no, per_page))
+    return JSON(page(rows(items), total, query.page, query.per_page))

@@ -81,9 +81,7 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
         }
         for b in mine
     ]
-    cycles: list[int] = [
-        c for b in replicas if isinstance(c := (b["detail"] or {}).get("cycle"), int)
-    ]
+    cycles: list[int] = [c for b in replicas if isinstance(c := (b["detail"] or {}).get("cycle"), int)]
     cycle = max(cycles) if cycles else (int(last["cycle"]) if last and last["cycle"] is not None else None)
     return {
         "scraper": scraper,

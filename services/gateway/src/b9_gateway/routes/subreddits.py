@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from b9_common.events import RedditScrapeRequested
 from fastapi import APIRouter, Depends, Path, Query
+from msgspec import Meta
 
 from b9_gateway import taxonomy
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page, rows
 from b9_gateway.openapi import doc
+from b9_gateway.query import query_get
 from b9_gateway.schemas import (
     MAX_PER_PAGE,
     Accepted,
@@ -164,40 +166,41 @@ def order_by(sort: str, order: str) -> str:
     return f"{col} {direction} NULLS LAST, name" if col != "name" else f"name {direction}"
 
 
-@router.get("", responses=doc(SubredditItem, paged=True), summary="List subreddits")
-async def list_subreddits(
-    review: ReviewFilter | None = None,
-    tags: Annotated[list[str] | None, Query(max_length=20)] = None,
-    tags_mode: Literal["any", "all"] = "any",
-    tagged: bool | None = None,
-    primary_category: Annotated[str | None, Query(max_length=50)] = None,
-    over18: bool | None = None,
-    verification_required: bool | None = None,
-    min_subscribers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-    max_subscribers: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Search name, title, description")] = None,
-    sort: Literal["score", "avg_upvotes", "engagement", "subscribers", "last_scraped", "name"] = "score",
-    order: Literal["desc", "asc"] = "desc",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+class SubredditQuery(msgspec.Struct, frozen=True, kw_only=True):
+    review: ReviewFilter | None = None
+    tags: Annotated[list[str], Meta(max_length=20)] | None = None
+    tags_mode: Literal["any", "all"] = "any"
+    tagged: bool | None = None
+    primary_category: Annotated[str, Meta(max_length=50)] | None = None
+    over18: bool | None = None
+    verification_required: bool | None = None
+    min_subscribers: Annotated[int, Meta(ge=0, le=2**31 - 1)] | None = None
+    max_subscribers: Annotated[int, Meta(ge=0, le=2**31 - 1)] | None = None
+    q: Annotated[str, Meta(max_length=200, description="Search name, title, description")] | None = None
+    sort: Literal["score", "avg_upvotes", "engagement", "subscribers", "last_scraped", "name"] = "score"
+    order: Literal["desc", "asc"] = "desc"
+    page: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+
+
+@query_get(router, "", SubredditQuery, responses=doc(SubredditItem, paged=True), summary="List subreddits")
+async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
     w = Where()
     filters(
         w,
-        review,
-        tags,
-        tags_mode,
-        tagged,
-        primary_category,
-        over18,
-        verification_required,
-        min_subscribers,
-        max_subscribers,
-        q,
+        q.review,
+        q.tags,
+        q.tags_mode,
+        q.tagged,
+        q.primary_category,
+        q.over18,
+        q.verification_required,
+        q.min_subscribers,
+        q.max_subscribers,
+        q.q,
     )
-    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, order_by(sort, order), page_no, per_page)
-    return JSON(page(rows(items), total, page_no, per_page))
+    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, order_by(q.sort, q.order), q.page, q.per_page)
+    return JSON(page(rows(items), total, q.page, q.per_page))
 
 
 @router.post(

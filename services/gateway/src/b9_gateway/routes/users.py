@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from b9_common.events import RedditScrapeRequested
 from fastapi import APIRouter, Depends, Path, Query
+from msgspec import Meta
 from pydantic import Field
 
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page, rows
 from b9_gateway.openapi import doc
+from b9_gateway.query import query_get
 from b9_gateway.schemas import (
     MAX_BULK,
     MAX_PER_PAGE,
@@ -88,20 +90,23 @@ class BulkUsersBody(Body):
     clear_model: bool = False
 
 
-@router.get("", responses=doc(UserItem, paged=True), summary="List and search Reddit users")
-async def list_users(
-    q: Annotated[str | None, Query(max_length=100, description="Username prefix")] = None,
-    our_creator: bool | None = None,
-    model_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    min_karma: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
-    max_karma: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
-    active_days: Annotated[int | None, Query(ge=1, le=3650, description="Scraped in the last N days")] = None,
-    sort: Literal["karma", "karma_per_day", "avg_post_score", "account_age", "last_scraped", "username"] = "karma",
-    order: Literal["desc", "asc"] = "desc",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+class UserQuery(msgspec.Struct, frozen=True, kw_only=True):
+    q: Annotated[str, Meta(max_length=100, description="Username prefix")] | None = None
+    our_creator: bool | None = None
+    model_id: Annotated[int, Meta(ge=1, le=2**62)] | None = None
+    min_karma: Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)] | None = None
+    max_karma: Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)] | None = None
+    active_days: Annotated[int, Meta(ge=1, le=3650, description="Scraped in the last N days")] | None = None
+    sort: Literal["karma", "karma_per_day", "avg_post_score", "account_age", "last_scraped", "username"] = "karma"
+    order: Literal["desc", "asc"] = "desc"
+    page: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+
+
+@query_get(router, "", UserQuery, responses=doc(UserItem, paged=True), summary="List and search Reddit users")
+async def list_users(deps: Deps, query: UserQuery) -> JSON:
+    q, our_creator, model_id, active_days = query.q, query.our_creator, query.model_id, query.active_days
+    min_karma, max_karma = query.min_karma, query.max_karma
     w = Where()
     if q and q.strip():
         w.add("lower(username) LIKE {}", like_prefix(clean_user(q.strip())))
@@ -115,11 +120,11 @@ async def list_users(
         w.add("total_karma <= {}", max_karma)
     if active_days is not None:
         w.add("fact_at >= now() - make_interval(days => {})", active_days)
-    col = SORTS[sort]
-    direction = "ASC" if order == "asc" else "DESC"
+    col = SORTS[query.sort]
+    direction = "ASC" if query.order == "asc" else "DESC"
     order_sql = f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
-    items, total = await paged(deps.pool, LIST_COLS, "reddit_users", w, order_sql, page_no, per_page)
-    return JSON(page(rows(items), total, page_no, per_page))
+    items, total = await paged(deps.pool, LIST_COLS, "reddit_users", w, order_sql, query.page, query.per_page)
+    return JSON(page(rows(items), total, query.page, query.per_page))
 
 
 @router.post(
