@@ -86,7 +86,7 @@ async def test_stop_midway_then_resume_covers_everything(
         if report.visited >= 200:
             stop.set()
 
-    res = await run_replay(PERSISTENCE, settings, ReplayRequest("persistence", rate=1000.0), progress=progress,
+    res = await run_replay(PERSISTENCE, settings, ReplayRequest("persistence", rate=400.0), progress=progress,
                            stop=stop, database_url=database_url)
     assert res.report is not None and not res.report.complete
     assert res.resume_from is not None and 1 < res.resume_from <= 600

@@ -165,7 +165,15 @@ async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: Repla
     t0 = time.perf_counter()
     total = resolved.total
 
+    next_at = 0.0
+
     def on_progress(report: ReplayReport) -> None:
+        # Called once per message: do the work at most 10 times a second (and once at the end).
+        nonlocal next_at
+        now = time.monotonic()
+        if now < next_at and report.visited < total:
+            return
+        next_at = now + 0.1
         tracker.settle(report.seqs)
         report.seqs.clear()
         if progress is not None:
@@ -181,6 +189,8 @@ async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: Repla
                                   record_seqs=True, idle_timeout=idle)
             tracker.settle(report.seqs)
             report.seqs.clear()
+            if progress is not None:
+                progress(report, total)
     except BaseException as exc:
         record.finished_at = datetime.now(UTC)
         record.outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
@@ -189,7 +199,9 @@ async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: Repla
         raise
     result.report = report
     result.elapsed = time.perf_counter() - t0
-    result.resume_from = None if report.complete else tracker.resume_from(resolved.start)
+    resume = tracker.resume_from(resolved.start)
+    # Stopped, but only after everything up to the end had settled: that is complete too.
+    result.resume_from = None if report.complete or resume > resolved.end else resume
     record.finished_at = datetime.now(UTC)
     record.outcome = {
         "status": result.status, "visited": report.visited, "handled": report.handled,

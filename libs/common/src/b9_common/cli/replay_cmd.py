@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from datetime import datetime
 from typing import Any
 
@@ -109,9 +108,8 @@ async def replay_main(sdef: ServiceDef, settings: Any, req: ReplayRequest, cli: 
         pass
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                    TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[detail]}"),
-                   console=console, transient=False)
+                   console=console, transient=False, refresh_per_second=5)
     task_id = None
-    last = 0.0
 
     def plan(res: Resolved, cdef: ConsumerDef) -> None:
         nonlocal task_id
@@ -121,11 +119,8 @@ async def replay_main(sdef: ServiceDef, settings: Any, req: ReplayRequest, cli: 
             bar.start()
 
     def progress(report: ReplayReport, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if task_id is None or (now - last < 0.1 and report.visited < total):
+        if task_id is None:
             return
-        last = now
         bar.update(task_id, completed=report.visited,
                    detail=f"ok {report.handled:,} · skip {report.skipped:,} · dlq {report.dead_lettered:,}")
 

@@ -1,0 +1,179 @@
+"""Replay tooling: events/s of `b9 replay` for persistence and for the categorizer's rule path.
+
+    .venv/bin/python bench/bench_replay.py [--quick] [--json PATH]
+
+Runs the CLI's own replay path (``b9_common.cli.replay_cmd.replay_main``: bootstrap the real
+service, resolve and count the slice, ephemeral consumer, the service's real batch handler,
+live rich progress bar on a terminal console on stderr, replay records in KV + PostgreSQL)
+and reads the replay's duration from its record (bootstrap and counting excluded).
+
+- categorizer: N subreddit.fetched built from the recorded Reddit fixtures (names made
+  unique) through the rule path, which publishes subreddit.categorized (acked). Target
+  >= 20,000 events/s. Also the same with the progress bar off, to show what the bar costs.
+- persistence: subreddit.fetched + user.fetched + posts.fetched (10 posts each) facts into
+  PostgreSQL (the first replay into an empty database, then a second one over the same rows).
+
+Uses NATS_URL / DATABASE_URL when they answer (NATS >= 2.10), else embedded servers.
+The machine is shared with other workers: read the numbers as noisy lower bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "tests" / "categorizer"))
+
+from common import Row, print_table, write_json  # noqa: E402
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+async def _cli_replay(sdef: Any, settings: Any, target: str, cli: Any, **kw: Any) -> dict[str, Any]:
+    from b9_common.cli import replay_cmd
+    from b9_common.replay_jobs import ReplayRequest
+    from b9_common.replay_log import list_records
+    from b9_common.service import connect
+    from rich.console import Console
+
+    replay_cmd.console = Console(file=sys.stderr, force_terminal=True, width=120)
+    c0 = time.process_time()
+    code = await replay_cmd.replay_main(sdef, settings, ReplayRequest(target, **kw), cli)
+    cpu = time.process_time() - c0
+    assert code == 0, code
+    rt = await connect(settings, "bench", "0")
+    try:
+        rec = (await list_records(rt.js, rt.topology, cli.database_url, limit=1))[0]
+    finally:
+        await rt.close()
+    return {**rec.outcome, "cpu": cpu}
+
+
+def _persistence_facts(publisher: Any, n: int) -> list[Any]:
+    from b9_common.events import PostsFetched, RedditPost, SubredditFetched, UserFetched
+
+    out = []
+    for i in range(n // 3):
+        at = T0 + timedelta(minutes=i)
+        name = f"bench{i}"
+        out.append(publisher.envelope(SubredditFetched(name=name, title=name, subscribers=1000 + i, over18=True),
+                                      id_=f"s{i}", occurred_at=at))
+        out.append(publisher.envelope(UserFetched(username=f"u{i}", link_karma=i, total_karma=2 * i),
+                                      id_=f"u{i}", occurred_at=at))
+        posts = [RedditPost(reddit_id=f"p{i}x{j}", subreddit=name, author=f"u{i}", title="t", score=j,
+                            created_utc=at) for j in range(10)]
+        out.append(publisher.envelope(PostsFetched(listing="subreddit_top_week", subreddit=name, posts=posts),
+                                      id_=f"p{i}", occurred_at=at))
+    return out
+
+
+async def run(n_cat: int, n_persist: int) -> list[Row]:
+    import asyncpg
+    from b9_categorizer.main import SERVICE as CATEGORIZER
+    from b9_categorizer.settings import Settings as CSettings
+    from b9_common.cli.settings import CliSettings
+    from b9_common.db import migrate
+    from b9_common.embedded import EmbeddedPostgres, ensure_nats
+    from b9_common.replay_jobs import ReplayRequest, run_replay
+    from b9_common.service import connect
+    from b9_persistence.main import SERVICE as PERSISTENCE
+    from b9_persistence.settings import Settings as PSettings
+    from cat_data import real_subreddits
+    from msgspec.structs import replace
+
+    rows: list[Row] = []
+    tmp = Path(tempfile.mkdtemp(prefix="b9-bench-replay-"))
+    nats_url, nats_server = await ensure_nats(os.environ.get("NATS_URL") or "nats://127.0.0.1:4222", tmp / "nats")
+    admin_url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    pg = None
+    try:
+        admin = await asyncpg.connect(admin_url, timeout=3)
+    except Exception:
+        pg = EmbeddedPostgres(tmp / "pg", cleanup="delete")
+        admin_url = await asyncio.to_thread(pg.start)
+        admin = await asyncpg.connect(admin_url)
+    db = f"b9bench_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    url = admin_url.split("?")[0].rsplit("/", 1)[0] + f"/{db}"
+    try:
+        conn = await asyncpg.connect(url)
+        await migrate(conn)
+        await conn.close()
+
+        # categorizer, rule path
+        ns = f"benchc{uuid.uuid4().hex[:6]}"
+        cs = CSettings(nats_url=nats_url, b9_namespace=ns, metrics_port=-1)
+        cli = CliSettings(nats_url=nats_url, b9_namespace=ns, database_url=url)
+        rt = await connect(cs, "bench", "0")
+        base = real_subreddits()
+        events = [replace(base[i % len(base)], name=f"{base[i % len(base)].name[:40]}_{i}") for i in range(n_cat)]
+        for i in range(0, n_cat, 5000):
+            await rt.publisher.publish_many(events[i:i + 5000])
+        out = await _cli_replay(CATEGORIZER, cs, "categorizer", cli)
+        assert out["handled"] == n_cat, out
+        rate = n_cat / out["seconds"]
+        rows.append(Row("categorizer rules path, progress bar on", rate, "events/s", target=">= 20,000",
+                        baseline=20_000, ratio=rate / 20_000,
+                        note=f"{n_cat:,} subreddit.fetched; {n_cat / out['cpu']:,.0f}/cpu-s incl. bootstrap"))
+        c0 = time.process_time()
+        bare = await run_replay(CATEGORIZER, cs, ReplayRequest("categorizer"))
+        cpu = time.process_time() - c0
+        assert bare.report is not None and bare.report.visited == n_cat
+        rows.append(Row("categorizer rules path, no progress bar", n_cat / bare.elapsed, "events/s",
+                        note=f"{n_cat / cpu:,.0f}/cpu-s incl. bootstrap"))
+        await rt.close()
+
+        # persistence, mixed facts
+        ns = f"benchp{uuid.uuid4().hex[:6]}"
+        ps = PSettings(nats_url=nats_url, b9_namespace=ns, metrics_port=-1, database_url=url)
+        cli = CliSettings(nats_url=nats_url, b9_namespace=ns, database_url=url)
+        rt = await connect(ps, "bench", "0")
+        envs = _persistence_facts(rt.publisher, n_persist)
+        for i in range(0, len(envs), 5000):
+            await rt.publisher.publish_many(envs[i:i + 5000])
+        for label in ("into an empty database", "again over the same rows"):
+            out = await _cli_replay(PERSISTENCE, ps, "persistence", cli)
+            assert out["handled"] == len(envs), out
+            rows.append(Row(f"persistence, progress bar on, {label}", len(envs) / out["seconds"], "events/s",
+                            note=f"{len(envs):,} facts (posts.fetched carry 10 posts); "
+                                 f"{len(envs) / out['cpu']:,.0f}/cpu-s of the replay process"))
+        await rt.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+        if pg is not None:
+            await asyncio.to_thread(pg.stop)
+        if nats_server is not None:
+            nats_server.stop()
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    n_cat, n_persist = (20_000, 6_000) if args.quick else (60_000, 30_000)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    rows = asyncio.run(run(n_cat, n_persist))
+    print_table(f"replay tooling ({n_cat:,} categorizer / {n_persist:,} persistence events)", rows)
+    write_json(args.json, "replay", rows, {"categorizer_events": n_cat, "persistence_events": n_persist})
+
+
+if __name__ == "__main__":
+    main()
