@@ -12,7 +12,6 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +26,32 @@ from b9_gateway.settings import Settings
 from b9_persistence.main import SERVICE as PERSISTENCE
 from b9_persistence.settings import Settings as PSettings
 from dashdata import load
+from dashkit import API_KEY, Dash, log_in, new_page
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-API_KEY = "dashboard-test-key-0123456789"
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "test-artifacts" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _no_browser(reason: str) -> None:
     if os.environ.get("B9_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"B9_REQUIRE_BROWSER=1 but {reason}: install it with `apt-get install -y chromium` "
-                    "and `pip install playwright`", pytrace=False)
+        pytest.fail(
+            f"B9_REQUIRE_BROWSER=1 but {reason}: install it with `apt-get install -y chromium` "
+            "and `pip install playwright`",
+            pytrace=False,
+        )
     pytest.skip(f"browser tests skipped: {reason} (install Debian's chromium; CI sets B9_REQUIRE_BROWSER=1)")
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    if not os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per module, before any I/O matters
         _no_browser(f"{CHROMIUM} is missing")
     try:
         from playwright.async_api import async_playwright
@@ -55,15 +61,6 @@ async def browser() -> AsyncIterator[Any]:
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b
         await b.close()
-
-
-@dataclass
-class Dash:
-    url: str
-    rt: Runtime
-    pool: asyncpg.Pool
-    media_root: Path
-    settings: Settings
 
 
 async def wait_rows(pool: asyncpg.Pool, expected: dict[str, int], within: float = 30.0) -> None:
@@ -86,8 +83,7 @@ def _free_socket() -> socket.socket:
 
 
 @pytest.fixture
-async def dash(rt: Runtime, nats_url: str, namespace: str, database_url: str,
-               tmp_path: Path) -> AsyncIterator[Dash]:
+async def dash(rt: Runtime, nats_url: str, namespace: str, database_url: str, tmp_path: Path) -> AsyncIterator[Dash]:
     media_root = tmp_path / "media"
     media_root.mkdir()
     stop = asyncio.Event()
@@ -96,13 +92,23 @@ async def dash(rt: Runtime, nats_url: str, namespace: str, database_url: str,
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     assert pool is not None
     # A live reddit-scraper replica: its real heartbeat in the heartbeats bucket.
-    scraper_rt = await connect(CommonSettings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1,
-                                              replica_id="reddit-1"), "reddit-scraper", "1.0.0")
+    scraper_rt = await connect(
+        CommonSettings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1, replica_id="reddit-1"),
+        "reddit-scraper",
+        "1.0.0",
+    )
     beat = Heartbeat(scraper_rt, "1.0.0", lambda: {"cycle": 12})
     await beat.start()
-    settings = Settings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1, database_url=database_url,
-                        gateway_api_key=API_KEY, media_store_url=f"file://{media_root}",
-                        gateway_rate_limit=0, gateway_overview_ttl=0.5)
+    settings = Settings(
+        nats_url=nats_url,
+        b9_namespace=namespace,
+        metrics_port=-1,
+        database_url=database_url,
+        gateway_api_key=API_KEY,
+        media_store_url=f"file://{media_root}",
+        gateway_rate_limit=0,
+        gateway_overview_ttl=0.5,
+    )
     server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -127,22 +133,6 @@ async def dash(rt: Runtime, nats_url: str, namespace: str, database_url: str,
         await pool.close()
 
 
-async def new_page(browser: Any, dash: Dash) -> tuple[Any, Any, list[str]]:
-    """A fresh browser context (1440×900) and page; console errors collected (401s expected)."""
-    ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, base_url=dash.url)
-    pg = await ctx.new_page()
-    pg.set_default_timeout(10_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "401" not in m.text else None)
-    return ctx, pg, errors
-
-
-async def log_in(pg: Any, key: str = API_KEY) -> None:
-    await pg.get_by_label("Gateway key").fill(key)
-    await pg.get_by_label("Gateway key").press("Enter")
-
-
 @pytest.fixture
 async def page(browser: Any, dash: Dash) -> AsyncIterator[Any]:
     """A logged-in page on the overview."""
@@ -154,16 +144,3 @@ async def page(browser: Any, dash: Dash) -> AsyncIterator[Any]:
     yield pg
     await ctx.close()
     assert not errors, f"errors in the browser console: {errors}"
-
-
-async def images_loaded(pg: Any) -> None:
-    """Wait until every <img> has loaded (page.evaluate runs over CDP: our CSP forbids eval)."""
-    await pg.evaluate("() => Promise.all([...document.images].map((i) => i.decode().catch(() => null)))")
-
-
-async def shot(pg: Any, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    await images_loaded(pg)
-    await pg.screenshot(path=str(path), full_page=True)
-    return path

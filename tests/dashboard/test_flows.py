@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 import pytest
 from b9_common.events import MediaStored
-from conftest import API_KEY, Dash, images_loaded, log_in, new_page, shot
 from dashdata import CREATORS, SUBS, creator, jpeg, store
+from dashkit import API_KEY, Dash, images_loaded, log_in, new_page, shot
 from playwright.async_api import expect
 
 pytestmark = pytest.mark.browser
@@ -119,7 +119,9 @@ async def test_creator_detail_shows_follower_chart_and_stored_media(page: Any, d
     reels = page.locator("#creator-reels img")
     await expect(reels).to_have_count(3)
     await images_loaded(page)
-    sizes = await page.evaluate("[...document.querySelectorAll('#creator-reels img, .profile img')].map((i) => i.naturalWidth)")
+    sizes = await page.evaluate(
+        "[...document.querySelectorAll('#creator-reels img, .profile img')].map((i) => i.naturalWidth)"
+    )
     assert sizes == [96, 180, 180, 180] or sorted(sizes) == [96, 180, 180, 180]
 
     # a post thumbnail stored now shows up on the open page (media.stored over SSE)
@@ -127,10 +129,21 @@ async def test_creator_detail_shows_follower_chart_and_stored_media(page: Any, d
     await expect(post_card).to_have_attribute("data-stored", "false")
     data = jpeg(180, 240, 42, "post")
     key = store(dash.media_root, data)
-    await dash.rt.publisher.publish(MediaStored(
-        source_url="https://cdn.example.com/1/post/0.jpg", source_id="1p0001", owner=uid, kind="thumbnail",
-        content_hash=key.rsplit("/", 1)[-1][:-4], storage_key=key, content_type="image/jpeg",
-        bytes_in=len(data), bytes_out=len(data), width=180, height=240))
+    await dash.rt.publisher.publish(
+        MediaStored(
+            source_url="https://cdn.example.com/1/post/0.jpg",
+            source_id="1p0001",
+            owner=uid,
+            kind="thumbnail",
+            content_hash=key.rsplit("/", 1)[-1][:-4],
+            storage_key=key,
+            content_type="image/jpeg",
+            bytes_in=len(data),
+            bytes_out=len(data),
+            width=180,
+            height=240,
+        )
+    )
     await expect(post_card).to_have_attribute("data-stored", "true", timeout=15_000)
     await expect(post_card.locator("img")).to_have_attribute("src", f"/media/{key}")
     await shot(page, "12b-creator-detail-live-media")
@@ -139,7 +152,10 @@ async def test_creator_detail_shows_follower_chart_and_stored_media(page: Any, d
 async def stored_key(dash: Dash, source_id: str, kind: str) -> str:
     for _ in range(50):
         key = await dash.pool.fetchval(
-            "SELECT storage_key FROM media_assets WHERE source_id = $1 AND kind = $2 AND status = 'stored'", source_id, kind)
+            "SELECT storage_key FROM media_assets WHERE source_id = $1 AND kind = $2 AND status = 'stored'",
+            source_id,
+            kind,
+        )
         if key:
             return str(key)
         await asyncio.sleep(0.1)

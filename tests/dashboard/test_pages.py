@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
-from conftest import Dash, shot
 from dashdata import CREATORS, SUBS
+from dashkit import Dash, shot
+from playwright.async_api import expect
 
 pytestmark = pytest.mark.browser
 

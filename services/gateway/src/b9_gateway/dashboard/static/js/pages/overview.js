@@ -124,7 +124,7 @@ export async function overviewPage({ main }) {
     b[st] = (b[st] || 0) + 1;
     buckets.set(sec, b);
     seen += 1;
-    counter.textContent = `${num(seen)} events since opened`;
+    counter.textContent = `${num(seen)} event${seen === 1 ? "" : "s"} since opened`;
     if (!paused && (!feedFilter || ev.type.startsWith(feedFilter))) {
       feedList.prepend(feedItem(ev));
       while (feedList.children.length > 100) feedList.lastChild.remove();
