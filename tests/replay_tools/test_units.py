@@ -57,7 +57,8 @@ def test_pick_consumer() -> None:
     cdef, notes = pick_consumer(app, "svc", None, None)
     assert cdef.spec.stream == "SCRAPE" and "--stream DERIVED" in notes[0]  # work queues last
     assert pick_consumer(app, "svc", None, "derived")[0].spec.stream == "DERIVED"
-    assert pick_consumer(app, "svc", "svc-commands", None)[0].spec.stream == "COMMANDS"
+    with pytest.raises(ReplayError, match="work queue"):
+        pick_consumer(app, "svc", "svc-commands", None)
     with pytest.raises(ReplayError, match="it has: svc-commands"):
         pick_consumer(app, "svc", "nope", None)
 

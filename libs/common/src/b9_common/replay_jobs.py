@@ -98,6 +98,9 @@ def pick_consumer(app: App, service: str, consumer: str | None, stream: str | No
         cands = [c for c in cands if c.spec.stream not in WORK_QUEUE_STREAMS] or cands
     if not cands:
         raise ReplayError(f"{service} has no such consumer; it has: {', '.join(everything) or 'none'}")
+    if cands[0].spec.stream in WORK_QUEUE_STREAMS:
+        raise ReplayError(f"{cands[0].spec.name} reads {cands[0].spec.stream}, a work queue: consumed messages "
+                          "are gone and the live consumer owns the rest; there is nothing to replay")
     notes = [f"{service} also consumes {c.spec.stream} ({c.spec.name}): add --stream {c.spec.stream} for it"
              for c in cands[1:]]
     return cands[0], notes

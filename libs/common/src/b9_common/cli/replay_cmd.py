@@ -18,6 +18,7 @@ from typing import Any
 
 import nats
 import typer
+from nats.js.errors import APIError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -127,7 +128,7 @@ async def replay_main(sdef: ServiceDef, settings: Any, req: ReplayRequest, cli: 
     try:
         result = await run_replay(sdef, settings, req, database_url=effective_database_url(cli), on_plan=plan,
                                   progress=progress, stop=stop)
-    except (ReplayError, ConfigError, ConnectionError) as exc:
+    except (ReplayError, ConfigError, ConnectionError, APIError) as exc:
         bar.stop()
         console.print(f"[red]{exc}[/]")
         return 2
