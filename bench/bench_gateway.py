@@ -42,30 +42,29 @@ QUERIES = {
 
 # -- the bare endpoint: raw ASGI + asyncpg + msgspec, the same SQL as the gateway -----------
 def bare_app() -> Any:
-    import msgspec
     from b9_gateway.deps import build_pool
-    from b9_gateway.http import page, rows
+    from b9_gateway.http import page_bytes
     from b9_gateway.routes import creators, posts, subreddits
     from b9_gateway.settings import Settings
     from b9_gateway.sql import Where, paged
 
     state: dict[str, Any] = {}
-    enc = msgspec.json.Encoder(decimal_format="number")
-
-    def q_subreddits() -> tuple[str, str, Where, str]:
+    def q_subreddits() -> tuple[Any, str, str, Where, str]:
         w = Where()
         w.add("review IS NULL")
-        return subreddits.LIST_COLS, "subreddits", w, subreddits.order_by("avg_upvotes", "desc")
+        order = subreddits.order_by("avg_upvotes", "desc")
+        return subreddits.SubredditItem, subreddits.LIST_COLS, "subreddits", w, order
 
-    def q_creators() -> tuple[str, str, Where, str]:
+    def q_creators() -> tuple[Any, str, str, Where, str]:
         w = Where()
         w.add("coalesce(followers_count, discovered_followers_count) >= {}", 1000)
-        return creators.LIST_COLS, "instagram_creators", w, "followers_count DESC NULLS LAST, ig_user_id"
+        order = "followers_count DESC NULLS LAST, ig_user_id"
+        return creators.CreatorItem, creators.LIST_COLS, "instagram_creators", w, order
 
-    def q_posts() -> tuple[str, str, Where, str]:
+    def q_posts() -> tuple[Any, str, str, Where, str]:
         w = Where()
         w.add("content_type = {}", "image")
-        return posts.POST_COLS, "reddit_posts", w, posts.LIST_SORTS["score"]
+        return posts.PostItem, posts.POST_COLS, "reddit_posts", w, posts.LIST_SORTS["score"]
 
     routes = {"/api/v1/subreddits": q_subreddits, "/api/v1/creators": q_creators, "/api/v1/posts": q_posts}
 
@@ -86,9 +85,9 @@ def bare_app() -> Any:
                     await state["pool"].close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
-        select, from_, w, order = routes[scope["path"]]()
+        struct, select, from_, w, order = routes[scope["path"]]()
         items, total = await paged(state["pool"], select, from_, w, order, 1, 50)
-        body = enc.encode(page(rows(items), total, 1, 50))
+        body = page_bytes(struct, items, total, 1, 50)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
 

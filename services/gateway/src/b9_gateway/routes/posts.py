@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from msgspec import Meta
 
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, page, rows
+from b9_gateway.http import JSON, page, page_bytes, rows
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.schemas import MAX_PER_PAGE
@@ -229,4 +229,4 @@ async def list_posts(deps: Deps, query: PostQuery) -> JSON:
     items, total = await paged(
         deps.pool, POST_COLS, "reddit_posts", w, LIST_SORTS[query.sort], query.page, query.per_page
     )
-    return JSON(page(rows(items), total, query.page, query.per_page))
+    return JSON(page_bytes(PostItem, items, total, query.page, query.per_page))

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from msgspec import Meta
 
 from b9_gateway.deps import Deps
-from b9_gateway.http import JSON, page, rows
+from b9_gateway.http import JSON, page_bytes
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.routes.creators import MEDIA_COLS, MEDIA_FROM, REEL_SORTS, Reel
@@ -45,4 +45,4 @@ async def list_reels(deps: Deps, query: ReelQuery) -> JSON:
     items, total = await paged(
         deps.pool, MEDIA_COLS, MEDIA_FROM, w, REEL_SORTS[query.sort] + ", m.media_pk", query.page, query.per_page
     )
-    return JSON(page(rows(items), total, query.page, query.per_page))
+    return JSON(page_bytes(Reel, items, total, query.page, query.per_page))

@@ -12,7 +12,7 @@ from msgspec import Meta
 
 from b9_gateway import taxonomy
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, invalid, not_found, page, rows
+from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.schemas import (
@@ -200,7 +200,7 @@ async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
         q.q,
     )
     items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, order_by(q.sort, q.order), q.page, q.per_page)
-    return JSON(page(rows(items), total, q.page, q.per_page))
+    return JSON(page_bytes(SubredditItem, items, total, q.page, q.per_page))
 
 
 @router.post(

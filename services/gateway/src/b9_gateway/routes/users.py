@@ -12,7 +12,7 @@ from msgspec import Meta
 from pydantic import Field
 
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, invalid, not_found, page, rows
+from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.schemas import (
@@ -124,7 +124,7 @@ async def list_users(deps: Deps, query: UserQuery) -> JSON:
     direction = "ASC" if query.order == "asc" else "DESC"
     order_sql = f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
     items, total = await paged(deps.pool, LIST_COLS, "reddit_users", w, order_sql, query.page, query.per_page)
-    return JSON(page(rows(items), total, query.page, query.per_page))
+    return JSON(page_bytes(UserItem, items, total, query.page, query.per_page))
 
 
 @router.post(
