@@ -32,6 +32,8 @@ async def test_ctrl_c_stops_and_prints_resume_command(
     await until(planned, 20, "the plan")
     await asyncio.sleep(0.5)
     assert not task.done()
+    # replay_main's handler is in place (else SIGINT would interrupt the whole test run)
+    assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     os.kill(os.getpid(), signal.SIGINT)
     code = await asyncio.wait_for(task, 30)
     text = out.getvalue()
