@@ -16,7 +16,7 @@ TERM = b"+TERM"
 WPI = b"+WPI"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AckMeta:
     stream: str
     consumer: str
@@ -47,7 +47,7 @@ def parse_ack_subject(reply: str) -> AckMeta | None:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     """A message handed to a handler. Batch handlers mark outcomes with retry/reject/skip."""
 
