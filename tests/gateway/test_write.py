@@ -104,6 +104,8 @@ async def test_commands_are_published_with_202(fresh: Env) -> None:
     assert (await fresh.client.post("/api/v1/creators/related", json={"batch_size": 3})).status_code == 202
     r = await fresh.client.post("/api/v1/categorization/start", json={"limit": 4})
     assert r.status_code == 202 and r.json()["items"] == 4
+    r = await fresh.client.post("/api/v1/categorization/start", json={"kind": "creator", "creator_ids": ["9000"]})
+    assert r.status_code == 202 and r.json()["items"] == 1
     sub = await fresh.rt.js.pull_subscribe_bind(durable="probe", stream=topo.stream("COMMANDS"))
     msgs = await sub.fetch(10, timeout=3)
     got = []
@@ -116,8 +118,18 @@ async def test_commands_are_published_with_202(fresh: Env) -> None:
     assert ("scrape.requested.reddit", "user", "fresh_user") in kinds
     assert ("scrape.requested.instagram", "creator", "new.creator") in kinds
     assert ("scrape.requested.instagram", "related", None) in kinds
-    cat = next(d for t, d in got if t == "categorize.requested")
-    assert len(cat["items"]) == 4 and all(i["kind"] == "subreddit" for i in cat["items"])
+    cats = [d for t, d in got if t == "categorize.requested"]
+    assert len(cats) == 2
+    subs, creators = cats[0]["items"], cats[1]["items"]
+    assert len(subs) == 4 and all(i["kind"] == "subreddit" for i in subs)
+    # over18 from PostgreSQL (gwdata: sub<i> is NSFW when i % 4 == 0), both values present
+    assert {i["name"]: i["over18"] for i in subs} == {i["name"]: int(i["name"][3:]) % 4 == 0 for i in subs}
+    assert {i["over18"] for i in subs} == {True, False}
+    # captions of the creator's latest posts and reels (newest first; gwdata: 3 reels, 2 posts)
+    (c0,) = creators
+    assert c0["key"] == "9000" and c0["kind"] == "creator"
+    assert c0["captions"] == [f"caption 0 {k} beach" for k in (0, 0, 1, 1, 2)]
+    assert c0["image_urls"] == [f"https://cdn.example.com/t/0/{k}.jpg" for k in (0, 0, 1, 1, 2)]
     assert await fresh.pool.fetchval("SELECT our_creator FROM reddit_users WHERE username = 'fresh_user'")
 
 

@@ -17,6 +17,8 @@ from b9_gateway.schemas import Body, IgKey, SubredditName, clean_sub
 
 router = APIRouter(prefix="/categorization", tags=["categorization"])
 CHUNK = 50
+CAPTIONS = 12  # latest posts + reels whose captions go with a creator (as the categorizer's own)
+THUMBNAILS = 6
 
 
 class Started(msgspec.Struct):
@@ -56,7 +58,7 @@ class StartBody(Body):
 
 
 async def _subreddit_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
-    base = "SELECT name, title, public_description, description, rules FROM subreddits WHERE "
+    base = "SELECT name, title, public_description, description, rules, over18 FROM subreddits WHERE "
     if body.names:
         found = await deps.pool.fetch(
             base + "lower(name) = ANY($1::text[]) LIMIT $2",
@@ -82,6 +84,7 @@ async def _subreddit_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
                 title=r["title"],
                 description=r["public_description"] or r["description"],
                 rules_text=text[:2000],
+                over18=r["over18"],
             )
         )
     return out
@@ -102,14 +105,11 @@ async def _creator_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
             body.force,
             body.limit,
         )
+    media = await _recent_media([r["ig_user_id"] for r in found], deps)
     out = []
     for r in found:
-        images = await deps.pool.fetch(
-            "SELECT thumbnail_url FROM instagram_media WHERE ig_user_id = $1 AND thumbnail_url IS NOT NULL "
-            "ORDER BY taken_at DESC NULLS LAST LIMIT 6",
-            r["ig_user_id"],
-        )
-        urls = [u for u in [r["profile_pic_url"], *(i["thumbnail_url"] for i in images)] if u]
+        captions, thumbs = media.get(r["ig_user_id"], ([], []))
+        urls = [u for u in [r["profile_pic_url"], *thumbs] if u]
         out.append(
             CategorizeItem(
                 kind="creator",
@@ -118,8 +118,38 @@ async def _creator_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
                 title=r["full_name"],
                 description=r["biography"],
                 image_urls=urls,
+                captions=captions,
             )
         )
+    return out
+
+
+async def _recent_media(ids: list[str], deps: Deps) -> dict[str, tuple[list[str], list[str]]]:
+    """Per creator, in one query: the captions (with ``#hashtags``) of the latest
+    ``CAPTIONS`` posts and reels, as the categorizer builds them from a scrape, and the
+    latest ``THUMBNAILS`` thumbnail URLs."""
+    found = await deps.pool.fetch(
+        "SELECT ig_user_id, caption, hashtags, thumbnail_url, n, nt FROM ("
+        " SELECT ig_user_id, caption, hashtags, thumbnail_url, taken_at, media_pk,"
+        "  row_number() OVER (PARTITION BY ig_user_id ORDER BY taken_at DESC NULLS LAST, media_pk) AS n,"
+        "  row_number() OVER (PARTITION BY ig_user_id, thumbnail_url IS NULL"
+        "   ORDER BY taken_at DESC NULLS LAST, media_pk) AS nt"
+        " FROM instagram_media WHERE ig_user_id = ANY($1::text[])) m "
+        "WHERE n <= $2 OR (thumbnail_url IS NOT NULL AND nt <= $3) "
+        "ORDER BY ig_user_id, taken_at DESC NULLS LAST, media_pk",
+        ids,
+        CAPTIONS,
+        THUMBNAILS,
+    )
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for m in found:
+        captions, thumbs = out.setdefault(m["ig_user_id"], ([], []))
+        if m["n"] <= CAPTIONS:
+            text = (m["caption"] + " " + " ".join(f"#{h}" for h in m["hashtags"])).strip()
+            if text:
+                captions.append(text)
+        if m["thumbnail_url"] is not None and m["nt"] <= THUMBNAILS:
+            thumbs.append(m["thumbnail_url"])
     return out
 
 
