@@ -49,6 +49,7 @@ def bare_app() -> Any:
     from b9_gateway.sql import Where, paged
 
     state: dict[str, Any] = {}
+
     def q_subreddits() -> tuple[Any, str, str, Where, str]:
         w = Where()
         w.add("review IS NULL")

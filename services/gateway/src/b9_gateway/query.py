@@ -51,9 +51,25 @@ def _list_fields(struct: type[msgspec.Struct]) -> frozenset[str]:
     return frozenset(out)
 
 
+_parsed: dict[tuple[type[msgspec.Struct], bytes], msgspec.Struct] = {}
+PARSED_MAX = 4096
+
+
 def parse_query(struct: type[Q], query_string: bytes) -> Q:
     """``query_string`` (raw ASGI bytes) as ``struct``; unknown keys are ignored and a
-    repeated scalar key keeps its last value, as in FastAPI."""
+    repeated scalar key keeps its last value, as in FastAPI. The Structs are frozen, so
+    the result for a query string seen before (a dashboard polling, paging) is reused."""
+    hit = _parsed.get((struct, query_string))
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    value = _parse(struct, query_string)
+    if len(_parsed) >= PARSED_MAX:
+        _parsed.clear()
+    _parsed[(struct, query_string)] = value
+    return value
+
+
+def _parse(struct: type[Q], query_string: bytes) -> Q:
     lists = _list_fields(struct)
     raw: dict[str, Any] = {}
     if query_string:
