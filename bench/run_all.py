@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 from common import RESULTS, machine  # noqa: E402
 
 CLAUSE = re.compile(r"^\s*(>=|<=|≥|≤|>|<|=|==)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(x)?\b", re.I)
-OPS = {"≥": ">=", "≤": "<=", "==": "=", None: "="}
+OPS = {"≥": ">=", "≤": "<=", "==": "="}
 
 
 def check_clause(text: str, value: float, ratio: float | None) -> bool | None:
@@ -37,6 +37,8 @@ def check_clause(text: str, value: float, ratio: float | None) -> bool | None:
     m = CLAUSE.match(text)
     if not m:
         return None
+    if m.group(1) is None:
+        return None  # a bare number: "at least", "at most" or "exactly" cannot be told apart
     op = OPS.get(m.group(1), m.group(1))
     bound = float(m.group(2).replace(",", ""))
     if m.group(3):
@@ -58,7 +60,8 @@ def verdict(target: str, value: float, ratio: float | None) -> str:
     """"pass", "FAIL" or "" (no target, or one that is not a comparison, e.g. "peer")."""
     if not target:
         return ""
-    results = [check_clause(c, value, ratio) for c in re.split(r",| and ", target) if c.strip()]
+    clauses = re.split(r",\s+|\s+and\s+", target)  # "20,000" stays one number
+    results = [check_clause(c, value, ratio) for c in clauses if c.strip()]
     read = [r for r in results if r is not None]
     if not read:
         return ""
