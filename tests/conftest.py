@@ -22,7 +22,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from b9_common.db import migrate
 from b9_common.embedded import EmbeddedNats, EmbeddedPostgres, ensure_nats
 from b9_common.service import Runtime, connect

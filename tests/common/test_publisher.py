@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from b9_common.errors import PublishError
 from b9_common.events import SubredditDiscovered
 from b9_common.publisher import Publisher

@@ -111,7 +111,7 @@ async def _run_once(data: Path) -> tuple[dict, dict]:
         out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()[-2000:]
     await asyncio.sleep(0.5)
-    alive = [p for p in children if Path(f"/proc/{p}").exists()]
+    alive = [p for p in children if os.path.exists(f"/proc/{p}")]
     assert not alive, f"stray processes after Ctrl-C: {alive}"
     assert not _processes_using(data), _processes_using(data)
     return stack, ready

@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +69,8 @@ class ConsumerDef:
 @dataclass
 class App:
     consumers: Sequence[ConsumerDef] = field(default_factory=list)
-    loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    closers: Sequence[Callable[[], Coroutine[Any, Any, Any]]] = field(default_factory=list)
+    loops: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    closers: Sequence[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     status: Callable[[], dict[str, Any]] | None = None
 
 
@@ -138,12 +138,11 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
     consumers = [build_consumer(rt, c) for c in app.consumers]
     for c in consumers:
         await c.start()
-    loops: list[asyncio.Task[None]] = [
-        asyncio.create_task(fn(), name=f"loop:{getattr(fn, '__name__', 'loop')}") for fn in app.loops
-    ]
+    loops: list[asyncio.Future[None]] = [asyncio.ensure_future(fn()) for fn in app.loops]
     log.info("service started", extra={"replica": rt.replica, "consumers": len(consumers), "loops": len(loops)})
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([waiter, *loops], return_when=asyncio.FIRST_COMPLETED)
+    waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    pending: list[asyncio.Future[Any]] = [waiter, *loops]
+    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
     for t in loops:
         if t.done() and not t.cancelled() and t.exception():
             log.error("background loop died", exc_info=t.exception())

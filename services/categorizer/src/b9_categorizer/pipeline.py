@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from b9_common.errors import PublishError, Retry
 from b9_common.events import CreatorCategorized, Envelope, SubredditCategorized
+from b9_common.events.derived import Method
 from b9_common.publisher import Publisher
 
 from b9_categorizer.cache import ResultCache
@@ -91,14 +92,14 @@ class Pipeline:
 
     # -- subreddits -----------------------------------------------------------------
     @property
-    def subreddit_model(self) -> tuple[str, str, str]:
+    def subreddit_model(self) -> tuple[Method, str, str]:
         """(method, model, prompt version) of the subreddit path."""
         if self.tagger is not None:
             return "openai", self.tagger.model, SUBREDDIT_PROMPT_VERSION
         return "rules", self.rules.model, ""
 
     @property
-    def creator_model(self) -> tuple[str, str, str]:
+    def creator_model(self) -> tuple[Method, str, str]:
         if self.tagger is not None and self.tagger.vision_model:
             return "openai", self.tagger.vision_model, CREATOR_PROMPT_VERSION
         return "rules", self.rules.model, ""

@@ -19,7 +19,7 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
-class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
+class Settings(CommonSettings, kw_only=True):
     # Empty key: the offline rule-based classifier tags everything.
     openai_api_key: str = ""
     openai_model: str = "gpt-5-mini-2025-08-07"

@@ -11,9 +11,11 @@ import asyncio
 import logging
 import re
 import time
+from typing import cast
 
 from b9_common.errors import Reject, Retry
 from b9_common.events import Envelope, InstagramScrapeRequested, ScrapeAttempted
+from b9_common.events.ops import Outcome
 
 from b9_instagram_scraper.ports import Result
 from b9_instagram_scraper.provider import InstagramProvider
@@ -74,7 +76,7 @@ class CommandHandler:
                 scraper="instagram",
                 target_kind="creator" if cmd.kind == "creator" else "related",
                 target=(cmd.username or cmd.kind)[:200] or "?",
-                outcome=outcome,
+                outcome=cast(Outcome, outcome),
                 error=error,
                 replica=self.scraper.replica or None,
             )

@@ -65,7 +65,7 @@ class Control:
         changed.set()
         log.info("control applied", extra={"control": msgspec.to_builtins(cfg)})
 
-    async def wait_change(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+    async def wait_change(self, timeout: float | None = None) -> bool:
         """Wait until the config changes (True) or ``timeout`` passes (False)."""
         try:
             await asyncio.wait_for(self._changed.wait(), timeout)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 from b9_common.events import (
@@ -22,6 +22,7 @@ from b9_common.events import (
     ScrapeAttempted,
 )
 from b9_common.events.instagram import CreatorAvailability, MediaKind
+from b9_common.events.ops import Outcome
 
 from b9_instagram_scraper import analytics
 from b9_instagram_scraper.control import Control
@@ -91,7 +92,7 @@ class Scraper(RelatedDiscovery):
                 scraper="instagram",
                 target_kind=kind,
                 target=target[:200] or "?",
-                outcome=res.outcome,
+                outcome=cast(Outcome, res.outcome),
                 calls=res.calls,
                 cost_usd=round(cost, 6),
                 duration_ms=int((time.monotonic() - t0) * 1000),

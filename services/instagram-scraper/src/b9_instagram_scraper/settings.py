@@ -9,7 +9,7 @@ from b9_common.settings import CommonSettings, ConfigError, require_url
 DEFAULT_API_BASE = "https://instagram-looter2.p.rapidapi.com"
 
 
-class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
+class Settings(CommonSettings, kw_only=True):
     # Provider (a RapidAPI "instagram-looter2" style API). No key -> "not_configured".
     instagram_api_base: str = DEFAULT_API_BASE
     instagram_api_key: str = ""

@@ -15,7 +15,7 @@ import itertools
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from b9_common.events import (
     CreatorAnalytics,
@@ -30,6 +30,7 @@ from b9_common.events import (
     SubredditMetrics,
     UserFetched,
 )
+from b9_common.events.reddit import ContentType
 from b9_common.publisher import Publisher
 
 Progress = Callable[[str, int, int], None]
@@ -49,7 +50,7 @@ NOUNS = ("girls", "lovers", "hub", "club", "pics", "daily", "world", "zone", "na
 TAGS = ("niche:fitness", "niche:cosplay", "niche:gaming", "niche:anime", "niche:yoga",
         "body:petite", "body:curvy", "body:thick", "style:goth", "style:alt", "hair:redhead",
         "hair:blonde", "ethnicity:asian", "ethnicity:latina", "age:college", "niche:general")
-CONTENT = ("image", "image", "image", "video", "gallery", "text", "link")
+CONTENT: tuple[ContentType, ...] = ("image", "image", "image", "video", "gallery", "text", "link")
 
 
 def subreddit_name(i: int) -> str:
@@ -149,7 +150,7 @@ class _Gen:
     def _posts_env(self, k: int, batch: list[RedditPost]) -> Envelope[Any]:
         subs = {p.subreddit for p in batch}
         sub = next(iter(subs)) if len(subs) == 1 else None
-        listing = "subreddit_top_week" if sub else "other"
+        listing: Literal["subreddit_top_week", "other"] = "subreddit_top_week" if sub else "other"
         return self.env("posts", k, PostsFetched(listing=listing, subreddit=sub, posts=batch),
                         600 + k / 60)
 
@@ -160,7 +161,7 @@ class _Gen:
             views = followers * r.uniform(0.05, 2.0)
             items = []
             for j in range(24):
-                kind = "reel" if j < 12 else "post"
+                kind: Literal["reel", "post"] = "reel" if j < 12 else "post"
                 plays = int(views * r.lognormvariate(0, 1))
                 likes = int(plays * r.uniform(0.01, 0.1))
                 items.append(IgMedia(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from b9_common.settings import CommonSettings, ConfigError, require_url
 
 
-class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
+class Settings(CommonSettings, kw_only=True):
     database_url: str
     # asyncpg pool size (each in-flight batch holds one connection).
     database_pool_size: int = 4

@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from b9_common.events import PostingRequirements, RedditPost, SubredditMetrics, UserFetched
+from b9_common.events.reddit import ContentType
 
 SCORE_FORMULA = "sqrt(engagement*avg_upvotes*1000)@top-week-v1"
 PERCENTILE = 0.10
@@ -94,9 +96,9 @@ def user_activity(user: UserFetched, posts: Sequence[RedditPost]) -> UserFetched
         return user
     user.avg_post_score = round(sum(p.score for p in posts) / n, 2)
     user.avg_post_comments = round(sum(p.num_comments for p in posts) / n, 2)
-    kinds = Counter(p.content_type for p in posts)
+    kinds: Counter[str] = Counter(p.content_type for p in posts)
     order = ("image", "video", "gallery", "text", "link")
-    user.preferred_content_type = min(kinds, key=lambda k: (-kinds[k], order.index(k)))
+    user.preferred_content_type = cast(ContentType, min(kinds, key=lambda k: (-kinds[k], order.index(k))))
     user.most_active_hour = most_common(p.posting_hour for p in posts)
     user.most_active_day = most_common(p.posting_day_of_week for p in posts)
     return user
