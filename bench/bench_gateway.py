@@ -172,7 +172,18 @@ async def prepare(scale: str, work: Path) -> tuple[str, str, list[Any]]:
 
 
 # -- servers and load -----------------------------------------------------------------------
-def start_server(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+WORKERS = 2
+
+
+def start_server(target: str, port: int, env: dict[str, str], reuse_port: bool) -> list[subprocess.Popen[bytes]]:
+    """``WORKERS`` processes serving ``target`` (an app factory) on ``port``: either
+    ``uvicorn --workers`` (one socket shared by the workers: the first to wake accepts, so
+    64 connections often split 20/44) or, with ``reuse_port``, one uvicorn per process on
+    its own SO_REUSEPORT socket (the kernel spreads connections evenly)."""
+    full_env = {**os.environ, **env}
+    if reuse_port:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", target, "--port", str(port)]
+        return [subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL) for _ in range(WORKERS)]
     cmd = [
         sys.executable,
         "-m",
@@ -180,7 +191,7 @@ def start_server(target: str, port: int, env: dict[str, str]) -> subprocess.Pope
         target,
         "--factory",
         "--workers",
-        "2",
+        str(WORKERS),
         "--port",
         str(port),
         "--host",
@@ -191,7 +202,21 @@ def start_server(target: str, port: int, env: dict[str, str]) -> subprocess.Pope
         "--app-dir",
         str(ROOT / "bench"),
     ]
-    return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    return [subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL)]
+
+
+def serve_one(target: str, port: int) -> None:
+    """One worker process: uvicorn on a SO_REUSEPORT socket of its own."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    config = uvicorn.Config(target, factory=True, access_log=False, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 async def wait_up(url: str) -> None:
@@ -229,7 +254,7 @@ def wrk(url: str, duration: int) -> tuple[float, float, int]:
     return rps, p99, int(errors.group(1)) if errors else 0
 
 
-async def run(scale: str, duration: int, rounds: int) -> list[Row]:
+async def run(scale: str, duration: int, rounds: int, reuse_port: bool) -> list[Row]:
     from b9_common.metrics import free_port
 
     if not shutil.which("wrk"):
@@ -249,8 +274,8 @@ async def run(scale: str, duration: int, rounds: int) -> list[Row]:
         "LOG_LEVEL": "WARNING",
     }
     procs = [
-        start_server("b9_gateway.asgi:create", gw_port, env),
-        start_server("bench_gateway:bare_app", bare_port, env),
+        *start_server("b9_gateway.asgi:create", gw_port, env, reuse_port),
+        *start_server("bench_gateway:bare_app", bare_port, env, reuse_port),
     ]
     rows: list[Row] = []
     try:
@@ -311,12 +336,25 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run")
     ap.add_argument("--rounds", type=int, default=3, help="alternating bare/gateway runs per endpoint (median)")
+    ap.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="uvicorn --workers (one shared socket) instead of one SO_REUSEPORT socket per worker",
+    )
+    ap.add_argument("--serve", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve:
+        serve_one(args.serve, args.port)
+        return
     scale = "small" if args.quick else "full"
     duration = args.duration or (3 if args.quick else 5)
-    rows = asyncio.run(run(scale, duration, args.rounds))
-    print_table(f"gateway ({scale} scale, wrk -t2 -c64, 2 workers each; shared machine, noisy)", rows)
-    write_json(args.json, "gateway", rows, {"scale": scale, "duration_s": duration, "rounds": args.rounds})
+    reuse_port = not args.shared_socket
+    rows = asyncio.run(run(scale, duration, args.rounds, reuse_port))
+    how = "SO_REUSEPORT" if reuse_port else "uvicorn --workers"
+    print_table(f"gateway ({scale} scale, wrk -t2 -c64, {WORKERS} workers each ({how}); shared machine, noisy)", rows)
+    meta = {"scale": scale, "duration_s": duration, "rounds": args.rounds, "workers": how}
+    write_json(args.json, "gateway", rows, meta)
 
 
 if __name__ == "__main__":
