@@ -33,6 +33,12 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Declared here (the root conftest) so `pytest tests --chaos-size=N` works too.
+    parser.addoption("--chaos-size", type=int, default=None,
+                     help="facts the chaos test publishes (default 20,000 or $B9_CHAOS_SIZE)")
+
+
 @pytest.fixture(scope="session")
 def tmp_root() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="b9-tests-"))

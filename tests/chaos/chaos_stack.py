@@ -58,7 +58,7 @@ class Workers:
     async def spawn(self, name: str) -> None:
         logs = self.root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        out = open(logs / f"{self.namespace}-{name}.log", "ab")  # noqa: SIM115, ASYNC230 - the child's
+        out = open(logs / f"{self.namespace}-{name}.log", "ab")  # noqa: SIM115 - the child's
         self.procs[name] = await asyncio.create_subprocess_exec(
             str(BIN / f"b9-{name}"), env=self.env(name), stdout=out, stderr=out, start_new_session=True)
         out.close()

@@ -17,11 +17,6 @@ import pytest
 DEFAULT_SIZE = 20_000
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--chaos-size", type=int, default=None,
-                     help=f"facts the chaos test publishes (default {DEFAULT_SIZE} or $B9_CHAOS_SIZE)")
-
-
 def chaos_size_of(config: pytest.Config) -> int:
     size = config.getoption("--chaos-size", default=None)
     if size is None:
