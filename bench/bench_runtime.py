@@ -85,7 +85,7 @@ async def bench_faststream(url: str, topo: Topology, n: int) -> float:
 
     @broker.subscriber(topo.subject("subreddit.fetched"), stream=JStream(topo.stream("SCRAPE"), declare=False),
                        durable="bench-faststream", pull_sub=PullSub(1000))
-    async def handle(body: bytes) -> None:
+    async def handle(body: dict) -> None:  # FastStream decodes the JSON body (as our runtime does)
         nonlocal count
         count += 1
         if count >= n:
