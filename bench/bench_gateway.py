@@ -1,13 +1,17 @@
-"""Gateway: list endpoints (50 items, typical filter + sort) under wrk, 2 uvicorn workers,
-against a bare msgspec + asyncpg ASGI endpoint running the same SQL in the same run.
+"""Gateway: list endpoints (50 items, typical filter + sort) under wrk, 2 workers, against a
+bare msgspec + asyncpg ASGI endpoint running the same SQL, pool settings, totals cache and
+Struct encoding in the same run (the ratio is the framework's cost).
 
-    .venv/bin/python bench/bench_gateway.py [--quick] [--json PATH] [--duration S]
+    .venv/bin/python bench/bench_gateway.py [--quick] [--json PATH] [--duration S] [--rounds N]
+        [--shared-socket]
 
 Data: ``b9_persistence.seed`` at full scale (34,682 subreddits, 1.83 M posts, 1,247 creators;
 ``--quick``: small scale) published through JetStream and stored by the persistence service
-running in-process, into database ``b9bench_<scale>`` (kept and reused by later runs). Then
-30 % of subreddits and half the creators get a review, as people would have done.
-Load: ``wrk -t2 -c64`` (Debian package) for each endpoint on each server. The machine is
+running in-process, into database ``b9bench_<scale>`` (kept and reused by later runs; a full
+seed takes ~4 min). Then 30 % of subreddits and half the creators get a review, as people
+would have done. Workers: one uvicorn per process on its own SO_REUSEPORT socket (or
+``uvicorn --workers 2`` with ``--shared-socket``). Load: ``wrk -t2 -c64`` (Debian package),
+``--rounds`` alternating bare/gateway runs per endpoint, medians reported. The machine is
 shared with other workers: numbers are noisy lower bounds; read the ratio.
 """
 

@@ -79,6 +79,7 @@ async def test_pages_are_encoded_through_the_item_structs(env: Env) -> None:
     r = await env.client.get("/api/v1/subreddits", params={"sort": "name", "order": "asc", "per_page": 2})
     item = r.json()["items"][0]
     assert list(item) == list(SubredditItem.__struct_fields__) and item["name"] == "sub00"
+
     class Pair(msgspec.Struct):
         two: int
         one: int
