@@ -36,6 +36,11 @@ class Where:
         return (" WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
 
 
+def _retrieved(task: asyncio.Task[int]) -> None:
+    if not task.cancelled():
+        task.exception()  # logged in _count already
+
+
 class Totals:
     """Exact list totals cached per (query, parameters) in this process.
 
@@ -76,6 +81,7 @@ class Totals:
         task = self._inflight.get(flight)
         if task is None:
             task = self._inflight[flight] = asyncio.create_task(self._count(key, count))
+            task.add_done_callback(_retrieved)  # a background refresh nobody awaits may fail
         return task
 
     async def _count(self, key: tuple[Any, ...], count: Callable[[], Awaitable[int]]) -> int:
@@ -95,19 +101,33 @@ class Totals:
         return total
 
 
-TOTALS = Totals()
+_TOTALS: dict[int, tuple[asyncpg.Pool, Totals]] = {}
+
+
+def totals_for(pool: asyncpg.Pool) -> Totals:
+    """The totals of one pool (one database): apps sharing a process never share totals."""
+    hit = _TOTALS.get(id(pool))
+    if hit is not None and hit[0] is pool:
+        return hit[1]
+    for key, (other, _) in list(_TOTALS.items()):
+        if other.is_closing():
+            del _TOTALS[key]
+    totals = Totals()
+    _TOTALS[id(pool)] = (pool, totals)
+    return totals
 
 
 def invalidate_counts() -> None:
     """Forget cached totals (called after every write request this process serves)."""
-    TOTALS.invalidate()
+    for _, totals in _TOTALS.values():
+        totals.invalidate()
 
 
 async def paged(
     pool: asyncpg.Pool, select: str, from_: str, where: Where, order: str, page: int, per_page: int
 ) -> tuple[list[asyncpg.Record], int]:
     """Rows of one page and the total (exact: from the page itself when it is the last
-    one, else from ``TOTALS``, one count per query and parameters every few seconds)."""
+    one, else from ``totals_for(pool)``: one count per query and parameters every few seconds)."""
     cond = where.sql()
     params = list(where.params)
     offset = (page - 1) * per_page
@@ -122,4 +142,4 @@ async def paged(
     async def count() -> int:
         return int(await pool.fetchval(f"SELECT count(*) FROM {from_}{cond}", *params))
 
-    return rows, await TOTALS.get(key, count)
+    return rows, await totals_for(pool).get(key, count)
