@@ -24,3 +24,17 @@ async def test_publish_without_stream_is_a_clear_error(rt: Runtime) -> None:
         await orphan.publish(SubredditDiscovered(name="a"))
     with pytest.raises(PublishError, match="no stream accepts"):
         await orphan.publish_many([SubredditDiscovered(name="b")])
+
+
+def test_event_ids_are_valid_time_ordered_ulids() -> None:
+    import time
+
+    from ulid import ULID
+
+    from b9_common.events import new_id
+
+    before = time.time()
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == 2000 and all(len(i) == 26 for i in ids)
+    stamps = [ULID.from_str(i).timestamp for i in ids]
+    assert before - 0.01 <= stamps[0] <= stamps[-1] <= time.time() + 0.01

@@ -30,7 +30,7 @@ class Publisher:
         source: str,
         *,
         timeout: float = 5.0,
-        window: int = 512,
+        window: int = 2048,
     ) -> None:
         self.js = js
         self.topology = topology

@@ -16,11 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from ulid import ULID
 
 from b9_common.consumer import Consumer, Handler
 from b9_common.delivery import Delivery, parse_ack_subject
-from b9_common.events.envelope import Envelope
+from b9_common.events.envelope import Envelope, new_id
 from b9_common.service import ConsumerDef, Runtime, build_consumer
 from b9_common.topology import ConsumerSpec
 
@@ -72,7 +71,7 @@ async def replay(
     last = info.state.last_seq
     report.end_seq = min(slice_.to_seq, last) if slice_.to_seq else last
     subjects = slice_.subjects or cdef.spec.subjects
-    name = f"replay-{cdef.spec.name}-{str(ULID()).lower()}"
+    name = f"replay-{cdef.spec.name}-{new_id().lower()}"
     start = slice_.from_seq or 1
     if slice_.since is not None and not slice_.from_seq:
         start = await seq_at_time(rt, stream, slice_.since, last)
@@ -162,7 +161,7 @@ async def seq_at_time(rt: Runtime, stream: str, when: datetime, last_seq: int) -
     Found with an unfiltered probe consumer started by time: the server's by-start-time
     lookup combined with several filter subjects is not reliable, a plain one is.
     """
-    name = f"probe-{str(ULID()).lower()}"
+    name = f"probe-{new_id().lower()}"
     cfg = ConsumerConfig(name=name, deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=when,
                          ack_policy=AckPolicy.EXPLICIT, inactive_threshold=10.0, mem_storage=True)
     await rt.js.add_consumer(stream, cfg)

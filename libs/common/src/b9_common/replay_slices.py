@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from ulid import ULID
 
+from b9_common.events.envelope import new_id
 from b9_common.replay import Slice, seq_at_time
 from b9_common.service import Runtime
 
@@ -97,7 +97,7 @@ async def resolve(
 
 
 async def _pending_from(rt: Runtime, stream: str, subject: str, seq: int) -> int:
-    name = f"count-{str(ULID()).lower()}"
+    name = f"count-{new_id().lower()}"
     cfg = ConsumerConfig(name=name, deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=seq,
                          ack_policy=AckPolicy.EXPLICIT, filter_subject=subject, inactive_threshold=10.0,
                          mem_storage=True)

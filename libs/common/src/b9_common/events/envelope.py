@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from ulid import ULID
 
 from b9_common.errors import DecodeError
 
@@ -29,8 +30,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [_CROCKFORD[i >> 5] + _CROCKFORD[i & 31] for i in range(1024)]
+_SHIFTS = tuple(range(120, -1, -10))
+
+
 def new_id() -> str:
-    return str(ULID())
+    """A ULID (48-bit millisecond time + 80 random bits, Crockford base32, 26 chars).
+
+    Encoded ten bits at a time from a table: about twice as fast as python-ulid, which
+    matters when bulk producers mint tens of thousands of ids a second.
+    """
+    v = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    return "".join([_PAIRS[(v >> s) & 1023] for s in _SHIFTS])
 
 
 def make_envelope(
