@@ -77,8 +77,9 @@ class Consumer:
         self.batch_wait = batch_wait
         self.backoff = backoff
         self.stream = topology.stream(spec.stream)
-        self.engine = PullEngine(nc, self.stream, spec.name, batch=batch if handler is None else
-                                 max(batch, concurrency), heartbeat=heartbeat, on_stall=self._ensure)
+        prefetch = max(batch, concurrency) if handler is not None else batch * batch_concurrency
+        self.engine = PullEngine(nc, self.stream, spec.name, batch=prefetch, heartbeat=heartbeat,
+                                 on_stall=self._ensure)
         self._sem = asyncio.Semaphore(concurrency if handler else batch_concurrency)
         self.gate = gate
         self.observer = observer
@@ -161,8 +162,15 @@ class Consumer:
         engine = self.engine
         while True:
             await engine.ready.wait()
-            if self.batch_handler is not None and len(engine.buffer) < self.batch and self.batch_wait:
-                await asyncio.sleep(self.batch_wait)  # let a batch fill up
+            if len(engine.buffer) < self.batch and self.batch_wait and engine.outstanding:
+                # More is on its way: wait (briefly) for a full batch rather than write a small one.
+                engine.fill_target = self.batch
+                engine.filled.clear()
+                try:
+                    await asyncio.wait_for(engine.filled.wait(), self.batch_wait)
+                except TimeoutError:
+                    pass
+                engine.fill_target = 0
             await self._sem.acquire()
             msgs = engine.take(self.batch if self.batch_handler else 1)
             if not msgs:

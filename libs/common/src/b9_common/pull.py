@@ -55,6 +55,9 @@ class PullEngine:
         self.buffer: deque[Msg] = deque()
         # Idle per-event workers; each arriving message wakes exactly one (no thundering herd).
         self.waiters: deque[asyncio.Future[None]] = deque()
+        # Batch mode: the dispatcher waits until this many are buffered (0 = not waiting).
+        self.fill_target = 0
+        self.filled = asyncio.Event()
         self.ready = asyncio.Event()
         self.outstanding = 0
         self.busy = 0  # messages taken from the buffer and not yet settled
@@ -142,6 +145,8 @@ class PullEngine:
             return
         self.buffer.append(msg)
         self.ready.set()
+        if self.fill_target and len(self.buffer) >= self.fill_target:
+            self.filled.set()
         waiters = self.waiters
         while waiters:
             fut = waiters.popleft()
@@ -154,6 +159,8 @@ class PullEngine:
         if status == "100":
             return
         owed = hdrs.get(PENDING_MSGS)
+        if self.fill_target:
+            self.filled.set()  # a request ended: take what is buffered now
         if owed is not None and owed.isdigit():
             self.outstanding = max(0, self.outstanding - int(owed))
         elif status in ("404", "408", "409", "503"):

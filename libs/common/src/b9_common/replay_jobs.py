@@ -68,7 +68,17 @@ class ReplayResult:
 
 
 class ReplayError(Exception):
-    """A replay that cannot start: unknown service or consumer, bad filter."""
+    """A replay that cannot start: unknown service or consumer, bad filter.
+
+    ``field`` names the request field at fault (consumer, stream, subject) for APIs."""
+
+    def __init__(self, message: str, field: str = "consumer") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ReplayBusy(ReplayError):
+    """Too many replays running in this process (``ReplayJobs(max_running=...)``)."""
 
 
 def split_target(target: str) -> tuple[str, str | None]:
@@ -97,10 +107,12 @@ def pick_consumer(app: App, service: str, consumer: str | None, stream: str | No
     else:
         cands = [c for c in cands if c.spec.stream not in WORK_QUEUE_STREAMS] or cands
     if not cands:
-        raise ReplayError(f"{service} has no such consumer; it has: {', '.join(everything) or 'none'}")
+        raise ReplayError(f"{service} has no such consumer; it has: {', '.join(everything) or 'none'}",
+                          "stream" if stream and not consumer else "consumer")
     if cands[0].spec.stream in WORK_QUEUE_STREAMS:
         raise ReplayError(f"{cands[0].spec.name} reads {cands[0].spec.stream}, a work queue: consumed messages "
-                          "are gone and the live consumer owns the rest; there is nothing to replay")
+                          "are gone and the live consumer owns the rest; there is nothing to replay",
+                          "stream" if stream else "consumer")
     notes = [f"{service} also consumes {c.spec.stream} ({c.spec.name}): add --stream {c.spec.stream} for it"
              for c in cands[1:]]
     return cands[0], notes
@@ -112,7 +124,8 @@ def _check_subjects(cdef: ConsumerDef, subjects: tuple[str, ...]) -> None:
     own = cdef.spec.subjects
     for s in subjects:
         if not any(subject_matches(s, o) or subject_matches(o, s) for o in own):
-            raise ReplayError(f"--subject {s!r} is not consumed by {cdef.spec.name} (it takes {', '.join(own)})")
+            raise ReplayError(f"--subject {s!r} is not consumed by {cdef.spec.name} (it takes {', '.join(own)})",
+                              "subject")
 
 
 ProgressCb = Callable[[ReplayReport, int], None]
@@ -129,6 +142,7 @@ async def run_replay(
     progress: ProgressCb | None = None,
     stop: asyncio.Event | None = None,
     started_by: str | None = None,
+    record_id: str | None = None,
 ) -> ReplayResult:
     service, consumer = split_target(req.target)
     rt = await connect(settings, sdef.name, sdef.version, connect_timeout=10)
@@ -145,7 +159,7 @@ async def run_replay(
             result = ReplayResult(consumer=f"{service}:{cdef.spec.name}", resolved=resolved, notes=notes)
             if req.dry_run:
                 return result
-            return await _execute(rt, cdef, req, result, database_url, progress, stop, started_by)
+            return await _execute(rt, cdef, req, result, database_url, progress, stop, started_by, record_id)
         finally:
             for closer in app.closers:
                 try:
@@ -157,11 +171,12 @@ async def run_replay(
 
 
 async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: ReplayResult, database_url: str,
-                   progress: ProgressCb | None, stop: asyncio.Event | None, started_by: str | None) -> ReplayResult:
+                   progress: ProgressCb | None, stop: asyncio.Event | None, started_by: str | None,
+                   record_id: str | None = None) -> ReplayResult:
     resolved = result.resolved
     slice_info = {**resolved.describe(), "total": resolved.total, "rate": req.rate}
     journal = ReplayLog(rt.js, rt.topology, database_url)
-    record = new_record(result.consumer, slice_info, started_by)
+    record = new_record(result.consumer, slice_info, started_by, id_=record_id)
     result.record = record
     await journal.save(record)
     tracker = Tracker()
@@ -219,7 +234,7 @@ async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: Repla
 class Job:
     id: str
     request: ReplayRequest
-    status: str = "starting"  # starting | running | complete | stopped | failed
+    status: str = "starting"  # starting | running | complete | stopped | failed | dry-run
     total: int = 0
     report: ReplayReport | None = None
     result: ReplayResult | None = None
@@ -227,19 +242,38 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    started_by: str = ""
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    consumer: str = ""  # "<service>:<consumer>" once planned
+    plan: Resolved | None = None
+    planned: asyncio.Event = field(default_factory=asyncio.Event)  # set once planned, or failed before
+    exc: BaseException | None = None
+    running_since: float | None = None  # when the slice was resolved (rate and ETA count from there)
+    finished: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("starting", "running")
 
     def snapshot(self) -> dict[str, Any]:
         r = self.report
-        elapsed = time.monotonic() - self.started
+        t0 = self.running_since or self.started
+        elapsed = (self.finished or time.monotonic()) - t0
         visited = r.visited if r else 0
-        rate = visited / elapsed if elapsed > 0 else 0.0
+        rate = visited / elapsed if elapsed > 0 and self.running_since else 0.0
+        plan = self.plan
         return {
             "id": self.id, "target": self.request.target, "status": self.status, "total": self.total,
             "visited": visited, "handled": r.handled if r else 0, "skipped": r.skipped if r else 0,
             "dead_lettered": r.dead_lettered if r else 0, "retried": r.retried if r else 0,
-            "rate": round(rate, 1), "eta_seconds": round((self.total - visited) / rate, 1) if rate else None,
+            "rate": round(rate, 1),
+            "eta_seconds": round((self.total - visited) / rate, 1) if rate and self.active else None,
             "resume_from": self.result.resume_from if self.result else None, "error": self.error,
             "record_id": self.result.record.id if self.result and self.result.record else None,
+            "consumer": self.consumer or self.request.target, "started_by": self.started_by,
+            "started_at": self.started_at.isoformat(), "elapsed_seconds": round(max(0.0, elapsed), 3),
+            "dry_run": self.request.dry_run, "rate_limit": self.request.rate,
+            "slice": {**plan.describe(), "counts": dict(plan.counts)} if plan else None,
         }
 
 
@@ -247,39 +281,91 @@ class ReplayJobs:
     """In-process replays for a long-lived process (the gateway's admin API).
 
     ``settings_for(sdef)`` returns the settings to bootstrap a service with (by default
-    ``load_settings(sdef.settings_cls)``, i.e. the process environment).
+    ``load_settings(sdef.settings_cls)``, i.e. the process environment). ``max_running``
+    bounds concurrent replays (``start`` raises ReplayBusy beyond it); ``on_update(job)`` is
+    called when a job is planned, makes progress (at most ~10 times a second) and ends. The
+    job id is also the id of its record (``replay_log``). The newest ``keep`` finished jobs
+    stay in memory.
     """
 
-    def __init__(self, settings_for: Callable[[ServiceDef], Any] | None = None, database_url: str = "") -> None:
+    def __init__(self, settings_for: Callable[[ServiceDef], Any] | None = None, database_url: str = "", *,
+                 max_running: int | None = None, on_update: Callable[[Job], None] | None = None,
+                 keep: int = 50) -> None:
         self.settings_for = settings_for or _env_settings
         self.database_url = database_url
+        self.max_running = max_running
+        self.on_update = on_update
+        self.keep = keep
         self.jobs: dict[str, Job] = {}
 
+    def running(self) -> list[Job]:
+        return [j for j in self.jobs.values() if j.active]
+
+    def _notify(self, job: Job) -> None:
+        if self.on_update is not None:
+            try:
+                self.on_update(job)
+            except Exception:
+                log.exception("replay update callback failed")
+
     def start(self, req: ReplayRequest, started_by: str | None = None) -> Job:
+        if self.max_running is not None and len(self.running()) >= self.max_running:
+            raise ReplayBusy(f"{len(self.running())} replays are running (at most {self.max_running}); "
+                             "wait for one to finish or stop it")
         sdef = load_service(split_target(req.target)[0])
         settings = self.settings_for(sdef)
         from ulid import ULID
 
-        job = Job(id=str(ULID()), request=req)
+        job = Job(id=str(ULID()), request=req, started_by=started_by or "")
 
-        def plan(res: Resolved, _: ConsumerDef) -> None:
-            job.total, job.status = res.total, "running"
+        def plan(res: Resolved, cdef: ConsumerDef) -> None:
+            job.total, job.status, job.plan = res.total, "running", res
+            job.consumer = f"{sdef.name}:{cdef.spec.name}"
+            job.running_since = time.monotonic()
+            job.planned.set()
+            self._notify(job)
 
         def prog(report: ReplayReport, total: int) -> None:
             job.report = report
+            self._notify(job)
 
         async def body() -> None:
             try:
                 job.result = await run_replay(sdef, settings, req, database_url=self.database_url, on_plan=plan,
-                                              progress=prog, stop=job.stop, started_by=started_by)
+                                              progress=prog, stop=job.stop, started_by=started_by,
+                                              record_id=job.id)
                 job.report = job.result.report or job.report
                 job.status = job.result.status
             except Exception as exc:
-                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+                job.status, job.error, job.exc = "failed", f"{type(exc).__name__}: {exc}", exc
+            finally:
+                job.finished = time.monotonic()
+                job.planned.set()
+                self._notify(job)
 
         job.task = asyncio.create_task(body(), name=f"replay:{job.id}")
         self.jobs[job.id] = job
+        self._prune()
         return job
+
+    async def submit(self, req: ReplayRequest, started_by: str | None = None) -> Job:
+        """``start``, then wait until the slice is resolved: a request that cannot run
+        (unknown consumer, work queue, subject not consumed) raises ReplayError here and
+        leaves no job behind. A dry run is waited for to the end."""
+        job = self.start(req, started_by)
+        await job.planned.wait()
+        if isinstance(job.exc, ReplayError):
+            self.jobs.pop(job.id, None)
+            raise job.exc
+        if req.dry_run and job.task is not None:
+            await asyncio.shield(job.task)
+            self.jobs.pop(job.id, None)
+        return job
+
+    def _prune(self) -> None:
+        done = [j for j in self.jobs.values() if not j.active]
+        for j in done[: max(0, len(done) - self.keep)]:
+            del self.jobs[j.id]
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)

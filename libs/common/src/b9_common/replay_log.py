@@ -56,8 +56,9 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def new_record(consumer: str, slice_: dict[str, Any], started_by: str | None = None) -> ReplayRecord:
-    return ReplayRecord(id=str(ULID()), consumer=consumer, slice=slice_, started_by=started_by or who(),
+def new_record(consumer: str, slice_: dict[str, Any], started_by: str | None = None,
+               id_: str | None = None) -> ReplayRecord:
+    return ReplayRecord(id=id_ or str(ULID()), consumer=consumer, slice=slice_, started_by=started_by or who(),
                         started_at=datetime.now(UTC))
 
 
@@ -113,13 +114,13 @@ async def _pg_list(database_url: str, limit: int) -> list[ReplayRecord]:
             "outcome::text AS outcome FROM replays ORDER BY started_at DESC LIMIT $1", limit)
     finally:
         await conn.close()
-    return [
-        ReplayRecord(id=r["id"], consumer=r["consumer"], slice=msgspec.json.decode(r["slice"]),
-                     started_by=r["started_by"] or "", started_at=r["started_at"],
-                     finished_at=r["finished_at"],
-                     outcome=msgspec.json.decode(r["outcome"]) if r["outcome"] else {"status": "running"})
-        for r in rows
-    ]
+    return [_from_row(r) for r in rows]
+
+
+def _from_row(r: Any) -> ReplayRecord:
+    return ReplayRecord(id=r["id"], consumer=r["consumer"], slice=msgspec.json.decode(r["slice"]),
+                        started_by=r["started_by"] or "", started_at=r["started_at"], finished_at=r["finished_at"],
+                        outcome=msgspec.json.decode(r["outcome"]) if r["outcome"] else {"status": "running"})
 
 
 async def _kv_list(js: JetStreamContext, topology: Topology) -> list[ReplayRecord]:
@@ -151,3 +152,29 @@ async def list_records(js: JetStreamContext, topology: Topology, database_url: s
         except Exception as exc:
             log.warning("replay records not read from PostgreSQL: %s", exc)
     return sorted(merged.values(), key=lambda r: r.started_at, reverse=True)[:limit]
+
+
+async def get_record(js: JetStreamContext, topology: Topology, record_id: str,
+                     database_url: str = "") -> ReplayRecord | None:
+    """One record by id (KV first, then PostgreSQL), or None."""
+    try:
+        entry = await (await replays_kv(js, topology)).get(record_id)
+        if entry.value:
+            return msgspec.json.decode(entry.value, type=ReplayRecord)
+    except Exception:  # KeyNotFoundError, or an undecodable value
+        pass
+    if database_url:
+        try:
+            conn = await asyncpg.connect(database_url, timeout=5)
+            try:
+                r = await conn.fetchrow(
+                    "SELECT id, consumer, slice::text AS slice, started_by, started_at, finished_at, "
+                    "outcome::text AS outcome FROM replays WHERE id = $1", record_id)
+            finally:
+                await conn.close()
+        except Exception as exc:
+            log.warning("replay record not read from PostgreSQL: %s", exc)
+            return None
+        if r is not None:
+            return _from_row(r)
+    return None
