@@ -116,7 +116,7 @@ class Stack:
         logs = self.root / "logs"
         logs.mkdir(exist_ok=True)
         for name in SERVICES:
-            out = open(logs / f"{name}.log", "ab")  # noqa: SIM115, ASYNC230 - handed to the child
+            out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
             self.procs[name] = await asyncio.create_subprocess_exec(
                 str(BIN / f"b9-{name}"), env=self.env(name), stdout=out, stderr=out,
                 start_new_session=True)

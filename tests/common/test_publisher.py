@@ -29,9 +29,8 @@ async def test_publish_without_stream_is_a_clear_error(rt: Runtime) -> None:
 def test_event_ids_are_valid_time_ordered_ulids() -> None:
     import time
 
-    from ulid import ULID
-
     from b9_common.events import new_id
+    from ulid import ULID
 
     before = time.time()
     ids = [new_id() for _ in range(2000)]

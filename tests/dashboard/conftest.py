@@ -51,7 +51,7 @@ def _no_browser(reason: str) -> None:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per module, before any I/O matters
+    if not Path(CHROMIUM).exists():
         _no_browser(f"{CHROMIUM} is missing")
     try:
         from playwright.async_api import async_playwright
