@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import msgspec
 from b9_common.settings import CommonSettings, ConfigError, require_url
 
 
-class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
+class Settings(CommonSettings, kw_only=True):
     gateway_port: int = 8000
     gateway_host: str = "127.0.0.1"
     # Required by the service (``b9 up`` generates one when unset).
@@ -26,6 +28,8 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
     gateway_overview_ttl: float = 3.0
     # Session cookie lifetime (seconds) after POST /api/v1/login.
     gateway_session_ttl: int = msgspec.field(default=7 * 86_400)
+    # Replays (POST /api/v1/replays) running at once in one gateway process.
+    gateway_max_replays: int = 2
 
     def validate(self) -> None:
         super().validate()
@@ -41,7 +45,28 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg]
             raise ConfigError("GATEWAY_POOL_SIZE", "must be between 1 and 200")
         if self.gateway_rate_limit < 0 or self.gateway_rate_burst < 1:
             raise ConfigError("GATEWAY_RATE_LIMIT", "must be >= 0 with GATEWAY_RATE_BURST >= 1")
+        if not 1 <= self.gateway_max_replays <= 20:
+            raise ConfigError("GATEWAY_MAX_REPLAYS", "must be between 1 and 20")
 
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.gateway_cors_origins.split(",") if o.strip()]
+
+    def service_env(self) -> dict[str, str]:
+        """The environment a service bootstrapped inside the gateway (a replay) reads its own
+        Settings from: this process's environment (OPENAI_*, PERSISTENCE_*, ... pass through)
+        with the gateway's connection settings on top, and no metrics endpoint."""
+        env = dict(os.environ)
+        env.update({
+            "NATS_URL": self.nats_url,
+            "B9_NAMESPACE": self.b9_namespace,
+            "STREAM_REPLICAS": str(self.stream_replicas),
+            "LOG_LEVEL": self.log_level,
+            "DATABASE_URL": self.database_url,
+            "MEDIA_STORE_URL": self.media_store_url,
+            "S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "AWS_REGION": self.aws_region,
+            "MEDIA_PUBLIC_BASE_URL": self.media_public_base_url,
+            "METRICS_PORT": "-1",
+        })
+        return env
