@@ -75,13 +75,23 @@ async def run(args: argparse.Namespace) -> list[Row]:
     ns = f"bench{uuid.uuid4().hex[:6]}"
     rows: list[Row] = []
     stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    proc: asyncio.subprocess.Process | None = None
     try:
         conn = await asyncpg.connect(url)
         await migrate(conn)
-        settings = Settings(nats_url=nats_url, b9_namespace=ns, metrics_port=-1, database_url=url)
-        task = asyncio.create_task(serve(SERVICE, settings, stop=stop))
+        # The service runs as its own process (as deployed): the producer here does not share
+        # its event loop. --in-process measures both in one process instead.
+        if args.in_process:
+            settings = Settings(nats_url=nats_url, b9_namespace=ns, metrics_port=-1, database_url=url)
+            task = asyncio.create_task(serve(SERVICE, settings, stop=stop))
+        else:
+            env = dict(os.environ, NATS_URL=nats_url, B9_NAMESPACE=ns, DATABASE_URL=url,
+                       METRICS_PORT="-1", LOG_LEVEL="WARNING")
+            proc = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "b9-persistence"), env=env)
         rt = await connect(CommonSettings(nats_url=nats_url, b9_namespace=ns), "bench", "0")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)
 
         n_posts = args.posts_events * 100
         envs = [rt.publisher.envelope(PostsFetched(posts=[post(e * 100 + j) for j in range(100)]))
@@ -136,8 +146,13 @@ async def run(args: argparse.Namespace) -> list[Row]:
     finally:
         stop.set()
         await asyncio.sleep(0)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 60)
+        if proc is not None and proc.returncode is None:
+            proc.terminate()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(proc.wait(), 60)
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 60)
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
         if pg is not None:
@@ -153,6 +168,7 @@ def main() -> None:
     ap.add_argument("--posts-events", type=int, default=None)
     ap.add_argument("--subs", type=int, default=None)
     ap.add_argument("--seed-full", action="store_true")
+    ap.add_argument("--in-process", action="store_true", help="run the service in the bench's own process")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.posts_events is None:
