@@ -24,6 +24,7 @@ PAGES = [
     ("11-reels", "#/instagram/reels", "#reels article img"),
     ("12-creator-detail", f"#/instagram/creators/{CREATORS[1]}", "#follower-chart svg"),
     ("14-dead-letters", "#/admin/dlq", "table.data tbody tr[data-key]"),
+    ("15-replays", "#/admin/replays", "#replay-form select"),
 ]
 
 

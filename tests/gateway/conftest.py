@@ -90,7 +90,10 @@ async def gateway_env(
             httpx.AsyncClient(transport=transport, base_url="http://gw", headers=AUTH) as client,
             httpx.AsyncClient(transport=transport, base_url="http://gw") as anon,
         ):
-            yield Env(settings, rt, deps, pool, client, anon, media_root)
+            try:
+                yield Env(settings, rt, deps, pool, client, anon, media_root)
+            finally:
+                await deps.aclose()  # replays still running stop (and record where to resume)
     finally:
         stop.set()
         await asyncio.wait_for(persistence, 30)

@@ -79,7 +79,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
         try:
             yield
         finally:
-            app.state.deps.closing.set()
+            await app.state.deps.aclose()
             if owned is not None:
                 await app.state.deps.pool.close()
                 await owned.close()

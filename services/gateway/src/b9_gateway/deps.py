@@ -1,4 +1,5 @@
-"""What the routes need, built once per process: pool, NATS handles, KV buckets, media store."""
+"""What the routes need, built once per process: pool, NATS handles, KV buckets, media store,
+the local feed hub (SSE) and the in-process replay jobs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import asyncpg
 from b9_common.db import create_pool
 from b9_common.publisher import Publisher
+from b9_common.replay_jobs import ReplayJobs
 from b9_common.service import Runtime
 from b9_common.topology import Topology
 from fastapi import Request
@@ -18,7 +20,9 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
+from b9_gateway.feed import Hub, control_event, heartbeat_event
 from b9_gateway.media_store import MediaStore, open_media
+from b9_gateway.replays import replay_jobs
 from b9_gateway.settings import Settings
 
 
@@ -57,6 +61,14 @@ class Deps:
     media: MediaStore
     cache: TTLCache
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    hub: Hub = field(default_factory=Hub)
+    replays: ReplayJobs = field(default_factory=ReplayJobs)
+
+    async def aclose(self) -> None:
+        """Stop what runs in the background (replays record where to resume; KV watchers)."""
+        self.closing.set()
+        await self.replays.close()
+        await self.hub.close()
 
 
 async def _init_conn(conn: asyncpg.Connection) -> None:
@@ -92,7 +104,7 @@ async def build_pool(settings: Settings) -> asyncpg.Pool:
 
 async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None = None) -> Deps:
     pool = pool or await build_pool(settings)
-    return Deps(
+    deps = Deps(
         settings=settings,
         pool=pool,
         nc=rt.nc,
@@ -104,6 +116,10 @@ async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None 
         media=open_media(settings.media_store_url, settings),
         cache=TTLCache(settings.gateway_overview_ttl),
     )
+    deps.hub.watch(deps.control, "control.changed", control_event)
+    deps.hub.watch(deps.heartbeats, "heartbeat", heartbeat_event)
+    deps.replays = replay_jobs(settings, deps.hub)
+    return deps
 
 
 async def get_deps(request: Request) -> Deps:

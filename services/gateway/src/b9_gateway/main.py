@@ -77,6 +77,7 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
         }
 
     async def close() -> None:
+        await deps.aclose()  # running replays stop and record where to resume
         await deps.pool.close()
         await deps.media.close()
 

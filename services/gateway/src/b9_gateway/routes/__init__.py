@@ -10,6 +10,7 @@ from b9_gateway.routes import (
     overview,
     posts,
     reels,
+    replays,
     scrapers,
     subreddits,
     users,
@@ -26,6 +27,7 @@ ROUTERS = [
     scrapers.router,
     categorization.router,
     dlq.router,
+    replays.router,
     events.router,
 ]
 MEDIA_ROUTER = media.router

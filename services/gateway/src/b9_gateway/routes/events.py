@@ -3,6 +3,10 @@
 One subscription set per client (the event subjects of the catalogue plus the DLQ, or the
 one subject pattern asked for), a bounded queue in between (slow clients lose events and
 are told how many), and the subscriptions go away when the client disconnects.
+
+Besides pipeline events the feed carries this gateway's local events (``b9_gateway.feed``):
+``control.changed``, ``heartbeat`` and ``replay.progress``. They are never on JetStream; a
+``subject`` filter selects them like the others (``subject=replay.progress``).
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio
 import msgspec
+from b9_common.dlq_admin import subject_matches
 from b9_common.events.catalogue import EVENTS
 from fastapi import APIRouter, Depends, Query, Request
 from nats.aio.msg import Msg
 from sse_starlette import EventSourceResponse
 
 from b9_gateway.deps import Deps, get_deps
+from b9_gateway.feed import LOCAL_EVENTS
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
@@ -94,15 +101,24 @@ async def events(
     max_seconds: Annotated[float | None, Query(gt=0, le=86_400)] = None,
     deps: Deps = Depends(get_deps),
 ) -> EventSourceResponse:
-    queue: asyncio.Queue[Msg] = asyncio.Queue(QUEUE)
+    queue: asyncio.Queue[Msg | tuple[str, dict[str, Any]]] = asyncio.Queue(QUEUE)
     dropped = 0
 
-    async def on_msg(msg: Msg) -> None:
+    def put(item: Msg | tuple[str, dict[str, Any]]) -> None:
         nonlocal dropped
         try:
-            queue.put_nowait(msg)
+            queue.put_nowait(item)
         except asyncio.QueueFull:
             dropped += 1
+
+    async def on_msg(msg: Msg) -> None:
+        put(msg)
+
+    def on_local(type_: str, data: dict[str, Any]) -> None:
+        if subject is None or subject_matches(subject, type_):
+            put((type_, data))
+
+    local = subject is None or any(subject_matches(subject, t) for t in LOCAL_EVENTS)
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
         nonlocal dropped
@@ -111,9 +127,14 @@ async def events(
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_seconds if max_seconds else None
         closing = asyncio.ensure_future(deps.closing.wait())
+        getter: asyncio.Future[Msg | tuple[str, dict[str, Any]]] | None = None
         try:
             for pattern in subjects_for(deps, subject):
                 subs.append(await deps.nc.subscribe(pattern, cb=on_msg))
+            if local:
+                await deps.hub.subscribe(on_local)
+            with contextlib.suppress(Exception):
+                await deps.nc.flush(timeout=2)  # "ready" means the server has our subscriptions
             yield {
                 "event": "ready",
                 "data": _enc.encode({"subjects": [s.subject for s in subs]}).decode(),
@@ -125,25 +146,34 @@ async def events(
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, closing}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 if getter not in done:
-                    getter.cancel()
                     break
-                msg = getter.result()
+                got, getter = getter.result(), None
                 if dropped:
                     yield {"event": "dropped", "data": _enc.encode({"dropped": dropped}).decode()}
                     dropped = 0
-                type_ = deps.topology.type_of(msg.subject)
-                item = summarize(msg.subject, type_, msg.data, full)
-                yield {
-                    "event": type_,
-                    "id": item.get("id") or None,
-                    "data": _enc.encode(item).decode(),
-                }
+                if isinstance(got, tuple):
+                    yield {"event": got[0], "data": _enc.encode(got[1]).decode()}
+                else:
+                    type_ = deps.topology.type_of(got.subject)
+                    item = summarize(got.subject, type_, got.data, full)
+                    yield {"event": type_, "id": item.get("id") or None, "data": _enc.encode(item).decode()}
                 sent += 1
         finally:
-            closing.cancel()
-            for s in subs:
-                with contextlib.suppress(Exception):
-                    await s.unsubscribe()
+            # Nothing of this client may outlive it: a pending queue.get() left behind is
+            # "Task was destroyed but it is pending" when the loop closes. When the client goes,
+            # sse_starlette cancels its anyio task group, and anyio re-delivers that cancellation
+            # at every await of this task: unshielded, the first await below would abort the
+            # rest (subscriptions and the listener leaked).
+            pending = [f for f in (getter, closing) if f is not None and not f.done()]
+            for f in pending:
+                f.cancel()
+            with anyio.move_on_after(5, shield=True):
+                for s in subs:
+                    with contextlib.suppress(Exception):
+                        await s.unsubscribe()
+                await asyncio.gather(*pending, return_exceptions=True)
+                if local:
+                    await deps.hub.unsubscribe(on_local)
             log.debug("sse client gone", extra={"sent": sent})
 
     return EventSourceResponse(stream(), ping=15, headers={"X-Accel-Buffering": "no"})

@@ -63,6 +63,9 @@ export const EVENT_STREAMS = {
   'categorize.requested': 'COMMANDS', 'media.requested': 'COMMANDS',
 };
 
+// The gateway's own events (not on JetStream, not in the event feed): KV changes and replays.
+export const LOCAL_EVENTS = ['control.changed', 'heartbeat', 'replay.progress'];
+
 export function streamOf(type) {
   return type.startsWith('dlq.') ? 'DLQ' : (EVENT_STREAMS[type] || 'OTHER');
 }
@@ -72,6 +75,7 @@ class LiveFeed {
   constructor() {
     this.source = null;
     this.handlers = new Set();
+    this.localHandlers = new Set();
     this.stateHandlers = new Set();
     this.state = 'off';
     this.errors = 0;
@@ -94,6 +98,16 @@ class LiveFeed {
     };
     const names = Object.keys(EVENT_STREAMS);
     for (const t of [...names, ...names.map((n) => `dlq.${n}`)]) src.addEventListener(t, deliver);
+    const deliverLocal = (e) => {
+      let item;
+      try { item = JSON.parse(e.data); } catch { return; }
+      for (const h of this.localHandlers) {
+        if (h.type === e.type) {
+          try { h.fn(item); } catch (err) { console.error(err); }
+        }
+      }
+    };
+    for (const t of LOCAL_EVENTS) src.addEventListener(t, deliverLocal);
     src.addEventListener('ready', () => { this.errors = 0; this.setState('live'); });
     src.addEventListener('dropped', (e) => {
       const n = JSON.parse(e.data).dropped;
@@ -127,6 +141,13 @@ class LiveFeed {
     return () => this.handlers.delete(entry);
   }
 
+  /** Subscribe to one of the gateway's LOCAL_EVENTS (exact type). Returns an unsubscribe fn. */
+  onLocal(type, fn) {
+    const entry = { type, fn };
+    this.localHandlers.add(entry);
+    return () => this.localHandlers.delete(entry);
+  }
+
   onState(fn) {
     this.stateHandlers.add(fn);
     fn(this.state, {});
@@ -138,12 +159,14 @@ export const live = new LiveFeed();
 
 /**
  * An SSE event says a fact was published; the persistence service writes it to the read model
- * a moment later. settled(fn) re-reads soon after the event and once more a little later.
- * fn should be throttled (see dom.throttle) so bursts of events coalesce.
+ * a moment later (usually well under a second, several seconds on a loaded machine).
+ * settled(fn) re-reads soon after the event and again at growing intervals (0.6, 2.5, 6 and
+ * 12 s after it), so a slow write still shows without a reload. fn should be throttled
+ * (see dom.throttle) so bursts of events coalesce into a few reads.
  */
+export const SETTLE_MS = [600, 2500, 6000, 12000];
 export function settled(fn) {
   return () => {
-    setTimeout(fn, 600);
-    setTimeout(fn, 2500);
+    for (const ms of SETTLE_MS) setTimeout(fn, ms);
   };
 }

@@ -20,6 +20,7 @@ const NAV = [
   ['Admin', [
     ['#/models', 'Models', 'models'],
     ['#/admin/dlq', 'Dead letters', 'dlq'],
+    ['#/admin/replays', 'Replays', 'replays'],
   ]],
 ];
 
@@ -39,6 +40,7 @@ const ROUTES = [
   [/^\/instagram\/creators\/([^/]+)$/, 'creator', 'creatorDetailPage'],
   [/^\/models$/, 'models', 'modelsPage'],
   [/^\/admin\/dlq$/, 'dlq', 'dlqPage'],
+  [/^\/admin\/replays$/, 'replays', 'replaysPage'],
 ];
 
 const app = document.getElementById('app');
@@ -87,8 +89,8 @@ function loginPage(message) {
         authed = true;
         const back = sessionStorage.getItem('b9-after-login') || '#/';
         sessionStorage.removeItem('b9-after-login');
-        location.hash = back;
-        route();
+        // A new hash routes through 'hashchange'; routing here as well would open the page twice.
+        if (location.hash === back) route(); else location.hash = back;
       } catch (ex) {
         err.textContent = ex.status === 401
           ? 'That key is not right. Use the gateway key (GATEWAY_API_KEY) printed by “make run”.'
@@ -159,21 +161,26 @@ async function route() {
   }
   const [m, mod, fn] = match;
   clear(main, loading());
+  const mine = {};
+  current = mine;
   try {
     const page = (await import(`./pages/${mod}.js`))[fn];
     const params = m.slice(1).map(decodeURIComponent);
-    const mine = {};
-    current = mine;
-    const result = await page({ params, main });
+    // Each navigation renders into its own container, shown only if it is still the current
+    // one when it resolves: two overlapping navigations (a quick second click) never leave
+    // the older page on screen with its live updates already disposed.
+    const view = h('div.view');
+    const result = await page({ params, main: view });
     if (current !== mine) { result?.dispose?.(); return; } // navigated away meanwhile
     current = result || {};
+    clear(main, view);
     const title = main.querySelector('h1');
     document.title = `${title ? title.textContent : 'b9'} · b9`;
     if (title && document.activeElement === document.body) title.focus({ preventScroll: true });
   } catch (e) {
     if (e.status === 401) return;
     console.error(e);
-    clear(main, errorBox(e));
+    if (current === mine) clear(main, errorBox(e));
   }
 }
 

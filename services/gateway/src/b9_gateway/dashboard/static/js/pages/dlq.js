@@ -71,8 +71,8 @@ export async function dlqPage({ main }) {
     statsBox,
     h('div.toolbar', field('Event type', typeInput), field('Reason contains', reasonInput), button('Filter', apply)),
     table.el, more,
-    h('section.card', h('h2', 'Replay'), h('p.muted', 'Re-running a consumer over part of a stream is done with ', h('code', 'b9 replay'),
-      ' (progress bar in the terminal). The gateway API has no replay route yet, so the dashboard cannot start or watch one.')));
+    h('section.card', h('h2', 'Replay'), h('p.muted', 'Fixed the cause? Retry the dead letters above, or re-run a consumer over part of a stream on the ',
+      h('a', { href: '#/admin/replays' }, 'Replays'), ' page (or with ', h('code', 'b9 replay'), ').')));
   await load();
   return { dispose() { off(); reload.cancel(); } };
 }

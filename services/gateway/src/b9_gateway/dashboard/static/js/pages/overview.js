@@ -1,10 +1,19 @@
 // Overview / monitor: scraper cards with start/stop, pipeline streams and lag, DLQ depth,
-// events per second per stream and the live event feed (all pushed over SSE).
+// events per second per stream and the live event feed (all pushed over SSE). Scraper cards
+// follow the control KV (control.changed) and the replicas' heartbeats (heartbeat) live.
 import { h, clear, num, pct, usd, age, ago, throttle, toast } from '../dom.js';
 import { get, post, live, streamOf, settled } from '../api.js';
 import { pageHeader, statCards, badge, button, select } from '../ui.js';
 import { lineChart } from '../charts.js';
 import { feedItem } from './feed.js';
+
+const beatService = (scraper) => `${scraper}-scraper`;
+// Each replica's heartbeat time in this browser's clock (ages count up from it).
+function stampReplicas(s, at) {
+  for (const r of s.replicas) r.seenAt = at - 1000 * (r.age_seconds ?? 0);
+  return s;
+}
+const ageOf = (r) => (Date.now() - r.seenAt) / 1000;
 
 const STREAMS = ['SCRAPE', 'DERIVED', 'COMMANDS', 'DLQ'];
 const WINDOW = 60; // seconds of events/s history
@@ -16,8 +25,7 @@ export async function overviewPage({ main }) {
   const streamBox = h('div');
   const rateBox = h('div');
   const feedList = h('ol.feed', { id: 'live-feed', 'aria-label': 'Live events', 'aria-live': 'off' });
-  let fetchedAt = Date.now();
-  let state = { ov, scrapers };
+  let state = { ov, scrapers: scrapers.map((s) => stampReplicas(s, Date.now())) };
   let feedFilter = '';
   let paused = false;
 
@@ -43,7 +51,6 @@ export async function overviewPage({ main }) {
     const running = s.enabled && s.replicas.length > 0;
     const state = s.enabled ? (running ? ['Running', 'ok'] : ['Enabled · no replica', 'warn']) : ['Stopped', 'neutral'];
     const t = s.today;
-    const elapsed = (Date.now() - fetchedAt) / 1000;
     const toggleBtn = s.enabled
       ? button('Stop', () => act(s.scraper, 'stop'), { kind: 'danger', 'aria-label': `Stop the ${s.scraper} scraper` })
       : button('Start', () => act(s.scraper, 'start'), { kind: 'primary', 'aria-label': `Start the ${s.scraper} scraper` });
@@ -59,21 +66,55 @@ export async function overviewPage({ main }) {
         h('div', h('dt', 'Last attempt'), h('dd', ago(s.last_attempt_at)))),
       h('div.replicas', h('h3', `Replicas (${s.replicas.length})`),
         s.replicas.length
-          ? h('ul', s.replicas.map((r) => h('li', h('span.mono', r.replica), badge(r.status || 'running', r.age_seconds + elapsed > 60 ? 'warn' : 'ok'),
-            h('span.muted.hb-age', { dataset: { age: r.age_seconds ?? '' } }, `heartbeat ${age((r.age_seconds ?? 0) + elapsed)} ago`))))
+          ? h('ul', s.replicas.map((r) => h('li', { dataset: { replica: r.replica } }, h('span.mono', r.replica), badge(r.status || 'running', ageOf(r) > 60 ? 'warn' : 'ok'),
+            h('span.muted.hb-age', { dataset: { seenAt: r.age_seconds === null ? '' : String(r.seenAt) } }, `heartbeat ${r.age_seconds === null ? '—' : age(ageOf(r))} ago`))))
           : h('p.muted', 'No live replica (heartbeats expire after 30 s).')),
       Object.keys(t.by_outcome || {}).length
         ? h('p.muted.small', Object.entries(t.by_outcome).map(([k, v]) => `${k}: ${num(v)}`).join(' · ')) : null);
   };
 
-  const renderScrapers = () => clear(scraperBox, state.scrapers.map(scraperCard));
+  const renderScrapers = () => {
+    // A card re-rendered under the keyboard keeps its button focused.
+    const focused = scraperBox.contains(document.activeElement) ? document.activeElement.closest('[data-scraper]')?.dataset.scraper : null;
+    clear(scraperBox, state.scrapers.map(scraperCard));
+    if (focused) scraperBox.querySelector(`[data-scraper="${focused}"] button`)?.focus();
+  };
+  const replace = (s) => {
+    state.scrapers = state.scrapers.map((x) => (x.scraper === s.scraper ? stampReplicas(s, Date.now()) : x));
+    renderScrapers();
+  };
+  const refetch = async (scraper) => {
+    try { replace(await get(`/scrapers/${scraper}`)); } catch (e) { if (e.status !== 401) console.warn(e); }
+  };
+
+  // Pushed: the control KV changed (this page, another user, `nats kv put`, a script).
+  const offControl = live.onLocal('control.changed', (ev) => {
+    const s = state.scrapers.find((x) => x.scraper === ev.scraper);
+    if (!s) return;
+    if (ev.deleted || !ev.value || typeof ev.value !== 'object') { refetch(s.scraper); return; }
+    s.control = { ...s.control, ...ev.value };
+    s.enabled = Boolean(s.control.enabled);
+    renderScrapers();
+  });
+  // Pushed: a replica's heartbeat (every few seconds) or its goodbye on shutdown.
+  const offBeat = live.onLocal('heartbeat', (ev) => {
+    const s = state.scrapers.find((x) => beatService(x.scraper) === String(ev.service || '').replace(/_/g, '-'));
+    if (!s) return;
+    const i = s.replicas.findIndex((r) => r.replica === ev.replica);
+    if (ev.deleted) {
+      if (i >= 0) s.replicas.splice(i, 1);
+    } else {
+      const r = { replica: ev.replica, status: ev.status || 'running', age_seconds: 0, version: ev.version, detail: ev.detail || {}, seenAt: ev.at ? Math.min(Date.now(), Date.parse(ev.at)) : Date.now() };
+      if (i >= 0) s.replicas[i] = r; else s.replicas.push(r);
+      const cycles = s.replicas.map((x) => x.detail?.cycle).filter((c) => Number.isInteger(c));
+      if (cycles.length) s.current_cycle = Math.max(...cycles);
+    }
+    renderScrapers();
+  });
 
   async function act(scraper, action) {
     try {
-      const s = await post(`/scrapers/${scraper}/${action}`);
-      state.scrapers = state.scrapers.map((x) => (x.scraper === scraper ? s : x));
-      fetchedAt = Date.now();
-      renderScrapers();
+      replace(await post(`/scrapers/${scraper}/${action}`));
       scraperBox.querySelector(`[data-scraper="${scraper}"] button`)?.focus();
       toast(`${scraper} scraper ${action === 'stop' ? 'stopped' : 'started'}`, 'ok');
     } catch (e) { toast(e.message, 'error'); }
@@ -105,8 +146,7 @@ export async function overviewPage({ main }) {
   const refresh = throttle(async () => {
     try {
       const [o, s] = await Promise.all([get('/overview'), get('/scrapers')]);
-      state = { ov: o, scrapers: s };
-      fetchedAt = Date.now();
+      state = { ov: o, scrapers: s.map((x) => stampReplicas(x, Date.now())) };
       renderStats(); renderScrapers(); renderStreams();
     } catch (e) { if (e.status !== 401) console.warn(e); }
   }, 3000);
@@ -135,13 +175,13 @@ export async function overviewPage({ main }) {
   feedList.append(h('li.feed-empty.muted', 'Waiting for events…'));
 
   const tick = setInterval(() => {
-    const elapsed = (Date.now() - fetchedAt) / 1000;
     for (const el of scraperBox.querySelectorAll('.hb-age')) {
-      if (el.dataset.age !== '') el.textContent = `heartbeat ${age(Number(el.dataset.age) + elapsed)} ago`;
+      if (el.dataset.seenAt !== '') el.textContent = `heartbeat ${age((Date.now() - Number(el.dataset.seenAt)) / 1000)} ago`;
     }
     renderRates();
   }, 1000);
-  // Replicas come and go without events: re-read them now and then while the page is visible.
+  // Heartbeats are pushed, but a replica that dies silently only expires (no event):
+  // re-read now and then while the page is visible.
   const slow = setInterval(() => { if (!document.hidden) refresh(); }, 30000);
 
   clear(main,
@@ -156,5 +196,5 @@ export async function overviewPage({ main }) {
         h('div.card-head', h('h2#feed-h', 'Live events'), pauseBtn),
         h('div.feed-tools', filterSel, counter), feedList)));
   renderStats(); renderScrapers(); renderStreams(); renderRates();
-  return { dispose() { offEvents(); clearInterval(tick); clearInterval(slow); refresh.cancel(); } };
+  return { dispose() { offEvents(); offControl(); offBeat(); clearInterval(tick); clearInterval(slow); refresh.cancel(); } };
 }
