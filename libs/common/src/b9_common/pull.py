@@ -43,6 +43,7 @@ class PullEngine:
         expires: float = 10.0,
         heartbeat: float = 1.0,
         on_stall: Callable[[], Awaitable[None]] | None = None,
+        max_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         self.nc = nc
         self.stream = stream
@@ -51,6 +52,7 @@ class PullEngine:
         self.expires = expires
         self.heartbeat = heartbeat
         self.stall_after = heartbeat * 2 + 1.0
+        self.max_bytes = max_bytes
         self.on_stall = on_stall
         self.buffer: deque[Msg] = deque()
         # Idle per-event workers; each arriving message wakes exactly one (no thundering herd).
@@ -178,6 +180,9 @@ class PullEngine:
     async def _request(self, n: int) -> None:
         body = json.dumps({
             "batch": n,
+            # Large events (100 posts each) must not flood the connection: past the server's
+            # per-client pending limit it would cut us off as a slow consumer.
+            "max_bytes": self.max_bytes,
             "expires": int(self.expires * 1e9),
             "idle_heartbeat": int(self.heartbeat * 1e9),
         }).encode()
