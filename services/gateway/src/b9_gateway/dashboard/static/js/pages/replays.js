@@ -1,7 +1,7 @@
 // Replays: re-run a consumer's handler over part of a stream (by time or sequence, by event
 // type), watch its progress live (replay.progress over SSE, GET /replays/{id} as a fallback),
 // stop it, and see every recorded replay (from here or from `b9 replay`) with its outcome.
-import { h, clear, num, date, age, toast } from '../dom.js';
+import { h, clear, num, date, age, throttle, toast } from '../dom.js';
 import { get, post, live } from '../api.js';
 import { pageHeader, dataTable, button, badge, field, progress, errorBox } from '../ui.js';
 
@@ -26,6 +26,7 @@ export async function replaysPage({ main }) {
   const { services, max_running: maxRunning } = await get('/replays/consumers');
   const runs = new Map(); // id -> progress of replays started or seen running here
   const heard = new Map(); // id -> time of the last progress event
+  let listed = []; // the recorded replays shown in the table
   const runBox = h('div#replay-runs');
   const planBox = h('div#replay-plan');
   const err = h('div.error-box', { role: 'alert', hidden: true });
@@ -84,7 +85,7 @@ export async function replaysPage({ main }) {
       } finally { submit.disabled = false; }
     },
   },
-  h('div.toolbar', field('Consumer', service, 'service (its handler code)'), field('Stream', stream), field('Slice', by)),
+  h('div.toolbar', field('Consumer', service), field('Stream', stream), field('Slice', by)),
   timeFields, seqFields,
   h('div.toolbar', field('Event types', subjects, 'comma-separated; empty = all the consumer takes'), field('Rate limit (events/s)', rate)),
   h('div.toolbar', h('label.switch', dry, h('span', 'Only count what the slice holds (dry run)')), submit),
@@ -121,7 +122,7 @@ export async function replaysPage({ main }) {
   }
   function renderRuns() {
     const list = [...runs.values()];
-    clear(runBox, list.length ? list.map(runCard) : h('p.muted', `No replay running in this gateway (at most ${maxRunning} at once).`));
+    clear(runBox, list.length ? list.map(runCard) : h('p.muted', `No replay in progress in this gateway (at most ${maxRunning} run at once).`));
   }
   const update = (r) => {
     if (!r.id) return;
@@ -129,6 +130,8 @@ export async function replaysPage({ main }) {
     runs.set(r.id, r);
     heard.set(r.id, Date.now());
     renderRuns();
+    const row = listed.find((it) => it.id === r.id);
+    if (row) { row.progress = r; row.status = r.status; redrawList(); }
     if (was && (was.status === 'running' || was.status === 'starting') && r.status !== 'running') {
       toast(`Replay of ${r.consumer} ${r.status}`, r.status === 'completed' ? 'ok' : 'info');
       loadList();
@@ -162,10 +165,12 @@ export async function replaysPage({ main }) {
     ],
   });
   const listBox = h('div');
+  const redrawList = throttle(() => table.setRows(listed), 500);
   async function loadList() {
     try {
       const res = await get('/replays', { limit: 50 });
-      table.setRows(res.items);
+      listed = res.items;
+      table.setRows(listed);
       for (const it of res.items) if (it.progress && (it.status === 'running' || it.status === 'starting') && !runs.has(it.id)) update(it.progress);
       clear(listBox);
     } catch (e) { if (e.status !== 401) clear(listBox, errorBox(e)); }
@@ -177,9 +182,9 @@ export async function replaysPage({ main }) {
       h('p.muted.small', 'Live traffic keeps flowing; the replay reads through its own consumer. Handlers are idempotent, so replaying leaves the same rows. The same as ', h('code', 'b9 replay'), ' on the command line.'),
       form),
     planBox,
-    h('h2.section', 'Running'), runBox,
+    h('h2.section', 'Progress'), runBox,
     h('h2.section', 'Recorded replays'), listBox, table.el);
   renderRuns();
   await loadList();
-  return { dispose() { offProgress(); clearInterval(poll); } };
+  return { dispose() { offProgress(); clearInterval(poll); redrawList.cancel(); } };
 }
