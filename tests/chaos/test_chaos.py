@@ -119,7 +119,6 @@ async def test_chaos_kills_and_restarts_lose_and_duplicate_nothing(chaos_size: i
     conn = await asyncpg.connect(run_url)
     digests = {d.table: await table_digest(conn, d.table) for d in diffs}
     await conn.close()
-    await servers.stop()
 
     log.info("chaos: %d facts (%d poison); no-fault run %.1fs, fault run %.1fs; kills %s; "
              "worker exits not caused by the driver: %s; publish retries: %d",
@@ -134,8 +133,10 @@ async def test_chaos_kills_and_restarts_lose_and_duplicate_nothing(chaos_size: i
         first = next(d for d in bad)
         key = (first.differ or first.lost or first.extra)[0]
         detail = (await show_row(ref_url, first.table, key), await show_row(run_url, first.table, key))
+        await servers.stop()
         pytest.fail("tables differ after faults:\n" + "\n".join(d.line() for d in bad)
                     + f"\nfirst: {first.table} {key}\n ref: {detail[0]}\n run: {detail[1]}")
+    await servers.stop()
     assert sum(run.kills.values()) >= 3, run.kills
     got = {(eid, consumer) for eid, consumer, _ in dlq}
     assert got == expected_dlq(facts), (

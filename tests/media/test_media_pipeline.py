@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from _media_helpers import Origin, bomb_png, loopback_settings, photo_12mp
 from b9_common.events import MediaFailed, MediaItem, MediaStored
+from b9_common.storage import FileStore
 from b9_media.errors import TransientError
 from b9_media.safety import StaticResolver
 from b9_media.settings import Settings
@@ -137,3 +138,27 @@ async def test_known_source_is_recognised_without_downloading(  # type: ignore[n
     assert await pipeline.handle(_item(url, "same"), announce_known=True) == "known"
     assert origin.hits["/p.jpg"] == 1
     assert published.of(MediaStored)[-1].deduplicated
+
+
+async def test_redo_after_a_crash_between_upload_and_announcement_announces_the_same(  # type: ignore[no-untyped-def]
+        make_pipeline, origin: Origin, tmp_path: Path) -> None:
+    """Killed after the object was uploaded but before media.stored went out: the redelivered
+    item must announce exactly what an uninterrupted run would (not a degraded 'deduplicated')."""
+    url = origin.bytes("/c.jpg", photo_12mp())
+    clean, clean_events = make_pipeline(loopback_settings())
+    assert await clean.handle(_item(url, "c1")) == "stored"
+    (expected,) = clean_events.of(MediaStored)
+
+    crashed, events = make_pipeline(loopback_settings(), store=FileStore(tmp_path / "other"))
+    real_publish = crashed.publish
+
+    async def dies(*_args: object, **_kw: object) -> None:
+        raise TransientError("killed before the announcement")
+
+    crashed.publish = dies  # type: ignore[method-assign]
+    with pytest.raises(TransientError):
+        await crashed.handle(_item(url, "c1"))
+    crashed.publish = real_publish  # type: ignore[method-assign]
+    assert await crashed.handle(_item(url, "c1")) == "stored"
+    (redo,) = events.of(MediaStored)
+    assert redo == expected

@@ -32,6 +32,9 @@ class Asset(msgspec.Struct, kw_only=True):
     height: int | None = None
     duration: float | None = None
     poster_key: str | None = None
+    # "<kind>|<source id>" of the item whose processing produced the object: a redo of that
+    # same item (after a crash between upload and announcement) is not a deduplication.
+    first_source: str | None = None
 
 
 def _src_key(kind: str, source_id: str) -> str:

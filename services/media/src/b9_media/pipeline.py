@@ -147,8 +147,6 @@ class MediaPipeline:
 
     async def _finish(self, item: MediaItem, asset: Asset, bytes_in: int, dedup: bool) -> Outcome:
         await self._stored(item, asset, bytes_in=bytes_in, dedup=dedup)
-        if not dedup:
-            await self.index.remember_asset(asset)
         await self.index.remember_source(item.kind, item.source_id, asset.storage_key)
         return "deduplicated" if dedup else "stored"
 
@@ -178,12 +176,22 @@ class MediaPipeline:
     async def _once(self, item: MediaItem, key: str, sha: str, size: int,
                     work: Callable[[], Awaitable[Asset]]) -> Outcome:
         """Dedup check, then ``work`` (process + upload) only if the object is not stored yet."""
+        source = f"{item.kind}|{item.source_id}"
         async with self._single_flight(key):
             existing = await self._existing(key, sha, size)
             if existing is not None:
-                return await self._finish(item, existing, size, dedup=True)
+                # The same item again (a redo after a crash) announces exactly what the first
+                # attempt would have: only bytes first stored for another item are deduplicated.
+                return await self._finish(item, existing, size, dedup=existing.first_source != source)
             asset = await work()
             return await self._finish(item, asset, size, dedup=False)
+
+    async def _put_asset(self, item: MediaItem, asset: Asset) -> Asset:
+        """Record the asset before its bytes are uploaded, so a crash after the upload leaves
+        a redo everything it needs to announce the same result."""
+        asset.first_source = f"{item.kind}|{item.source_id}"
+        await self.index.remember_asset(asset)
+        return asset
 
     async def _image(self, item: MediaItem) -> Outcome:
         spec = self.profile if item.kind == "profile_picture" else self.photo
@@ -196,10 +204,12 @@ class MediaPipeline:
         async def work() -> Asset:
             assert dl.data is not None
             result = await self.images.run(process_image, dl.data, spec)
+            asset = await self._put_asset(item, Asset(
+                storage_key=key, content_hash=dl.sha256, content_type=result.content_type,
+                bytes_in=dl.size, bytes_out=len(result.data), width=result.width,
+                height=result.height))
             await self.store.put(key, result.data, result.content_type)
-            return Asset(storage_key=key, content_hash=dl.sha256, content_type=result.content_type,
-                         bytes_in=dl.size, bytes_out=len(result.data), width=result.width,
-                         height=result.height)
+            return asset
 
         return await self._once(item, key, dl.sha256, dl.size, work)
 
@@ -220,12 +230,13 @@ class MediaPipeline:
                 out = await self.transcoder.transcode(dl.path, workdir)
                 poster_data = await asyncio.to_thread(out.poster.read_bytes)
                 poster = await self.images.run(process_image, poster_data, self.photo)
+                asset = await self._put_asset(item, Asset(
+                    storage_key=key, content_hash=dl.sha256, content_type="video/mp4",
+                    bytes_in=dl.size, bytes_out=out.size, width=out.width, height=out.height,
+                    duration=round(out.duration, 3), poster_key=poster_key))
                 await self.store.put(poster_key, poster.data, poster.content_type)
                 await self.store.put(key, out.path, "video/mp4")
-                return Asset(storage_key=key, content_hash=dl.sha256, content_type="video/mp4",
-                             bytes_in=dl.size, bytes_out=out.size, width=out.width,
-                             height=out.height, duration=round(out.duration, 3),
-                             poster_key=poster_key)
+                return asset
 
             return await self._once(item, key, dl.sha256, dl.size, work)
         finally:
