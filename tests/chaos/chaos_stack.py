@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
+import asyncpg
 import nats
 from aiohttp import web
 from b9_common.embedded import EmbeddedNats, EmbeddedPostgres
@@ -157,6 +158,24 @@ class Servers:
     async def start(self) -> None:
         await asyncio.to_thread(self.nats.start)
         self.pg_url = await asyncio.to_thread(self.pg.start)
+        await self._pg_answers()
+
+    async def _pg_answers(self) -> None:
+        """The embedded server has been seen (once in many runs) to accept the socket but not
+        answer the first connection: check it answers, restarting it once if it does not."""
+        for attempt in range(2):
+            for _ in range(5):
+                try:
+                    conn = await asyncpg.connect(self.pg_url, timeout=5)
+                except (OSError, asyncpg.PostgresError, TimeoutError):
+                    await asyncio.sleep(0.5)
+                    continue
+                await conn.close()
+                return
+            if attempt == 0:
+                await asyncio.to_thread(self.pg.stop)
+                self.pg_url = await asyncio.to_thread(self.pg.start)
+        raise RuntimeError(f"embedded PostgreSQL at {self.pg_url} does not answer")
 
     async def restart_nats(self, down: float = 1.0) -> None:
         await asyncio.to_thread(self.nats.stop)
@@ -168,6 +187,7 @@ class Servers:
         await asyncio.sleep(down)
         url = await asyncio.to_thread(self.pg.start)
         assert url == self.pg_url, (url, self.pg_url)
+        await self._pg_answers()
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.nats.stop)
