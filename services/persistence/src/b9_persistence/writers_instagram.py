@@ -83,6 +83,17 @@ def _order(env: Env) -> tuple[Any, str]:
     return (env.occurred_at, env.id)
 
 
+# Scrapes, discoveries and related-processed facts of one creator may sit in two batches written
+# at the same time. Their statements look at each other's rows (a discovery by username finds the
+# scraped row; a scrape adopts or merges the 'pending:' row of an earlier discovery), which only
+# works when each sees the other's commit: the writers of instagram_creators take turns.
+CREATORS_LOCK = 7_129_002
+
+
+async def _creators_turn(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATORS_LOCK)
+
+
 def _creator_row(env: Env) -> tuple[Any, ...]:
     d: CreatorScraped = env.data
     a, g = d.analytics, d.growth
@@ -109,6 +120,7 @@ def _media_row(env: Env, ig_user_id: str, m: IgMedia) -> tuple[Any, ...]:
 
 
 async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    await _creators_turn(conn)
     latest = newest(envs, lambda e: e.data.ig_user_id, _order)
     await stage(conn, "instagram_creators", CREATOR_COLS, [_creator_row(e) for e in latest])
     await conn.execute(MERGE_PENDING_SQL)
@@ -165,6 +177,7 @@ DISC_SQL = merge_sql(
 
 
 async def write_discovered(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    await _creators_turn(conn)
     def key(e: Env) -> str:
         return e.data.ig_user_id or f"pending:{e.data.username}"
 
@@ -198,6 +211,7 @@ REL_SQL = merge_sql(
 
 
 async def write_related(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    await _creators_turn(conn)
     rows = [(e.data.ig_user_id, e.data.username or None, True, e.occurred_at, e.data.found,
              e.data.new) for e in newest(envs, lambda e: e.data.ig_user_id, _order)]
     await stage(conn, "instagram_creators", REL_COLS, rows)
