@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from b9_gateway.feed import Hub, control_event, heartbeat_event
+from b9_gateway.http import JSON
 from b9_gateway.media_store import MediaStore, open_media
 from b9_gateway.replays import replay_jobs
 from b9_gateway.settings import Settings
@@ -62,6 +63,13 @@ class Deps:
     cache: TTLCache
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub = field(default_factory=Hub)
+
+    async def accept(self, command: Any, target: str) -> JSON:
+        """Publish a command and answer 202 with where it went (the ``Accepted`` shape)."""
+        env = await self.publisher.publish(command)
+        body = {"accepted": True, "event_id": env.id, "subject": self.topology.subject(env.type),
+                "target": target}
+        return JSON(body, status_code=202)
     replays: ReplayJobs = field(default_factory=ReplayJobs)
 
     async def aclose(self) -> None:

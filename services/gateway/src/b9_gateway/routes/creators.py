@@ -230,16 +230,7 @@ async def list_creators(deps: Deps, query: CreatorQuery) -> JSON:
 )
 async def add_creator(body: AddCreatorBody, deps: Deps = Depends(get_deps)) -> JSON:
     name = body.username.lstrip("@")
-    env = await deps.publisher.publish(InstagramScrapeRequested(kind="creator", username=name, niche=body.niche))
-    return JSON(
-        {
-            "accepted": True,
-            "event_id": env.id,
-            "subject": deps.topology.subject(env.type),
-            "target": name,
-        },
-        status_code=202,
-    )
+    return await deps.accept(InstagramScrapeRequested(kind="creator", username=name, niche=body.niche), name)
 
 
 @router.post(
@@ -249,16 +240,8 @@ async def add_creator(body: AddCreatorBody, deps: Deps = Depends(get_deps)) -> J
     summary="Start related-creator discovery (publishes scrape.requested.instagram kind=related)",
 )
 async def start_related(body: RelatedBody, deps: Deps = Depends(get_deps)) -> JSON:
-    env = await deps.publisher.publish(InstagramScrapeRequested(kind="related", batch_size=body.batch_size))
-    return JSON(
-        {
-            "accepted": True,
-            "event_id": env.id,
-            "subject": deps.topology.subject(env.type),
-            "target": f"related:{body.batch_size}",
-        },
-        status_code=202,
-    )
+    command = InstagramScrapeRequested(kind="related", batch_size=body.batch_size)
+    return await deps.accept(command, f"related:{body.batch_size}")
 
 
 @router.get(

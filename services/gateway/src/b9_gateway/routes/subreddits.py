@@ -211,16 +211,7 @@ async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
 )
 async def add_subreddit(body: AddSubredditBody, deps: Deps = Depends(get_deps)) -> JSON:
     name = clean_sub(body.name)
-    env = await deps.publisher.publish(RedditScrapeRequested(kind="subreddit", name=name))
-    return JSON(
-        {
-            "accepted": True,
-            "event_id": env.id,
-            "subject": deps.topology.subject(env.type),
-            "target": name,
-        },
-        status_code=202,
-    )
+    return await deps.accept(RedditScrapeRequested(kind="subreddit", name=name), name)
 
 
 @router.get("/{name}", responses=doc(SubredditDetail), summary="One subreddit with history and requirements")

@@ -141,16 +141,7 @@ async def discover(body: DiscoverBody, deps: Deps = Depends(get_deps)) -> JSON:
             "ON CONFLICT (username) DO UPDATE SET our_creator = true",
             name,
         )
-    env = await deps.publisher.publish(RedditScrapeRequested(kind="user", name=name))
-    return JSON(
-        {
-            "accepted": True,
-            "event_id": env.id,
-            "subject": deps.topology.subject(env.type),
-            "target": name,
-        },
-        status_code=202,
-    )
+    return await deps.accept(RedditScrapeRequested(kind="user", name=name), name)
 
 
 @router.get("/{username}", responses=doc(UserDetail), summary="One user with their posts")
