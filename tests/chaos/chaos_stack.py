@@ -160,9 +160,24 @@ class Servers:
         self.pg_url = await asyncio.to_thread(self.pg.start)
         await self._pg_answers()
 
-    async def _pg_answers(self) -> None:
+    async def connect(self, url: str | None = None) -> asyncpg.Connection:
+        """A connection to the test's PostgreSQL, with short timeouts (see ``_pg_answers``)."""
+        for attempt in range(3):
+            try:
+                return await asyncpg.connect(url or self.pg_url, timeout=10)
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                if attempt == 1:
+                    await self._pg_answers(restart_first=True)
+                else:
+                    await asyncio.sleep(1)
+        return await asyncpg.connect(url or self.pg_url, timeout=10)
+
+    async def _pg_answers(self, restart_first: bool = False) -> None:
         """The embedded server has been seen (once in many runs) to accept the socket but not
         answer the first connection: check it answers, restarting it once if it does not."""
+        if restart_first:
+            await asyncio.to_thread(self.pg.stop)
+            self.pg_url = await asyncio.to_thread(self.pg.start)
         for attempt in range(2):
             for _ in range(5):
                 try:

@@ -78,7 +78,7 @@ async def test_chaos_kills_and_restarts_lose_and_duplicate_nothing(chaos_size: i
     await servers.start()
     origin, media_base = await media_origin()
     facts = generate(chaos_size, media_base)
-    admin = await asyncpg.connect(servers.pg_url)
+    admin = await servers.connect()
     for db in ("chaos_ref", "chaos_run"):
         await admin.execute(f"CREATE DATABASE {db}")
     await admin.close()
