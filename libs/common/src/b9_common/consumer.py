@@ -24,9 +24,9 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from b9_common.delivery import ACK, TERM, Delivery, nak_payload, parse_ack_subject
+from b9_common.delivery import ACK, TERM, Delivery, mark_failure, nak_payload, parse_ack_subject
 from b9_common.dlq import dead_letter
-from b9_common.errors import PublishError, Reject, Retry, Skip
+from b9_common.errors import HandlerError, PublishError, Reject, Retry
 from b9_common.events.catalogue import EVENTS, decoder_for
 from b9_common.events.envelope import Envelope
 from b9_common.logs import event_id_var, subject_var
@@ -219,18 +219,13 @@ class Consumer:
                 t0 = time.perf_counter()
                 try:
                     await self.handler(d.envelope)
-                except Skip as exc:
-                    d.skip(exc.reason)
-                except Reject as exc:
-                    d.reject(exc.reason)
-                except Retry as exc:
-                    d.retry(exc.reason, exc.delay)
                 except asyncio.CancelledError:
                     d.retry("shutdown", 0)
                     raise
                 except Exception as exc:
-                    log.exception("handler failed", extra={"consumer": self.spec.name})
-                    d.retry(f"{type(exc).__name__}: {exc}")
+                    if not isinstance(exc, HandlerError):
+                        log.exception("handler failed", extra={"consumer": self.spec.name})
+                    mark_failure(d, exc)
                 finally:
                     self._sample += 1
                     if self._sample & 3 == 0:  # latency of one message in four

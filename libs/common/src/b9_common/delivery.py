@@ -9,6 +9,7 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from b9_common.errors import Reject, Retry, Skip
 from b9_common.events.envelope import Envelope
 
 ACK = b"+ACK"
@@ -78,6 +79,18 @@ class Delivery:
     async def in_progress(self, nc: NATS) -> None:
         """Tell the server this message is still being worked on (resets ack_wait)."""
         await nc.publish(self.msg.reply, WPI)
+
+
+def mark_failure(d: Delivery, exc: Exception) -> None:
+    """Set the outcome a handler's exception asks for; anything unexpected is a retry."""
+    if isinstance(exc, Skip):
+        d.skip(exc.reason)
+    elif isinstance(exc, Reject):
+        d.reject(exc.reason)
+    elif isinstance(exc, Retry):
+        d.retry(exc.reason, exc.delay)
+    else:
+        d.retry(f"{type(exc).__name__}: {exc}")
 
 
 def nak_payload(delay: float | None) -> bytes:

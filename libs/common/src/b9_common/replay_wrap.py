@@ -14,8 +14,8 @@ import logging
 from collections.abc import Iterable
 
 from b9_common.consumer import BatchHandler, Handler
-from b9_common.delivery import Delivery
-from b9_common.errors import Reject, Retry, Skip
+from b9_common.delivery import Delivery, mark_failure
+from b9_common.errors import HandlerError
 from b9_common.service import ConsumerDef
 
 log = logging.getLogger(__name__)
@@ -70,18 +70,13 @@ def as_batch(handler: Handler, concurrency: int) -> BatchHandler:
                 assert d.envelope is not None
                 try:
                     await handler(d.envelope)
-                except Skip as exc:
-                    d.skip(exc.reason)
-                except Reject as exc:
-                    d.reject(exc.reason)
-                except Retry as exc:
-                    d.retry(exc.reason, exc.delay)
                 except asyncio.CancelledError:
                     d.retry("shutdown", 0)
                     raise
                 except Exception as exc:
-                    log.exception("handler failed during replay")
-                    d.retry(f"{type(exc).__name__}: {exc}")
+                    if not isinstance(exc, HandlerError):
+                        log.exception("handler failed during replay")
+                    mark_failure(d, exc)
 
         await asyncio.gather(*(one(d) for d in ds))
 
