@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 TABLES = ("subreddits", "subreddit_snapshots", "reddit_users", "reddit_posts", "instagram_creators",
-          "creator_follower_history", "instagram_media", "media_assets", "categorizations",
+          "instagram_discoveries", "creator_follower_history", "instagram_media", "media_assets", "categorizations",
           "scrape_attempts", "scraper_daily")
 WALL_CLOCK = {
     "subreddits": {"tags_updated_at"},
@@ -20,19 +20,6 @@ WALL_CLOCK = {
     "media_assets": {"fact_at"},
     "categorizations": {"fact_at"},
 }
-# KNOWN BUG, not a wall clock: which discovery of a creator counts as its first (discovered_at /
-# _via / _followers_count / discovery_source) still depends on the order in which
-# creator.discovered, creator.scraped and creator.related_processed arrive (persistence keeps
-# them on the creator row or a 'pending:<username>' row). Seen at 100,000 facts: one creator in
-# 1,768 kept a later discovered_at after faults. Left open in issue #3; these columns are
-# compared separately and reported (test log and test-artifacts/chaos_known_diffs.txt) instead of
-# failing the run, so every other column of every table still must be identical.
-KNOWN_ORDER_DEPENDENT = {
-    "instagram_creators": {"discovered_at", "discovered_via", "discovered_followers_count",
-                           "discovery_source"},
-}
-
-
 @dataclass
 class TableDiff:
     table: str
@@ -60,7 +47,7 @@ async def _columns(conn: asyncpg.Connection, table: str) -> tuple[list[str], lis
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
         "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary "
         "ORDER BY array_position(i.indkey, a.attnum)", table)]
-    skip = WALL_CLOCK.get(table, set()) | KNOWN_ORDER_DEPENDENT.get(table, set())
+    skip = WALL_CLOCK.get(table, set())
     keep = [c for c in cols if c not in skip]
     return pk, keep
 
@@ -113,24 +100,3 @@ async def show_row(url: str, table: str, key: str) -> dict[str, object] | None:
         return dict(rec) if rec else None
     finally:
         await conn.close()
-
-
-async def known_diffs(ref_url: str, run_url: str) -> list[str]:
-    """Rows whose KNOWN_ORDER_DEPENDENT columns differ between the two runs (reported, not failed)."""
-    out: list[str] = []
-    for table, cols in KNOWN_ORDER_DEPENDENT.items():
-        sides = []
-        for url in (ref_url, run_url):
-            conn = await asyncpg.connect(url)
-            try:
-                pk, _ = await _columns(conn, table)
-                picked = ", ".join(f'"{c}"' for c in sorted(cols))
-                rows = await conn.fetch(f'SELECT {_key_sql(pk)} AS k, {picked} FROM "{table}"')
-                sides.append({r["k"]: tuple(r[c] for c in sorted(cols)) for r in rows})
-            finally:
-                await conn.close()
-        ref, run = sides
-        for key in sorted(set(ref) & set(run)):
-            if ref[key] != run[key]:
-                out.append(f"{table} {key}: {sorted(cols)} ref={ref[key]} run={run[key]}")
-    return out

@@ -17,6 +17,7 @@ TABLES = {
     "reddit_users": "username",
     "reddit_posts": "reddit_id",
     "instagram_creators": "ig_user_id",
+    "instagram_discoveries": "username_key",
     "creator_follower_history": "ig_user_id, fact_at",
     "instagram_media": "media_pk",
     "media_assets": "source_id, kind, url_md5",

@@ -18,6 +18,7 @@ STAGED_TABLES = (
     "reddit_users",
     "reddit_posts",
     "instagram_creators",
+    "instagram_discoveries",
     "creator_follower_history",
     "instagram_media",
     "media_assets",

@@ -8,6 +8,12 @@ import asyncpg
 import msgspec
 from b9_common.events import CreatorScraped, Envelope, IgMedia
 
+from b9_persistence.discoveries import (
+    discovery,
+    recompute_discovery,
+    record_discoveries,
+    scrape_discovery,
+)
 from b9_persistence.staging import NEWER, clean, clean_list, merge_sql, newest, stage, update_set
 
 Env: TypeAlias = Envelope[Any]
@@ -27,35 +33,26 @@ CREATOR_COLS = (
     "external_url_type", "bio_links", "profile_pic_url", "is_verified", "is_private",
     "is_business", "is_professional", "followers_count", "following_count", "media_count",
     "highlight_reel_count", "growth_daily_pct", "growth_weekly_pct", "previous_followers_count",
-    *ANALYTICS_COLS, "api_calls", "requested", "discovery_source", "niche", "fact_at", "fact_id",
+    *ANALYTICS_COLS, "api_calls", "requested", "niche", "fact_at", "fact_id",
 )
 CREATOR_SQL = merge_sql(
     "instagram_creators", CREATOR_COLS, ("ig_user_id",),
     update=update_set(CREATOR_COLS, ("ig_user_id",), {
-        "discovery_source": "COALESCE(EXCLUDED.discovery_source, t.discovery_source)",
         "niche": "COALESCE(t.niche, EXCLUDED.niche)",
         "requested": "t.requested OR EXCLUDED.requested",
     }),
     where=NEWER,
 )
-# A creator first discovered without an id lives as 'pending:<username>': the first scrape
-# renames that row to the real id (keeping discovery and people fields), or drops it.
-_DISC_FIELDS = ("discovered_at = {s}.discovered_at, discovered_via = {s}.discovered_via, "
-                "discovered_followers_count = {s}.discovered_followers_count, "
-                "discovery_source = COALESCE(r.discovery_source, {s}.discovery_source)")
-MERGE_PENDING_SQL = f"""
-UPDATE instagram_creators r SET {_DISC_FIELDS.format(s="p")}
-FROM stg_instagram_creators s JOIN instagram_creators p ON p.ig_user_id = 'pending:' || s.username
-WHERE r.ig_user_id = s.ig_user_id AND p.discovered_at IS NOT NULL
-  AND (r.discovered_at IS NULL OR r.discovered_at > p.discovered_at)"""
+# A creator first discovered without an id lives as 'pending:<lower(username)>': the first scrape
+# renames that row to the real id (keeping people fields), or drops it when the id has a row.
 ADOPT_SQL = """
 UPDATE instagram_creators p SET ig_user_id = s.ig_user_id
 FROM stg_instagram_creators s
-WHERE p.ig_user_id = 'pending:' || s.username
+WHERE p.ig_user_id = 'pending:' || lower(s.username)
   AND NOT EXISTS (SELECT 1 FROM instagram_creators r WHERE r.ig_user_id = s.ig_user_id)"""
 DROP_PENDING_SQL = """
 DELETE FROM instagram_creators p USING stg_instagram_creators s
-WHERE p.ig_user_id = 'pending:' || s.username"""
+WHERE p.ig_user_id = 'pending:' || lower(s.username)"""
 HISTORY_COLS = ("ig_user_id", "fact_at", "fact_id", "username", "followers_count",
                 "following_count", "media_count")
 HISTORY_SQL = merge_sql("creator_follower_history", HISTORY_COLS, ("ig_user_id", "fact_at"),
@@ -104,7 +101,7 @@ def _creator_row(env: Env) -> tuple[Any, ...]:
         d.followers_count, d.following_count, d.media_count, d.highlight_reel_count,
         g.daily_pct, g.weekly_pct, g.previous_followers_count,
         *(getattr(a, c) for c in ANALYTICS_COLS),
-        d.api_calls, d.requested, d.discovery_source, d.requested_niche, env.occurred_at, env.id,
+        d.api_calls, d.requested, d.requested_niche, env.occurred_at, env.id,
     )
 
 
@@ -122,11 +119,12 @@ def _media_row(env: Env, ig_user_id: str, m: IgMedia) -> tuple[Any, ...]:
 async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
     await _creators_turn(conn)
     latest = newest(envs, lambda e: e.data.ig_user_id, _order)
+    found = await record_discoveries(conn, [r for r in map(scrape_discovery, envs) if r])
     await stage(conn, "instagram_creators", CREATOR_COLS, [_creator_row(e) for e in latest])
-    await conn.execute(MERGE_PENDING_SQL)
     await conn.execute(ADOPT_SQL)
     await conn.execute(DROP_PENDING_SQL)
     await conn.execute(CREATOR_SQL)
+    await recompute_discovery(conn, [*found, *(e.data.username.lower() for e in latest)])
     hist = newest((e for e in envs if e.data.availability == "ok"),
                   lambda e: (e.data.ig_user_id, e.occurred_at), _order)
     if hist:
@@ -150,26 +148,16 @@ async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
 
 
 # -- creator.discovered ---------------------------------------------------------------------------
-DISC_COLS = ("ig_user_id", "username", "full_name", "discovered_followers_count",
-             "profile_pic_url", "discovery_source", "discovered_at", "discovered_via")
+# A discovery of a creator with an id (or a name already adopted) gets its row; without an id, a
+# 'pending:<lower(username)>' row, unless a creator of that name is already known.
+PENDING_COLS = ("ig_user_id", "username")
 ADOPT_BY_NAME_SQL = """
 UPDATE instagram_creators p SET ig_user_id = s.ig_user_id
 FROM unnest($1::text[], $2::text[]) AS s(ig_user_id, username)
-WHERE p.ig_user_id = 'pending:' || s.username
+WHERE p.ig_user_id = 'pending:' || lower(s.username)
   AND NOT EXISTS (SELECT 1 FROM instagram_creators r WHERE r.ig_user_id = s.ig_user_id)"""
-# A discovery (by username) of a creator already known by id: earliest discovery wins.
-DISC_KNOWN_SQL = f"""
-UPDATE instagram_creators r SET {_DISC_FIELDS.format(s="s")}
-FROM (SELECT * FROM stg_instagram_creators WHERE ig_user_id LIKE 'pending:%') s
-WHERE lower(r.username) = lower(s.username) AND r.ig_user_id NOT LIKE 'pending:%'
-  AND (r.discovered_at IS NULL OR r.discovered_at > s.discovered_at)"""
-DISC_SQL = merge_sql(
-    "instagram_creators", DISC_COLS, ("ig_user_id",),
-    update=("discovered_at = EXCLUDED.discovered_at, discovered_via = EXCLUDED.discovered_via, "
-            "discovered_followers_count = EXCLUDED.discovered_followers_count, "
-            "discovery_source = COALESCE(t.discovery_source, EXCLUDED.discovery_source)"),
-    where="(t.discovered_at IS NULL OR t.discovered_at > EXCLUDED.discovered_at)",
-    # unknown usernames only, for creators without an id
+DISC_ROWS_SQL = merge_sql(
+    "instagram_creators", PENDING_COLS, ("ig_user_id",), update=None,
     filter_=("ig_user_id NOT LIKE 'pending:%' OR NOT EXISTS (SELECT 1 FROM instagram_creators c "
              "WHERE lower(c.username) = lower(stg_instagram_creators.username) "
              "AND c.ig_user_id NOT LIKE 'pending:%')"),
@@ -178,23 +166,19 @@ DISC_SQL = merge_sql(
 
 async def write_discovered(conn: asyncpg.Connection, envs: list[Env]) -> int:
     await _creators_turn(conn)
-    def key(e: Env) -> str:
-        return e.data.ig_user_id or f"pending:{e.data.username}"
-
-    def first(e: Env) -> tuple[float, str]:  # earliest discovery wins
-        return (-e.occurred_at.timestamp(), e.id)
-
-    rows = []
-    for env in newest(envs, key, first):
-        d = env.data
-        rows.append((key(env), d.username, clean(d.full_name), d.followers_count,
-                     d.profile_pic_url, "related", env.occurred_at, d.via_username))
-    with_id = [(r[0], r[1]) for r in rows if not r[0].startswith("pending:")]
+    rows = await record_discoveries(conn, [discovery(e) for e in envs])
+    named = {e.data.username.lower() for e in envs if e.data.ig_user_id}
+    with_id = sorted({(e.data.ig_user_id, e.data.username) for e in envs if e.data.ig_user_id})
     if with_id:
         await conn.execute(ADOPT_BY_NAME_SQL, [r[0] for r in with_id], [r[1] for r in with_id])
-    await stage(conn, "instagram_creators", DISC_COLS, rows)
-    await conn.execute(DISC_KNOWN_SQL)
-    await conn.execute(DISC_SQL)
+    creators: dict[str, str] = {}  # a name also discovered with an id in this batch gets no pending row
+    for env in envs:
+        d = env.data
+        if d.ig_user_id or d.username.lower() not in named:
+            creators.setdefault(d.ig_user_id or f"pending:{d.username.lower()}", d.username)
+    await stage(conn, "instagram_creators", PENDING_COLS, sorted(creators.items()))
+    await conn.execute(DISC_ROWS_SQL)
+    await recompute_discovery(conn, rows)
     return len(rows)
 
 
@@ -216,6 +200,7 @@ async def write_related(conn: asyncpg.Connection, envs: list[Env]) -> int:
              e.data.new) for e in newest(envs, lambda e: e.data.ig_user_id, _order)]
     await stage(conn, "instagram_creators", REL_COLS, rows)
     await conn.execute(REL_SQL)
+    await recompute_discovery(conn, [r[1].lower() for r in rows if r[1]])
     return len(rows)
 
 
