@@ -1,7 +1,7 @@
 """Persistence end-to-end ingest vs a bare asyncpg COPY of the same rows, in one run.
 
     .venv/bin/python bench/bench_persistence.py [--quick] [--posts-events N] [--subs N]
-                                                [--seed-full] [--json PATH]
+                                                [--[no-]seed-full] [--json PATH]
 
 NATS: NATS_URL (>= 2.10) else an embedded nats-server. PostgreSQL: DATABASE_URL or the local
 default when it answers, else an embedded pgserver. A fresh database and namespace per run.
@@ -34,7 +34,7 @@ from b9_common.settings import CommonSettings
 from b9_persistence.main import SERVICE
 from b9_persistence.seed import BASE, seed
 from b9_persistence.settings import Settings
-from b9_persistence.writers_reddit import POST_COLS
+from b9_persistence.writers_reddit import POST_COLS, SNAP_COLS, SUB_COLS, _sub_row
 from common import Row, print_table, write_json
 
 
@@ -126,10 +126,25 @@ async def run(args: argparse.Namespace) -> list[Row]:
                 for i in range(args.subs)]
         t0 = time.perf_counter()
         await rt.publisher.publish_many(subs)
+        t_pub = time.perf_counter() - t0
         await drained(rt, "SCRAPE")
         dt = time.perf_counter() - t0
+        assert await conn.fetchval("SELECT count(*) FROM subreddits") == args.subs
+        # Baseline: the same subreddit and snapshot rows, bare COPY into identically indexed
+        # tables (what the writer stages, without the merge, the decode or the transport).
+        await conn.execute("CREATE TABLE bench_subs (LIKE subreddits INCLUDING ALL)")
+        await conn.execute("CREATE TABLE bench_snaps (LIKE subreddit_snapshots INCLUDING ALL)")
+        sub_rows = [_sub_row(e) for e in subs]
+        snap_rows = [(e.data.name, e.occurred_at, e.id, e.data.subscribers, e.data.active_users,
+                      0, None, None, None) for e in subs]
+        t0 = time.perf_counter()
+        await conn.copy_records_to_table("bench_subs", records=sub_rows, columns=list(SUB_COLS))
+        await conn.copy_records_to_table("bench_snaps", records=snap_rows, columns=list(SNAP_COLS))
+        copy_subs = args.subs / (time.perf_counter() - t0)
         rows.append(Row("subreddit.fetched e2e (publish->committed)", args.subs / dt, "events/s",
-                        ">= 10,000", note=f"{args.subs} events (+ snapshot rows)"))
+                        ">= 10,000", copy_subs, args.subs / dt / copy_subs,
+                        note=f"{args.subs} events (+ snapshot rows), publish took {t_pub:.1f}s"))
+        rows.append(Row("bare asyncpg COPY, same subreddit + snapshot rows", copy_subs, "events/s"))
 
         if args.seed_full:
             t0 = time.perf_counter()
@@ -167,12 +182,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--posts-events", type=int, default=None)
     ap.add_argument("--subs", type=int, default=None)
-    ap.add_argument("--seed-full", action="store_true")
+    ap.add_argument("--seed-full", action=argparse.BooleanOptionalAction, default=None,
+                    help="also time `b9 seed --scale full` (default: on unless --quick)")
     ap.add_argument("--in-process", action="store_true", help="run the service in the bench's own process")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.posts_events is None:
         args.posts_events = 100 if args.quick else 2000
+    if args.seed_full is None:
+        args.seed_full = not args.quick
     if args.subs is None:
         args.subs = 2000 if args.quick else 20_000
     rows = asyncio.run(run(args))
