@@ -91,7 +91,10 @@ class Publisher:
         """Publish payloads (or envelopes) with at most ``window`` acks in flight.
 
         Acks are counted on one wildcard reply subscription (no future per message), which is
-        what makes bulk publishing fast in Python. Returns how many were acknowledged
+        what makes bulk publishing fast in Python. While connected, the messages between two
+        waits are framed here (``HPUB`` with the ``Nats-Msg-Id`` header, as the client would)
+        and handed to the client's write buffer in one piece: per-message ``nc.publish``
+        calls were a third of a bulk publish's CPU. Returns how many were acknowledged
         (duplicates inside the window count: the server acked them). Raises ``PublishError``
         naming the first failure once the batch is settled, or when acks stop arriving.
         """
@@ -100,21 +103,63 @@ class Publisher:
         state = _AckCounter(self.window)
         sub = await nc.subscribe(f"{inbox}.*", cb=state.on_ack, pending_msgs_limit=-1, pending_bytes_limit=-1)
         sent = 0
+        framed: list[bytes] = []
+        framed_bytes = 0
+        subjects: dict[str, bytes] = {}
         try:
             for item in items:
                 env = item if isinstance(item, Envelope) else self.envelope(item)
                 if state.pending >= self.window:
+                    framed_bytes = await _write(nc, framed, framed_bytes)
                     await state.wait_for_space(self.timeout)
                 state.pending += 1
-                await nc.publish(self.topology.subject(env.type), encode(env), reply=f"{inbox}.{sent}",
-                                 headers={MSG_ID: env.id})
+                data = encode(env)
+                subject = subjects.get(env.type)
+                if subject is None:
+                    subject = subjects[env.type] = self.topology.subject(env.type).encode()
+                cmd = _hpub(subject, f"{inbox}.{sent}", env.id, data) if _can_frame(nc, data) else None
+                if cmd is None:  # reconnecting, oversized, odd id: the client's own checks decide
+                    framed_bytes = await _write(nc, framed, framed_bytes)
+                    await nc.publish(subject.decode(), data, reply=f"{inbox}.{sent}", headers={MSG_ID: env.id})
+                else:
+                    framed.append(cmd)
+                    framed_bytes += len(data)
+                    if len(framed) >= 512:
+                        framed_bytes = await _write(nc, framed, framed_bytes)
                 sent += 1
+            await _write(nc, framed, framed_bytes)
             await state.wait_all(self.timeout)
         finally:
             await sub.unsubscribe()
         if state.errors:
             raise PublishError(f"{len(state.errors)} of {sent} publishes failed: {state.errors[0]}")
         return state.acked
+
+
+def _can_frame(nc: Any, data: bytes) -> bool:
+    return bool(nc.is_connected) and len(data) <= nc.max_payload
+
+
+def _hpub(subject: bytes, reply: str, msg_id: str, data: bytes) -> bytes | None:
+    """The ``HPUB`` command nats-py would send for ``publish(subject, data, reply, {MSG_ID: msg_id})``."""
+    value = msg_id.strip()
+    if not value.isprintable() or not value.isascii():
+        return None
+    hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % value.encode()
+    return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject, reply.encode(), len(hdr), len(hdr) + len(data), hdr, data)
+
+
+async def _write(nc: Any, framed: list[bytes], payload_bytes: int) -> int:
+    """Hand framed commands to the client's write buffer and kick its flusher; returns 0."""
+    if not framed:
+        return 0
+    nc.stats["out_msgs"] += len(framed)
+    nc.stats["out_bytes"] += payload_bytes
+    await nc._send_command(b"".join(framed))
+    framed.clear()
+    if nc._flush_queue is not None and nc._flush_queue.empty():
+        await nc._flush_pending()
+    return 0
 
 
 class _AckCounter:

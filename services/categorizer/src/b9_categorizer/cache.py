@@ -3,8 +3,9 @@
 Model results are remembered in a NATS KV bucket of the service's own
 (``<ns>_categorizer_cache``), so replicas share it and it survives restarts: content that
 is unchanged (same text, taxonomy, model and prompt) is never sent to the model again.
-Every lookup first checks a bounded in-process map; rule-based results are only kept
-there (classifying costs less than a KV round trip).
+Every lookup first checks a bounded in-process map (keyed ``<kind>.<key>``, the item's own
+key: no escaping needed there); rule-based results are only kept there (classifying costs
+less than a KV round trip).
 """
 
 from __future__ import annotations
@@ -70,21 +71,22 @@ class ResultCache:
         self, kind: str, items: list[tuple[str, str]], *, shared: bool
     ) -> list[bool]:
         """For each (key, hash): was exactly this content categorized and published already?"""
-        keys = [kv_key(kind, k) for k, _ in items]
-        out = [self.local.get(k) == h for k, (_, h) in zip(keys, items, strict=True)]
+        local = self.local
+        prefix = kind + "."
+        out = [local.get(prefix + k) == h for k, h in items]
         if shared and self.kv is not None:
             misses = [i for i, hit in enumerate(out) if not hit]
-            found = await asyncio.gather(*(self._kv_get(keys[i]) for i in misses))
+            found = await asyncio.gather(*(self._kv_get(kv_key(kind, items[i][0])) for i in misses))
             for i, stored in zip(misses, found, strict=True):
                 if stored == items[i][1]:
                     out[i] = True
-                    self._remember_local(keys[i], stored)
+                    self._remember_local(prefix + items[i][0], stored)
         return out
 
     async def remember(self, kind: str, items: list[tuple[str, str]], *, shared: bool) -> None:
-        keys = [kv_key(kind, k) for k, _ in items]
-        for k, (_, h) in zip(keys, items, strict=True):
-            self._remember_local(k, h)
+        prefix = kind + "."
+        for k, h in items:
+            self._remember_local(prefix + k, h)
         if shared and self.kv is not None:
             kv = self.kv
 
@@ -92,4 +94,4 @@ class ResultCache:
                 async with self._sem:
                     await kv.put(k, h.encode())
 
-            await asyncio.gather(*(put(k, h) for k, (_, h) in zip(keys, items, strict=True)))
+            await asyncio.gather(*(put(kv_key(kind, k), h) for k, h in items))

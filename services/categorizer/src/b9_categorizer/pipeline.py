@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from b9_common.errors import PublishError, Retry
 from b9_common.events import CreatorCategorized, Envelope, SubredditCategorized
 from b9_common.events.derived import Method
+from b9_common.events.envelope import now
 from b9_common.publisher import Publisher
 
 from b9_categorizer.cache import ResultCache
@@ -35,7 +36,7 @@ class Mark(Protocol):
     def skip(self, reason: str = "unchanged") -> None: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
     """One item to categorize and the marks (deliveries or command items) waiting on it."""
 
@@ -132,16 +133,13 @@ class Pipeline:
             works = await self._filter_unchanged("s", works, shared)
         if not works:
             return
-        outcomes: dict[str, Outcome]
         if self.tagger is not None:
             outcomes = await self.tagger.subreddits([w.item for w in works])
         else:
-            outcomes = {}
-            classify = self.rules.classify
-            for w in works:
-                r = classify(w.item)
-                outcomes[w.item.key] = Tagged(r.tags, r.confidence, 0, 0, 0.0)
+            outcomes = self._classify(works)
         tax = self.taxonomy
+        envelope = self.publisher.envelope
+        at = now()  # one timestamp per batch: results of one batch are made at the same time
         envs: list[Envelope[Any]] = []
         done: list[Work] = []
         for w in works:
@@ -164,12 +162,18 @@ class Pipeline:
                 cost_usd=out.cost_usd,
             )
             envs.append(
-                self.publisher.envelope(
-                    payload, trace=w.trace, id_=None if force else event_id("s", w.hash)
-                )
+                envelope(payload, trace=w.trace, occurred_at=at, id_=None if force else event_id("s", w.hash))
             )
             done.append(w)
         await self._publish(envs, done, "s", method, shared)
+
+    def _classify(self, works: list[Work]) -> dict[str, Outcome]:
+        classify = self.rules.classify
+        outcomes: dict[str, Outcome] = {}
+        for w in works:
+            r = classify(w.item)
+            outcomes[w.item.key] = Tagged(r.tags, r.confidence, 0, 0, 0.0)
+        return outcomes
 
     # -- creators -------------------------------------------------------------------
     async def creators(

@@ -154,6 +154,8 @@ class RuleClassifier:
         return self._select(scores, vetoed)
 
     def _select(self, scores: dict[str, float], vetoed: set[str]) -> RuleResult:
+        if not scores or max(scores.values()) < MIN_SCORE:  # nothing can win: skip the sort
+            return RuleResult([], None, 0.0)
         rank, n, fallback = self._rank, len(self._rank), self.taxonomy.fallback_tag
         order = {t: i for i, t in enumerate(scores)}
         cands = sorted(

@@ -45,10 +45,16 @@ class Taxonomy:
     rank: dict[str, int] = field(default_factory=dict)
 
     def primary_category(self, tags: list[str]) -> str | None:
-        cats = [t.split(":", 1)[0] for t in tags]
-        if not cats:
-            return None
-        return min(cats, key=lambda c: self.rank.get(c, len(self.rank)))
+        """The category of highest priority among the tags' (the first one on a tie)."""
+        rank = self.rank
+        n = len(rank)
+        best, best_rank = None, n + 1
+        for t in tags:
+            cat = t.partition(":")[0]
+            r = rank.get(cat, n)
+            if r < best_rank:
+                best, best_rank = cat, r
+        return best
 
     def visual_tags(self) -> list[str]:
         return [f"{c.name}:{v}" for c in self.visual for v in c.values]
