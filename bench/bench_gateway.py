@@ -6,27 +6,29 @@ Struct encoding in the same run (the ratio is the framework's cost).
         [--shared-socket]
 
 Data: ``b9_persistence.seed`` at full scale (34,682 subreddits, 1.83 M posts, 1,247 creators;
-``--quick``: small scale) published through JetStream and stored by the persistence service
-running in-process, into database ``b9bench_<scale>`` (kept and reused by later runs; a full
-seed takes ~4 min). Then 30 % of subreddits and half the creators get a review, as people
-would have done. Workers: one uvicorn per process on its own SO_REUSEPORT socket (or
-``uvicorn --workers 2`` with ``--shared-socket``). Load: ``wrk -t2 -c64`` (Debian package),
-``--rounds`` alternating bare/gateway runs per endpoint, medians reported. The machine is
-shared with other workers: numbers are noisy lower bounds; read the ratio.
+``--quick``: small) stored by the persistence service in-process into database
+``b9bench_<scale>`` (kept for later runs), then 30 % of subreddits and half the creators get a
+review. Workers: one uvicorn per process on its own SO_REUSEPORT socket (``--shared-socket``:
+``uvicorn --workers 2``). Load: ``wrk -t2 -c64``, ``--rounds`` alternating bare/gateway runs
+per endpoint, medians reported. Shared machine: numbers are noisy; read the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -79,12 +81,11 @@ def bare_app() -> Any:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
                     # the gateway's own pool settings (size, codecs, no reset query on release)
-                    settings = Settings(
-                        database_url=os.environ["DATABASE_URL"],
-                        gateway_api_key=KEY,
-                        gateway_pool_size=int(os.environ.get("GATEWAY_POOL_SIZE", "10")),
-                    )
+                    size, url = int(os.environ.get("GATEWAY_POOL_SIZE", "10")), os.environ["DATABASE_URL"]
+                    settings = Settings(database_url=url, gateway_api_key=KEY, gateway_pool_size=size)
                     state["pool"] = await build_pool(settings)
+                    gc.collect()  # as the gateway does after startup (else gen-2 collections
+                    gc.freeze()  # walk every imported module's objects: 80-600 ms pauses)
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
                     await state["pool"].close()
@@ -160,16 +161,15 @@ async def prepare(scale: str, work: Path) -> tuple[str, str, list[Any]]:
             "(SELECT name FROM subreddits ORDER BY md5(name) LIMIT (SELECT count(*) * 3 / 10 FROM subreddits))"
         )
         await conn.execute("UPDATE instagram_creators SET review_status = 'ok' WHERE md5(ig_user_id) < '8'")
-        await conn.execute("ANALYZE")
         await conn.execute(
             "INSERT INTO b9_meta (key, value) VALUES ('bench_gateway_seeded', $1) "
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             scale,
         )
-    counts = {
-        t: await conn.fetchval(f"SELECT count(*) FROM {t}")
-        for t in ("subreddits", "reddit_posts", "reddit_users", "instagram_creators")
-    }
+    tables = ("subreddits", "reddit_posts", "reddit_users", "instagram_creators")
+    for t in tables:  # as autovacuum would have by now (visibility map: index-only counts)
+        await conn.execute(f"VACUUM (ANALYZE) {t}")
+    counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
     print(f"data: {counts}", flush=True)
     await conn.close()
     return nats_url, url, keep
@@ -181,31 +181,15 @@ WORKERS = 2
 
 def start_server(target: str, port: int, env: dict[str, str], reuse_port: bool) -> list[subprocess.Popen[bytes]]:
     """``WORKERS`` processes serving ``target`` (an app factory) on ``port``: either
-    ``uvicorn --workers`` (one socket shared by the workers: the first to wake accepts, so
-    64 connections often split 20/44) or, with ``reuse_port``, one uvicorn per process on
-    its own SO_REUSEPORT socket (the kernel spreads connections evenly)."""
+    ``uvicorn --workers`` (one shared socket: the first worker to wake accepts) or, with
+    ``reuse_port``, one uvicorn per process on its own SO_REUSEPORT socket (the kernel
+    picks a socket by a hash of the client's address and port)."""
     full_env = {**os.environ, **env}
     if reuse_port:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", target, "--port", str(port)]
         return [subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL) for _ in range(WORKERS)]
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target,
-        "--factory",
-        "--workers",
-        str(WORKERS),
-        "--port",
-        str(port),
-        "--host",
-        "127.0.0.1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--app-dir",
-        str(ROOT / "bench"),
-    ]
+    opts = f"--factory --workers {WORKERS} --port {port} --host 127.0.0.1 --no-access-log --log-level warning"
+    cmd = [sys.executable, "-m", "uvicorn", target, *opts.split(), "--app-dir", str(ROOT / "bench")]
     return [subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL)]
 
 
@@ -223,19 +207,50 @@ def serve_one(target: str, port: int) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-async def wait_up(url: str) -> None:
+def _tcp(port: int, state: str) -> list[str]:
+    """Socket inodes on local ``port`` in ``state`` (``0A`` listening, ``01`` established)."""
+    rows = [ln.split() for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return [r[9] for r in rows if r[1].endswith(f":{port:04X}") and r[3] == state]
+
+
+async def wait_up(url: str, port: int, listeners: int) -> None:
+    """Every worker serving (each SO_REUSEPORT worker listens on its own socket: a load run
+    started while one is still starting would send every connection to the other)."""
     import aiohttp
 
     async with aiohttp.ClientSession() as s:
-        for _ in range(300):
+        for _ in range(600):
             try:
                 async with s.get(url, headers={"Authorization": f"Bearer {KEY}"}) as r:
-                    if r.status == 200:
+                    if r.status == 200 and len(_tcp(port, "0A")) >= listeners:
                         return
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
+
+
+def _worker_pids(procs: list[subprocess.Popen[bytes]]) -> list[int]:
+    """The processes that serve: ours, or uvicorn --workers' children."""
+    pids = []
+    for p in procs:
+        kids = [int(c) for t in Path(f"/proc/{p.pid}/task").iterdir() for c in (t / "children").read_text().split()]
+        pids += [k for k in kids if "multiprocessing" in Path(f"/proc/{k}/cmdline").read_text()] or [p.pid]
+    return pids
+
+
+def connections_per_worker(pids: list[int], port: int) -> list[int]:
+    """Established connections on ``port`` held by each worker (by socket inode)."""
+    inodes = {f"socket:[{i}]" for i in _tcp(port, "01")}
+
+    def held(pid: int) -> int:
+        links = []
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                links.append(os.readlink(fd))
+        return sum(link in inodes for link in links)
+
+    return sorted(held(pid) for pid in pids)
 
 
 def _ms(text: str) -> float:
@@ -245,17 +260,51 @@ def _ms(text: str) -> float:
     return v / 1000 if u == "us" else v * 1000 if u == "s" else v
 
 
-def wrk(url: str, duration: int) -> tuple[float, float, int]:
-    out = subprocess.run(
-        ["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", "-H", f"Authorization: Bearer {KEY}", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+@dataclass
+class Load:
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+    wrk_cpu: float  # cores the load generator used
+    split: list[int]  # connections per worker
+
+
+async def wrk(url: str, duration: int, pids: list[int], port: int) -> Load:
+    """``wrk -t2 -c64`` (C, epoll): a few % of a core at 5,000 req/s, where a Python load
+    generator would need a core of its own on this 2-core machine."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    cmd = ["wrk", *f"-t2 -c64 -d{duration}s --latency".split(), "-H", f"Authorization: Bearer {KEY}", url]
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
+    await asyncio.sleep(min(1.0, duration / 2))
+    split = connections_per_worker(pids, port) if pids else []
+    out = (await proc.communicate())[0].decode()
+    assert proc.returncode == 0, out
+    wall = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+    lat = dict(re.findall(r"\s(50|99)%\s+(\S+)", out))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p99, int(errors.group(1)) if errors else 0
+    err = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    n_err = int(err.group(1)) if err else 0
+    return Load(rps, _ms(lat["50"]), _ms(lat["99"]), n_err, cpu / wall, split)
+
+
+def _show(name: str, who: str, runs: list[Load]) -> None:
+    for r in runs:
+        lat = f"p50 {r.p50:5.1f} ms  p99 {r.p99:6.1f} ms"
+        print(
+            f"  {name:10s} {who:7s} {r.rps:6.0f} req/s  {lat}  connections/worker {r.split}  wrk {r.wrk_cpu:.2f} cores"
+        )
+
+
+def row(
+    metric: str, value: float, unit: str, target: str = "", base: float | None = None, errors: int = 0, note: str = ""
+) -> Row:
+    ratio = round(value / base, 2) if base else None
+    note = f"{errors} non-2xx" if errors else note
+    return Row(metric, round(value, 2 if unit == "cores" else 1), unit, target, base and round(base, 1), ratio, note)
 
 
 async def run(scale: str, duration: int, rounds: int, reuse_port: bool) -> list[Row]:
@@ -273,56 +322,42 @@ async def run(scale: str, duration: int, rounds: int, reuse_port: bool) -> list[
         "GATEWAY_RATE_LIMIT": "0",
         "B9_NAMESPACE": f"bgw{uuid.uuid4().hex[:6]}",
         "METRICS_PORT": "-1",
-        "GATEWAY_POOL_SIZE": "10",
+        "GATEWAY_POOL_SIZE": os.environ.get("GATEWAY_POOL_SIZE", "10"),
         "MEDIA_STORE_URL": f"file://{work / 'media'}",
         "LOG_LEVEL": "WARNING",
     }
-    procs = [
-        *start_server("b9_gateway.asgi:create", gw_port, env, reuse_port),
-        *start_server("bench_gateway:bare_app", bare_port, env, reuse_port),
-    ]
+    gw_procs = start_server("b9_gateway.asgi:create", gw_port, env, reuse_port)
+    bare_procs = start_server("bench_gateway:bare_app", bare_port, env, reuse_port)
     rows: list[Row] = []
+    wrk_cpu: list[float] = []
+    listeners = WORKERS if reuse_port else 1
     try:
-        await wait_up(f"http://127.0.0.1:{gw_port}{QUERIES['subreddits']}")
-        await wait_up(f"http://127.0.0.1:{bare_port}/api/v1/subreddits")
+        await wait_up(f"http://127.0.0.1:{gw_port}{QUERIES['subreddits']}", gw_port, listeners)
+        await wait_up(f"http://127.0.0.1:{bare_port}/api/v1/subreddits", bare_port, listeners)
+        gw_pids, bare_pids = _worker_pids(gw_procs), _worker_pids(bare_procs)
         for name, path in QUERIES.items():
             bare_url = f"http://127.0.0.1:{bare_port}{path.split('?')[0]}"
             gw_url = f"http://127.0.0.1:{gw_port}{path}"
-            wrk(gw_url, 1), wrk(bare_url, 1)  # warm up both
+            await wrk(gw_url, 1, [], gw_port), await wrk(bare_url, 1, [], bare_port)  # warm up both
             bare, gw = [], []
             for _ in range(rounds):  # alternate, so both see the same background load
-                bare.append(wrk(bare_url, duration))
-                gw.append(wrk(gw_url, duration))
-            b_rps, b_p99 = median(r[0] for r in bare), median(r[1] for r in bare)
-            g_rps, g_p99 = median(r[0] for r in gw), median(r[1] for r in gw)
-            g_err = sum(r[2] for r in gw)
-            note = f"{g_err} non-2xx" if g_err else ""
-            print(f"{name}: gateway {[round(r[0]) for r in gw]} req/s, bare {[round(r[0]) for r in bare]}", flush=True)
-            rows.append(
-                Row(
-                    f"{name} list req/s",
-                    round(g_rps),
-                    "req/s",
-                    ">= 2000, >= 0.8x bare",
-                    round(b_rps),
-                    round(g_rps / b_rps, 2) if b_rps else None,
-                    note,
-                )
-            )
-            rows.append(
-                Row(
-                    f"{name} list p99",
-                    round(g_p99, 1),
-                    "ms",
-                    "< 60",
-                    round(b_p99, 1),
-                    round(g_p99 / b_p99, 2) if b_p99 else None,
-                )
-            )
+                bare.append(await wrk(bare_url, duration, bare_pids, bare_port))
+                gw.append(await wrk(gw_url, duration, gw_pids, gw_port))
+            _show(name, "bare", bare)
+            _show(name, "gateway", gw)
+            b_rps, b_p99 = median(r.rps for r in bare), median(r.p99 for r in bare)
+            g_rps, g_p99 = median(r.rps for r in gw), median(r.p99 for r in gw)
+            errors, p99s = sum(r.errors for r in gw), sorted(r.p99 for r in gw)
+            rows.append(row(f"{name} list req/s", g_rps, "req/s", ">= 2000, >= 0.8x bare", b_rps, errors))
+            rows.append(row(f"{name} list p99", g_p99, "ms", "< 60", b_p99, note=f"runs {p99s[0]:.0f}-{p99s[-1]:.0f}"))
+            wrk_cpu += [r.wrk_cpu for r in gw + bare]
+        rows.append(
+            row("load generator CPU (wrk)", median(wrk_cpu), "cores", note=f"{min(wrk_cpu):.2f}-{max(wrk_cpu):.2f}")
+        )
     finally:
-        for p in procs:
+        for p in gw_procs + bare_procs:
             p.terminate()
-        for p in procs:
+        for p in gw_procs + bare_procs:
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:

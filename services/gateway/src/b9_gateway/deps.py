@@ -23,6 +23,7 @@ from nats.js.kv import KeyValue
 from b9_gateway.feed import Hub, control_event, heartbeat_event
 from b9_gateway.http import JSON
 from b9_gateway.media_store import MediaStore, open_media
+from b9_gateway.pool import FairPool
 from b9_gateway.replays import replay_jobs
 from b9_gateway.settings import Settings
 
@@ -98,15 +99,21 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def build_pool(settings: Settings) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+    """asyncpg's pool settings (as ``asyncpg.create_pool``), FIFO acquire (``FairPool``)."""
+    pool = FairPool(
         settings.database_url,
         min_size=min(2, settings.gateway_pool_size),
         max_size=settings.gateway_pool_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         command_timeout=30,
         init=_init_conn,
         reset=_keep_session,
     )
-    assert pool is not None
+    await pool
     return pool
 
 

@@ -1,0 +1,104 @@
+"""FairPool: connections go to requests in the order they asked (asyncpg's own pool lets a
+newcomer take a released connection ahead of the woken waiter, which then queues again)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import asyncpg
+import pytest
+from b9_gateway.pool import FairPool
+
+SIZE = 3
+
+
+async def open_pool(url: str, cls: type[asyncpg.Pool]) -> asyncpg.Pool:
+    pool = cls(
+        url,
+        min_size=SIZE,
+        max_size=SIZE,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+    )
+    await pool
+    return pool
+
+
+async def contend(pool: asyncpg.Pool, clients: int = 24, rounds: int = 15) -> tuple[list[int], list[int]]:
+    """Clients ask for a connection in a loop (with a random number of loop turns before
+    asking and while holding, so requests arrive while released connections are in flight);
+    returns the order of requests among those that had to wait, and the order they got in."""
+    rng = random.Random(5)
+    asked: list[int] = []
+    got: list[int] = []
+    ticket = iter(range(10**9))
+
+    async def client() -> None:
+        for _ in range(rounds):
+            for _ in range(rng.randrange(4)):
+                await asyncio.sleep(0)
+            me = next(ticket)
+            asked.append(me)
+            async with pool.acquire() as conn:
+                got.append(me)
+                if rng.random() < 0.2:
+                    await conn.fetchval("SELECT 1")
+                for _ in range(rng.randrange(3)):
+                    await asyncio.sleep(0)
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return asked, got
+
+
+async def test_connections_are_granted_first_come_first_served(pg_admin_url: str) -> None:
+    pool = await open_pool(pg_admin_url, FairPool)
+    try:
+        asked, got = await contend(pool)
+        assert len(got) == 24 * 15
+        assert got == asked  # nobody overtakes anyone
+        assert pool.waiting() == 0
+        assert await pool.fetchval("SELECT 41 + 1") == 42  # still a working pool
+    finally:
+        await pool.close()
+
+
+async def test_asyncpg_pool_lets_newcomers_overtake(pg_admin_url: str) -> None:
+    """The behaviour FairPool exists for (if asyncpg becomes fair, FairPool can go)."""
+    pool = await open_pool(pg_admin_url, asyncpg.Pool)
+    try:
+        asked, got = await contend(pool)
+        assert sorted(got) == sorted(asked)
+        assert got != asked
+    finally:
+        await pool.close()
+
+
+async def test_cancelled_and_timed_out_waiters_leave_the_line(pg_admin_url: str) -> None:
+    pool = await open_pool(pg_admin_url, FairPool)
+    try:
+        held = [await pool.acquire() for _ in range(SIZE)]
+        with pytest.raises(asyncio.TimeoutError):
+            await pool.acquire(timeout=0.05)
+        waiter = asyncio.create_task(pool.fetchval("SELECT 1"))
+        await asyncio.sleep(0.01)
+        assert pool.waiting() == 1
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert pool.waiting() == 0
+        later = asyncio.create_task(pool.fetchval("SELECT 2"))
+        await asyncio.sleep(0.01)
+        for conn in held:
+            await pool.release(conn)
+        await pool.release(held[0])  # a second release of the same connection changes nothing
+        assert await later == 2
+        conns: list[Any] = [await pool.acquire(timeout=1) for _ in range(SIZE)]  # all slots came back
+        for conn in conns:
+            await pool.release(conn)
+    finally:
+        await pool.close()
