@@ -220,12 +220,10 @@ async def wait_up(url: str, port: int, listeners: int) -> None:
 
     async with aiohttp.ClientSession() as s:
         for _ in range(600):
-            try:
+            with contextlib.suppress(aiohttp.ClientError):
                 async with s.get(url, headers={"Authorization": f"Bearer {KEY}"}) as r:
                     if r.status == 200 and len(_tcp(port, "0A")) >= listeners:
                         return
-            except aiohttp.ClientError:
-                pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
 
@@ -253,6 +251,14 @@ def connections_per_worker(pids: list[int], port: int) -> list[int]:
     return sorted(held(pid) for pid in pids)
 
 
+def cpu_waits(pids: list[int]) -> tuple[float, float]:
+    """Seconds the workers spent runnable but waiting for a CPU (summed), and seconds during
+    which any task on the machine waited (PSI ``some``): how contended the cores were."""
+    waits = sum(int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) for pid in pids) / 1e9
+    psi = Path("/proc/pressure/cpu").read_text().split()[4]  # some ... total=<us>
+    return waits, int(psi.split("=")[1]) / 1e6
+
+
 def _ms(text: str) -> float:
     m = re.match(r"([\d.]+)(us|ms|s)", text)
     assert m, text
@@ -268,12 +274,14 @@ class Load:
     errors: int
     wrk_cpu: float  # cores the load generator used
     split: list[int]  # connections per worker
+    runq: float  # share of the time a worker waited for a CPU (mean over workers)
+    psi: float  # share of the time some task waited for a CPU
 
 
 async def wrk(url: str, duration: int, pids: list[int], port: int) -> Load:
     """``wrk -t2 -c64`` (C, epoll): a few % of a core at 5,000 req/s, where a Python load
     generator would need a core of its own on this 2-core machine."""
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r0, w0 = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_waits(pids)
     t0 = time.monotonic()
     cmd = ["wrk", *f"-t2 -c64 -d{duration}s --latency".split(), "-H", f"Authorization: Bearer {KEY}", url]
     proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
@@ -282,21 +290,20 @@ async def wrk(url: str, duration: int, pids: list[int], port: int) -> Load:
     out = (await proc.communicate())[0].decode()
     assert proc.returncode == 0, out
     wall = time.monotonic() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r1, w1 = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_waits(pids)
+    runq, psi = (w1[0] - w0[0]) / wall / max(1, len(pids)), (w1[1] - w0[1]) / wall
     cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
     lat = dict(re.findall(r"\s(50|99)%\s+(\S+)", out))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     err = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     n_err = int(err.group(1)) if err else 0
-    return Load(rps, _ms(lat["50"]), _ms(lat["99"]), n_err, cpu / wall, split)
+    return Load(rps, _ms(lat["50"]), _ms(lat["99"]), n_err, cpu / wall, split, runq, psi)
 
 
-def _show(name: str, who: str, runs: list[Load]) -> None:
-    for r in runs:
-        lat = f"p50 {r.p50:5.1f} ms  p99 {r.p99:6.1f} ms"
-        print(
-            f"  {name:10s} {who:7s} {r.rps:6.0f} req/s  {lat}  connections/worker {r.split}  wrk {r.wrk_cpu:.2f} cores"
-        )
+def _show(name: str, bare: list[Load], gw: list[Load]) -> None:
+    for who, r in [("bare", r) for r in bare] + [("gateway", r) for r in gw]:
+        lat = f"p50 {r.p50:5.1f} ms  p99 {r.p99:6.1f} ms  connections/worker {r.split}  wrk {r.wrk_cpu:.2f} cores"
+        print(f"  {name:10s} {who:7s} {r.rps:6.0f} req/s  {lat}  workers waited for CPU {r.runq:.0%}, PSI {r.psi:.0%}")
 
 
 def row(
@@ -329,7 +336,7 @@ async def run(scale: str, duration: int, rounds: int, reuse_port: bool) -> list[
     gw_procs = start_server("b9_gateway.asgi:create", gw_port, env, reuse_port)
     bare_procs = start_server("bench_gateway:bare_app", bare_port, env, reuse_port)
     rows: list[Row] = []
-    wrk_cpu: list[float] = []
+    runs: list[Load] = []
     listeners = WORKERS if reuse_port else 1
     try:
         await wait_up(f"http://127.0.0.1:{gw_port}{QUERIES['subreddits']}", gw_port, listeners)
@@ -343,29 +350,26 @@ async def run(scale: str, duration: int, rounds: int, reuse_port: bool) -> list[
             for _ in range(rounds):  # alternate, so both see the same background load
                 bare.append(await wrk(bare_url, duration, bare_pids, bare_port))
                 gw.append(await wrk(gw_url, duration, gw_pids, gw_port))
-            _show(name, "bare", bare)
-            _show(name, "gateway", gw)
+            _show(name, bare, gw)
             b_rps, b_p99 = median(r.rps for r in bare), median(r.p99 for r in bare)
             g_rps, g_p99 = median(r.rps for r in gw), median(r.p99 for r in gw)
             errors, p99s = sum(r.errors for r in gw), sorted(r.p99 for r in gw)
             rows.append(row(f"{name} list req/s", g_rps, "req/s", ">= 2000, >= 0.8x bare", b_rps, errors))
             rows.append(row(f"{name} list p99", g_p99, "ms", "< 60", b_p99, note=f"runs {p99s[0]:.0f}-{p99s[-1]:.0f}"))
-            wrk_cpu += [r.wrk_cpu for r in gw + bare]
-        rows.append(
-            row("load generator CPU (wrk)", median(wrk_cpu), "cores", note=f"{min(wrk_cpu):.2f}-{max(wrk_cpu):.2f}")
-        )
+            runs += gw + bare
+        cpu, runq = [r.wrk_cpu for r in runs], [100 * r.runq for r in runs]
+        rows.append(row("load generator CPU (wrk)", median(cpu), "cores", note=f"{min(cpu):.2f}-{max(cpu):.2f}"))
+        rows.append(row("workers wait for a CPU", median(runq), "% of time", note=f"{min(runq):.0f}-{max(runq):.0f}"))
     finally:
         for p in gw_procs + bare_procs:
             p.terminate()
         for p in gw_procs + bare_procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
-        for k in keep:
-            if k is not None:
-                k.stop()
+            p.kill()  # a no-op once it has exited
+            p.wait(5)
+        for k in filter(None, keep):
+            k.stop()
     return rows
 
 
@@ -375,11 +379,7 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run")
     ap.add_argument("--rounds", type=int, default=3, help="alternating bare/gateway runs per endpoint (median)")
-    ap.add_argument(
-        "--shared-socket",
-        action="store_true",
-        help="uvicorn --workers (one shared socket) instead of one SO_REUSEPORT socket per worker",
-    )
+    ap.add_argument("--shared-socket", action="store_true", help="uvicorn --workers 2 (one shared socket)")
     ap.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
