@@ -102,6 +102,10 @@ async def test_rules_default_then_replay_after_taxonomy_bump(
         await rt.publisher.publish_many(subs[:10])
         await asyncio.sleep(1.0)
         assert len(col.subs) == len(subs)
+        # every delivery was acked (the runtime acks a batch in one write), none redelivered
+        info = await rt.js.consumer_info(rt.topology.stream("SCRAPE"), "categorizer")
+        assert info.num_pending == 0 and info.num_ack_pending == 0
+        assert info.num_redelivered == 0 and info.delivered.consumer_seq == len(subs) + 10
     # bump the taxonomy (v2 adds nail polish to the catch-all) and replay subreddit.fetched
     edited = default_taxonomy_bytes().decode().replace('version = "1"', 'version = "2"')
     edited = edited.replace('"niche:general" = [', '"niche:general" = ["polish", ')

@@ -31,7 +31,7 @@ from b9_common.events.catalogue import EVENTS, decoder_for
 from b9_common.events.envelope import Envelope
 from b9_common.logs import event_id_var, subject_var
 from b9_common.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
-from b9_common.publisher import Publisher
+from b9_common.publisher import Publisher, write_commands
 from b9_common.pull import PullEngine
 from b9_common.topology import ConsumerSpec, Topology
 
@@ -266,8 +266,7 @@ class Consumer:
                             d.retry(f"{type(exc).__name__}: {exc}")
                 finally:
                     self._latency.observe(time.perf_counter() - t0)
-            for d in ds:
-                await self._settle(d)
+            await self._settle_batch(ds)
         finally:
             for d in ds:
                 self._in_flight.pop(id(d), None)
@@ -280,6 +279,25 @@ class Consumer:
                 await self.nc.publish(msg.reply, payload)
             except Exception as exc:  # connection gone: the server redelivers after ack_wait
                 log.warning("could not settle message: %s", exc)
+
+    async def _settle_batch(self, ds: list[Delivery]) -> None:
+        """Settle a batch: the plain acks go out as one write (one ``nc.publish`` each was
+        a tenth of a batch consumer's CPU); DLQ copies, naks and terms one by one."""
+        acks: list[Delivery] = []
+        for d in ds:
+            if d.outcome in (None, "skip") and d.msg.reply and self.nc.is_connected:
+                acks.append(d)
+            else:
+                await self._settle(d)
+        if not acks:
+            return
+        try:
+            await write_commands(self.nc, b"".join([b"PUB %s 4\r\n+ACK\r\n" % d.msg.reply.encode()
+                                                     for d in acks]), len(acks), 4 * len(acks))
+        except Exception as exc:  # connection gone: the server redelivers after ack_wait
+            log.warning("could not settle messages: %s", exc)
+        for d in acks:
+            self._count(d, d.outcome or "ack")
 
     async def _settle(self, d: Delivery) -> None:
         outcome = d.outcome or "ack"

@@ -151,15 +151,21 @@ def _hpub(subject: bytes, reply: str, msg_id: str, data: bytes) -> bytes | None:
 
 async def _write(nc: Any, framed: list[bytes], payload_bytes: int) -> int:
     """Hand framed commands to the client's write buffer and kick its flusher; returns 0."""
-    if not framed:
-        return 0
-    nc.stats["out_msgs"] += len(framed)
+    if framed:
+        await write_commands(nc, b"".join(framed), len(framed), payload_bytes)
+        framed.clear()
+    return 0
+
+
+async def write_commands(nc: Any, data: bytes, n_msgs: int, payload_bytes: int) -> None:
+    """Queue already framed protocol commands (``PUB``/``HPUB``) as nats-py's ``publish`` does:
+    into the client's pending buffer, then wake its flusher. Only while connected (callers
+    check ``nc.is_connected``; while reconnecting they go through ``publish``)."""
+    nc.stats["out_msgs"] += n_msgs
     nc.stats["out_bytes"] += payload_bytes
-    await nc._send_command(b"".join(framed))
-    framed.clear()
+    await nc._send_command(data)
     if nc._flush_queue is not None and nc._flush_queue.empty():
         await nc._flush_pending()
-    return 0
 
 
 class _AckCounter:

@@ -124,7 +124,7 @@ class RuleClassifier:
         self._rank = taxonomy.rank
 
     def name_hits(self, name: str) -> list[str]:
-        split = norm_key(_CAMEL.sub(" ", name))
+        split = norm_key(name if name.islower() else _CAMEL.sub(" ", name))  # no capital, no camelCase
         hits = self.matcher.hits(split)
         if " " not in split:
             hits += self.matcher.compound_hits(split)
