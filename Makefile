@@ -40,7 +40,8 @@ bench: install
 	$(PY) bench/run_all.py
 
 chaos: install
-	$(PY) -m pytest tests/chaos -m slow -q -o addopts="--strict-markers" --chaos-size=100000
+	rm -f test-artifacts/chaos_summary.txt; $(PY) -m pytest tests/chaos -m slow -q -o addopts="--strict-markers" --chaos-size=100000; \
+	  status=$$?; cat test-artifacts/chaos_summary.txt 2>/dev/null; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

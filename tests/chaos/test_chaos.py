@@ -120,13 +120,19 @@ async def test_chaos_kills_and_restarts_lose_and_duplicate_nothing(chaos_size: i
     digests = {d.table: await table_digest(conn, d.table) for d in diffs}
     await conn.close()
 
-    log.info("chaos: %d facts (%d poison); no-fault run %.1fs, fault run %.1fs; kills %s; "
-             "worker exits not caused by the driver: %s; publish retries: %d",
-             chaos_size, len(facts.poison), t_ref, t_run, run.kills, run.unexpected, progress.retries)
-    for line in fault_log.events:
-        log.info("chaos: fault %s", line)
-    for d in diffs:
-        log.info("chaos: %s digest %s", d.line(), digests[d.table])
+    summary = [
+        f"chaos: {chaos_size} facts ({len(facts.poison)} poison); no-fault run {t_ref:.1f}s, "
+        f"fault run {t_run:.1f}s; kills {run.kills}; worker exits not caused by the driver: "
+        f"{run.unexpected}; publish retries: {progress.retries}",
+        *(f"chaos: fault {line}" for line in fault_log.events),
+        *(f"chaos: {d.line()} digest {digests[d.table]}" for d in diffs),
+        f"chaos: DLQ entries {len(dlq)} (poison expected {len(expected_dlq(facts))})",
+    ]
+    for line in summary:
+        log.info("%s", line)
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "chaos_summary.txt").write_text("\n".join(summary) + "\n")
 
     bad = [d for d in diffs if not d.identical]
     if bad:
