@@ -36,7 +36,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy libs/common/src services/*/src
 
+# The gateway benchmark drives load with wrk (C, epoll): installed from Debian when missing.
 bench: install
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
+		|| echo "warning: could not install wrk; the gateway benchmark needs it (apt-get install wrk)"
 	$(PY) bench/run_all.py
 
 chaos: install
