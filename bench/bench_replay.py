@@ -130,7 +130,11 @@ async def run(n_cat: int, n_persist: int) -> list[Row]:
                         baseline=20_000, ratio=rate / 20_000,
                         note=f"{n_cat:,} subreddit.fetched; {n_cat / out['cpu']:,.0f}/cpu-s incl. bootstrap"))
         c0 = time.process_time()
-        bare = await run_replay(CATEGORIZER, cs, ReplayRequest("categorizer"))
+        gc.freeze()  # as `b9 replay` does (it is the same replay minus the bar)
+        try:
+            bare = await run_replay(CATEGORIZER, cs, ReplayRequest("categorizer"))
+        finally:
+            gc.unfreeze()
         cpu = time.process_time() - c0
         assert bare.report is not None and bare.report.visited == n_cat
         rows.append(Row("categorizer rules path, no progress bar", n_cat / bare.elapsed, "events/s",
