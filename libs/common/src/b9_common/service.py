@@ -13,6 +13,7 @@ drain consumers -> stop loops -> close adapters -> drain NATS.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -117,8 +118,14 @@ def build_consumer(rt: Runtime, cdef: ConsumerDef, **overrides: Any) -> Consumer
 
 
 async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None = None,
-                grace: float = 20.0) -> None:
-    """Run a service until ``stop`` is set (or SIGTERM/SIGINT arrives), then drain."""
+                grace: float = 20.0, freeze_heap: bool = False) -> None:
+    """Run a service until ``stop`` is set (or SIGTERM/SIGINT arrives), then drain.
+
+    ``freeze_heap`` (the console entry point sets it) moves everything bootstrap allocated
+    (modules, adapters, caches) out of the garbage collector's view: full collections then walk
+    only what the events allocate (about 20 % of a replay's CPU otherwise, see the categorizer
+    README).
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -139,6 +146,9 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
     for c in consumers:
         await c.start()
     loops: list[asyncio.Future[None]] = [asyncio.ensure_future(fn()) for fn in app.loops]
+    if freeze_heap:
+        gc.collect()
+        gc.freeze()
     log.info("service started", extra={"replica": rt.replica, "consumers": len(consumers), "loops": len(loops)})
     waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
     pending: list[asyncio.Future[Any]] = [waiter, *loops]
@@ -174,7 +184,7 @@ def run(sdef: ServiceDef) -> None:
     except ImportError:
         pass
     try:
-        asyncio.run(serve(sdef, settings))
+        asyncio.run(serve(sdef, settings, freeze_heap=True))
     except ConnectionError as exc:
         log.error("%s", exc)
         raise SystemExit(1) from None
