@@ -7,22 +7,19 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from b9_common.service import Runtime, connect, serve
+from b9_common.service import connect, serve
 from b9_gateway.app import create_app
-from b9_gateway.deps import Deps, build_deps, build_pool
+from b9_gateway.deps import build_deps, build_pool
 from b9_gateway.settings import Settings
 from b9_persistence.main import SERVICE as PERSISTENCE
 from b9_persistence.settings import Settings as PSettings
 from gwdata import EXPECTED, THUMB_BYTES, THUMB_KEY, facts
-
-API_KEY = "test-key-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
+from gwenv import API_KEY, AUTH, Env
 
 
 def _with_db(url: str, db: str) -> str:
@@ -30,16 +27,6 @@ def _with_db(url: str, db: str) -> str:
     head, _, _ = base.rpartition("/")
     return f"{head}/{db}" + (f"?{query}" if query else "")
 
-
-@dataclass
-class Env:
-    settings: Settings
-    rt: Runtime
-    deps: Deps
-    pool: asyncpg.Pool
-    client: httpx.AsyncClient
-    anon: httpx.AsyncClient
-    media_root: Path
 
 
 async def wait_rows(pool: asyncpg.Pool, expected: dict[str, int], within: float = 30.0) -> None:

@@ -13,8 +13,8 @@ from b9_gateway.query import FastLane, parse_query
 from b9_gateway.routes.posts import PostQuery
 from b9_gateway.routes.subreddits import SubredditItem, SubredditQuery
 from b9_gateway.sql import Totals
-from conftest import Env
 from fastapi.exceptions import RequestValidationError
+from gwenv import Env
 
 
 def test_query_struct_parses_like_fastapi() -> None:

@@ -12,7 +12,7 @@ import pytest
 from b9_common.metrics import free_port
 from b9_common.service import serve
 from b9_gateway.main import SERVICE
-from conftest import AUTH, Env
+from gwenv import AUTH, Env
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 

@@ -12,7 +12,7 @@ import pytest
 from b9_common.heartbeat import Heartbeat
 from b9_common.service import connect
 from b9_common.settings import CommonSettings
-from conftest import AUTH, Env
+from gwenv import AUTH, Env
 from gwlive import served, sse
 
 

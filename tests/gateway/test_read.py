@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Env
 from gwdata import CREATORS, SUBS, THUMB_BYTES, THUMB_KEY
+from gwenv import Env
 
 
 async def test_health_is_open_and_ready_reports_each_dependency(env: Env) -> None:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from b9_common.events import SubredditFetched, UserFetched
 from b9_common.events.catalogue import EVENTS
-from conftest import AUTH, Env
 from gwdata import facts
+from gwenv import AUTH, Env
 from gwlive import served, sse, until
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from b9_common.service import serve
 from b9_reddit_scraper.main import SERVICE
 from b9_reddit_scraper.settings import Settings as ScraperSettings
-from conftest import Env
 from gwdata import SUBS
+from gwenv import Env
 
 REDDIT_TESTS = str(Path(__file__).resolve().parent.parent / "reddit_scraper")
 if REDDIT_TESTS not in sys.path:

@@ -8,7 +8,7 @@ import json
 import msgspec
 from b9_common.events import ScrapeAttempted, decoder_for
 from b9_common.topology import ConsumerSpec
-from conftest import Env
+from gwenv import Env
 
 MUTATIONS = [
     ("put", "/api/v1/subreddits/sub01/review", {"review": "Ok"}),
