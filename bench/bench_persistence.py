@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -26,8 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 import asyncpg
-from b9_common.db import migrate
-from b9_common.embedded import EmbeddedPostgres, ensure_nats
 from b9_common.events import PostsFetched, RedditPost, SubredditFetched
 from b9_common.service import Runtime, connect, serve
 from b9_common.settings import CommonSettings
@@ -35,7 +32,7 @@ from b9_persistence.main import SERVICE
 from b9_persistence.seed import BASE, seed
 from b9_persistence.settings import Settings
 from b9_persistence.writers_reddit import POST_COLS, SNAP_COLS, SUB_COLS, _sub_row
-from common import Row, print_table, write_json
+from common import Row, print_table, scratch_stack, write_json
 
 
 def post(n: int) -> RedditPost:
@@ -58,20 +55,11 @@ async def drained(rt: Runtime, stream: str, within: float = 1800) -> None:
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
-    tmp = Path(tempfile.mkdtemp(prefix="b9-bench-persist-"))
-    nats_url, nats_server = await ensure_nats(os.environ.get("NATS_URL") or
-                                              "nats://127.0.0.1:4222", tmp / "nats")
-    admin_url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    pg = None
-    try:
-        admin = await asyncpg.connect(admin_url, timeout=3)
-    except Exception:
-        pg = EmbeddedPostgres(tmp / "pg", cleanup="delete")
-        admin_url = await asyncio.to_thread(pg.start)
-        admin = await asyncpg.connect(admin_url)
-    db = f"b9bench_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{db}"')
-    url = admin_url.split("?")[0].rsplit("/", 1)[0] + f"/{db}"
+    async with scratch_stack("b9-bench-persist-") as stack:
+        return await measure(args, stack.nats_url, stack.url)
+
+
+async def measure(args: argparse.Namespace, nats_url: str, url: str) -> list[Row]:
     ns = f"bench{uuid.uuid4().hex[:6]}"
     rows: list[Row] = []
     stop = asyncio.Event()
@@ -79,7 +67,6 @@ async def run(args: argparse.Namespace) -> list[Row]:
     proc: asyncio.subprocess.Process | None = None
     try:
         conn = await asyncpg.connect(url)
-        await migrate(conn)
         # The service runs as its own process (as deployed): the producer here does not share
         # its event loop. --in-process measures both in one process instead.
         if args.in_process:
@@ -168,12 +155,6 @@ async def run(args: argparse.Namespace) -> list[Row]:
         if task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 60)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
-        if pg is not None:
-            await asyncio.to_thread(pg.stop)
-        if nats_server is not None:
-            nats_server.stop()
     return rows
 
 

@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -35,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests" / "categorizer"))
 
-from common import Row, print_table, write_json  # noqa: E402
+from common import Row, print_table, scratch_stack, write_json  # noqa: E402
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -79,12 +77,9 @@ def _persistence_facts(publisher: Any, n: int) -> list[Any]:
 
 
 async def run(n_cat: int, n_persist: int) -> list[Row]:
-    import asyncpg
     from b9_categorizer.main import SERVICE as CATEGORIZER
     from b9_categorizer.settings import Settings as CSettings
     from b9_common.cli.settings import CliSettings
-    from b9_common.db import migrate
-    from b9_common.embedded import EmbeddedPostgres, ensure_nats
     from b9_common.replay_jobs import ReplayRequest, run_replay
     from b9_common.service import connect
     from b9_persistence.main import SERVICE as PERSISTENCE
@@ -93,24 +88,8 @@ async def run(n_cat: int, n_persist: int) -> list[Row]:
     from msgspec.structs import replace
 
     rows: list[Row] = []
-    tmp = Path(tempfile.mkdtemp(prefix="b9-bench-replay-"))
-    nats_url, nats_server = await ensure_nats(os.environ.get("NATS_URL") or "nats://127.0.0.1:4222", tmp / "nats")
-    admin_url = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    pg = None
-    try:
-        admin = await asyncpg.connect(admin_url, timeout=3)
-    except Exception:
-        pg = EmbeddedPostgres(tmp / "pg", cleanup="delete")
-        admin_url = await asyncio.to_thread(pg.start)
-        admin = await asyncpg.connect(admin_url)
-    db = f"b9bench_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{db}"')
-    url = admin_url.split("?")[0].rsplit("/", 1)[0] + f"/{db}"
-    try:
-        conn = await asyncpg.connect(url)
-        await migrate(conn)
-        await conn.close()
-
+    async with scratch_stack("b9-bench-replay-") as stack:
+        nats_url, url = stack.nats_url, stack.url
         # categorizer, rule path
         ns = f"benchc{uuid.uuid4().hex[:6]}"
         cs = CSettings(nats_url=nats_url, b9_namespace=ns, metrics_port=-1)
@@ -159,13 +138,6 @@ async def run(n_cat: int, n_persist: int) -> list[Row]:
                             note=f"{n_envs:,} facts (posts.fetched carry 10 posts); "
                                  f"{n_envs / out['cpu']:,.0f}/cpu-s of the replay process"))
         await rt.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
-        if pg is not None:
-            await asyncio.to_thread(pg.stop)
-        if nats_server is not None:
-            nats_server.stop()
     return rows
 
 
