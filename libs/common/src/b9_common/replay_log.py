@@ -106,12 +106,15 @@ async def _pg_save(database_url: str, rec: ReplayRecord) -> None:
         await conn.close()
 
 
-async def _pg_list(database_url: str, limit: int) -> list[ReplayRecord]:
+_SELECT = ("SELECT id, consumer, slice::text AS slice, started_by, started_at, finished_at, "
+           "outcome::text AS outcome FROM replays ")
+
+
+async def _pg_records(database_url: str, rest: str, *args: Any) -> list[ReplayRecord]:
+    """Records from the ``replays`` table: ``_SELECT`` + ``rest`` (a WHERE / ORDER BY tail)."""
     conn = await asyncpg.connect(database_url, timeout=5)
     try:
-        rows = await conn.fetch(
-            "SELECT id, consumer, slice::text AS slice, started_by, started_at, finished_at, "
-            "outcome::text AS outcome FROM replays ORDER BY started_at DESC LIMIT $1", limit)
+        rows = await conn.fetch(_SELECT + rest, *args)
     finally:
         await conn.close()
     return [_from_row(r) for r in rows]
@@ -145,7 +148,7 @@ async def list_records(js: JetStreamContext, topology: Topology, database_url: s
     merged: dict[str, ReplayRecord] = {r.id: r for r in await _kv_list(js, topology)}
     if database_url:
         try:
-            for r in await _pg_list(database_url, limit):
+            for r in await _pg_records(database_url, "ORDER BY started_at DESC LIMIT $1", limit):
                 have = merged.get(r.id)
                 if have is None or (have.finished_at is None and r.finished_at is not None):
                     merged[r.id] = r
@@ -165,16 +168,10 @@ async def get_record(js: JetStreamContext, topology: Topology, record_id: str,
         pass
     if database_url:
         try:
-            conn = await asyncpg.connect(database_url, timeout=5)
-            try:
-                r = await conn.fetchrow(
-                    "SELECT id, consumer, slice::text AS slice, started_by, started_at, finished_at, "
-                    "outcome::text AS outcome FROM replays WHERE id = $1", record_id)
-            finally:
-                await conn.close()
+            found = await _pg_records(database_url, "WHERE id = $1", record_id)
         except Exception as exc:
             log.warning("replay record not read from PostgreSQL: %s", exc)
             return None
-        if r is not None:
-            return _from_row(r)
+        if found:
+            return found[0]
     return None
