@@ -81,7 +81,7 @@ def bare_app() -> Any:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
                     # the gateway's own pool settings (size, codecs, no reset query on release)
-                    size, url = int(os.environ.get("GATEWAY_POOL_SIZE", "10")), os.environ["DATABASE_URL"]
+                    size, url = int(os.environ.get("GATEWAY_POOL_SIZE", "0")), os.environ["DATABASE_URL"]
                     settings = Settings(database_url=url, gateway_api_key=KEY, gateway_pool_size=size)
                     state["pool"] = await build_pool(settings)
                     gc.collect()  # as the gateway does after startup (else gen-2 collections
@@ -329,7 +329,7 @@ async def run(scale: str, duration: int, rounds: int, reuse_port: bool) -> list[
         "GATEWAY_RATE_LIMIT": "0",
         "B9_NAMESPACE": f"bgw{uuid.uuid4().hex[:6]}",
         "METRICS_PORT": "-1",
-        "GATEWAY_POOL_SIZE": os.environ.get("GATEWAY_POOL_SIZE", "10"),
+        "GATEWAY_POOL_SIZE": os.environ.get("GATEWAY_POOL_SIZE", "0"),  # 0: the gateway's default
         "MEDIA_STORE_URL": f"file://{work / 'media'}",
         "LOG_LEVEL": "WARNING",
     }

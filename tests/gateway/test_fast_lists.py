@@ -129,4 +129,4 @@ async def test_totals_single_flight_stale_while_revalidate_and_invalidation() ->
     totals.invalidate()  # a write: nothing cached survives, a count started before it is not kept
     assert await totals.get(key, count) == 12 and count.calls == 3
     assert await slow == 1 and ("t", "other") not in totals._values
-    assert totals.ttl(0.001) == Totals.MIN_TTL and totals.ttl(0.45) == 9.0 and totals.ttl(5) == Totals.MAX_TTL
+    assert totals.ttl(0.001) == Totals.MIN_TTL and totals.ttl(0.15) == 15.0 and totals.ttl(5) == Totals.MAX_TTL

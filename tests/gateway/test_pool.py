@@ -102,3 +102,34 @@ async def test_cancelled_and_timed_out_waiters_leave_the_line(pg_admin_url: str)
             await pool.release(conn)
     finally:
         await pool.close()
+
+
+async def test_background_lane_never_takes_a_request_connection(pg_admin_url: str) -> None:
+    """Counts go through acquire_background(): with every request connection held they
+    still run, and a background release hands its slot to background work, not a request."""
+    pool = await open_pool(pg_admin_url, FairPool)
+    try:
+        held = [await pool.acquire() for _ in range(SIZE)]
+        async with pool.acquire_background(timeout=1) as bg:  # the lane is separate
+            assert await bg.fetchval("SELECT 7") == 7
+            second = asyncio.create_task(pool.acquire_background().__aenter__())
+            request = asyncio.create_task(pool.fetchval("SELECT 3"))
+            await asyncio.sleep(0.05)
+            assert not second.done()  # one background connection: the second waits its turn
+            assert pool.waiting() == 1 and not request.done()
+        conn = await asyncio.wait_for(second, 1)  # the background slot went to background work
+        await asyncio.sleep(0.05)
+        assert not request.done()  # ... not to the request waiting for a request connection
+        await pool.release(conn)
+        await pool.release(held.pop())
+        assert await asyncio.wait_for(request, 1) == 3
+        for c in held:
+            await pool.release(c)
+        conns = [await pool.acquire(timeout=1) for _ in range(SIZE)]  # every slot came back
+        async with pool.acquire_background(timeout=1) as bg:
+            assert await bg.fetchval("SELECT 8") == 8
+        for c in conns:
+            await pool.release(c)
+        assert pool.get_size() <= SIZE + 1
+    finally:
+        await pool.close()

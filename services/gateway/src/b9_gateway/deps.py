@@ -102,8 +102,8 @@ async def build_pool(settings: Settings) -> asyncpg.Pool:
     """asyncpg's pool settings (as ``asyncpg.create_pool``), FIFO acquire (``FairPool``)."""
     pool = FairPool(
         settings.database_url,
-        min_size=min(2, settings.gateway_pool_size),
-        max_size=settings.gateway_pool_size,
+        min_size=min(2, settings.pool_size),
+        max_size=settings.pool_size,
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
         loop=None,

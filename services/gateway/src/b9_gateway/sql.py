@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from b9_gateway.pool import FairPool
+
 log = logging.getLogger(__name__)
 
 
@@ -44,14 +46,15 @@ def _retrieved(task: asyncio.Task[int]) -> None:
 class Totals:
     """Exact list totals cached per (query, parameters) in this process.
 
-    A total is fresh for ``ttl(cost)``: 2 s, or 20x the time the count took, at most
-    ``MAX_TTL`` (a 450 ms count over 1.8 M posts is redone every 9 s, not on every request).
+    A total is fresh for ``ttl(cost)``: 100x the time the count took (counting takes at
+    most 1 % of a core per list key and process), at least 2 s and at most ``MAX_TTL``
+    (a 150 ms count of 780 k image posts is redone every 15 s, not on every request).
     When it is older, requests keep the previous total while one background count per
     key refreshes it (never a herd of identical counts); past ``MAX_STALE`` or after a
     write through this process (``invalidate``) they wait for that single count.
     """
 
-    MIN_TTL, MAX_TTL, MAX_STALE, MAX_KEYS = 2.0, 10.0, 30.0, 2000
+    MIN_TTL, MAX_TTL, MAX_STALE, MAX_KEYS = 2.0, 30.0, 60.0, 2000
 
     def __init__(self) -> None:
         self._values: dict[tuple[Any, ...], tuple[int, float, float]] = {}  # key -> total, at, ttl
@@ -59,7 +62,7 @@ class Totals:
         self._generation = 0
 
     def ttl(self, cost: float) -> float:
-        return max(self.MIN_TTL, min(self.MAX_TTL, 20 * cost))
+        return max(self.MIN_TTL, min(self.MAX_TTL, 100 * cost))
 
     def invalidate(self) -> None:
         self._values.clear()
@@ -140,9 +143,11 @@ async def paged(
     key = (from_, cond, *(tuple(p) if isinstance(p, list) else p for p in params))
 
     async def count() -> int:
-        # One process, not a parallel plan: a background refresh needs no speed, and on a small
-        # box three processes scanning at once stall every request (posts: ~3x the CPU).
-        async with pool.acquire() as conn, conn.transaction(readonly=True):
+        # On the pool's background lane (never a connection a request waits for), one process,
+        # not a parallel plan: a refresh needs no speed, and on a small box three processes
+        # scanning at once stall every request (posts: ~3x the CPU).
+        lane = pool.acquire_background() if isinstance(pool, FairPool) else pool.acquire()
+        async with lane as conn, conn.transaction(readonly=True):
             await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             return int(await conn.fetchval(f"SELECT count(*) FROM {from_}{cond}", *params))
 
