@@ -104,7 +104,11 @@ async def build_pool(settings: Settings) -> asyncpg.Pool:
         settings.database_url,
         min_size=min(2, settings.pool_size),
         max_size=settings.pool_size,
-        max_queries=50_000,
+        # asyncpg replaces a connection after 50,000 queries by default: at 2,000 requests/s
+        # on 2 connections that is a new backend (fork, auth, codecs, cold caches, statements
+        # prepared again) every ~50 s per connection, each one a stall of the worker's lists.
+        # The statement cache is bounded (100), so nothing grows: keep connections.
+        max_queries=2**62,
         max_inactive_connection_lifetime=300.0,
         loop=None,
         connection_class=asyncpg.Connection,
