@@ -133,3 +133,22 @@ async def test_background_lane_never_takes_a_request_connection(pg_admin_url: st
         assert pool.get_size() <= SIZE + 1
     finally:
         await pool.close()
+
+
+async def test_gateway_pool_keeps_its_connections(pg_admin_url: str) -> None:
+    """asyncpg replaces a connection after 50,000 queries by default (a new backend: fork,
+    auth, cold caches, statements prepared again: a stall under load); the gateway's does not."""
+    from b9_gateway.deps import build_pool
+    from b9_gateway.settings import Settings, auto_pool_size
+
+    settings = Settings(database_url=pg_admin_url, gateway_api_key="k" * 16, gateway_pool_size=1)
+    assert Settings(gateway_api_key="k" * 16).pool_size == auto_pool_size() >= 2
+    pool = await build_pool(settings)
+    try:
+        async with pool.acquire() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+            for _ in range(50_001):
+                await conn.fetchval("SELECT 1")
+        assert await pool.fetchval("SELECT pg_backend_pid()") == pid
+    finally:
+        await pool.close()
