@@ -227,6 +227,6 @@ async def list_posts(deps: Deps, query: PostQuery) -> JSON:
     if min_score is not None:
         w.add("score >= {}", min_score)
     items, total = await paged(
-        deps.pool, POST_COLS, "reddit_posts", w, LIST_SORTS[query.sort], query.page, query.per_page
+        deps.pool, POST_COLS, "reddit_posts", w, LIST_SORTS[query.sort], query.page, query.per_page, key="reddit_id"
     )
     return JSON(page_bytes(PostItem, items, total, query.page, query.per_page))

@@ -199,7 +199,9 @@ async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
         q.max_subscribers,
         q.q,
     )
-    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, order_by(q.sort, q.order), q.page, q.per_page)
+    items, total = await paged(
+        deps.pool, LIST_COLS, "subreddits", w, order_by(q.sort, q.order), q.page, q.per_page, key="name"
+    )
     return JSON(page_bytes(SubredditItem, items, total, q.page, q.per_page))
 
 

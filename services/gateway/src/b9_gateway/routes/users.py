@@ -123,7 +123,9 @@ async def list_users(deps: Deps, query: UserQuery) -> JSON:
     col = SORTS[query.sort]
     direction = "ASC" if query.order == "asc" else "DESC"
     order_sql = f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
-    items, total = await paged(deps.pool, LIST_COLS, "reddit_users", w, order_sql, query.page, query.per_page)
+    items, total = await paged(
+        deps.pool, LIST_COLS, "reddit_users", w, order_sql, query.page, query.per_page, key="username"
+    )
     return JSON(page_bytes(UserItem, items, total, query.page, query.per_page))
 
 
