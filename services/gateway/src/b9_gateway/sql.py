@@ -133,7 +133,7 @@ DEFER_OFFSET = 1_000
 def page_sql(select: str, from_: str, cond: str, order: str, lim: str, off: str, deep_key: str | None) -> str:
     """One page. With ``deep_key`` (the table's unique key, and an index matching ``order`` that
     holds it), only that key is walked past the offset, as an index-only scan, and then just the
-    page's rows are read: page 10,000 of 1.83 M posts in ~60 ms instead of 1.2 s of heap reads
+    page's rows are read: page 10,000 of 1.83 M posts in 25-60 ms instead of 1.1-1.4 s of heap reads
     for the 499,950 rows skipped."""
     if deep_key is None:
         return f"SELECT {select} FROM {from_}{cond} ORDER BY {order} LIMIT {lim} OFFSET {off}"
