@@ -30,7 +30,7 @@ from b9_common.events.catalogue import stream_subjects
 log = logging.getLogger(__name__)
 
 DAY = 86_400.0
-STREAMS = ("SCRAPE", "DERIVED", "COMMANDS", "DLQ")
+STREAMS = ("SCRAPE", "DERIVED", "DECISIONS", "COMMANDS", "DLQ")
 CONTROL_BUCKET = "control"
 HEARTBEAT_BUCKET = "heartbeats"
 HEARTBEAT_TTL = 30.0
@@ -101,6 +101,8 @@ class Topology:
                          [self.subject(t) for t in stream_subjects("SCRAPE")], limits, facts_age),
             self._stream("DERIVED", "Results of processing facts",
                          [self.subject(t) for t in stream_subjects("DERIVED")], limits, facts_age),
+            self._stream("DECISIONS", "What people decided, with who and when (kept forever)",
+                         [self.subject(t) for t in stream_subjects("DECISIONS")], limits, 0.0),
             self._stream("COMMANDS", "On-demand work", [self.subject(t) for t in stream_subjects("COMMANDS")],
                          RetentionPolicy.WORK_QUEUE, 7 * DAY),
             self._stream("DLQ", "Messages rejected or past max deliveries, with the reason",

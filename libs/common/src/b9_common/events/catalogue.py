@@ -10,7 +10,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
-from b9_common.events import commands, derived, instagram, ops, reddit
+from b9_common.events import commands, decisions, derived, instagram, ops, reddit
 from b9_common.events.envelope import EnvelopeDecoder
 
 
@@ -49,6 +49,21 @@ _SPECS = [
     ),
     EventSpec("categorize.requested", "COMMANDS", commands.CategorizeRequested, 1, "Categorize these items now"),
     EventSpec("media.requested", "COMMANDS", commands.MediaRequested, 1, "Store these media URLs"),
+    EventSpec("subreddit.reviewed", "DECISIONS", decisions.SubredditReviewed, 1, "A person reviewed a subreddit"),
+    EventSpec("subreddit.tagged", "DECISIONS", decisions.SubredditTagged, 1, "A person set a subreddit's tags"),
+    EventSpec("user.marked_ours", "DECISIONS", decisions.UserMarkedOurs, 1, "A person marked a Reddit account ours"),
+    EventSpec(
+        "model.account_linked", "DECISIONS", decisions.AccountLinked, 1, "A person linked a Reddit account to a model"
+    ),
+    EventSpec(
+        "model.account_unlinked", "DECISIONS", decisions.AccountUnlinked, 1,
+        "A person unlinked a Reddit account from its model",
+    ),
+    EventSpec("creator.reviewed", "DECISIONS", decisions.CreatorReviewed, 1, "A person approved or rejected a creator"),
+    EventSpec("creator.niched", "DECISIONS", decisions.CreatorNiched, 1, "A person set a creator's niche"),
+    EventSpec("model.created", "DECISIONS", decisions.ModelCreated, 1, "A person created a model (persona)"),
+    EventSpec("model.updated", "DECISIONS", decisions.ModelUpdated, 1, "A person changed a model"),
+    EventSpec("model.deleted", "DECISIONS", decisions.ModelDeleted, 1, "A person deleted a model"),
 ]
 
 EVENTS: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
