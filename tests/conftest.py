@@ -30,7 +30,6 @@ from b9_common.settings import CommonSettings
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from b9_common.events import SubredditFetched
 
-REDDIT = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "reddit"
+REDDIT = Path(__file__).resolve().parents[1] / "fixtures" / "reddit"
 
 
 def _fetched(d: dict) -> SubredditFetched:

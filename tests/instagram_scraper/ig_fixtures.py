@@ -1,9 +1,8 @@
 """BUILT Instagram provider fixtures (not recorded responses).
 
 No modern response may be committed under a licence that allows it (see
-../shared/fixtures/instagram/README.md), so these are built by hand from the shapes in
-../shared/fixtures/instagram/SHAPES.md and the field list of the original scraper
-(../shared/reference/original-system.md §3): the provider's flat ``/profile`` body
+tests/fixtures/instagram/README.md), so these are built by hand from the shapes in
+tests/fixtures/instagram/SHAPES.md and the field list of the original scraper: the provider's flat ``/profile`` body
 (``status``, ``id``, ``edge_followed_by.count``, ``bio_links[{url,title}]``, ...), ``/reels``
 items as ``{"media": {...private-API media...}, <parent metrics>}`` and ``/user-feeds`` items as
 private-API media objects (``media_type`` 1/2/8, ``carousel_media[]``, ``image_versions2``).

@@ -18,7 +18,7 @@ from b9_instagram_scraper.profile import (
     related_usernames,
 )
 
-LEGACY = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "instagram" / "legacy_2017"
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "instagram" / "legacy_2017"
 
 
 def _legacy(name: str) -> dict:

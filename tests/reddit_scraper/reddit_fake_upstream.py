@@ -1,6 +1,6 @@
 """A local Reddit: an aiohttp server on 127.0.0.1 serving the REAL recorded fixtures.
 
-Responses are the verbatim bodies from ../shared/fixtures/reddit (PRAW cassettes). Where the
+Responses are the verbatim bodies from tests/fixtures/reddit (PRAW cassettes). Where the
 fixtures lack something, ``built_*`` helpers build it from a real body's shape and every such
 route is marked ``built=True`` (listed in ``FakeReddit.built_routes``). Listings honour
 ``limit`` by keeping the first ``limit`` children of the real listing.
@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "reddit"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reddit"
 NOT_FOUND = (FIXTURES / "errors" / "404_not_found_sticky.json").read_bytes()
 HTML_429 = (FIXTURES / "errors" / "429_too_many_requests_html_with_retry_after.html").read_bytes()
 ERR_500 = (FIXTURES / "errors" / "500_internal_server_error_json.json").read_bytes()

@@ -1,6 +1,6 @@
 """Profile parsing: every spelling the provider (and Instagram before it) has used -> ``Profile``.
 
-Accepted shapes (see ../shared/fixtures/instagram/SHAPES.md):
+Accepted shapes (see tests/fixtures/instagram/SHAPES.md):
 - the provider's flat ``/profile`` body: ``{"status": true, "id", "username",
   "edge_followed_by": {...}}``;
 - web_profile_info's ``{"data": {"user": {...}}, "status": "ok"}``;
