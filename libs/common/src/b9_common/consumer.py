@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 
 from b9_common.delivery import ACK, TERM, Delivery, mark_failure, nak_payload, parse_ack_subject
 from b9_common.dlq import dead_letter
-from b9_common.errors import HandlerError, PublishError, Reject, Retry
+from b9_common.errors import HandlerError, PublishError, Reject
 from b9_common.events.catalogue import EVENTS, decoder_for
 from b9_common.events.envelope import Envelope
 from b9_common.logs import event_id_var, subject_var
@@ -247,14 +247,10 @@ class Consumer:
                 t0 = time.perf_counter()
                 try:
                     await self.batch_handler(good)
-                except Retry as exc:
+                except HandlerError as exc:  # Retry / Reject / Skip for the items left unmarked
                     for d in good:
                         if d.outcome is None:
-                            d.retry(exc.reason, exc.delay)
-                except Reject as exc:
-                    for d in good:
-                        if d.outcome is None:
-                            d.reject(exc.reason)
+                            mark_failure(d, exc)
                 except asyncio.CancelledError:
                     for d in good:
                         d.retry("shutdown", 0)
