@@ -34,6 +34,9 @@ STREAMS = ("SCRAPE", "DERIVED", "DECISIONS", "COMMANDS", "DLQ")
 CONTROL_BUCKET = "control"
 HEARTBEAT_BUCKET = "heartbeats"
 HEARTBEAT_TTL = 30.0
+ACCOUNTS_BUCKET = "accounts"
+SESSIONS_BUCKET = "sessions"
+SESSIONS_MAX_AGE = 30 * 86_400.0  # a session's own expires_at is the limit; this collects garbage
 DUPLICATE_WINDOW = 120.0
 
 
@@ -80,6 +83,10 @@ class Topology:
 
     def dlq_subject(self, type_: str) -> str:
         return f"{self._prefix}dlq.{type_}"
+
+    def decisions_applied_subject(self) -> str:
+        """Core NATS (no stream): persistence announces the ids of decisions it has just stored."""
+        return f"{self._prefix}b9.decisions.applied"
 
     def bucket(self, name: str) -> str:
         return f"{self.namespace}_{name}" if self.namespace else name
@@ -141,6 +148,8 @@ class Topology:
             await ensure_stream(js, cfg)
         await self.control_kv(js)
         await self.heartbeat_kv(js)
+        await self.accounts_kv(js)
+        await self.sessions_kv(js)
 
     async def ensure_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> None:
         await js.add_consumer(self.stream(spec.stream), self.consumer_config(spec))
@@ -155,6 +164,18 @@ class Topology:
         return await ensure_kv(js, KeyValueConfig(
             bucket=self.bucket(HEARTBEAT_BUCKET), history=1, ttl=HEARTBEAT_TTL,
             replicas=self.replicas, description="One key per live replica",
+        ))
+
+    async def accounts_kv(self, js: JetStreamContext) -> KeyValue:
+        return await ensure_kv(js, KeyValueConfig(
+            bucket=self.bucket(ACCOUNTS_BUCKET), history=5, replicas=self.replicas,
+            description="People's accounts (b9_common.accounts)",
+        ))
+
+    async def sessions_kv(self, js: JetStreamContext) -> KeyValue:
+        return await ensure_kv(js, KeyValueConfig(
+            bucket=self.bucket(SESSIONS_BUCKET), history=1, ttl=SESSIONS_MAX_AGE,
+            replicas=self.replicas, description="Dashboard sessions (b9_common.accounts)",
         ))
 
 
