@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
@@ -18,6 +20,8 @@ from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
 from b9_reddit_scraper.scraper import Scraper
 from b9_reddit_scraper.settings import Settings
 from b9_reddit_scraper.tracked import TrackedSource, open_tracked
+
+log = logging.getLogger(__name__)
 
 NAME = "reddit-scraper"
 STATE_BUCKET = "reddit_scraper"
@@ -41,8 +45,24 @@ async def state_kv(rt: Runtime) -> Any:
     ))
 
 
+def _public(url: str) -> str:
+    """scheme://host[:port]/path of a URL (never a user:password part or a query)."""
+    u = urlsplit(url)
+    return f"{u.scheme}://{u.hostname}{f':{u.port}' if u.port else ''}{u.path}"
+
+
+def log_endpoints(settings: Settings) -> None:
+    """One line at start-up: where requests go and where the OAuth token comes from (with
+    REDDIT_API_BASE overridden and no REDDIT_TOKEN_URL, the token URL follows the base)."""
+    log.info("reddit endpoints: api %s, token %s", _public(settings.api_base),
+             _public(settings.token_url) if settings.oauth else "none (public mode, no OAuth)",
+             extra={"api_base": _public(settings.api_base),
+                    "token_url": _public(settings.token_url) if settings.oauth else None})
+
+
 async def bootstrap(settings: Settings, rt: Runtime, *,
                     tracked: TrackedSource | None = None) -> App:
+    log_endpoints(settings)
     control = ControlState()
     control_loop = await watch_control(await rt.topology.control_kv(rt.js), control)
     kv = await state_kv(rt)
