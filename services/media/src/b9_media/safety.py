@@ -1,5 +1,7 @@
 """Server-side request forgery guards: which URLs, hosts and addresses may be fetched.
 
+Which addresses count as public is ``b9_common.netsafety`` (shared with other fetchers).
+
 Every hop of a download passes ``UrlPolicy.check_url`` (scheme, host allow-list, IP
 literals), and every DNS answer passes ``GuardedResolver`` before aiohttp connects: the
 connector connects to exactly the addresses that were checked, so a second, different
@@ -17,11 +19,10 @@ from typing import Any
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from b9_common.events.derived import MediaFailure
+from b9_common.netsafety import METADATA, IPAddress, OddAddress, address_problem, literal_host, public_address
 from yarl import URL
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-METADATA = ipaddress.ip_address("169.254.169.254")
 
 
 class Blocked(OSError):
@@ -44,23 +45,6 @@ def host_allowed(host: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def public_address(ip: IPAddress) -> bool:
-    """True for an ordinary global unicast address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return public_address(ip.ipv4_mapped)
-    if isinstance(ip, ipaddress.IPv6Address) and ip in ipaddress.ip_network("64:ff9b::/96"):
-        return public_address(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
-
-
 @dataclass(frozen=True)
 class UrlPolicy:
     allowed_hosts: tuple[str, ...]
@@ -73,8 +57,10 @@ class UrlPolicy:
             return
         if ip == METADATA and not self.allow_private:
             raise Blocked("blocked_address", f"{host} -> {ip} is the cloud metadata address")
-        if not self.allow_private and not public_address(ip):
-            raise Blocked("blocked_address", f"{host} -> {ip} is not a public address")
+        if not self.allow_private:
+            why = address_problem(ip)
+            if why is not None:
+                raise Blocked("blocked_address", f"{host} -> {ip} is not a public address ({why})")
 
     def check_url(self, url: URL) -> None:
         scheme = (url.scheme or "").lower()
@@ -89,10 +75,11 @@ class UrlPolicy:
         if not host_allowed(host, self.allowed_hosts):
             raise Blocked("blocked_host", f"host {host!r} is not on the allow-list")
         try:
-            ip = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            return
-        self.check_address(ip, host)  # aiohttp does not resolve IP literals: check here
+            ip = literal_host(host)
+        except OddAddress as exc:
+            raise Blocked("blocked_host", str(exc)) from None
+        if ip is not None:
+            self.check_address(ip, host)  # aiohttp does not resolve IP literals: check here
 
 
 class GuardedResolver(AbstractResolver):
@@ -109,7 +96,8 @@ class GuardedResolver(AbstractResolver):
         if not answers:
             raise OSError(f"no addresses for {host}")
         for answer in answers:
-            self.policy.check_address(ipaddress.ip_address(answer["host"]), host)
+            # a zone id (fe80::1%eth0) only ever comes with link-local, which is refused
+            self.policy.check_address(ipaddress.ip_address(answer["host"].split("%")[0]), host)
         return answers
 
     async def close(self) -> None:
@@ -145,3 +133,7 @@ class StaticResolver(AbstractResolver):
 
     async def close(self) -> None:
         await self.fallback.close()
+
+
+__all__ = ["METADATA", "Blocked", "GuardedResolver", "IPAddress", "StaticResolver", "UrlPolicy", "host_allowed",
+           "public_address"]
