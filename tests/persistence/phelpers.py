@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from b9_common.service import Runtime, serve
-from b9_persistence.main import SERVICE
+from b9_persistence.main import SERVICE, STREAMS
 from b9_persistence.settings import Settings
 
 TABLES = {
@@ -24,6 +24,9 @@ TABLES = {
     "categorizations": "fact_id",
     "scrape_attempts": "fact_id",
     "scraper_daily": "scraper, day, outcome",
+    "decision_log": "id",
+    "models": "id",
+    "model_tombstones": "model_id",
 }
 
 
@@ -46,7 +49,7 @@ async def running(settings: Settings) -> AsyncIterator[None]:
 async def wait_consumers(rt: Runtime, name: str = "persistence", within: float = 15) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    for stream in ("SCRAPE", "DERIVED"):
+    for stream in STREAMS:
         while True:
             try:
                 await rt.js.consumer_info(rt.topology.stream(stream), name)
@@ -58,12 +61,12 @@ async def wait_consumers(rt: Runtime, name: str = "persistence", within: float =
 
 
 async def drained(rt: Runtime, name: str = "persistence", within: float = 20) -> None:
-    """Wait until the consumer has settled every message in SCRAPE and DERIVED."""
+    """Wait until the consumer has settled every message in every stream persistence reads."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         done = True
-        for stream in ("SCRAPE", "DERIVED"):
+        for stream in STREAMS:
             s = rt.topology.stream(stream)
             info = await rt.js.consumer_info(s, name)
             last = (await rt.js.stream_info(s)).state.last_seq

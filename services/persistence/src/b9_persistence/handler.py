@@ -20,6 +20,8 @@ from b9_common.errors import Retry
 from b9_common.events import Envelope
 
 from b9_persistence.checks import check
+from b9_persistence.writers_decisions import APPLY as DECISIONS
+from b9_persistence.writers_decisions import Pending
 from b9_persistence.writers_derived import WRITERS as DERIVED_WRITERS
 from b9_persistence.writers_instagram import WRITERS as INSTAGRAM_WRITERS
 from b9_persistence.writers_reddit import WRITERS as REDDIT_WRITERS
@@ -68,8 +70,10 @@ def retry_delay(num_delivered: int) -> float:
 class Persistence:
     """Writes batches of deliveries into the read model through an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool,
+                 on_decisions: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
         self.pool = pool
+        self.on_decisions = on_decisions  # told the ids of decisions just committed
         self.rows: dict[str, int] = {}
         self.rejected = 0
         self.db_errors = 0
@@ -86,7 +90,11 @@ class Persistence:
         self.batches += 1
         self.deliveries += len(deliveries)
         groups: dict[str, list[Delivery]] = {}
+        decisions: list[Delivery] = []
         for d in deliveries:
+            if d.type in DECISIONS:
+                decisions.append(d)
+                continue
             if d.type not in WRITERS:
                 d.skip("not persisted")
                 continue
@@ -98,6 +106,8 @@ class Persistence:
         try:
             for type_ in sorted(groups):
                 await self._write_group(type_, groups[type_])
+            if decisions:
+                await self._write_decisions(decisions)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -135,6 +145,36 @@ class Persistence:
                 await self._write(type_, [d.envelope])
             except DATA_ERRORS as exc:
                 self._reject(d, f"database refused {type_}: {exc}")
+
+    async def _write_decisions(self, ds: list[Delivery]) -> None:
+        """People's decisions, one by one in stream order, each in its own savepoint.
+
+        A decision whose entity is not stored yet is naked with a delay (``Pending``); one the
+        database refuses goes to DLQ with the reason; the others are applied and acked.
+        """
+        try:
+            conn = await self.pool.acquire()
+        except Exception as exc:
+            raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        applied: list[str] = []
+        try:
+            async with conn.transaction():
+                for d in ds:
+                    env = d.envelope
+                    assert env is not None
+                    try:
+                        async with conn.transaction():
+                            await DECISIONS[d.type](conn, env)
+                        applied.append(env.id)
+                    except Pending as exc:
+                        d.retry(str(exc), retry_delay(d.meta.num_delivered) * 2)
+                    except DATA_ERRORS as exc:
+                        self._reject(d, f"database refused {d.type}: {exc}")
+        finally:
+            await self.pool.release(conn)
+        self.rows["decisions"] = self.rows.get("decisions", 0) + len(applied)
+        if applied and self.on_decisions is not None:
+            await self.on_decisions(applied)
 
     def _reject(self, d: Delivery, reason: str) -> None:
         self.rejected += 1

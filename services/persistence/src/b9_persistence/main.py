@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import asyncpg
+import msgspec
 from b9_common.db import migrate
 from b9_common.events.catalogue import stream_subjects
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
@@ -25,12 +26,16 @@ CONSUMER = "persistence"
 MAX_DELIVER = 1000
 
 
+STREAMS = ("SCRAPE", "DERIVED", "DECISIONS")
+
+
 def consumer_specs() -> list[ConsumerSpec]:
+    """One durable consumer per stream persistence keeps in the read model (a rebuild reads the same)."""
     return [
         ConsumerSpec(name=CONSUMER, stream=stream, subjects=tuple(stream_subjects(stream)),
                      max_deliver=MAX_DELIVER, ack_wait=60.0,
-                     description=f"persistence: {stream} facts -> PostgreSQL")
-        for stream in ("SCRAPE", "DERIVED")
+                     description=f"persistence: {stream} -> PostgreSQL")
+        for stream in STREAMS
     ]
 
 
@@ -61,7 +66,14 @@ async def open_pool(settings: Settings, *, wait: float = 60.0) -> asyncpg.Pool:
 
 async def bootstrap(settings: Settings, rt: Runtime) -> App:
     pool = await open_pool(settings)
-    persistence = Persistence(pool)
+    applied_subject = rt.topology.decisions_applied_subject()
+
+    async def announce(ids: list[str]) -> None:
+        # Core NATS, best effort: the gateway waits for these to answer "stored" at once
+        # (it falls back to reading decision_log when one is missed).
+        await rt.nc.publish(applied_subject, msgspec.json.encode(ids))
+
+    persistence = Persistence(pool, on_decisions=announce)
 
     def status() -> dict[str, Any]:
         return persistence.status()
@@ -70,7 +82,9 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
         consumers=[
             ConsumerDef(spec, batch_handler=persistence.handle,
                         batch=settings.persistence_batch_size,
-                        batch_concurrency=settings.persistence_batch_concurrency)
+                        # decisions apply in stream order: one batch at a time
+                        batch_concurrency=1 if spec.stream == "DECISIONS"
+                        else settings.persistence_batch_concurrency)
             for spec in consumer_specs()
         ],
         closers=[pool.close],

@@ -14,7 +14,7 @@ decision never depends on it.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -119,6 +119,7 @@ class ModelUpdated(_Decision, kw_only=True):
     description: str | None = None
     assigned_tags: list[Tag] | None = None
     status: ModelStatus | None = None
+    before: dict[str, Any] | None = None
 
 
 class ModelDeleted(_Decision, kw_only=True):
