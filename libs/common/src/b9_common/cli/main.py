@@ -58,9 +58,28 @@ def asyncapi() -> None:
     sys.stdout.write(generate_json().decode() + "\n")
 
 
+def load_plugins(group: str = "b9.commands") -> None:
+    """Commands other packages add under the ``b9.commands`` entry point group (name = verb):
+    a ``typer.Typer`` becomes a sub-command group, a function a command. A package that fails
+    to load is reported and skipped; the rest of the CLI works."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=group):
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            logging.getLogger(__name__).warning("b9 %s unavailable: %s", ep.name, exc)
+            continue
+        if isinstance(obj, typer.Typer):
+            app.add_typer(obj, name=ep.name)
+        else:
+            app.command(ep.name)(obj)
+
+
 def main() -> None:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back correctly.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     from b9_common.cli import commands  # noqa: F401 - registers replay, dlq, seed
 
+    load_plugins()
     app()
