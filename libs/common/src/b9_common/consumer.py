@@ -24,6 +24,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from b9_common import tracing
 from b9_common.delivery import ACK, TERM, Delivery, mark_failure, nak_payload, parse_ack_subject
 from b9_common.dlq import dead_letter
 from b9_common.errors import HandlerError, PublishError, Reject
@@ -218,7 +219,10 @@ class Consumer:
                 subject_var.set(msg.subject)
                 t0 = time.perf_counter()
                 try:
-                    await self.handler(d.envelope)
+                    if tracing.ENABLED:
+                        await tracing.run_handler(self.handler, d, self.spec.name)
+                    else:
+                        await self.handler(d.envelope)
                 except asyncio.CancelledError:
                     d.retry("shutdown", 0)
                     raise
@@ -246,7 +250,10 @@ class Consumer:
                 assert self.batch_handler is not None
                 t0 = time.perf_counter()
                 try:
-                    await self.batch_handler(good)
+                    if tracing.ENABLED:
+                        await tracing.run_batch(self.batch_handler, good, self.spec.name)
+                    else:
+                        await self.batch_handler(good)
                 except HandlerError as exc:  # Retry / Reject / Skip for the items left unmarked
                     for d in good:
                         if d.outcome is None:

@@ -12,6 +12,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError
 
+from b9_common import tracing
 from b9_common.errors import PublishError
 from b9_common.events.catalogue import spec_of
 from b9_common.events.envelope import Envelope, encode, make_envelope
@@ -47,6 +48,8 @@ class Publisher:
         id_: str | None = None,
     ) -> Envelope[Any]:
         spec = spec_of(payload)
+        if trace is None and tracing.ENABLED:
+            trace = tracing.current_traceparent()
         return make_envelope(
             spec.type, payload, source=self.source, version=spec.version,
             trace=trace, occurred_at=occurred_at, id_=id_,
@@ -67,8 +70,13 @@ class Publisher:
 
     async def publish_envelope(self, env: Envelope[Any]) -> None:
         subject = self.topology.subject(env.type)
+        headers = {MSG_ID: env.id}
         try:
-            await self.js.publish(subject, encode(env), timeout=self.timeout, headers={MSG_ID: env.id})
+            if tracing.ENABLED:
+                with tracing.publishing(subject, env, headers):
+                    await self.js.publish(subject, encode(env), timeout=self.timeout, headers=headers)
+            else:
+                await self.js.publish(subject, encode(env), timeout=self.timeout, headers=headers)
         except (TimeoutError, NatsTimeout) as exc:
             raise PublishError(f"no ack from JetStream for {subject} within {self.timeout}s") from exc
         except (NoStreamResponseError, NoRespondersError) as exc:
@@ -117,10 +125,12 @@ class Publisher:
                 subject = subjects.get(env.type)
                 if subject is None:
                     subject = subjects[env.type] = self.topology.subject(env.type).encode()
-                cmd = _hpub(subject, f"{inbox}.{sent}", env.id, data) if _can_frame(nc, data) else None
+                tp = _traced(subject, env) if tracing.ENABLED else None
+                cmd = _hpub(subject, f"{inbox}.{sent}", env.id, data, tp) if _can_frame(nc, data) else None
                 if cmd is None:  # reconnecting, oversized, odd id: the client's own checks decide
                     framed_bytes = await _write(nc, framed, framed_bytes)
-                    await nc.publish(subject.decode(), data, reply=f"{inbox}.{sent}", headers={MSG_ID: env.id})
+                    headers = {MSG_ID: env.id} if tp is None else {MSG_ID: env.id, tracing.TRACEPARENT: tp}
+                    await nc.publish(subject.decode(), data, reply=f"{inbox}.{sent}", headers=headers)
                 else:
                     framed.append(cmd)
                     framed_bytes += len(data)
@@ -140,12 +150,23 @@ def _can_frame(nc: Any, data: bytes) -> bool:
     return bool(nc.is_connected) and len(data) <= nc.max_payload
 
 
-def _hpub(subject: bytes, reply: str, msg_id: str, data: bytes) -> bytes | None:
-    """The ``HPUB`` command nats-py would send for ``publish(subject, data, reply, {MSG_ID: msg_id})``."""
+def _traced(subject: bytes, env: Envelope[Any]) -> str:
+    """Span one bulk publish (ended at once: acks are counted for the batch); its traceparent."""
+    span = tracing.start_publish(subject.decode(), env)
+    span.end()
+    return tracing.format_traceparent(span)
+
+
+def _hpub(subject: bytes, reply: str, msg_id: str, data: bytes, traceparent: str | None = None) -> bytes | None:
+    """The ``HPUB`` command nats-py would send for ``publish(subject, data, reply, {MSG_ID: msg_id})``
+    (plus ``traceparent`` when tracing)."""
     value = msg_id.strip()
     if not value.isprintable() or not value.isascii():
         return None
-    hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % value.encode()
+    if traceparent is None:
+        hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % value.encode()
+    else:
+        hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\ntraceparent: %s\r\n\r\n" % (value.encode(), traceparent.encode())
     return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject, reply.encode(), len(hdr), len(hdr) + len(data), hdr, data)
 
 

@@ -27,6 +27,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from b9_common import tracing
 from b9_common.consumer import BatchHandler, Consumer, Handler
 from b9_common.heartbeat import Heartbeat
 from b9_common.logs import setup_logging
@@ -133,11 +134,12 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    tracing.init(sdef.name, sdef.version, getattr(settings, "otel_exporter_otlp_endpoint", ""))
     rt = await connect(settings, sdef.name, sdef.version)
     app = await sdef.bootstrap(settings, rt)
     port = getattr(settings, "metrics_port", -1)
     try:
-        serve_metrics(port)
+        serve_metrics(port, getattr(settings, "metrics_host", "127.0.0.1"))
     except OSError as exc:
         log.warning("metrics endpoint not started: %s", exc)
     heartbeat = Heartbeat(rt, sdef.version, app.status)

@@ -88,6 +88,10 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     b9_namespace: str = ""
     # Prometheus metrics port; 0 picks a free port, -1 disables the endpoint.
     metrics_port: int = 0
+    # Address the metrics endpoint listens on (0.0.0.0 in containers, for Prometheus).
+    metrics_host: str = "127.0.0.1"
+    # OTLP/HTTP collector base URL (e.g. http://jaeger:4318); empty = tracing off, no cost.
+    otel_exporter_otlp_endpoint: str = ""
     # Stream replicas: 1 on one node, 3 on a cluster.
     stream_replicas: int = msgspec.field(default=1)
     replica_id: str = ""

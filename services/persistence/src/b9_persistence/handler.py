@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from b9_common import tracing
 from b9_common.delivery import Delivery
 from b9_common.errors import Retry
 from b9_common.events import Envelope
@@ -123,8 +124,9 @@ class Persistence:
         except Exception as exc:  # any failure to connect is an outage, never the data's fault
             raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
         try:
-            async with conn.transaction():
-                n = await WRITERS[type_](conn, envs)
+            with tracing.span(f"db write {type_}", {"db.system.name": "postgresql", "b9.events": len(envs)}):
+                async with conn.transaction():
+                    n = await WRITERS[type_](conn, envs)
         finally:
             await self.pool.release(conn)
         self.rows[type_] = self.rows.get(type_, 0) + n
