@@ -123,6 +123,12 @@ def span(name: str, attributes: Mapping[str, Any] | None = None, *, kind: str = 
                                          attributes=attributes)
 
 
+def server_span(name: str, parent: Any, attributes: Mapping[str, Any]) -> Any:
+    """The SERVER span of one HTTP request (current while the request is handled)."""
+    return _tracer.start_as_current_span(name, context=parent, kind=_otel.SpanKind.SERVER,
+                                         attributes=attributes)
+
+
 def start_publish(subject: str, env: Any) -> Any:
     """A PRODUCER span for one publish, child of the envelope's traceparent or the current span."""
     return _tracer.start_span(f"publish {env.type}", context=parse_traceparent(env.trace),

@@ -19,6 +19,7 @@ from b9_gateway import __version__, dashboard, openapi
 from b9_gateway.auth import require_key
 from b9_gateway.deps import Deps, build_deps
 from b9_gateway.http import JSON
+from b9_gateway.observe import Observe
 from b9_gateway.query import install_fast_lane
 from b9_gateway.ratelimit import RateLimit
 from b9_gateway.routes import MEDIA_ROUTER, ROUTERS, health, session
@@ -116,4 +117,5 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(RateLimit, rate=settings.gateway_rate_limit, burst=settings.gateway_rate_burst)
+    app.add_middleware(Observe)  # outermost: latency histogram, and the request span when tracing
     return app

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from b9_common import tracing
 from b9_common.settings import exit_on_config_error, load_settings
 from fastapi import FastAPI
 
+from b9_gateway import __version__
 from b9_gateway.app import create_app
 from b9_gateway.settings import Settings
 
@@ -13,4 +15,5 @@ from b9_gateway.settings import Settings
 def create() -> FastAPI:
     with exit_on_config_error("b9-gateway"):
         settings = load_settings(Settings)
+    tracing.init("gateway", __version__, settings.otel_exporter_otlp_endpoint)
     return create_app(settings)
