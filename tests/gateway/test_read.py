@@ -135,4 +135,4 @@ async def test_overview_scrapers_categorization(env: Env) -> None:
     assert r.json()["total"] == 82
     r = await env.anon.get("/asyncapi.json")
     doc = r.json()
-    assert doc["asyncapi"] == "3.0.0" and "subreddit_fetched" in doc["channels"]
+    assert doc["asyncapi"] == "3.1.0" and "subreddit_fetched" in doc["channels"]

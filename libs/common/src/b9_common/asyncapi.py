@@ -1,4 +1,4 @@
-"""The event catalogue as an AsyncAPI 3.0 document, generated from the msgspec Structs.
+"""The event catalogue as an AsyncAPI 3.1.0 document, generated from the msgspec Structs.
 
 ``b9 asyncapi`` prints it and the gateway serves it at ``/asyncapi.json``. Every event
 type in ``EVENTS`` becomes a channel (address = the wire subject), a message whose payload
@@ -99,7 +99,7 @@ def generate(
         "payload": {"description": "the original message bytes, unchanged"},
     }
     doc: dict[str, Any] = {
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": title,
             "version": version,

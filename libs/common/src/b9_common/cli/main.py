@@ -50,7 +50,7 @@ def streams() -> None:
 
 @app.command()
 def asyncapi() -> None:
-    """Print the AsyncAPI 3.0 document of the event catalogue."""
+    """Print the AsyncAPI 3.1.0 document of the event catalogue."""
     import sys
 
     from b9_common.asyncapi import generate_json
