@@ -20,6 +20,10 @@ HANDLER_SECONDS = Histogram(
 CONSUMER_LAG = Gauge("b9_consumer_lag", "Messages pending for the consumer", ["stream", "consumer"])
 EVENTS_PUBLISHED = Counter("b9_events_published_total", "Events published", ["subject"])
 UPSTREAM_CALLS = Counter("b9_upstream_calls_total", "Upstream HTTP calls", ["upstream", "status"])
+UPSTREAM_BUDGET = Gauge("b9_upstream_budget_per_minute", "Configured upstream request budget (0 = none)",
+                        ["upstream"])
+SCRAPE_ATTEMPTS = Counter("b9_scrape_attempts_total", "Scrape attempts by scraper and outcome "
+                          "(ok, not_found, private, banned, rate_limited, failed, ...)", ["scraper", "outcome"])
 
 
 def free_port(host: str = "127.0.0.1") -> int:

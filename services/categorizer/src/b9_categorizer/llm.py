@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 import openai
+from b9_common import tracing
 
 from b9_categorizer.accounting import Pricing, split
 from b9_categorizer.content import CreatorInput, SubredditInput
@@ -136,12 +137,13 @@ class OpenAITagger:
     ) -> tuple[str, int, int, str]:
         async with self._sem:
             create: Any = self.client.chat.completions.create
-            resp = await create(
-                model=model,
-                response_format=response_format,
-                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                max_completion_tokens=self.max_tokens,
-            )
+            with tracing.upstream_call("openai", "chat.completions", {"gen_ai.request.model": model}):
+                resp = await create(
+                    model=model,
+                    response_format=response_format,
+                    messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                    max_completion_tokens=self.max_tokens,
+                )
         tin = resp.usage.prompt_tokens if resp.usage else 0
         tout = resp.usage.completion_tokens if resp.usage else 0
         self.pricing.record(model, tin, tout)

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import stamina
+from b9_common import tracing
 
 from b9_instagram_scraper import __version__
 from b9_instagram_scraper.profile import (
@@ -120,6 +121,7 @@ class RapidApiProvider:
             timeout=aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout)),
             connector=aiohttp.TCPConnector(limit=max_connections, ttl_dns_cache=300),
             raise_for_status=False,
+            trace_configs=tracing.upstream_trace_configs("instagram"),
         )
 
     async def close(self) -> None:

@@ -14,6 +14,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from b9_common.metrics import UPSTREAM_BUDGET
+
 HOUR = 3600.0
 
 
@@ -26,6 +28,7 @@ class RateLimiter:
     ) -> None:
         self.min_interval = min_interval
         self.per_hour = per_hour
+        UPSTREAM_BUDGET.labels("instagram").set(per_hour / 60)
         self.clock = clock
         self._calls: deque[float] = deque()
         self._cond = asyncio.Condition()
@@ -56,6 +59,7 @@ class RateLimiter:
     def set_budget(self, per_hour: int) -> None:
         """Apply a new budget now: waiting callers re-check at once."""
         self.per_hour = per_hour
+        UPSTREAM_BUDGET.labels("instagram").set(per_hour / 60)
         task = asyncio.get_running_loop().create_task(self._wake())
         self._wakers.add(task)
         task.add_done_callback(self._wakers.discard)

@@ -23,6 +23,7 @@ from b9_common.events import (
 )
 from b9_common.events.instagram import CreatorAvailability, MediaKind
 from b9_common.events.ops import Outcome
+from b9_common.metrics import SCRAPE_ATTEMPTS
 
 from b9_instagram_scraper import analytics
 from b9_instagram_scraper.control import Control
@@ -76,6 +77,7 @@ class Scraper(RelatedDiscovery):
 
     def _count(self, outcome: str) -> None:
         self.totals[outcome] = self.totals.get(outcome, 0) + 1
+        SCRAPE_ATTEMPTS.labels("instagram", outcome).inc()
 
     async def _attempted(
         self,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from b9_common import tracing
 from yarl import URL
 
 from b9_media.errors import MediaError, TransientError
@@ -53,7 +54,8 @@ class Downloader:
             resolver=GuardedResolver(self.policy, self._base_resolver), limit=64, ttl_dns_cache=30
         )
         self._session = aiohttp.ClientSession(
-            connector=connector, trust_env=False, headers={"User-Agent": self._user_agent}
+            connector=connector, trust_env=False, headers={"User-Agent": self._user_agent},
+            trace_configs=tracing.upstream_trace_configs("media"),
         )
 
     async def close(self) -> None:

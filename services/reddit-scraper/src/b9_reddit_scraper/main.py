@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from b9_common import tracing
+from b9_common.metrics import UPSTREAM_BUDGET
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.topology import ConsumerSpec
 from nats.js.api import KeyValueConfig
@@ -72,7 +74,11 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=32, ttl_dns_cache=300),
         headers={"User-Agent": settings.reddit_user_agent.strip()},
+        trace_configs=tracing.upstream_trace_configs("reddit"),
     )
+    budget_gauge = UPSTREAM_BUDGET.labels("reddit")
+    budget_gauge.set(control.config.requests_per_minute)
+    control.on_change(lambda c: budget_gauge.set(c.requests_per_minute))
     pacer = HeaderPacer()
     budget = SharedBudget(kv, control)
     priority = Priority()

@@ -21,6 +21,7 @@ from b9_common.events import (
     SubredditFetched,
     UserFetched,
 )
+from b9_common.metrics import SCRAPE_ATTEMPTS
 
 from b9_reddit_scraper import formulas, review
 from b9_reddit_scraper.client import RedditClient, Result, Tally
@@ -82,6 +83,7 @@ class Scraper:
                          outcome: AttemptOutcome, tally: Tally, t0: float,
                          error: str | None, cycle: int | None) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        SCRAPE_ATTEMPTS.labels("reddit", outcome).inc()
         await self.publisher.publish(ScrapeAttempted(
             scraper="reddit", target_kind=kind, target=target, outcome=outcome, calls=tally.calls,
             duration_ms=int((time.monotonic() - t0) * 1000), error=error, cycle=cycle,
