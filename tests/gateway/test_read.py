@@ -108,7 +108,6 @@ async def test_creators_list_detail_reels_and_media(env: Env) -> None:
     assert reel["thumbnail_key"] == THUMB_KEY
     r = await env.client.get(f"/media/{reel['thumbnail_key']}")
     assert r.status_code == 200 and r.content == THUMB_BYTES
-    assert (await env.client.get("/media/ab/../../etc/passwd")).status_code == 404
     r = await env.client.get("/api/v1/reels", params={"sort": "views", "per_page": 3})
     views = [x["play_count"] for x in r.json()["items"]]
     assert views == sorted(views, reverse=True) and r.json()["total"] == 12

@@ -38,7 +38,9 @@ CREATOR_COLS = (
 CREATOR_SQL = merge_sql(
     "instagram_creators", CREATOR_COLS, ("ig_user_id",),
     update=update_set(CREATOR_COLS, ("ig_user_id",), {
-        "niche": "COALESCE(t.niche, EXCLUDED.niche)",
+        # a person's niche decision (even clearing it) wins over the niche requested with the add
+        "niche": "CASE WHEN t.niche_decided_at IS NOT NULL THEN t.niche "
+                 "ELSE COALESCE(t.niche, EXCLUDED.niche) END",
         "requested": "t.requested OR EXCLUDED.requested",
     }),
     where=NEWER,
@@ -63,10 +65,23 @@ MEDIA_COLS = (
     "taken_at", "caption", "hashtags", "mentions", "play_count", "view_count", "like_count",
     "comment_count", "share_count", "save_count", "engagement_count", "engagement_rate",
     "duration", "video_url", "thumbnail_url", "image_urls", "carousel_media_count", "width",
-    "height", "is_paid_partnership", "is_viral", "fact_at", "fact_id",
+    "height", "is_paid_partnership", "is_viral", "is_reel", "is_post", "fact_at", "fact_id",
 )
+# Roles are OR-ed over every fact that carried the item, whichever is newer (order-independent);
+# the other columns are the newest fact's. kind is the primary role: 'reel' when a reel at all.
+_ROLES = {
+    "is_reel": "t.is_reel OR EXCLUDED.is_reel",
+    "is_post": "t.is_post OR EXCLUDED.is_post",
+    "kind": "CASE WHEN t.is_reel OR EXCLUDED.is_reel THEN 'reel' ELSE 'post' END",
+}
 MEDIA_SQL = merge_sql("instagram_media", MEDIA_COLS, ("media_pk",),
-                      update=update_set(MEDIA_COLS, ("media_pk",)), where=NEWER)
+                      update=update_set(MEDIA_COLS, ("media_pk",), _ROLES), where=NEWER)
+# An older fact still adds the roles it carries (MEDIA_SQL's WHERE kept it from updating).
+MEDIA_ROLES_SQL = """
+UPDATE instagram_media t SET is_reel = t.is_reel OR s.is_reel, is_post = t.is_post OR s.is_post,
+    kind = CASE WHEN t.is_reel OR s.is_reel THEN 'reel' ELSE 'post' END
+FROM stg_instagram_media s
+WHERE t.media_pk = s.media_pk AND ((s.is_reel AND NOT t.is_reel) OR (s.is_post AND NOT t.is_post))"""
 # Link the newest stored profile picture to its creator (order-independent).
 PROFILE_PIC_SQL = """
 UPDATE instagram_creators c SET profile_pic_key = a.storage_key
@@ -105,14 +120,34 @@ def _creator_row(env: Env) -> tuple[Any, ...]:
     )
 
 
-def _media_row(env: Env, ig_user_id: str, m: IgMedia) -> tuple[Any, ...]:
+def _both(reel: IgMedia, post: IgMedia) -> IgMedia:
+    """One item fetched as a reel and as a post in the same scrape: the reel's values, each
+    empty one filled from the post's copy (its images, its caption); viral in either role."""
+    fields = {f: getattr(reel, f) or getattr(post, f) for f in reel.__struct_fields__}
+    fields["is_viral"] = reel.is_viral or post.is_viral
+    return IgMedia(**fields)
+
+
+def _scraped_media(d: CreatorScraped) -> dict[str, tuple[IgMedia, bool, bool]]:
+    """Each item of one scrape once, with its roles (is_reel, is_post)."""
+    out: dict[str, tuple[IgMedia, bool, bool]] = {}
+    for m in d.reels:
+        out[m.media_pk] = (m, True, False)
+    for m in d.posts:
+        cur = out.get(m.media_pk)
+        out[m.media_pk] = (m, False, True) if cur is None else (_both(cur[0], m), cur[1], True)
+    return out
+
+
+def _media_row(env: Env, ig_user_id: str, m: IgMedia, is_reel: bool,
+               is_post: bool) -> tuple[Any, ...]:
     return (
-        m.media_pk, ig_user_id, m.kind, m.media_id, m.shortcode, m.product_type, m.post_type,
+        m.media_pk, ig_user_id, "reel" if is_reel else "post", m.media_id, m.shortcode, m.product_type, m.post_type,
         m.taken_at, clean(m.caption), clean_list(m.hashtags), clean_list(m.mentions),
         m.play_count, m.view_count, m.like_count, m.comment_count, m.share_count, m.save_count,
         m.engagement_count, m.engagement_rate, m.duration, m.video_url, m.thumbnail_url,
         m.image_urls, m.carousel_media_count, m.width, m.height, m.is_paid_partnership,
-        m.is_viral, env.occurred_at, env.id,
+        m.is_viral, is_reel, is_post, env.occurred_at, env.id,
     )
 
 
@@ -133,16 +168,25 @@ async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
              e.data.following_count, e.data.media_count) for e in hist
         ])
         await conn.execute(HISTORY_SQL)
-    media: dict[str, tuple[tuple[Any, str], tuple[Any, ...]]] = {}
+    # per item: the newest scrape's values, and the roles of every scrape in the batch
+    media: dict[str, tuple[tuple[Any, str], Env, IgMedia, bool, bool]] = {}
     for env in envs:
         order = _order(env)
-        for m in (*env.data.reels, *env.data.posts):
-            cur = media.get(m.media_pk)
-            if cur is None or cur[0] < order:
-                media[m.media_pk] = (order, _media_row(env, env.data.ig_user_id, m))
+        for pk, (m, reel, post) in _scraped_media(env.data).items():
+            cur = media.get(pk)
+            if cur is None:
+                media[pk] = (order, env, m, reel, post)
+            elif cur[0] < order:
+                media[pk] = (order, env, m, reel or cur[3], post or cur[4])
+            else:
+                media[pk] = (*cur[:3], reel or cur[3], post or cur[4])
     if media:
-        await stage(conn, "instagram_media", MEDIA_COLS, [media[k][1] for k in sorted(media)])
+        await stage(conn, "instagram_media", MEDIA_COLS, [
+            _media_row(e, e.data.ig_user_id, m, reel, post)
+            for _, e, m, reel, post in (media[k] for k in sorted(media))
+        ])
         await conn.execute(MEDIA_SQL)
+        await conn.execute(MEDIA_ROLES_SQL)
     await conn.execute(PROFILE_PIC_SQL, [e.data.ig_user_id for e in latest])
     return len(latest) + len(hist) + len(media)
 

@@ -105,6 +105,10 @@ class Reel(msgspec.Struct):
     video_url: str | None
     thumbnail_key: str | None
     video_key: str | None
+    # an item can be a reel and a post at once (kind is then 'reel'); viral in either role
+    is_reel: bool = False
+    is_post: bool = False
+    is_viral: bool = False
 
 
 class CreatorDetail(msgspec.Struct):
@@ -157,7 +161,7 @@ MEDIA_COLS = (
     "(SELECT storage_key FROM media_assets a WHERE a.source_id = m.media_pk AND a.status = 'stored' "
     " AND a.kind IN ('thumbnail', 'photo', 'poster') ORDER BY a.kind = 'thumbnail' DESC LIMIT 1) AS thumbnail_key, "
     "(SELECT storage_key FROM media_assets a WHERE a.source_id = m.media_pk AND a.status = 'stored' "
-    " AND a.kind = 'video' LIMIT 1) AS video_key"
+    " AND a.kind = 'video' LIMIT 1) AS video_key, m.is_reel, m.is_post, m.is_viral"
 )
 MEDIA_FROM = "instagram_media m LEFT JOIN instagram_creators c ON c.ig_user_id = m.ig_user_id"
 
@@ -303,7 +307,7 @@ async def get_creator(
             media,
         )
         posts = await conn.fetch(
-            f"SELECT {MEDIA_COLS} FROM {MEDIA_FROM} WHERE m.ig_user_id = $1 AND m.kind = 'post' "
+            f"SELECT {MEDIA_COLS} FROM {MEDIA_FROM} WHERE m.ig_user_id = $1 AND m.is_post "
             "ORDER BY m.taken_at DESC NULLS LAST LIMIT $2",
             uid,
             media,
