@@ -16,8 +16,9 @@ from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import Receive, Scope, Send
 
 from b9_gateway import __version__, dashboard, openapi
-from b9_gateway.auth import require_key
+from b9_gateway.auth import Authenticator, require_key
 from b9_gateway.deps import Deps, build_deps
+from b9_gateway.gate import AuthGate
 from b9_gateway.http import JSON
 from b9_gateway.observe import Observe
 from b9_gateway.query import install_fast_lane
@@ -80,6 +81,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.auth.close()
             await app.state.deps.aclose()
             if owned is not None:
                 await app.state.deps.pool.close()
@@ -93,10 +95,12 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
         # No OpenTelemetry here (metrics are b9's Prometheus); off, FastAPI skips its per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False},
         description="Queries over the b9 read model, commands to the pipeline, scraper control "
-        "and a live event feed. Every /api route needs GATEWAY_API_KEY.",
+        "and a live event feed. Every /api route needs a person's API key or session "
+        "(roles viewer < reviewer < admin; GATEWAY_API_KEY is an admin key for scripts).",
     )
     app.state.settings = settings
     app.state.deps = deps
+    app.state.auth = Authenticator(settings)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(asyncpg.DataError, data_error)
     app.include_router(health.router)
@@ -107,6 +111,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     install_fast_lane(app, [("/api/v1", router) for router in ROUTERS])
     app.include_router(dashboard.router)
     openapi.install(app)
+    app.add_middleware(AuthGate, auth=app.state.auth)  # innermost: CORS preflights pass, 401s get CORS headers
     app.add_middleware(Compress, minimum_size=1024, compresslevel=5)
     if settings.cors_origins:
         app.add_middleware(
@@ -116,6 +121,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(RateLimit, rate=settings.gateway_rate_limit, burst=settings.gateway_rate_burst)
+    app.add_middleware(RateLimit, rate=settings.gateway_rate_limit, burst=settings.gateway_rate_burst,
+                       trusted=settings.trusted_proxies)
     app.add_middleware(Observe)  # outermost: latency histogram, and the request span when tracing
     return app

@@ -7,6 +7,8 @@ import os
 import msgspec
 from b9_common.settings import CommonSettings, ConfigError, require_url
 
+from b9_gateway.ratelimit import Networks, parse_networks
+
 
 def auto_pool_size() -> int:
     """Half this machine's cores, at least 2: a few workers together keep PostgreSQL's active
@@ -20,7 +22,7 @@ def auto_pool_size() -> int:
 class Settings(CommonSettings, kw_only=True):
     gateway_port: int = 8000
     gateway_host: str = "127.0.0.1"
-    # Required by the service (``b9 up`` generates one when unset).
+    # Optional admin key for scripts (people use their own keys: ``b9 users add``).
     gateway_api_key: str = ""
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     media_store_url: str = "file:///tmp/b9-media"
@@ -41,12 +43,15 @@ class Settings(CommonSettings, kw_only=True):
     gateway_session_ttl: int = msgspec.field(default=7 * 86_400)
     # Replays (POST /api/v1/replays) running at once in one gateway process.
     gateway_max_replays: int = 2
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDRs).
+    gateway_trusted_proxies: str = ""
+    # Failed authentications per client address: refill per second and burst (then 429).
+    gateway_auth_fail_rate: float = 0.2
+    gateway_auth_fail_burst: int = 20
 
     def validate(self) -> None:
         super().validate()
-        if not self.gateway_api_key:
-            raise ConfigError("GATEWAY_API_KEY", "is required but not set (b9 up generates one)")
-        if len(self.gateway_api_key) < 16:
+        if self.gateway_api_key and len(self.gateway_api_key) < 16:
             raise ConfigError("GATEWAY_API_KEY", "must be at least 16 characters")
         if not 0 < self.gateway_port < 65536:
             raise ConfigError("GATEWAY_PORT", f"must be a TCP port (got {self.gateway_port})")
@@ -58,10 +63,22 @@ class Settings(CommonSettings, kw_only=True):
             raise ConfigError("GATEWAY_RATE_LIMIT", "must be >= 0 with GATEWAY_RATE_BURST >= 1")
         if not 1 <= self.gateway_max_replays <= 20:
             raise ConfigError("GATEWAY_MAX_REPLAYS", "must be between 1 and 20")
+        if not 60 <= self.gateway_session_ttl <= 30 * 86_400:
+            raise ConfigError("GATEWAY_SESSION_TTL", "must be between 60 s and 30 days")
+        if self.gateway_auth_fail_rate <= 0 or self.gateway_auth_fail_burst < 1:
+            raise ConfigError("GATEWAY_AUTH_FAIL_RATE", "must be > 0 with GATEWAY_AUTH_FAIL_BURST >= 1")
+        try:
+            parse_networks(self.gateway_trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError("GATEWAY_TRUSTED_PROXIES", f"not an address or network: {exc}") from None
 
     @property
     def pool_size(self) -> int:
         return self.gateway_pool_size or auto_pool_size()
+
+    @property
+    def trusted_proxies(self) -> Networks:
+        return parse_networks(self.gateway_trusted_proxies)
 
     @property
     def cors_origins(self) -> list[str]:
