@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import msgspec
 from b9_common.events import ScrapeAttempted, decoder_for
 from b9_common.topology import ConsumerSpec
@@ -59,9 +60,14 @@ async def test_wrong_types_give_422_naming_the_field(fresh: Env) -> None:
     assert r.status_code == 422 and "niche:nope" in r.json()["error"]
 
 
+def _counts(r: httpx.Response) -> dict[str, object]:
+    return {k: r.json()[k] for k in ("updated", "missing")}
+
+
 async def test_reviews_and_tags_single_and_bulk(fresh: Env) -> None:
     r = await fresh.client.put("/api/v1/subreddits/sub09/review", json={"review": "Ok"})
-    assert r.json() == {"updated": 1, "missing": []}
+    assert r.status_code == 200 and _counts(r) == {"updated": 1, "missing": []} and r.json()["stored"] is True
+    assert len(r.json()["decisions"]) == 1
     row = await fresh.pool.fetchrow("SELECT review, review_source FROM subreddits WHERE name = 'sub09'")
     assert tuple(row) == ("Ok", "manual")
     r = await fresh.client.get("/api/v1/subreddits", params={"review": "unreviewed"})
@@ -69,7 +75,7 @@ async def test_reviews_and_tags_single_and_bulk(fresh: Env) -> None:
     r = await fresh.client.post(
         "/api/v1/subreddits/review", json={"names": ["sub10", "r/sub11", "ghost"], "review": "Non Related"}
     )
-    assert r.json() == {"updated": 2, "missing": ["ghost"]}
+    assert _counts(r) == {"updated": 2, "missing": ["ghost"]} and len(r.json()["decisions"]) == 2
     r = await fresh.client.post(
         "/api/v1/subreddits/tags", json={"names": ["sub01", "sub02", "sub03"], "add": ["body:petite", "niche:gaming"]}
     )
@@ -141,7 +147,7 @@ async def test_users_creators_models(fresh: Env) -> None:
     r = await fresh.client.post(
         "/api/v1/users/bulk", json={"usernames": ["user_1", "user_2", "nobody"], "our_creator": True, "model_id": mid}
     )
-    assert r.json() == {"updated": 2, "missing": ["nobody"]}
+    assert _counts(r) == {"updated": 2, "missing": ["nobody"]} and len(r.json()["decisions"]) == 4
     r = await fresh.client.get(f"/api/v1/models/{mid}")
     assert [a["username"] for a in r.json()["accounts"]] == ["user_1", "user_2"]
     r = await fresh.client.get(f"/api/v1/models/{mid}/recommendations")
@@ -249,3 +255,22 @@ async def test_sse_feed_streams_events_and_cleans_up(fresh: Env) -> None:
             break
         await asyncio.sleep(0.05)
     assert len(nc._subs) == before, subs_before
+
+
+async def test_history_of_decisions_newest_first(fresh: Env) -> None:
+    seen = await fresh.pool.fetchval("SELECT review FROM subreddits WHERE name = 'sub05'")
+    await fresh.client.put("/api/v1/subreddits/sub05/review", json={"review": "Ok"})
+    await fresh.client.put("/api/v1/subreddits/SUB05/review", json={"review": "Banned"})
+    await fresh.client.post("/api/v1/subreddits/review", json={"names": ["sub05", "sub06"], "review": "No Seller"})
+    r = await fresh.client.get("/api/v1/history", params={"entity_type": "subreddit", "entity_id": "SUB05"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] == 3
+    assert [(h["before"], h["after"]) for h in body["items"]] == [("Banned", "No Seller"), ("Ok", "Banned"),
+                                                                   (seen, "Ok")]
+    assert {h["actor_name"] for h in body["items"]} == {"GATEWAY_API_KEY"}
+    assert body["items"][0]["batch"] is not None and body["items"][1]["batch"] is None
+    r = await fresh.client.get("/api/v1/history", params={"entity_type": "subreddit", "per_page": 1, "page": 2})
+    assert r.json()["total"] == 4 and len(r.json()["items"]) == 1
+    r = await fresh.client.get("/api/v1/history", params={"entity_type": "planet"})
+    assert r.status_code == 422

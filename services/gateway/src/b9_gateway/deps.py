@@ -20,6 +20,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
+from b9_gateway.decide import Decider
 from b9_gateway.feed import Hub, control_event, heartbeat_event
 from b9_gateway.http import JSON
 from b9_gateway.media_store import MediaStore, open_media
@@ -64,6 +65,10 @@ class Deps:
     cache: TTLCache
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub = field(default_factory=Hub)
+    decider: Decider = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.decider = Decider(self.nc, self.publisher, self.pool, self.topology.decisions_applied_subject())
 
     async def accept(self, command: Any, target: str) -> JSON:
         """Publish a command and answer 202 with where it went (the ``Accepted`` shape)."""
@@ -76,6 +81,7 @@ class Deps:
     async def aclose(self) -> None:
         """Stop what runs in the background (replays record where to resume; KV watchers)."""
         self.closing.set()
+        await self.decider.close()
         await self.replays.close()
         await self.hub.close()
 
@@ -135,6 +141,7 @@ async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None 
         media=open_media(settings.media_store_url, settings),
         cache=TTLCache(settings.gateway_overview_ttl),
     )
+    await deps.decider.start()
     deps.hub.watch(deps.control, "control.changed", control_event)
     deps.hub.watch(deps.heartbeats, "heartbeat", heartbeat_event)
     deps.replays = replay_jobs(settings, deps.hub)

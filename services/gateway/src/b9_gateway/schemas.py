@@ -18,6 +18,7 @@ IgUsername = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._]{1,30}$"
 IgKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z_]+:[a-z_]+$", max_length=60)]
 Niche = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+# Deprecated: decisions are recorded under the authenticated account; ``by`` is accepted and ignored.
 Actor = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Review = Literal["Ok", "No Seller", "Non Related", "User Feed", "Banned"]
 CreatorReview = Literal["ok", "non_related"]
@@ -60,8 +61,13 @@ class Accepted(msgspec.Struct):
 
 
 class BulkResult(msgspec.Struct):
+    """A decision's answer: how many entities it changed, which were not found, the decision
+    event ids, and whether persistence has stored them (``false`` with HTTP 202: not yet)."""
+
     updated: int
     missing: list[str]
+    decisions: list[str] = []
+    stored: bool = True
 
 
 def clean_sub(name: str) -> str:

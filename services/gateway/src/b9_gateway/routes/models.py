@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import asyncpg
 import msgspec
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from b9_common.events import ModelCreated, ModelDeleted, ModelUpdated
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import Field, StringConstraints
 
+from b9_gateway.decide import actor_of, new_model_id
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found, page, rows
 from b9_gateway.openapi import doc
@@ -82,18 +83,28 @@ async def _one(deps: Deps, id_: int) -> dict[str, Any]:
     return dict(row)
 
 
+async def _name_taken(deps: Deps, name: str, but: int | None = None) -> None:
+    taken = await deps.pool.fetchval(
+        "SELECT id FROM models WHERE lower(name) = lower($1) AND id IS DISTINCT FROM $2", name, but
+    )
+    if taken is not None:
+        raise HTTPException(409, detail=f"a model named {name!r} exists")
+
+
+def _stored(stored: bool, ids: list[str]) -> None:
+    if not stored:  # the answer below must show the change: say it is on its way instead
+        raise HTTPException(503, detail=f"decision {ids[0]} published but not stored yet: reload in a moment",
+                            headers={"Retry-After": "1"})
+
+
 @router.post("/models", status_code=201, responses=doc(Model, status=201), summary="Create a model")
-async def create_model(body: ModelBody, deps: Deps = Depends(get_deps)) -> JSON:
-    try:
-        id_ = await deps.pool.fetchval(
-            "INSERT INTO models (name, description, assigned_tags, status) VALUES ($1, $2, $3, $4) RETURNING id",
-            body.name,
-            body.description,
-            body.assigned_tags,
-            body.status,
-        )
-    except asyncpg.UniqueViolationError:
-        raise HTTPException(409, detail=f"a model named {body.name!r} exists") from None
+async def create_model(body: ModelBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    await _name_taken(deps, body.name)
+    id_ = new_model_id()
+    event = ModelCreated(model_id=id_, name=body.name, description=body.description,
+                         assigned_tags=list(body.assigned_tags), status=body.status, actor=actor_of(request))
+    ids, stored = await deps.decider.decide([event])
+    _stored(stored, ids)
     return JSON(await _one(deps, id_), status_code=201)
 
 
@@ -109,27 +120,25 @@ async def get_model(id_: IdPath, deps: Deps = Depends(get_deps)) -> JSON:
 
 
 @router.patch("/models/{id_}", responses=doc(Model), summary="Change a model")
-async def patch_model(id_: IdPath, body: ModelPatch, deps: Deps = Depends(get_deps)) -> JSON:
+async def patch_model(id_: IdPath, body: ModelPatch, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    current = await _one(deps, id_)
     changes = body.model_dump(exclude_none=True)
     if changes:
-        w = Where()
-        assigns = ", ".join(f"{col} = {w.p(v)}" for col, v in changes.items())
-        try:
-            res = await deps.pool.execute(
-                f"UPDATE models SET {assigns}, updated_at = now() WHERE id = {w.p(id_)}", *w.params
-            )
-        except asyncpg.UniqueViolationError:
-            raise HTTPException(409, detail=f"a model named {changes.get('name')!r} exists") from None
-        if res.endswith(" 0"):
-            raise not_found(f"model {id_}")
+        if "name" in changes:
+            await _name_taken(deps, changes["name"], but=id_)
+        before = {k: current[k] for k in changes}
+        ids, stored = await deps.decider.decide([ModelUpdated(model_id=id_, before=before, actor=actor_of(request),
+                                                              **changes)])
+        _stored(stored, ids)
     return JSON(await _one(deps, id_))
 
 
 @router.delete("/models/{id_}", responses=doc(Deleted), summary="Delete a model (its accounts are unlinked)")
-async def delete_model(id_: IdPath, deps: Deps = Depends(get_deps)) -> JSON:
-    res = await deps.pool.execute("DELETE FROM models WHERE id = $1", id_)
-    if res.endswith(" 0"):
-        raise not_found(f"model {id_}")
+async def delete_model(id_: IdPath, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    current = await _one(deps, id_)
+    ids, stored = await deps.decider.decide([ModelDeleted(model_id=id_, name=current["name"],
+                                                          actor=actor_of(request))])
+    _stored(stored, ids)
     return JSON({"deleted": True})
 
 

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from b9_common.events import RedditScrapeRequested
-from fastapi import APIRouter, Depends, Path, Query
+from b9_common.events import RedditScrapeRequested, SubredditReviewed, SubredditTagged
+from fastapi import APIRouter, Depends, Path, Query, Request
 from msgspec import Meta
 
 from b9_gateway import taxonomy
+from b9_gateway.decide import DECIDED, actor_of, decided, new_batch
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
@@ -19,7 +20,6 @@ from b9_gateway.schemas import (
     MAX_PER_PAGE,
     Accepted,
     AddSubredditBody,
-    BulkResult,
     BulkReviewBody,
     BulkTagsBody,
     ReviewBody,
@@ -266,31 +266,37 @@ async def get_subreddit(
     )
 
 
-async def _set_review(deps: Deps, names: list[str], review: str | None, by: str) -> tuple[int, list[str]]:
-    lowered = [clean_sub(n).lower() for n in names]
+async def _current(deps: Deps, names: list[str], col: str) -> dict[str, tuple[str, Any]]:
+    """lower(asked name) -> (stored name, current value of ``col``) for the subreddits that exist."""
     found = await deps.pool.fetch(
-        "UPDATE subreddits SET review = $2, review_source = CASE WHEN $2::text IS NULL THEN NULL ELSE 'manual' END, "
-        "reviewed_at = now(), reviewed_by = $3 WHERE lower(name) = ANY($1::text[]) RETURNING lower(name) AS n",
-        lowered,
-        review,
-        by,
+        f"SELECT name, {col} AS v FROM subreddits WHERE lower(name) = ANY($1::text[])",
+        [clean_sub(n).lower() for n in names],
     )
-    hit = {r["n"] for r in found}
-    return len(found), [n for n in names if clean_sub(n).lower() not in hit]
+    return {r["name"].lower(): (r["name"], r["v"]) for r in found}
 
 
-@router.put("/{name}/review", responses=doc(BulkResult), summary="Review one subreddit")
-async def review_one(name: NamePath, body: ReviewBody, deps: Deps = Depends(get_deps)) -> JSON:
-    updated, missing = await _set_review(deps, [name], body.review, body.by)
-    if not updated:
+async def _review(request: Request, deps: Deps, names: list[str], review: str | None) -> tuple[dict[str, Any], bool]:
+    cur = await _current(deps, names, "review")
+    actor, batch = actor_of(request), new_batch(len(cur))
+    events = [SubredditReviewed(name=real, review=review, before=before, actor=actor, batch=batch)
+              for real, before in cur.values()]
+    ids, stored = await deps.decider.decide(events)
+    missing = [n for n in names if clean_sub(n).lower() not in cur]
+    return {"updated": len(events), "missing": missing, "decisions": ids}, stored
+
+
+@router.put("/{name}/review", responses=DECIDED, summary="Review one subreddit")
+async def review_one(name: NamePath, body: ReviewBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    result, stored = await _review(request, deps, [name], body.review)
+    if not result["updated"]:
         raise not_found(f"subreddit {name}")
-    return JSON({"updated": updated, "missing": missing})
+    return decided(result.pop("decisions"), stored, **result)
 
 
-@router.post("/review", responses=doc(BulkResult), summary="Review many subreddits")
-async def review_bulk(body: BulkReviewBody, deps: Deps = Depends(get_deps)) -> JSON:
-    updated, missing = await _set_review(deps, body.names, body.review, body.by)
-    return JSON({"updated": updated, "missing": missing})
+@router.post("/review", responses=DECIDED, summary="Review many subreddits")
+async def review_bulk(body: BulkReviewBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    result, stored = await _review(request, deps, body.names, body.review)
+    return decided(result.pop("decisions"), stored, **result)
 
 
 def _check_tags(tags: list[str]) -> None:
@@ -299,42 +305,40 @@ def _check_tags(tags: list[str]) -> None:
         raise invalid("body", "tags", f"unknown tags {bad}: see GET /api/v1/categorization/tags")
 
 
-async def _write_tags(deps: Deps, new_tags: dict[str, list[str]], by: str) -> int:
-    names = list(new_tags)
-    values = [taxonomy.normalize(new_tags[n]) for n in names]
-    prim = [taxonomy.primary_category(v) for v in values]
-    res = await deps.pool.execute(
-        "UPDATE subreddits s SET tags = string_to_array(v.csv, ','), primary_category = v.prim, "
-        "tags_source = 'manual', tags_confidence = NULL, tags_updated_at = now(), tags_updated_by = $4, "
-        "taxonomy_version = $5, tags_model = 'manual' "
-        "FROM unnest($1::text[], $2::text[], $3::text[]) AS v(name, csv, prim) WHERE s.name = v.name",
-        names,
-        [",".join(v) for v in values],
-        prim,
-        by,
-        taxonomy.TAXONOMY_VERSION,
-    )
-    return int(res.split()[-1])
+Change = dict[str, tuple[list[str], list[str]]]
 
 
-@router.put("/{name}/tags", responses=doc(BulkResult), summary="Set one subreddit's tags (manual)")
-async def set_tags(name: NamePath, body: TagsBody, deps: Deps = Depends(get_deps)) -> JSON:
+async def _tag(request: Request, deps: Deps, new_tags: Change) -> tuple[list[str], bool]:
+    """``new_tags``: stored name -> (tags before, tags after)."""
+    actor, batch = actor_of(request), new_batch(len(new_tags))
+    events = []
+    for name, (before, after) in new_tags.items():
+        tags = taxonomy.normalize(after)
+        events.append(SubredditTagged(
+            name=name, tags=tags, primary_category=taxonomy.primary_category(tags),
+            taxonomy_version=taxonomy.TAXONOMY_VERSION, before=list(before), actor=actor, batch=batch,
+        ))
+    return await deps.decider.decide(events)
+
+
+@router.put("/{name}/tags", responses=DECIDED, summary="Set one subreddit's tags (manual)")
+async def set_tags(name: NamePath, body: TagsBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
     _check_tags(body.tags)
-    real = await deps.pool.fetchval("SELECT name FROM subreddits WHERE lower(name) = lower($1)", clean_sub(name))
-    if real is None:
+    cur = await _current(deps, [name], "tags")
+    if not cur:
         raise not_found(f"subreddit {name}")
-    return JSON({"updated": await _write_tags(deps, {real: body.tags}, body.by), "missing": []})
+    real, before = next(iter(cur.values()))
+    ids, stored = await _tag(request, deps, {real: (before, body.tags)})
+    return decided(ids, stored, updated=1, missing=[])
 
 
-@router.post("/tags", responses=doc(BulkResult), summary="Add or remove tags on many subreddits (manual)")
-async def bulk_tags(body: BulkTagsBody, deps: Deps = Depends(get_deps)) -> JSON:
+@router.post("/tags", responses=DECIDED,
+             summary="Add or remove tags on many subreddits (manual)")
+async def bulk_tags(body: BulkTagsBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
     _check_tags(body.add + body.remove)
-    found = await deps.pool.fetch(
-        "SELECT name, tags FROM subreddits WHERE lower(name) = ANY($1::text[])",
-        [clean_sub(n).lower() for n in body.names],
-    )
+    cur = await _current(deps, body.names, "tags")
     drop = set(body.remove)
-    new = {r["name"]: [t for t in [*r["tags"], *body.add] if t not in drop] for r in found}
-    updated = await _write_tags(deps, new, body.by) if new else 0
-    hit = {r["name"].lower() for r in found}
-    return JSON({"updated": updated, "missing": [n for n in body.names if clean_sub(n).lower() not in hit]})
+    new = {real: (before, [t for t in [*before, *body.add] if t not in drop]) for real, before in cur.values()}
+    ids, stored = await _tag(request, deps, new) if new else ([], True)
+    missing = [n for n in body.names if clean_sub(n).lower() not in cur]
+    return decided(ids, stored, updated=len(new), missing=missing)

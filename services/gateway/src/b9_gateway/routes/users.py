@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from b9_common.events import RedditScrapeRequested
-from fastapi import APIRouter, Depends, Path, Query
+from b9_common.events import AccountLinked, AccountUnlinked, RedditScrapeRequested, UserMarkedOurs
+from fastapi import APIRouter, Depends, Path, Query, Request
 from msgspec import Meta
 from pydantic import Field
 
+from b9_gateway.decide import DECIDED, actor_of, decided, new_batch
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
@@ -20,7 +21,6 @@ from b9_gateway.schemas import (
     MAX_PER_PAGE,
     Accepted,
     Body,
-    BulkResult,
     RedditUsername,
     clean_user,
 )
@@ -135,14 +135,16 @@ async def list_users(deps: Deps, query: UserQuery) -> JSON:
     responses=doc(Accepted, status=202),
     summary="Discover one user now (publishes scrape.requested.reddit kind=user)",
 )
-async def discover(body: DiscoverBody, deps: Deps = Depends(get_deps)) -> JSON:
+async def discover(body: DiscoverBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
     name = clean_user(body.username)
     if body.our_creator:
-        await deps.pool.execute(
-            "INSERT INTO reddit_users (username, our_creator) VALUES ($1, true) "
-            "ON CONFLICT (username) DO UPDATE SET our_creator = true",
-            name,
+        # "Add our creator": the mark is a decision (stored before the scrape is queued)
+        known = await deps.pool.fetchrow(
+            "SELECT username, our_creator FROM reddit_users WHERE lower(username) = lower($1)", name
         )
+        mark = UserMarkedOurs(username=known["username"] if known else name, our_creator=True,
+                              before=known["our_creator"] if known else None, actor=actor_of(request))
+        await deps.decider.decide([mark])
     return await deps.accept(RedditScrapeRequested(kind="user", name=name), name)
 
 
@@ -174,51 +176,57 @@ async def get_user(
     return JSON({"user": dict(user), "model": model, "posts": rows(found)})
 
 
-async def _update(deps: Deps, names: list[str], sets: dict[str, Any]) -> tuple[int, list[str]]:
-    if not sets:
+async def _update(request: Request, deps: Deps, names: list[str], our_creator: bool | None,
+                  model_id: int | None, unlink: bool, *, one: str | None = None) -> JSON:
+    """One decision per user and change (marked ours, linked, unlinked), stored before answering."""
+    if our_creator is None and model_id is None and not unlink:
         raise invalid("body", "our_creator", "nothing to change: give our_creator, model_id or clear_model")
-    if sets.get("model_id") is not None:
-        exists = await deps.pool.fetchval("SELECT 1 FROM models WHERE id = $1", sets["model_id"])
+    if model_id is not None:
+        exists = await deps.pool.fetchval("SELECT 1 FROM models WHERE id = $1", model_id)
         if not exists:
-            raise invalid("body", "model_id", f"model {sets['model_id']} does not exist")
-    w = Where()
-    w.add("lower(username) = ANY({}::text[])", [clean_user(n).lower() for n in names])
-    assigns = ", ".join(f"{col} = {w.p(v)}" for col, v in sets.items())
+            raise invalid("body", "model_id", f"model {model_id} does not exist")
     found = await deps.pool.fetch(
-        f"UPDATE reddit_users SET {assigns}{w.sql()} RETURNING lower(username) AS u", *w.params
+        "SELECT username, our_creator, model_id FROM reddit_users WHERE lower(username) = ANY($1::text[])",
+        [clean_user(n).lower() for n in names],
     )
-    hit = {r["u"] for r in found}
-    return len(found), [n for n in names if clean_user(n).lower() not in hit]
+    actor = actor_of(request)
+    per_user = (our_creator is not None) + (model_id is not None or unlink)
+    batch = new_batch(len(found) * per_user)
+    events: list[Any] = []
+    for u in found:
+        if our_creator is not None:
+            events.append(UserMarkedOurs(username=u["username"], our_creator=our_creator,
+                                         before=u["our_creator"], actor=actor, batch=batch))
+        if model_id is not None:
+            events.append(AccountLinked(username=u["username"], model_id=model_id, before=u["model_id"],
+                                        actor=actor, batch=batch))
+        elif unlink:
+            events.append(AccountUnlinked(username=u["username"], before=u["model_id"], actor=actor, batch=batch))
+    if one is not None and not found:
+        raise not_found(f"user {one}")
+    ids, stored = await deps.decider.decide(events)
+    hit = {u["username"].lower() for u in found}
+    return decided(ids, stored, updated=len(found), missing=[n for n in names if clean_user(n).lower() not in hit])
 
 
-@router.put("/{username}/our-creator", responses=doc(BulkResult), summary="Mark or unmark as our creator")
-async def set_our_creator(username: UserPath, body: OurCreatorBody, deps: Deps = Depends(get_deps)) -> JSON:
-    n, missing = await _update(deps, [username], {"our_creator": body.our_creator})
-    if not n:
-        raise not_found(f"user {username}")
-    return JSON({"updated": n, "missing": missing})
+@router.put("/{username}/our-creator", responses=DECIDED, summary="Mark or unmark as our creator")
+async def set_our_creator(
+    username: UserPath, body: OurCreatorBody, request: Request, deps: Deps = Depends(get_deps)
+) -> JSON:
+    return await _update(request, deps, [username], body.our_creator, None, False, one=username)
 
 
 @router.put(
     "/{username}/model",
-    responses=doc(BulkResult),
+    responses=DECIDED,
     summary="Link the account to a model (or unlink)",
 )
-async def set_model(username: UserPath, body: ModelLinkBody, deps: Deps = Depends(get_deps)) -> JSON:
-    n, missing = await _update(deps, [username], {"model_id": body.model_id})
-    if not n:
-        raise not_found(f"user {username}")
-    return JSON({"updated": n, "missing": missing})
+async def set_model(username: UserPath, body: ModelLinkBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    unlink = body.model_id is None
+    return await _update(request, deps, [username], None, body.model_id, unlink, one=username)
 
 
-@router.post("/bulk", responses=doc(BulkResult), summary="Update our_creator / model of many users")
-async def bulk_update(body: BulkUsersBody, deps: Deps = Depends(get_deps)) -> JSON:
-    sets: dict[str, Any] = {}
-    if body.our_creator is not None:
-        sets["our_creator"] = body.our_creator
-    if body.model_id is not None:
-        sets["model_id"] = body.model_id
-    elif body.clear_model:
-        sets["model_id"] = None
-    n, missing = await _update(deps, body.usernames, sets)
-    return JSON({"updated": n, "missing": missing})
+@router.post("/bulk", responses=DECIDED, summary="Update our_creator / model of many users")
+async def bulk_update(body: BulkUsersBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    return await _update(request, deps, body.usernames, body.our_creator, body.model_id,
+                         body.model_id is None and body.clear_model)
