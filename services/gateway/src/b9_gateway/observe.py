@@ -24,8 +24,11 @@ HTTP_SECONDS = Histogram(
 
 
 def route_of(scope: Scope, status: int) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
+    # FastAPI keeps the full template of an included router's route in its effective context
+    # (``scope["route"].path`` lacks the include prefix).
+    fastapi_scope = scope.get("fastapi")
+    ctx = fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
+    path = getattr(ctx, "path_format", None) or getattr(scope.get("route"), "path", None)
     if isinstance(path, str):
         return path
     if status < 400 and scope.get("path", "").startswith("/api/v1/"):
