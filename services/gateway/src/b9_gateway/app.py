@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import Receive, Scope, Send
 
-from b9_gateway import __version__, dashboard, openapi
+from b9_gateway import __version__, answers, dashboard, openapi
 from b9_gateway.auth import Authenticator, require_key
 from b9_gateway.deps import Deps, build_deps
 from b9_gateway.gate import AuthGate
@@ -103,6 +103,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     app.state.auth = Authenticator(settings)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(asyncpg.DataError, data_error)
+    answers.install(app)  # 503 when PostgreSQL is down, 405 with every allowed method
     app.include_router(health.router)
     app.include_router(session.router, prefix="/api/v1")
     for router in ROUTERS:

@@ -16,18 +16,59 @@ Background work (a list's total, refreshed every few seconds: an index-only coun
 gate of its own over ``background`` extra connections: it never takes a connection a
 request is waiting for (with 2 connections per worker, a count in the request lane halved
 the worker's capacity while it ran and was the posts list's p99).
+
+PostgreSQL down: a connection that cannot be made raises ``DatabaseUnavailable`` (the app
+answers 503 with Retry-After), and ``Outage`` logs ONE line when the database goes away and
+one when a connection works again, however many requests fail in between.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+log = logging.getLogger(__name__)
+# What "the server is not there" looks like: refused/unreachable sockets, a server starting
+# up or shutting down, a connection dropped in the middle of a query, no free backend slot.
+DB_DOWN: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL cannot be reached right now (the request is answered 503, Retry-After)."""
+
+
+class Outage:
+    """The database's state as the requests see it; logs only the transitions."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.failed = 0
+
+    def down(self, exc: BaseException, *, request: bool = True) -> None:
+        self.failed += request
+        if self.since is None:
+            self.since = time.monotonic()
+            log.error("database unavailable (%s: %s): answering 503 until it is back",
+                      type(exc).__name__, str(exc)[:200])
+
+    def up(self) -> None:
+        if self.since is not None:
+            log.warning("database available again after %.1f s (%d requests answered 503)",
+                        time.monotonic() - self.since, self.failed)
+            self.since, self.failed = None, 0
 
 
 class _Gate:
@@ -75,6 +116,41 @@ class FairPool(asyncpg.Pool):
         self._fg = _Gate(max_size)
         self._bg = _Gate(background)
         self._bg_holders: set[Any] = set()
+        self.outage = Outage()
+
+    async def _maintain_min_size(self) -> None:
+        """asyncpg's min-size upkeep (reconnects after connections were lost), reporting to
+        ``outage`` instead of logging a traceback on every retry while the server is down."""
+        retry_delay = 1.0
+        try:
+            while not self.is_closing() and self.get_size() < self._minsize:
+                try:
+                    holder = self._queue.get_disconnected_nowait()
+                except asyncio.QueueEmpty:
+                    return  # acquirers are connecting the rest
+                failed = False
+                try:
+                    if holder._con is not None:
+                        holder.terminate()
+                    await holder.connect()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if self.is_closing():
+                        return
+                    failed = True
+                    self.outage.down(exc, request=False)
+                else:
+                    self.outage.up()
+                finally:
+                    self._queue.put_nowait(holder)
+                if failed:
+                    await asyncio.sleep(retry_delay)
+                    retry_delay = min(retry_delay * 2, 30.0)
+                else:
+                    retry_delay = 1.0
+        finally:
+            self._maintenance_task = None
 
     def waiting(self) -> int:
         """Requests queued for a connection right now."""
@@ -93,6 +169,10 @@ class FairPool(asyncpg.Pool):
             timeout = max(0.0, deadline - loop.time())
         try:
             proxy: PoolConnectionProxy = await super()._acquire(timeout)
+        except DB_DOWN as exc:
+            gate.leave()
+            self.outage.down(exc)
+            raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
         except BaseException:
             gate.leave()
             raise
@@ -111,6 +191,9 @@ class FairPool(asyncpg.Pool):
 
     async def release(self, connection: Any, *, timeout: float | None = None) -> None:
         gate = None
+        con = getattr(connection, "_con", None)
+        if self.outage.since is not None and con is not None and not con.is_closed():
+            self.outage.up()  # a connection that was made and still stands: the server is back
         if type(connection) is PoolConnectionProxy and connection._con is not None:
             holder = connection._holder
             if holder._pool is self:
