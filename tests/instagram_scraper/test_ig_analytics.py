@@ -119,3 +119,23 @@ def test_no_content_and_no_followers() -> None:
     a = analytics.compute([], [], 0, RULE, fx.NOW)
     assert a.engagement_rate == 0 and a.last_post_days_ago is None and a.best_content_type is None
     assert a.posting_frequency_per_week == 0 and a.most_active_day is None
+
+
+def test_an_item_in_reels_and_posts_counts_once_in_the_whole_content_figures() -> None:
+    """The /user-feeds timeline carries the creator's reels too (#20.1): each role's figures
+    keep the item, the figures over all content count it once."""
+    reels, posts, alone = _alice()
+    both = parse_media(fx.alice()["reels"][0], "post", fx.ALICE_FOLLOWERS)  # the 100,000-view reel
+    assert both is not None
+    _, _, a = reels, posts, analytics.compute(reels, [*posts, both], fx.ALICE_FOLLOWERS, RULE, fx.NOW)
+    # per role: the copy is a post now (8 posts)
+    assert a.avg_post_likes == pytest.approx((5_320 + both.like_count) / 7)
+    # over all content: still the 14 distinct items, the same totals and pattern as without it
+    assert a.engagement_rate == pytest.approx(alone.engagement_rate)
+    assert (a.comment_to_like_ratio, a.save_to_like_ratio) == (
+        pytest.approx(alone.comment_to_like_ratio), pytest.approx(alone.save_to_like_ratio))
+    assert a.posting_frequency_per_week == pytest.approx(alone.posting_frequency_per_week)
+    assert (a.most_active_day, a.most_active_hour) == (alone.most_active_day, alone.most_active_hour)
+    # viral as a reel (and maybe as a post): one item in viral_content_count
+    assert a.viral_content_count == len({i.media_pk for i in (*reels, *posts, both) if i.is_viral})
+    assert a.viral_content_count <= a.viral_reels + a.viral_posts

@@ -67,16 +67,28 @@ def _latest(media: list[IgMedia]) -> list[IgMedia]:
     return sorted(media, key=lambda m: m.taken_at.timestamp() if m.taken_at else 0.0, reverse=True)
 
 
+def _once(media: list[IgMedia], seen: set[str]) -> list[IgMedia]:
+    """Items not seen yet (a reel is often in the posts timeline too), in order."""
+    out = []
+    for m in media:
+        if m.media_pk not in seen:
+            seen.add(m.media_pk)
+            out.append(m)
+    return out
+
+
 def creator_images(c: CreatorScraped) -> list[str]:
-    """Profile picture + up to 4 latest post images (reel thumbnails fill in when short)."""
+    """Profile picture + up to 4 latest post images (reel thumbnails fill in when short);
+    an item that is a post and a reel gives one image."""
     urls: list[str] = [c.profile_pic_url] if c.profile_pic_url else []
-    picks = [m.image_urls[0] for m in _latest(c.posts) if m.image_urls]
-    picks += [m.thumbnail_url for m in _latest(c.reels) if m.thumbnail_url]
+    seen: set[str] = set()
+    picks = [m.image_urls[0] for m in _once(_latest([m for m in c.posts if m.image_urls]), seen)]
+    picks += [m.thumbnail_url for m in _once(_latest(c.reels), seen) if m.thumbnail_url]
     return urls + picks[:MAX_IMAGES]
 
 
 def creator_input(c: CreatorScraped) -> CreatorInput:
-    media = _latest([*c.posts, *c.reels])[:12]
+    media = _latest(_once([*c.posts, *c.reels], set()))[:12]
     captions = [m.caption + " " + " ".join(f"#{h}" for h in m.hashtags) for m in media]
     return CreatorInput(
         key=c.ig_user_id,

@@ -8,6 +8,10 @@ Choices where the original's code and its docs differ, named here and tested:
 - ``most_active_day`` (Monday = 0) and ``most_active_hour`` are taken in UTC; ties go to the
   smallest day / hour.
 - ``last_post_days_ago`` is whole days (floor) since the newest item.
+- An item in both lists (a reel also in the ``/user-feeds`` timeline) counts in each role's own
+  figures (reel averages, post averages, viral reels, viral posts), but once in the figures
+  over all content: total likes / comments / saves, ``engagement_rate``, the posting pattern,
+  and ``viral_content_count`` (items viral in either role).
 """
 
 from __future__ import annotations
@@ -111,17 +115,21 @@ def compute(
         p.is_viral = is_viral_post(p.like_count + p.comment_count, avg_post_eng, rule)
     viral_reels = sum(r.is_viral for r in reels)
     viral_posts = sum(p.is_viral for p in posts)
+    items: dict[str, IgMedia] = {}  # each item once (a reel may also be in the posts)
+    for i in (*reels, *posts):
+        items.setdefault(i.media_pk, i)
+    viral_items = {i.media_pk for i in (*reels, *posts) if i.is_viral}
 
     reel_likes = sum(r.like_count for r in reels)
     reel_comments = sum(r.comment_count for r in reels)
     post_eng_total = sum(p.like_count + p.comment_count for p in posts)
-    total_likes = reel_likes + sum(p.like_count for p in posts)
-    total_comments = reel_comments + sum(p.comment_count for p in posts)
-    total_saves = sum(i.save_count for i in (*reels, *posts))
+    total_likes = sum(i.like_count for i in items.values())
+    total_comments = sum(i.comment_count for i in items.values())
+    total_saves = sum(i.save_count for i in items.values())
     reel_rate = _rate(reel_likes + reel_comments, len(reels), followers)
     post_rate = _rate(post_eng_total, len(posts), followers)
-    overall = _rate(total_likes + total_comments, len(reels) + len(posts), followers)
-    times = [i.taken_at for i in (*reels, *posts) if i.taken_at is not None]
+    overall = _rate(total_likes + total_comments, len(items), followers)
+    times = [i.taken_at for i in items.values() if i.taken_at is not None]
     patterns = posting_patterns(times, now)
     return CreatorAnalytics(
         avg_reel_views=avg_views,
@@ -138,7 +146,7 @@ def compute(
         engagement_rate=overall,
         viral_reels=viral_reels,
         viral_posts=viral_posts,
-        viral_content_count=viral_reels + viral_posts,
+        viral_content_count=len(viral_items),
         viral_content_rate=viral_reels / len(reels) * 100 if reels else 0.0,
         viral_min_views=rule.min_views,
         viral_multiplier=rule.multiplier,
