@@ -58,7 +58,7 @@ export async function categorizationPage({ main }) {
 
   async function setTags(s, tags) {
     try {
-      await put(`/subreddits/${encodeURIComponent(s.name)}/tags`, { tags, by: 'dashboard' });
+      await put(`/subreddits/${encodeURIComponent(s.name)}/tags`, { tags });
       s.tags = tags;
       table.setRows(table.rows());
       refreshStats();
@@ -76,7 +76,7 @@ export async function categorizationPage({ main }) {
     const names = table.selected();
     if (!bulkTag.value) { toast('Choose a tag first', 'error'); bulkTag.focus(); return; }
     try {
-      const res = await post('/subreddits/tags', { names, [mode]: [bulkTag.value], by: 'dashboard' });
+      const res = await post('/subreddits/tags', { names, [mode]: [bulkTag.value] });
       toast(`${mode === 'add' ? 'Tagged' : 'Untagged'} ${res.updated} subreddits with ${bulkTag.value}`, 'ok');
       table.clearSelection();
       await load();

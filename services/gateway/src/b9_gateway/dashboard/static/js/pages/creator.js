@@ -4,12 +4,18 @@ import { get, put, live, settled } from '../api.js';
 import { pageHeader, statCards, button, badge, avatar } from '../ui.js';
 import { lineChart } from '../charts.js';
 import { mediaCard } from './reels.js';
+import { historySection } from '../history.js';
 
 export async function creatorDetailPage({ main, params: [key] }) {
   let d = await get(`/creators/${encodeURIComponent(key)}`, { media: 60 });
+  const history = historySection('creator', d.creator.ig_user_id);
 
   const setReview = async (status) => {
-    try { await put(`/creators/${encodeURIComponent(d.creator.ig_user_id)}/review`, { review_status: status, by: 'dashboard' }); d.creator.review_status = status; render(); toast('Review saved', 'ok'); } catch (e) { toast(e.message, 'error'); }
+    try {
+      const res = await put(`/creators/${encodeURIComponent(d.creator.ig_user_id)}/review`, { review_status: status });
+      d = await get(`/creators/${encodeURIComponent(key)}`, { media: 60 }); render(); history.reload();
+      toast(res.stored ? 'Review saved' : 'Review sent: not stored yet, it appears on reload in a moment', res.stored ? 'ok' : 'info');
+    } catch (e) { toast(e.message, 'error'); }
   };
 
   function render() {
@@ -40,7 +46,8 @@ export async function creatorDetailPage({ main, params: [key] }) {
       ]),
       h('section.card#follower-chart', h('h2', 'Follower growth'), lineChart([{ name: 'Followers', points: hist }], { title: `Followers of @${c.username}`, width: 1100, height: 260 })),
       h('h2.section', `Reels (${d.reels.length})`), h('div.media-grid#creator-reels', d.reels.length ? d.reels.map(mediaCard) : h('p.muted', 'No reels stored.')),
-      h('h2.section', `Posts (${d.posts.length})`), h('div.media-grid#creator-posts', d.posts.length ? d.posts.map(mediaCard) : h('p.muted', 'No posts stored.')));
+      h('h2.section', `Posts (${d.posts.length})`), h('div.media-grid#creator-posts', d.posts.length ? d.posts.map(mediaCard) : h('p.muted', 'No posts stored.')),
+      history);
   }
   render();
   const refresh = throttle(async () => { try { d = await get(`/creators/${encodeURIComponent(key)}`, { media: 60 }); render(); } catch { /* keep */ } }, 3000);

@@ -55,8 +55,8 @@ export async function creatorReviewPage({ main }) {
 
   async function review(ids, status) {
     try {
-      const res = ids.length === 1 ? await put(`/creators/${encodeURIComponent(ids[0])}/review`, { review_status: status, by: 'dashboard' })
-        : await post('/creators/review', { ids, review_status: status, by: 'dashboard' });
+      const res = ids.length === 1 ? await put(`/creators/${encodeURIComponent(ids[0])}/review`, { review_status: status })
+        : await post('/creators/review', { ids, review_status: status });
       table.removeKeys(ids);
       counts[st.review] = Math.max(0, (counts[st.review] || 0) - res.updated);
       counts[status || 'pending'] = (counts[status || 'pending'] || 0) + res.updated;

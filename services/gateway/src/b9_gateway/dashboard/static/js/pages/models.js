@@ -3,6 +3,7 @@ import { h, clear, num, day, toast } from '../dom.js';
 import { get, post, patch, del } from '../api.js';
 import { pageHeader, dataTable, button, badge, dialog, field } from '../ui.js';
 import { taxonomy, tagSelect } from './categorization.js';
+import { historySection } from '../history.js';
 
 const STATUSES = ['active', 'onboarding', 'paused', 'inactive'];
 
@@ -18,6 +19,7 @@ export async function modelsPage({ main }) {
       { label: 'Created', render: (m) => day(m.created_at) },
       { label: '', render: (m) => h('div.row-actions', button('Edit', () => edit(m), { small: true, 'aria-label': `Edit ${m.name}` }),
         h('a.btn.small', { href: '#/reddit/posting' }, 'Posting'),
+        button('History', () => { const dlg = dialog(`History of ${m.name}`, historySection('model', String(m.id)), [button('Close', () => dlg.close())]); }, { small: true, 'aria-label': `History of ${m.name}` }),
         button('Delete', () => remove(m), { small: true, kind: 'danger', 'aria-label': `Delete ${m.name}` })) },
     ],
   });

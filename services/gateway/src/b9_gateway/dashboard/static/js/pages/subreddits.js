@@ -1,5 +1,6 @@
 // Subreddit review (tabs by status, search, paged table, rules, single and bulk review,
 // add subreddit) and subreddit detail (metric history chart, rules, requirements, top posts).
+import { historySection } from '../history.js';
 import { h, clear, num, compact, pct, ago, date, throttle, toast, initials } from '../dom.js';
 import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, statCards, tabs, searchBox, select, dataTable, bulkBar, pager, dialog, button, badge, field, errorBox } from '../ui.js';
@@ -82,8 +83,8 @@ export async function reviewPage({ main }) {
   async function review(names, r) {
     if (!names.length) return;
     try {
-      const res = names.length === 1 ? await put(`/subreddits/${encodeURIComponent(names[0])}/review`, { review: r, by: 'dashboard' })
-        : await post('/subreddits/review', { names, review: r, by: 'dashboard' });
+      const res = names.length === 1 ? await put(`/subreddits/${encodeURIComponent(names[0])}/review`, { review: r })
+        : await post('/subreddits/review', { names, review: r });
       table.removeKeys(names);
       const from = st.review;
       counts[from] = Math.max(0, (counts[from] || 0) - res.updated);
@@ -157,5 +158,6 @@ export async function subredditDetailPage({ main, params: [name] }) {
         h('div', h('dt', 'Best hour (UTC)'), h('dd', r.best_posting_hour ?? '—')), h('div', h('dt', 'Tags'), h('dd', (s.tags || []).map((t) => h('span.tag', t))))))),
     h('section.card', h('h2', 'Top posts'), h('div.table-wrap', h('table.data.compact', h('thead', h('tr', h('th', 'Title'), h('th', 'Author'), h('th.num', 'Score'), h('th.num', 'Comments'), h('th', 'Type'), h('th', 'Posted (UTC)'))),
       h('tbody', d.top_posts.length ? d.top_posts.map((p) => h('tr', h('td', p.title), h('td', p.author ? h('a', { href: `#/reddit/users/${encodeURIComponent(p.author)}` }, `u/${p.author}`) : '—'), h('td.num', num(p.score)), h('td.num', num(p.num_comments)), h('td', p.content_type), h('td', date(p.created_utc))))
-        : h('tr', h('td.empty', { colspan: 6 }, 'No posts yet.')))))));
+        : h('tr', h('td.empty', { colspan: 6 }, 'No posts yet.')))))),
+    historySection('subreddit', s.name));
 }

@@ -1,5 +1,6 @@
 // User analysis: list, search, filters, user detail with posts, mark our creators (single, bulk),
 // discover a user.
+import { historySection } from '../history.js';
 import { h, clear, num, ago, date, throttle, toast } from '../dom.js';
 import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, statCards, tabs, searchBox, select, numberInput, dataTable, bulkBar, pager, button, badge, dialog, field, avatar } from '../ui.js';
@@ -78,10 +79,15 @@ export async function usersPage({ main }) {
 export async function userDetailPage({ main, params: [name] }) {
   const d = await get(`/users/${encodeURIComponent(name)}`, { posts: 100 });
   const u = d.user;
+  const history = historySection('user', u.username);
   const render = () => clear(main,
     pageHeader(`u/${u.username}`, u.our_creator ? 'One of our creators' : 'Reddit user',
       button(u.our_creator ? 'Unmark as ours' : 'Mark as our creator', async () => {
-        try { await put(`/users/${encodeURIComponent(u.username)}/our-creator`, { our_creator: !u.our_creator }); u.our_creator = !u.our_creator; render(); } catch (e) { toast(e.message, 'error'); }
+        try {
+          const res = await put(`/users/${encodeURIComponent(u.username)}/our-creator`, { our_creator: !u.our_creator });
+          Object.assign(u, (await get(`/users/${encodeURIComponent(name)}`, { posts: 0 })).user); render(); history.reload();
+          if (!res.stored) toast('Sent: not stored yet, it appears on reload in a moment', 'info');
+        } catch (e) { toast(e.message, 'error'); }
       }, { kind: u.our_creator ? 'secondary' : 'primary' }), h('a.btn', { href: '#/reddit/users' }, 'All users')),
     statCards([
       { label: 'Total karma', value: num(u.total_karma), hint: `${num(u.link_karma)} post · ${num(u.comment_karma)} comment` },
@@ -95,6 +101,7 @@ export async function userDetailPage({ main, params: [name] }) {
       h('thead', h('tr', h('th', 'Title'), h('th', 'Subreddit'), h('th.num', 'Score'), h('th.num', 'Comments'), h('th', 'Type'), h('th', 'Posted (UTC)'))),
       h('tbody', d.posts.length ? d.posts.map((p) => h('tr', h('td', p.title), h('td', h('a', { href: `#/reddit/subreddits/${encodeURIComponent(p.subreddit)}` }, `r/${p.subreddit}`)),
         h('td.num', num(p.score)), h('td.num', num(p.num_comments)), h('td', p.content_type), h('td', date(p.created_utc))))
-        : h('tr', h('td.empty', { colspan: 6 }, 'No posts stored for this user.')))))));
+        : h('tr', h('td.empty', { colspan: 6 }, 'No posts stored for this user.')))))),
+    history);
   render();
 }
