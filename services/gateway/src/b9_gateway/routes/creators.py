@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from b9_common.events import InstagramScrapeRequested
-from fastapi import APIRouter, Depends, Path, Query
+from b9_common.events import CreatorNiched, CreatorReviewed, InstagramScrapeRequested
+from fastapi import APIRouter, Depends, Path, Query, Request
 from msgspec import Meta
 from pydantic import Field
 
+from b9_gateway.decide import DECIDED, actor_of, decided, new_batch
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
@@ -22,7 +23,6 @@ from b9_gateway.schemas import (
     Accepted,
     Actor,
     Body,
-    BulkResult,
     CreatorReview,
     IgKey,
     IgUsername,
@@ -330,42 +330,42 @@ async def get_creator(
     )
 
 
-async def _set(deps: Deps, ids: list[str], sql_set: str, *values: Any) -> tuple[int, list[str]]:
+async def _decide(request: Request, deps: Deps, ids: list[str], field: str, value: str | None,
+                  one: bool = False) -> JSON:
+    """One ``creator.reviewed`` / ``creator.niched`` decision per known creator, stored before answering."""
+    col = "review_status" if field == "review" else "niche"
     found = await deps.pool.fetch(
-        f"UPDATE instagram_creators SET {sql_set} WHERE ig_user_id = ANY($1::text[]) RETURNING ig_user_id",
-        ids,
-        *values,
+        f"SELECT ig_user_id, {col} AS v FROM instagram_creators WHERE ig_user_id = ANY($1::text[])", ids
     )
+    if one and not found:
+        raise not_found(f"creator {ids[0]}")
+    actor, batch = actor_of(request), new_batch(len(found))
+    events: list[Any] = [
+        CreatorReviewed(ig_user_id=r["ig_user_id"], review_status=value, before=r["v"], actor=actor, batch=batch)
+        if field == "review"
+        else CreatorNiched(ig_user_id=r["ig_user_id"], niche=value, before=r["v"], actor=actor, batch=batch)
+        for r in found
+    ]
+    decision_ids, stored = await deps.decider.decide(events)
     hit = {r["ig_user_id"] for r in found}
-    return len(found), [i for i in ids if i not in hit]
+    return decided(decision_ids, stored, updated=len(found), missing=[i for i in ids if i not in hit])
 
 
-REVIEW_SET = "review_status = $2, reviewed_at = now(), reviewed_by = $3"
+@router.put("/creators/{key}/review", responses=DECIDED, summary="Review one creator (ig_user_id)")
+async def review_one(key: KeyPath, body: CreatorReviewBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    return await _decide(request, deps, [key], "review", body.review_status, one=True)
 
 
-@router.put("/creators/{key}/review", responses=doc(BulkResult), summary="Review one creator (ig_user_id)")
-async def review_one(key: KeyPath, body: CreatorReviewBody, deps: Deps = Depends(get_deps)) -> JSON:
-    n, missing = await _set(deps, [key], REVIEW_SET, body.review_status, body.by)
-    if not n:
-        raise not_found(f"creator {key}")
-    return JSON({"updated": n, "missing": missing})
+@router.post("/creators/review", responses=DECIDED, summary="Review many creators")
+async def review_bulk(body: BulkCreatorReviewBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    return await _decide(request, deps, body.ids, "review", body.review_status)
 
 
-@router.post("/creators/review", responses=doc(BulkResult), summary="Review many creators")
-async def review_bulk(body: BulkCreatorReviewBody, deps: Deps = Depends(get_deps)) -> JSON:
-    n, missing = await _set(deps, body.ids, REVIEW_SET, body.review_status, body.by)
-    return JSON({"updated": n, "missing": missing})
+@router.put("/creators/{key}/niche", responses=DECIDED, summary="Set one creator's niche")
+async def niche_one(key: KeyPath, body: NicheBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    return await _decide(request, deps, [key], "niche", body.niche, one=True)
 
 
-@router.put("/creators/{key}/niche", responses=doc(BulkResult), summary="Set one creator's niche")
-async def niche_one(key: KeyPath, body: NicheBody, deps: Deps = Depends(get_deps)) -> JSON:
-    n, missing = await _set(deps, [key], "niche = $2", body.niche)
-    if not n:
-        raise not_found(f"creator {key}")
-    return JSON({"updated": n, "missing": missing})
-
-
-@router.post("/creators/niche", responses=doc(BulkResult), summary="Set the niche of many creators")
-async def niche_bulk(body: BulkNicheBody, deps: Deps = Depends(get_deps)) -> JSON:
-    n, missing = await _set(deps, body.ids, "niche = $2", body.niche)
-    return JSON({"updated": n, "missing": missing})
+@router.post("/creators/niche", responses=DECIDED, summary="Set the niche of many creators")
+async def niche_bulk(body: BulkNicheBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    return await _decide(request, deps, body.ids, "niche", body.niche)
