@@ -77,6 +77,8 @@ def session_valid(session: Session | None, account: Account | None, now: float |
         return False
     if session.expires_at <= (time.time() if now is None else now):
         return False
+    if account.disabled_at is not None and session.created_at <= account.disabled_at:
+        return False  # begun before the account was last disabled: ended by it
     return hmac.compare_digest(session.key_hash, account.key_hash)
 
 
@@ -164,7 +166,11 @@ class AccountStore:
         raise AccountError(f"account {name!r} keeps changing; try again")
 
     async def set_disabled(self, name: str, disabled: bool = True) -> Account:
-        return await self._change(name, disabled=disabled, disabled_at=time.time() if disabled else None)
+        """Disable (its key and sessions are refused) or enable again (the key works again; the
+        sessions the disable ended stay ended: ``disabled_at`` keeps the last disable)."""
+        if disabled:
+            return await self._change(name, disabled=True, disabled_at=time.time())
+        return await self._change(name, disabled=False)
 
     async def set_role(self, name: str, role: str) -> Account:
         _check(name, role)
