@@ -35,6 +35,7 @@ from b9_common.cli.settings import (
     read_stack,
     write_stack,
 )
+from b9_common.cli.users_cmd import ensure_bootstrap_admin
 from b9_common.db import migrate
 from b9_common.embedded import MIN_NATS, EmbeddedNats, EmbeddedPostgres, nats_version, version_tuple
 from b9_common.metrics import free_port
@@ -115,7 +116,9 @@ class Stack:
             stack.nats_url, stack.nats_port = self.nats.url, port
         nc = await nats.connect(stack.nats_url, connect_timeout=5)
         try:
-            await Topology(namespace=self.s.b9_namespace, replicas=self.s.stream_replicas).provision(nc.jetstream())
+            topology = Topology(namespace=self.s.b9_namespace, replicas=self.s.stream_replicas)
+            await topology.provision(nc.jetstream())
+            await ensure_bootstrap_admin(nc.jetstream(), topology, self.data)  # the `admin` account, key in .b9/
         finally:
             await nc.close()
         if self.s.database_url:
