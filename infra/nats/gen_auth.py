@@ -1,170 +1,22 @@
 """Generate infra/nats/auth.conf: one NATS user per b9 service, least-privilege permissions.
 
-The permissions follow from who publishes which event type (the catalogue in
-libs/common/src/b9_common/events/catalogue.py) and which streams a service reads:
-
-- publish: its own event subjects; ``dlq.<type>`` for the types of the streams it reads
-  (dead-lettering); ``$JS.ACK.<stream>.>`` and pulls on those streams; the JetStream API
-  calls ``Topology.provision`` needs (info/create/update of streams and KV buckets; never
-  delete or purge); its own heartbeat key; the KV keys it may write.
-- subscribe: ``_INBOX.>`` (JetStream replies, pull deliveries, KV watches), plus every event
-  subject for the gateway's live feed.
-
-Passwords are never written here: nats-server resolves ``$NATS_<USER>_PASSWORD`` from the
-environment (env/stack.env). Run ``python infra/nats/gen_auth.py`` after changing ROLES or the
-catalogue; tests/cluster checks that the committed file is up to date.
+The users, roles and permissions live in libs/common (``b9_common.nats_auth``): the same
+source renders the embedded nats-server's accounts in ``make run``. Passwords are never
+written here: nats-server resolves ``$NATS_<USER>_PASSWORD`` from the environment
+(env/stack.env). Run ``python infra/nats/gen_auth.py`` after changing ROLES or the catalogue;
+tests/cluster checks that the committed file is up to date.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from b9_common.events.catalogue import EVENTS, stream_subjects
+from b9_common.nats_auth import ACCOUNT, ROLES, Role, password_var, permissions, render
 
+__all__ = ["ACCOUNT", "ROLES", "Role", "password_var", "permissions", "render"]
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "auth.conf"
-ACCOUNT = "B9"
-
-
-@dataclass(frozen=True)
-class Role:
-    publishes: tuple[str, ...] = ()  # event types
-    reads: tuple[str, ...] = ()  # streams it has pull consumers on
-    kv_write: tuple[str, ...] = ()  # "$KV.<bucket>.<key prefix>" tails, e.g. "control.>"
-    kv_read: tuple[str, ...] = ("control",)  # buckets it may get/watch
-    sub_events: bool = False  # core-subscribe to every event subject (live feed)
-    admin_consumers: bool = False  # may delete consumers (replays)
-
-
-REDDIT = (
-    "subreddit.fetched",
-    "posts.fetched",
-    "user.fetched",
-    "subreddit.discovered",
-    "scrape.attempted",
-)
-INSTAGRAM = (
-    "creator.scraped",
-    "creator.discovered",
-    "creator.related_processed",
-    "scrape.attempted",
-)
-COMMANDS = tuple(stream_subjects("COMMANDS"))
-
-ROLES: dict[str, Role] = {
-    "reddit-scraper": Role(
-        publishes=REDDIT,
-        reads=("SCRAPE", "COMMANDS"),
-        kv_write=("control.>", "budgets.>"),
-        kv_read=("control", "budgets"),
-    ),
-    "instagram-scraper": Role(
-        publishes=INSTAGRAM,
-        reads=("SCRAPE", "COMMANDS"),
-        kv_write=("control.>", "budgets.>"),
-        kv_read=("control", "budgets"),
-    ),
-    "categorizer": Role(
-        publishes=("subreddit.categorized", "creator.categorized"),
-        reads=("SCRAPE", "DERIVED", "COMMANDS"),
-    ),
-    "media": Role(publishes=("media.stored", "media.failed"), reads=("SCRAPE", "COMMANDS")),
-    "persistence": Role(reads=("SCRAPE", "DERIVED")),
-    "gateway": Role(
-        publishes=COMMANDS,
-        reads=("SCRAPE", "DERIVED", "COMMANDS", "DLQ"),
-        kv_write=("control.>",),
-        kv_read=("control", "heartbeats", "budgets"),
-        sub_events=True,
-        admin_consumers=True,
-    ),
-}
-
-# What Topology.provision and the consumer runtime call on every service start.
-PROVISION = (
-    "$JS.API.INFO",
-    "$JS.API.STREAM.NAMES",
-    "$JS.API.STREAM.LIST",
-    "$JS.API.STREAM.INFO.*",
-    "$JS.API.STREAM.CREATE.*",
-    "$JS.API.STREAM.UPDATE.*",
-)
-
-
-def password_var(user: str) -> str:
-    return f"NATS_{user.upper().replace('-', '_')}_PASSWORD"
-
-
-def permissions(name: str, role: Role) -> tuple[list[str], list[str]]:
-    for t in role.publishes:
-        if t not in EVENTS:
-            raise ValueError(f"{name}: {t!r} is not in the event catalogue")
-    pub: list[str] = list(role.publishes)
-    streams = list(role.reads) + [f"KV_{b}" for b in role.kv_read]
-    for stream in role.reads:
-        types = stream_subjects(stream) if stream != "DLQ" else []
-        pub += [f"dlq.{t}" for t in types]
-    pub += PROVISION
-    for s in streams:
-        pub += [
-            f"$JS.API.CONSUMER.CREATE.{s}.>",
-            f"$JS.API.CONSUMER.DURABLE.CREATE.{s}.*",
-            f"$JS.API.CONSUMER.INFO.{s}.*",
-            f"$JS.API.CONSUMER.MSG.NEXT.{s}.*",
-            f"$JS.ACK.{s}.>",
-        ]
-        if role.admin_consumers:
-            pub += [
-                f"$JS.API.CONSUMER.DELETE.{s}.*",
-                f"$JS.API.CONSUMER.LIST.{s}",
-                f"$JS.API.CONSUMER.NAMES.{s}",
-            ]
-    for b in role.kv_read:
-        pub += [
-            f"$JS.API.DIRECT.GET.KV_{b}",
-            f"$JS.API.DIRECT.GET.KV_{b}.>",
-            f"$JS.API.STREAM.MSG.GET.KV_{b}",
-        ]
-    pub += ["$JS.FC.>", f"$KV.heartbeats.{name}.>"]
-    pub += [f"$KV.{k}" for k in role.kv_write]
-    sub = ["_INBOX.>"]
-    if role.sub_events:
-        sub += [*sorted(EVENTS), "dlq.>"]
-    return list(dict.fromkeys(pub)), sub
-
-
-def _list(items: list[str], indent: str) -> str:
-    return "[\n" + "".join(f'{indent}  "{i}"\n' for i in items) + f"{indent}]"
-
-
-def render() -> str:
-    lines = [
-        "# GENERATED by infra/nats/gen_auth.py from the event catalogue: do not edit by hand.",
-        "# Passwords come from the environment (env/stack.env); none is written here.",
-        "system_account: SYS",
-        "accounts {",
-        "  SYS {",
-        "    users = [ { user: sys, password: $NATS_SYS_PASSWORD } ]",
-        "  }",
-        f"  {ACCOUNT} {{",
-        "    jetstream: enabled",
-        "    users = [",
-        "      # operators and the b9 CLI (replay, DLQ retry, stream admin)",
-        "      { user: admin, password: $NATS_ADMIN_PASSWORD }",
-    ]
-    ind = "          "
-    for name, role in ROLES.items():
-        pub, sub = permissions(name, role)
-        lines += [
-            f'      {{ user: "{name}", password: ${password_var(name)}, permissions: {{',
-            f"        publish: {{ allow: {_list(pub, ind)} }}",
-            f"        subscribe: {{ allow: {_list(sub, ind)} }}",
-            "      } }",
-        ]
-    lines += ["    ]", "  }", "}", ""]
-    return "\n".join(lines)
 
 
 def main() -> int:
