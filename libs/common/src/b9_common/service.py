@@ -66,6 +66,8 @@ class ConsumerDef:
     batch: int = 256
     concurrency: int = 64
     batch_concurrency: int = 2
+    # how long a batch consumer waits to fill a batch (0: hand over at once; people wait on decisions)
+    batch_wait: float = 0.02
 
 
 @dataclass
@@ -114,7 +116,8 @@ def build_consumer(rt: Runtime, cdef: ConsumerDef, **overrides: Any) -> Consumer
     return Consumer(
         rt.nc, rt.js, rt.topology, overrides.pop("spec", cdef.spec), publisher=rt.publisher,
         handler=cdef.handler, batch_handler=cdef.batch_handler, batch=cdef.batch,
-        concurrency=cdef.concurrency, batch_concurrency=cdef.batch_concurrency, **overrides,
+        concurrency=cdef.concurrency, batch_concurrency=cdef.batch_concurrency,
+        **{"batch_wait": cdef.batch_wait, **overrides},
     )
 
 

@@ -84,7 +84,8 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
                         batch=settings.persistence_batch_size,
                         # decisions apply in stream order: one batch at a time
                         batch_concurrency=1 if spec.stream == "DECISIONS"
-                        else settings.persistence_batch_concurrency)
+                        else settings.persistence_batch_concurrency,
+                        batch_wait=0.0 if spec.stream == "DECISIONS" else 0.02)
             for spec in consumer_specs()
         ],
         closers=[pool.close],
