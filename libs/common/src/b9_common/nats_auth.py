@@ -34,6 +34,8 @@ class Role:
     kv_read: tuple[str, ...] = ("control",)  # buckets it may get/watch
     sub_events: bool = False  # core-subscribe to every event subject (live feed)
     admin_consumers: bool = False  # may delete consumers (replays)
+    core_pub: tuple[str, ...] = ()  # core NATS subject tails (no stream), e.g. "b9.decisions.applied"
+    core_sub: tuple[str, ...] = ()
 
 
 REDDIT = (
@@ -50,6 +52,8 @@ INSTAGRAM = (
     "scrape.attempted",
 )
 COMMANDS = tuple(stream_subjects("COMMANDS"))
+DECISIONS = tuple(stream_subjects("DECISIONS"))
+APPLIED = "b9.decisions.applied"  # Topology.decisions_applied_subject
 
 ROLES: dict[str, Role] = {
     "reddit-scraper": Role(
@@ -69,9 +73,10 @@ ROLES: dict[str, Role] = {
         reads=("SCRAPE", "DERIVED", "COMMANDS"),
     ),
     "media": Role(publishes=("media.stored", "media.failed"), reads=("SCRAPE", "COMMANDS")),
-    "persistence": Role(reads=("SCRAPE", "DERIVED")),
+    "persistence": Role(reads=("SCRAPE", "DERIVED", "DECISIONS"), core_pub=(APPLIED,)),
     "gateway": Role(
-        publishes=COMMANDS,
+        publishes=COMMANDS + DECISIONS,
+        core_sub=(APPLIED,),
         reads=("SCRAPE", "DERIVED", "COMMANDS", "DLQ"),
         kv_write=("control.>",),
         kv_read=("control", "heartbeats", "budgets"),
@@ -128,7 +133,8 @@ def permissions(name: str, role: Role, topo: Topology | None = None) -> tuple[li
         ]
     pub += ["$JS.FC.>", f"$KV.{topo.bucket('heartbeats')}.{name}.>"]
     pub += [f"$KV.{topo.bucket(k.split('.', 1)[0])}.{k.split('.', 1)[1]}" for k in role.kv_write]
-    sub = ["_INBOX.>"]
+    pub += [topo.subject(t) for t in role.core_pub]
+    sub = ["_INBOX.>", *(topo.subject(t) for t in role.core_sub)]
     if role.sub_events:
         sub += [*sorted(map(topo.subject, EVENTS)), topo.dlq_subject(">")]
     return list(dict.fromkeys(pub)), sub
