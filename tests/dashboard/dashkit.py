@@ -37,8 +37,8 @@ async def new_page(browser: Any, dash: Dash) -> tuple[Any, Any, list[str]]:
 
 
 async def log_in(pg: Any, key: str = API_KEY) -> None:
-    await pg.get_by_label("Gateway key").fill(key)
-    await pg.get_by_label("Gateway key").press("Enter")
+    await pg.get_by_label("API key").fill(key)
+    await pg.get_by_label("API key").press("Enter")
 
 
 async def images_loaded(pg: Any) -> None:

@@ -11,6 +11,12 @@ export class ApiError extends Error {
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
+// The signed-in person's role: a viewer's changes are refused here already (the API refuses
+// them too, 403), with the same kind of message.
+let role = null;
+export function setRole(r) { role = r; }
+const OPEN_WRITES = ['/login', '/logout'];
+
 function qs(query) {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(query || {})) {
@@ -30,6 +36,9 @@ function messageOf(status, body) {
 }
 
 export async function api(path, { method = 'GET', body, query, quiet401 = false } = {}) {
+  if (role === 'viewer' && method !== 'GET' && !OPEN_WRITES.includes(path)) {
+    throw new ApiError(403, 'Your role (viewer) can only look: changes need the reviewer role.', null);
+  }
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);

@@ -1,6 +1,6 @@
 // App shell: login, navigation, hash router, live-feed status.
 import { h, clear, toast } from './dom.js';
-import { api, live, setUnauthorizedHandler } from './api.js';
+import { api, live, setUnauthorizedHandler, setRole } from './api.js';
 import { loading, errorBox } from './ui.js';
 
 const NAV = [
@@ -47,6 +47,13 @@ const app = document.getElementById('app');
 let current = null; // {dispose}
 let main = null;
 let authed = false;
+let me = null; // {id, name, role, channel} from GET /session
+
+function setMe(who) {
+  me = who;
+  setRole(who ? who.role : null);
+  if (who) document.body.dataset.role = who.role; else delete document.body.dataset.role;
+}
 
 function shell() {
   const liveDot = h('span.live-dot', { 'aria-hidden': 'true' });
@@ -61,7 +68,9 @@ function shell() {
     h('div.brand', h('span.logo', 'b9'), h('span', 'Agency dashboard')),
     NAV.map(([group, links]) => h('div.nav-group', h('div.nav-title', { id: `nav-${group}` }, group),
       h('ul', { 'aria-labelledby': `nav-${group}` }, links.map(([href, label, id]) => h('li', h('a.nav-link', { href, dataset: { nav: id } }, label)))))),
-    h('div.sidebar-foot', status, h('button.btn.ghost.small.logout', { type: 'button', onclick: logout }, 'Log out')));
+    h('div.sidebar-foot', status,
+      h('span.whoami', { title: `Signed in as ${me?.name} (${me?.role})` }, `${me?.name} (${me?.role})`),
+      h('button.btn.ghost.small.logout', { type: 'button', onclick: logout }, 'Log out')));
   main = h('main#main.main', { tabindex: '-1' });
   clear(app, nav, main);
 }
@@ -69,6 +78,8 @@ function shell() {
 async function logout() {
   await api('/logout', { method: 'POST' }).catch(() => {});
   authed = false;
+  setMe(null);
+  main = null;
   live.stop();
   location.hash = '#/login';
 }
@@ -85,15 +96,17 @@ function loginPage(message) {
       submit.disabled = true;
       err.hidden = true;
       try {
-        await api('/login', { method: 'POST', body: { key: input.value }, quiet401: true });
+        const res = await api('/login', { method: 'POST', body: { key: input.value }, quiet401: true });
+        setMe({ name: res.name, role: res.role });
         authed = true;
+        main = null; // a new shell: the header shows who is signed in
         const back = sessionStorage.getItem('b9-after-login') || '#/';
         sessionStorage.removeItem('b9-after-login');
         // A new hash routes through 'hashchange'; routing here as well would open the page twice.
         if (location.hash === back) route(); else location.hash = back;
       } catch (ex) {
         err.textContent = ex.status === 401
-          ? 'That key is not right. Use the gateway key (GATEWAY_API_KEY) printed by “make run”.'
+          ? `That key is not right (${ex.message}). Use the API key “b9 users add” printed for you.`
           : `Could not sign in: ${ex.message}`;
         err.hidden = false;
         input.select();
@@ -104,8 +117,8 @@ function loginPage(message) {
   },
   h('div.brand.center', h('span.logo', 'b9'), h('span', 'Agency dashboard')),
   h('h1', 'Sign in'),
-  h('div.field', h('label', { for: 'login-key' }, 'Gateway key'), input,
-    h('small#login-help.muted', 'The GATEWAY_API_KEY of this installation.')),
+  h('div.field', h('label', { for: 'login-key' }, 'API key'), input,
+    h('small#login-help.muted', 'Your own key (b9 users add NAME --role ROLE prints it); the first admin key is in .b9/admin-api-key.')),
   err, submit);
   clear(app, h('div.login-wrap', form));
   input.focus();
@@ -114,15 +127,16 @@ function loginPage(message) {
 setUnauthorizedHandler(() => {
   if (location.hash.startsWith('#/login')) return;
   authed = false;
+  setMe(null);
   sessionStorage.setItem('b9-after-login', location.hash || '#/');
   location.hash = '#/login';
   loginPage('Your session has ended. Sign in again.');
 });
 
 async function ensureAuth() {
-  if (authed) return true;
+  if (authed && me?.id) return true;
   try {
-    await api('/categorization/tags', { quiet401: true });
+    setMe(await api('/session', { quiet401: true }));
     authed = true;
   } catch (e) {
     if (e.status === 401) return false;

@@ -1,0 +1,64 @@
+"""Per-person sign-in on the dashboard in Chromium: the reason a key is refused, "NAME (role)"
+in the header, logout that ends the session on the server, and a viewer who can only look."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from b9_common.accounts import AccountStore
+from dashdata import SUBS
+from dashkit import Dash, log_in, new_page
+from playwright.async_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+async def _store(dash: Dash) -> AccountStore:
+    topo, js = dash.rt.topology, dash.rt.js
+    return AccountStore(await topo.accounts_kv(js), await topo.sessions_kv(js))
+
+
+async def test_a_person_signs_in_sees_their_name_and_logs_out(browser: Any, dash: Dash) -> None:
+    _, key = await (await _store(dash)).add("rina", "reviewer")
+    ctx, pg, errors = await new_page(browser, dash)
+    await pg.goto("/")
+    await log_in(pg, "b9_abc_not-a-key")
+    await expect(pg.locator("#login-error")).to_contain_text("wrong or disabled key")
+    await log_in(pg, key)
+    await expect(pg.locator(".whoami")).to_have_text("rina (reviewer)")
+    await pg.locator("#scrapers [data-scraper]").first.wait_for()
+    token = next(c["value"] for c in await ctx.cookies() if c["name"] == "b9_session")
+
+    await pg.get_by_role("button", name="Log out").click()
+    await expect(pg.get_by_label("API key")).to_be_visible()
+    assert not [c for c in await ctx.cookies() if c["name"] == "b9_session"]  # the response dropped it
+    r = await pg.request.get("/api/v1/session")
+    assert r.status == 401
+    r = await pg.request.get("/api/v1/session", headers={"Cookie": f"b9_session={token}"})
+    assert r.status == 401  # ended on the server, not only forgotten by the browser
+    await pg.goto("/#/reddit/review")
+    await expect(pg.get_by_label("API key")).to_be_visible()  # no way back in without the key
+    await ctx.close()
+    assert not errors, errors
+
+
+async def test_a_viewer_sees_no_review_actions_and_changes_nothing(browser: Any, dash: Dash) -> None:
+    _, key = await (await _store(dash)).add("vik", "viewer")
+    ctx, pg, errors = await new_page(browser, dash)
+    await pg.goto("/")
+    await log_in(pg, key)
+    await expect(pg.locator(".whoami")).to_have_text("vik (viewer)")
+    await pg.get_by_role("link", name="Subreddit review").click()
+    name = SUBS[9]
+    row = pg.locator(f'tr[data-key="{name}"]')
+    await expect(row).to_be_visible()
+    await expect(pg.get_by_role("button", name=f"Mark r/{name} Ok")).to_be_hidden()
+    await expect(pg.get_by_label(f"Select {name}")).to_be_hidden()
+    await expect(pg.get_by_role("button", name="Add subreddit")).to_be_hidden()
+    before = await dash.pool.fetchval("SELECT review FROM subreddits WHERE name = $1", name)
+    r = await pg.request.put(f"/api/v1/subreddits/{name}/review", data={"review": "Ok"})
+    assert r.status == 403 and "reviewer" in (await r.json())["detail"]
+    assert await dash.pool.fetchval("SELECT review FROM subreddits WHERE name = $1", name) == before
+    await ctx.close()
+    assert not errors, errors
