@@ -85,9 +85,9 @@ def test_auth_conf_is_generated_from_the_catalogue() -> None:
     )
     assert set(module.ROLES) == set(SERVICES)
     pub, sub = module.permissions("persistence", module.ROLES["persistence"])
-    assert not [
+    assert [
         s for s in pub if "." in s and not s.startswith(("$", "dlq."))
-    ]  # publishes no facts
+    ] == ["b9.decisions.applied"]  # publishes no facts: only the core-NATS "decisions stored" notice
     assert "$JS.API.CONSUMER.MSG.NEXT.SCRAPE.*" in pub and sub == ["_INBOX.>"]
     assert not [s for s in pub if "DELETE" in s or "PURGE" in s or s in (">", "$JS.API.>")]
 
