@@ -28,7 +28,9 @@ from b9_persistence.main import SERVICE as PERSISTENCE
 from b9_persistence.settings import Settings as PSettings
 from b9_reddit_scraper.main import SERVICE as REDDIT
 from b9_reddit_scraper.settings import Settings as RSettings
+from metric_catalogue import referenced_metrics
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import generate_latest
 
 REDDIT_TESTS = str(Path(__file__).resolve().parent.parent / "reddit_scraper")
 if REDDIT_TESTS not in sys.path:
@@ -159,3 +161,10 @@ async def test_one_trace_from_gateway_request_to_persisted_tags(
     services_seen = {s.attributes.get("messaging.consumer.group.name") for s in spans
                      if s.context.trace_id == trace_id} - {None}
     assert {"reddit-scraper-commands", "persistence", "categorizer"} <= services_seen
+
+    # What the operators' dashboards and alerts read is really exported: after this run, the
+    # services' /metrics (the process registry they serve) has samples of every b9_* metric.
+    exported = {line.split("{")[0].split(" ")[0] for line in generate_latest().decode().splitlines()
+                if line and not line.startswith("#")}
+    missing = sorted(m for m in referenced_metrics() if m.startswith("b9_") and m not in exported)
+    assert not missing, missing
