@@ -18,7 +18,6 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.routing import Match, Route
 
 from b9_gateway.http import JSON
 from b9_gateway.pool import DatabaseUnavailable
@@ -47,20 +46,29 @@ async def database_down(request: Request, exc: Exception) -> Response:
     return JSON(unavailable_body(DB_UNAVAILABLE), status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
 
 
-def allowed_methods(app: Any, scope: dict[str, Any]) -> list[str]:
-    """Every method of the routes serving this path: the exact (no-parameter) path when one
+def flat_routes(app: Any) -> list[Any]:
+    """Every route of the app with its full path (FastAPI >= 0.16x keeps included routers
+    as one route each: ``iter_route_contexts`` walks into them)."""
+    try:
+        from fastapi.routing import iter_route_contexts  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # older FastAPI: include_router copies the routes into app.routes
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method of the routes serving ``path``: the exact (no-parameter) path when one
     matches, else the first templated path that does (as the router chooses)."""
-    matched: list[Route] = [r for r in app.routes if isinstance(r, Route) and r.matches(scope)[0] != Match.NONE]
+    matched = [r for r in flat_routes(app) if getattr(r, "methods", None) and r.path_regex.match(path)]
     exact = [r for r in matched if "{" not in r.path]
-    chosen = exact or [r for r in matched if matched and r.path == matched[0].path]
-    methods = {m for r in chosen for m in (r.methods or ())}
-    return sorted(methods)
+    chosen = exact or [r for r in matched if r.path == matched[0].path]
+    return sorted({m for r in chosen for m in r.methods})
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        methods = allowed_methods(request.app, dict(request.scope))
+        methods = allowed_methods(request.app, request.scope["path"])
         if methods:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
     return await http_exception_handler(request, exc)

@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import Receive, Scope, Send
 
-from b9_gateway import __version__, answers, dashboard, openapi
+from b9_gateway import __version__, answers, dashboard, docs, openapi
 from b9_gateway.auth import Authenticator, require_key
 from b9_gateway.deps import Deps, build_deps
 from b9_gateway.gate import AuthGate
@@ -91,6 +91,8 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
         title="b9 gateway",
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's /docs and /redoc load a CDN: /docs is docs.py (pinned, local)
+        redoc_url=None,
         default_response_class=JSON,
         # No OpenTelemetry here (metrics are b9's Prometheus); off, FastAPI skips its per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -124,5 +126,6 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
         )
     app.add_middleware(RateLimit, rate=settings.gateway_rate_limit, burst=settings.gateway_rate_burst,
                        trusted=settings.trusted_proxies)
-    app.add_middleware(Observe)  # outermost: latency histogram, and the request span when tracing
+    app.add_middleware(Observe)  # latency histogram, and the request span when tracing
+    docs.install(app)  # /docs from the pinned wheel; CSP on every response (outermost: 401/429 too)
     return app
