@@ -23,7 +23,7 @@ from b9_gateway.http import JSON
 from b9_gateway.observe import Observe
 from b9_gateway.query import install_fast_lane
 from b9_gateway.ratelimit import RateLimit
-from b9_gateway.routes import MEDIA_ROUTER, ROUTERS, health, session
+from b9_gateway.routes import MEDIA_ROUTER, ROUTERS, accounts, health, session
 from b9_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     answers.install(app)  # 503 when PostgreSQL is down, 405 with every allowed method
     app.include_router(health.router)
     app.include_router(session.router, prefix="/api/v1")
+    app.include_router(accounts.router, prefix="/api/v1", dependencies=[Depends(require_key)])
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_key)])
     app.include_router(MEDIA_ROUTER, dependencies=[Depends(require_key)])
