@@ -35,12 +35,17 @@ SUB_COLS = (
     "posts_sampled", "avg_upvotes_per_post", "engagement", "subreddit_score", "metrics_formula",
     "min_post_karma", "min_comment_karma", "min_account_age_days", "best_posting_hour",
     "best_posting_day", "authors_sampled", "verification_required", "suggested_review",
-    "requested", "review", "review_source", "fact_at", "fact_id",
+    "requested", "review", "review_source", "requirements_fact_at", "requirements_fact_id",
+    "fact_at", "fact_id",
 )
+# Posting requirements come only from the facts that compute them (full fetches): a newer
+# metadata-only fetch leaves them, and the newest fact carrying them wins in any order.
+REQ_COLS = ("min_post_karma", "min_comment_karma", "min_account_age_days", "best_posting_hour",
+            "best_posting_day", "authors_sampled", "requirements_fact_at", "requirements_fact_id")
 _KEEP_PERSON_REVIEW = "t.review_source = 'manual' OR EXCLUDED.review IS NULL"
 SUB_SQL = merge_sql(
     "subreddits", SUB_COLS, ("name",),
-    update=update_set(SUB_COLS, ("name",), {
+    update=update_set(SUB_COLS, ("name",), skip=REQ_COLS, special={
         "review": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review ELSE EXCLUDED.review END",
         "review_source": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review_source "
                          "ELSE EXCLUDED.review_source END",
@@ -48,6 +53,21 @@ SUB_SQL = merge_sql(
     }),
     where=NEWER,
 )
+REQ_SQL = (
+    "UPDATE subreddits t SET " + ", ".join(f"{c} = s.{c}" for c in REQ_COLS)
+    + " FROM stg_subreddits s WHERE t.name = s.name AND s.requirements_fact_at IS NOT NULL"
+    " AND (t.requirements_fact_at IS NULL OR (t.requirements_fact_at, t.requirements_fact_id)"
+    " < (s.requirements_fact_at, s.requirements_fact_id))"
+)
+# The earliest fetch a person asked for; a discovery at or after it is not the source.
+REQUESTED_SQL = """
+UPDATE subreddits t SET requested_at = r.at, requested = true,
+    discovered_at = CASE WHEN t.discovered_at >= r.at THEN NULL ELSE t.discovered_at END,
+    discovered_via_user = CASE WHEN t.discovered_at >= r.at THEN NULL ELSE t.discovered_via_user END,
+    discovered_via_subreddit = CASE WHEN t.discovered_at >= r.at THEN NULL
+                               ELSE t.discovered_via_subreddit END
+FROM unnest($1::text[], $2::timestamptz[]) AS r(name, at)
+WHERE t.name = r.name AND (t.requested_at IS NULL OR r.at < t.requested_at)"""
 SNAP_COLS = ("subreddit", "fact_at", "fact_id", "subscribers", "active_users", "posts_sampled",
              "avg_upvotes_per_post", "engagement", "subreddit_score")
 SNAP_SQL = merge_sql("subreddit_snapshots", SNAP_COLS, ("subreddit", "fact_at"),
@@ -70,14 +90,38 @@ def _sub_row(env: Env) -> tuple[Any, ...]:
         r and r.best_posting_hour, r and r.best_posting_day, r.authors_sampled if r else None,
         d.verification_required, d.suggested_review, d.requested,
         d.suggested_review, "suggested" if d.suggested_review else None,
+        env.occurred_at if r else None, env.id if r else None,
         env.occurred_at, env.id,
     )
 
 
+def _with_requirements(row: tuple[Any, ...], req: Env | None) -> tuple[Any, ...]:
+    """The newest fact's row with the requirements of the newest fact carrying them."""
+    if req is None:
+        return row
+    theirs = _sub_row(req)
+    out = list(row)
+    for c in REQ_COLS:
+        i = SUB_COLS.index(c)
+        out[i] = theirs[i]
+    return tuple(out)
+
+
 async def write_subreddits(conn: asyncpg.Connection, envs: list[Env]) -> int:
     latest = newest(envs, lambda e: e.data.name, _order)
-    await stage(conn, "subreddits", SUB_COLS, [_sub_row(e) for e in latest])
+    reqs = {e.data.name: e for e in newest((e for e in envs if e.data.requirements is not None),
+                                           lambda e: e.data.name, _order)}
+    await stage(conn, "subreddits", SUB_COLS,
+                [_with_requirements(_sub_row(e), reqs.get(e.data.name)) for e in latest])
     await conn.execute(SUB_SQL)
+    await conn.execute(REQ_SQL)
+    requested: dict[str, Any] = {}
+    for e in envs:
+        if e.data.requested and (e.data.name not in requested or e.occurred_at < requested[e.data.name]):
+            requested[e.data.name] = e.occurred_at
+    if requested:
+        names = sorted(requested)
+        await conn.execute(REQUESTED_SQL, names, [requested[n] for n in names])
     snaps = newest(
         (e for e in envs if e.data.subscribers is not None),
         lambda e: (e.data.name, e.occurred_at), lambda e: (e.occurred_at, e.id),
@@ -173,7 +217,7 @@ DISC_SQL = merge_sql(
         "review_source": "CASE WHEN t.review IS NULL THEN EXCLUDED.review_source "
                          "ELSE t.review_source END",
     }),
-    where=_EARLIER,
+    where=f"{_EARLIER} AND (t.requested_at IS NULL OR EXCLUDED.discovered_at < t.requested_at)",
 )
 
 

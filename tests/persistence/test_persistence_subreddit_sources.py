@@ -1,0 +1,115 @@
+"""A metadata-only fetch never erases the posting requirements a full fetch computed, and a
+subreddit added by a person is not recorded as discovered after it was added (#20.2).
+Every case is written in every order (and in one batch): the rows must come out the same."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import asyncpg
+import msgspec
+import pfactories as f
+from b9_common.events import Envelope
+from b9_common.service import Runtime
+from b9_persistence.staging import init_connection
+from b9_persistence.writers_reddit import write_discovered, write_subreddits
+
+REQ = ("min_post_karma, min_comment_karma, min_account_age_days, best_posting_hour, "
+       "best_posting_day, authors_sampled")
+COLS = (f"{REQ}, subscribers, requested, discovered_at, discovered_via_user, "
+        "discovered_via_subreddit, fact_id")
+
+
+async def _write(pool: asyncpg.Pool, envs: list[Envelope[Any]]) -> None:
+    async with pool.acquire() as conn:
+        await init_connection(conn)
+        async with conn.transaction():
+            subs = [e for e in envs if e.type == "subreddit.fetched"]
+            disc = [e for e in envs if e.type == "subreddit.discovered"]
+            if subs:
+                await write_subreddits(conn, subs)
+            if disc:
+                await write_discovered(conn, disc)
+
+
+async def _row(pool: asyncpg.Pool, name: str) -> dict[str, Any]:
+    r = await pool.fetchrow(f"SELECT {COLS} FROM subreddits WHERE name = $1", name)
+    assert r is not None
+    return dict(r)
+
+
+async def _every_order(pool: asyncpg.Pool, envs: list[Envelope[Any]], name: str,
+                       rename: Any) -> list[dict[str, Any]]:
+    """The rows left by writing ``envs`` one by one in every order, and all in one batch."""
+    rows = []
+    variants: list[list[Envelope[Any]] | None] = [list(o) for o in itertools.permutations(envs)]
+    for k, order in enumerate([*variants, None]):
+        n = f"{name}{k}"
+        batch = [rename(e, n) for e in (envs if order is None else order)]
+        if order is None:
+            await _write(pool, batch)
+        else:
+            for e in batch:
+                await _write(pool, [e])
+        row = await _row(pool, n)
+        rows.append(row)
+    return rows
+
+
+def _renamer(rt: Runtime) -> Any:
+    def rename(env: Envelope[Any], name: str) -> Envelope[Any]:
+        data = msgspec.structs.replace(env.data, name=name)
+        return rt.publisher.envelope(data, id_=f"{env.id}-{name}", occurred_at=env.occurred_at)
+    return rename
+
+
+async def test_metadata_fetch_never_erases_requirements(rt: Runtime, pool: asyncpg.Pool) -> None:
+    p = rt.publisher
+    full = p.envelope(f.subreddit("Sub", subscribers=100, requested=False), occurred_at=f.at(1))
+    meta = p.envelope(f.subreddit("Sub", subscribers=200, requirements=None, requested=False),
+                      occurred_at=f.at(2))
+    rows = await _every_order(pool, [full, meta], "Sub", _renamer(rt))
+    for row in rows:
+        assert (row["min_post_karma"], row["best_posting_hour"], row["authors_sampled"]) == (10, 14, 25)
+        assert row["subscribers"] == 200  # the newer fact's own figures still win
+        row.pop("fact_id")
+    assert all(r == rows[0] for r in rows)
+
+
+async def test_newest_full_fetch_wins_the_requirements_in_any_order(
+        rt: Runtime, pool: asyncpg.Pool) -> None:
+    p = rt.publisher
+    old = p.envelope(f.subreddit("Req", requested=False), occurred_at=f.at(1))
+    new_req = f.subreddit("Req").requirements
+    assert new_req is not None
+    new = p.envelope(f.subreddit("Req", requested=False, requirements=type(new_req)(
+        min_post_karma=99, best_posting_hour=3, authors_sampled=7)), occurred_at=f.at(3))
+    meta = p.envelope(f.subreddit("Req", requirements=None, requested=False), occurred_at=f.at(5))
+    rows = await _every_order(pool, [old, new, meta], "Req", _renamer(rt))
+    for row in rows:
+        assert (row["min_post_karma"], row["best_posting_hour"], row["authors_sampled"]) == (99, 3, 7)
+        row.pop("fact_id")
+    assert all(r == rows[0] for r in rows)
+
+
+async def test_a_person_added_subreddit_is_not_discovered_after_it_was_added(
+        rt: Runtime, pool: asyncpg.Pool) -> None:
+    p = rt.publisher
+    added = p.envelope(f.subreddit("Added", requested=True), occurred_at=f.at(2))
+    late = p.envelope(f.discovered("Added"), occurred_at=f.at(3))  # discovered after the add
+    rows = await _every_order(pool, [added, late], "Added", _renamer(rt))
+    for row in rows:
+        assert row["requested"] is True and row["discovered_at"] is None
+        assert row["discovered_via_user"] is None and row["discovered_via_subreddit"] is None
+
+
+async def test_a_discovery_before_the_person_added_it_stays(rt: Runtime, pool: asyncpg.Pool) -> None:
+    p = rt.publisher
+    early = p.envelope(f.discovered("Early"), occurred_at=f.at(1))
+    added = p.envelope(f.subreddit("Early", requested=True), occurred_at=f.at(2))
+    later = p.envelope(f.discovered("Early"), occurred_at=f.at(3))
+    rows = await _every_order(pool, [early, added, later], "Early", _renamer(rt))
+    for row in rows:
+        assert row["requested"] is True and row["discovered_at"] == early.occurred_at
+        assert (row["discovered_via_user"], row["discovered_via_subreddit"]) == ("alice", "FitGirls")
