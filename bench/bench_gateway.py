@@ -153,7 +153,7 @@ async def prepare(scale: str, work: Path) -> tuple[str, str, list[Any]]:
         print(f"loaded in {time.perf_counter() - t0:.0f} s", flush=True)
         stop.set()
         await task
-        for s in ("SCRAPE", "DERIVED", "COMMANDS", "DLQ"):
+        for s in ("SCRAPE", "DERIVED", "DECISIONS", "COMMANDS", "DLQ"):
             await rt.js.delete_stream(rt.topology.stream(s))
         await rt.close()
         await conn.execute(

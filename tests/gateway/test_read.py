@@ -121,7 +121,7 @@ async def test_overview_scrapers_categorization(env: Env) -> None:
     assert o["scrapers_today"]["reddit"]["attempts"] == 9
     assert o["scrapers_today"]["reddit"]["success_rate"] == round(100 * 8 / 9, 2)
     assert abs(o["scrapers_today"]["instagram"]["cost_usd"] - 0.0024) < 1e-9
-    assert {s["stream"].split("_")[-1] for s in o["streams"]} == {"SCRAPE", "DERIVED", "COMMANDS", "DLQ"}
+    assert {s["stream"].split("_")[-1] for s in o["streams"]} == {"SCRAPE", "DERIVED", "DECISIONS", "COMMANDS", "DLQ"}
     scrape = next(s for s in o["streams"] if s["stream"].endswith("SCRAPE"))
     assert any(c["name"] == "persistence" for c in scrape["consumers"])
     r = await env.client.get("/api/v1/scrapers/reddit")

@@ -69,6 +69,7 @@ class CreatorItem(msgspec.Struct):
     avg_post_likes: float | None
     growth_weekly_pct: float | None
     review_status: str | None
+    reviewed_by: str | None
     niche: str | None
     tags: list[str]
     discovery_source: str | None
@@ -80,7 +81,7 @@ class CreatorItem(msgspec.Struct):
 LIST_COLS = (
     "ig_user_id, username, full_name, biography, external_url, profile_pic_url, profile_pic_key, "
     "is_verified, is_private, followers_count, following_count, media_count, engagement_rate, "
-    "avg_reel_views, avg_reel_likes, avg_post_likes, growth_weekly_pct, review_status, niche, tags, "
+    "avg_reel_views, avg_reel_likes, avg_post_likes, growth_weekly_pct, review_status, reviewed_by, niche, tags, "
     "discovery_source, discovered_at, discovered_followers_count, fact_at AS last_scraped_at"
 )
 

@@ -53,6 +53,7 @@ class SubredditItem(msgspec.Struct):
     availability: str | None
     review: str | None
     review_source: str | None
+    reviewed_by: str | None  # the person's name (None for a scraper suggestion)
     tags: list[str]
     primary_category: str | None
     verification_required: bool
@@ -69,7 +70,7 @@ class SubredditItem(msgspec.Struct):
 
 LIST_COLS = (
     "name, title, public_description, subscribers, active_users, over18, icon_img, availability, review, "
-    "review_source, tags, primary_category, verification_required, subreddit_score, avg_upvotes_per_post, "
+    "review_source, CASE WHEN review_source = 'manual' THEN reviewed_by END AS reviewed_by, tags, primary_category, verification_required, subreddit_score, avg_upvotes_per_post, "
     "engagement, min_post_karma, min_comment_karma, min_account_age_days, jsonb_array_length(rules) AS rules_count, "
     "fact_at AS last_scraped_at, discovered_at"
 )

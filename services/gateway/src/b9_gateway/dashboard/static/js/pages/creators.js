@@ -44,6 +44,7 @@ export async function creatorReviewPage({ main }) {
         c.review_status !== 'ok' ? button('Approve', () => review([c.ig_user_id], 'ok'), { small: true, kind: 'ok', 'aria-label': `Approve @${c.username}` }) : null,
         c.review_status !== 'non_related' ? button('Not related', () => review([c.ig_user_id], 'non_related'), { small: true, 'aria-label': `Mark @${c.username} not related` }) : null,
         c.review_status ? button('Reset', () => review([c.ig_user_id], null), { small: true, kind: 'ghost', 'aria-label': `Reset the review of @${c.username}` }) : null) },
+      { label: 'Reviewed by', render: (c) => (c.reviewed_by ? h('span', c.reviewed_by) : h('span.muted', '—')) },
     ],
   });
   bulk.actions.append(button('Approve selected', () => review(table.selected(), 'ok'), { small: true, kind: 'ok' }),

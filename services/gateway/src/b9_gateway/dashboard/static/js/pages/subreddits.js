@@ -73,6 +73,7 @@ export async function reviewPage({ main }) {
       { label: 'Rules', render: (s) => button(`${s.rules_count} rules`, () => showRules(s.name), { small: true, kind: 'ghost', 'aria-label': `Rules of r/${s.name}` }) },
       { label: 'Review', render: (s) => h('div.row-actions', ACTIONS.filter(([r]) => r !== s.review).map(([r, kind]) => button(r, () => review([s.name], r), { small: true, kind, 'aria-label': `Mark r/${s.name} ${r}` })),
         s.review ? button('Unreview', () => review([s.name], null), { small: true, kind: 'ghost', 'aria-label': `Clear the review of r/${s.name}` }) : null) },
+      { label: 'Reviewed by', render: (s) => (s.reviewed_by ? h('span', s.reviewed_by) : h('span.muted', s.review_source === 'suggested' ? 'suggested' : '—')) },
     ],
   });
   bulk.actions.append(...ACTIONS.map(([r, kind]) => button(`Mark ${r}`, () => review(table.selected(), r), { small: true, kind })),
