@@ -125,3 +125,39 @@ async def test_on_each_consumption_is_a_child_of_its_publish(rt: Runtime, export
         assert s.attributes["b9.outcome"] == "ack"
     handles = [s for s in spans if s.name == "handle scrape.attempted"]
     assert len(handles) == 6 and all(h.parent is not None for h in handles)
+
+
+async def test_spans_are_exported_over_otlp_http_to_the_configured_endpoint(rt: Runtime) -> None:
+    """A real OTLP/HTTP receiver on loopback (what Jaeger listens with on :4318)."""
+    from aiohttp import web
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, str, bytes]] = []
+
+    async def collect(request: web.Request) -> web.Response:
+        received.append((request.path, request.content_type, await request.read()))
+        return web.Response(status=200, content_type="application/x-protobuf", body=b"")
+
+    app = web.Application()
+    app.router.add_post("/v1/traces", collect)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        assert tracing.init("otlp-test", "1.2", f"http://127.0.0.1:{port}")
+        with tracing.span("root"):
+            await rt.publisher.publish(_attempt("exported"))
+        await asyncio.to_thread(tracing.shutdown)  # flushes the batch processor (a thread)
+    finally:
+        if tracing.ENABLED:
+            await asyncio.to_thread(tracing.shutdown)
+        await runner.cleanup()
+    assert [(p, t) for p, t, _ in received] == [("/v1/traces", "application/x-protobuf")]
+    req = ExportTraceServiceRequest.FromString(received[0][2])
+    [resource_spans] = req.resource_spans
+    attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+    assert attrs["service.name"] == "b9-otlp-test" and attrs["service.version"] == "1.2"
+    names = sorted(s.name for ss in resource_spans.scope_spans for s in ss.spans)
+    assert names == ["publish scrape.attempted", "root"]
