@@ -66,14 +66,15 @@ def _own_schemas(spec: dict[str, Any]) -> None:
 
 
 def _security(spec: dict[str, Any]) -> None:
+    from b9_gateway import policy
     from b9_gateway.auth import SECURITY_SCHEMES
 
     spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
     for path, ops in spec.get("paths", {}).items():
         if path.startswith(("/api/v1/", "/media/")) and path not in ("/api/v1/login", "/api/v1/logout"):
-            for op in ops.values():
+            for method, op in ops.items():
                 op["security"] = [{"bearer": []}, {"session": []}]
-                op.setdefault("responses", {}).setdefault("401", {"description": "Missing or wrong API key"})
+                policy.document(op, method, path)  # 401, 403, 413, 429 from the auth gate
 
 
 def install(app: FastAPI) -> None:

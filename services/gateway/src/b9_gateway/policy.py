@@ -12,6 +12,8 @@ Roles, each with everything of the one before:
 
 from __future__ import annotations
 
+from typing import Any
+
 from b9_common.events.decisions import Role
 
 RANK: dict[str, int] = {"viewer": 0, "reviewer": 1, "admin": 2}
@@ -64,3 +66,16 @@ def body_limit(path: str) -> int:
         if path.startswith(prefix):
             return limit
     return DEFAULT_BODY
+
+
+def document(op: dict[str, Any], method: str, path: str) -> None:
+    """The gate's answers in an authenticated operation's OpenAPI ``responses``."""
+    responses = op.setdefault("responses", {})
+    responses.setdefault("401", {"description": "Missing, wrong, disabled or revoked key or session"})
+    responses.setdefault("429", {"description": "Too many requests, or failed sign-ins from this address "
+                                                "(see Retry-After)"})
+    need = role_needed(method.upper(), path)
+    if need != "viewer":
+        responses.setdefault("403", {"description": f"Needs the {need} role (the answer names it and yours)"})
+    if method.lower() in ("post", "put", "patch"):
+        responses.setdefault("413", {"description": f"Request body over {body_limit(path)} bytes"})
