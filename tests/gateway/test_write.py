@@ -39,10 +39,14 @@ async def test_login_cookie_session_and_logout(fresh: Env) -> None:
     assert r.status_code == 401
     r = await fresh.anon.post("/api/v1/login", json={"key": fresh.settings.gateway_api_key})
     assert r.status_code == 200 and "b9_session" in r.cookies
+    token = r.cookies["b9_session"]
     assert (await fresh.anon.get("/api/v1/subreddits")).status_code == 200
-    await fresh.anon.post("/api/v1/logout")
-    fresh.anon.cookies.clear()
+    r = await fresh.anon.post("/api/v1/logout")
+    assert r.status_code == 200 and "max-age=0" in r.headers["set-cookie"].lower()  # the response drops it
+    assert "b9_session" not in fresh.anon.cookies
     assert (await fresh.anon.get("/api/v1/subreddits")).status_code == 401
+    r = await fresh.anon.get("/api/v1/subreddits", headers={"Cookie": f"b9_session={token}"})
+    assert r.status_code == 401  # and the server ended the session: the old cookie is refused
 
 
 async def test_wrong_types_give_422_naming_the_field(fresh: Env) -> None:
