@@ -1,8 +1,9 @@
 """OpenTelemetry tracing: one trace per subreddit's path through the services, or nothing.
 
 Off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (``init``): then ``ENABLED`` stays False,
-OpenTelemetry is not even imported, and every hook in the runtime is one module-level flag
-check (no span objects). On, spans are exported over OTLP/HTTP (``<endpoint>/v1/traces``):
+b9 imports nothing of OpenTelemetry (the gateway's FastAPI imports its API on its own) and
+every hook in the runtime is one module-level flag check (no span objects). On, spans are
+exported over OTLP/HTTP (``<endpoint>/v1/traces``):
 
 - the gateway's HTTP requests (``b9_gateway.observe``), SERVER spans from ``traceparent``;
 - every publish (PRODUCER): W3C ``traceparent`` goes in the NATS headers; the envelope's
