@@ -19,7 +19,10 @@ RETRY_WHEN_DISABLED = 30.0
 
 def command_handler(scraper: Scraper, control: ControlState, priority: Priority,
                     claim_discovered: Callable[[str], Awaitable[bool]] | None = None,
+                    requested: Callable[[str], Awaitable[None]] | None = None,
                     ) -> Callable[[Envelope[Any]], Awaitable[None]]:
+    """``requested(name)`` marks a subreddit a person asked for (the discovery claim), so no
+    replica records it as discovered or fetches it again for discovery."""
     async def handle(env: Envelope[Any]) -> None:
         cmd: RedditScrapeRequested = env.data
         if not control.enabled:
@@ -27,6 +30,8 @@ def command_handler(scraper: Scraper, control: ControlState, priority: Priority,
         try:
             async with priority.urgent():
                 if cmd.kind == "subreddit":
+                    if requested is not None:
+                        await requested(cmd.name)
                     rep = await scraper.refresh_subreddit(cmd.name, "full", requested=True,
                                                           claim=claim_discovered)
                     outcome = rep.outcome

@@ -6,7 +6,8 @@ State in the scraper's own KV bucket (``reddit_scraper``, entries expire after 2
   advances it with ``kv.update(last=revision)`` (exactly one wins);
 - ``c<n>.<name>``: a claim made with ``kv.create`` — only one replica refreshes a subreddit
   in cycle n; a claim whose refresh was interrupted (disable, shutdown) is deleted again;
-- ``d.<name>``: a discovered subreddit's claim (fetched once across replicas).
+- ``d.<name>``: a discovered subreddit's claim (discovered and fetched once across replicas),
+  also taken by a command for the name (a subreddit a person asked for is not discovered).
 
 Cycle n+1 starts ``interval_seconds`` after cycle n ran out of work (read at once when the
 control value changes). Subreddits go stalest first; ``batch_size`` refreshes run at a time.
@@ -20,6 +21,7 @@ import time
 from typing import Any
 
 import msgspec
+from b9_common import tracing
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
@@ -72,6 +74,13 @@ class CycleRunner:
 
     async def claim_discovered(self, name: str) -> bool:
         return await self.claim(f"d.{name.lower()}")
+
+    async def mark_requested(self, name: str) -> None:
+        """A person asked for ``name``: take its discovery claim (whoever held it)."""
+        try:
+            await self.kv.put(f"d.{name.lower()}", b"requested")
+        except Exception as exc:  # the stream read and persistence still know the name
+            log.warning("could not mark %s requested: %s", name, exc)
 
     # -- cycle state ---------------------------------------------------------------------
     async def _read(self) -> tuple[CycleState, int]:
@@ -158,8 +167,9 @@ class CycleRunner:
     async def _refresh(self, cycle: int, item: Tracked, key: str) -> None:
         LOW_PRIORITY.set(True)
         try:
-            await self.scraper.refresh_subreddit(item.name, item.mode, cycle=cycle,
-                                                 claim=self.claim_discovered)
+            with tracing.span("refresh subreddit", {"b9.subreddit": item.name, "b9.cycle": cycle}):
+                await self.scraper.refresh_subreddit(item.name, item.mode, cycle=cycle,
+                                                     claim=self.claim_discovered)
             self.refreshed += 1
         except (ScraperDisabled, asyncio.CancelledError):
             await asyncio.shield(self.release(key))

@@ -48,10 +48,17 @@ def percentile_low(values: Iterable[int]) -> int | None:
 
 
 def best_posting_time(posts: Iterable[RedditPost]) -> tuple[int | None, int | None]:
-    """Hour (UTC) and weekday (Mon=0) with the highest mean score among posts with score > 0."""
+    """Hour (UTC) and weekday (Mon=0) with the highest mean score among posts with score > 0.
+
+    Each post counts once: one seen both in the subreddit's top listing and in its author's
+    submissions is the same post (the first copy given is used)."""
     by_hour: dict[int, list[int]] = defaultdict(list)
     by_day: dict[int, list[int]] = defaultdict(list)
+    seen: set[str] = set()
     for p in posts:
+        if p.reddit_id in seen:
+            continue
+        seen.add(p.reddit_id)
         if p.score > 0:
             by_hour[p.posting_hour].append(p.score)
             by_day[p.posting_day_of_week].append(p.score)

@@ -18,6 +18,7 @@ from b9_reddit_scraper.client import RedditClient
 from b9_reddit_scraper.commands import command_handler
 from b9_reddit_scraper.control import ControlState, Priority, watch_control
 from b9_reddit_scraper.cycle import CycleRunner
+from b9_reddit_scraper.pending import PendingCommands
 from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
 from b9_reddit_scraper.scraper import Scraper
 from b9_reddit_scraper.settings import Settings
@@ -83,7 +84,9 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
     budget = SharedBudget(kv, control)
     priority = Priority()
     client = RedditClient(session, settings, control, pacer, budget, priority)
-    scraper = Scraper(client, rt.publisher, tracked, settings, replica=rt.replica)
+    pending = PendingCommands(rt.js, rt.topology)
+    scraper = Scraper(client, rt.publisher, tracked, settings, replica=rt.replica,
+                      pending=pending.names)
     cycle = CycleRunner(scraper, tracked, control, kv, replica=rt.replica)
 
     def status() -> dict[str, Any]:
@@ -104,7 +107,7 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
 
     return App(
         consumers=[ConsumerDef(COMMANDS, handler=command_handler(
-            scraper, control, priority, cycle.claim_discovered), batch=4, concurrency=4)],
+            scraper, control, priority, cycle.claim_discovered, cycle.mark_requested), batch=4, concurrency=4)],
         loops=[control_loop, cycle.run], closers=[close], status=status,
     )
 

@@ -39,6 +39,7 @@ from b9_reddit_scraper.tracked import Mode, TrackedSource
 log = logging.getLogger(__name__)
 
 Claim = Callable[[str], Awaitable[bool]]
+Names = Callable[[], Awaitable[set[str]]]
 AttemptOutcome = Literal["success", "not_found", "private", "banned", "quarantined",
                          "rate_limited", "failed"]
 _AVAILABILITY: dict[str, Any] = {"not_found": "not_found", "private": "private", "banned": "banned",
@@ -69,8 +70,9 @@ class UserReport:
 
 class Scraper:
     def __init__(self, client: RedditClient, publisher: Any, tracked: TrackedSource,
-                 settings: Settings, *, replica: str = "") -> None:
+                 settings: Settings, *, replica: str = "", pending: Names | None = None) -> None:
         self.client = client
+        self.pending = pending  # subreddits with a command queued or in flight (known too)
         self.publisher = publisher
         self.tracked = tracked
         self.settings = settings
@@ -153,25 +155,32 @@ class Scraper:
     async def _discover(self, posts: list[RedditPost], *, via_subreddit: str | None,
                         claim: Claim | None, cycle: int | None, fetch: bool) -> list[str]:
         known = await self.tracked.known()
+        if self.pending is not None:
+            known |= await self.pending()  # asked for by a person: not a discovery
         new: dict[str, RedditPost] = {}
         for p in posts:
             low = p.subreddit.lower()
             if valid_subreddit(p.subreddit) and low not in known and low not in self.seen:
                 new.setdefault(low, p)
         to_fetch: list[str] = []
+        found: list[str] = []
         for low, p in new.items():
             self.seen.add(low)
+            # the claim (d.<name>, shared by replicas) is taken by the first discoverer and by
+            # a command for the name: either way this is not a new discovery
+            if claim is not None and not await claim(p.subreddit):
+                continue
             user_feed = low.startswith("u_")
             await self.publisher.publish(SubredditDiscovered(
                 name=p.subreddit, via_user=p.author, via_subreddit=via_subreddit,
                 user_feed=user_feed))
+            found.append(p.subreddit)
             if not user_feed:
                 to_fetch.append(p.subreddit)
         if fetch:
             for name in to_fetch:
-                if claim is None or await claim(name):
-                    await self.refresh_subreddit(name, "metadata", cycle=cycle, discover=False)
-        return [p.subreddit for p in new.values()]
+                await self.refresh_subreddit(name, "metadata", cycle=cycle, discover=False)
+        return found
 
     # -- users -----------------------------------------------------------------------
     async def user(self, name: str, *, cycle: int | None = None) -> UserReport:
