@@ -15,6 +15,8 @@ import logging
 import random
 from contextlib import suppress
 
+from b9_common import tracing
+
 from b9_instagram_scraper.commands import CommandGate
 from b9_instagram_scraper.control import Control
 from b9_instagram_scraper.directory import CreatorDirectory, TrackedCreator
@@ -117,7 +119,8 @@ class Cycle:
     async def _one(self, c: TrackedCreator) -> None:
         ok = False
         try:
-            res = await self.scraper.scrape_creator(c.username, cycle=self.cycle)
+            with tracing.span("scrape creator", {"b9.creator": c.username, "b9.cycle": self.cycle}):
+                res = await self.scraper.scrape_creator(c.username, cycle=self.cycle)
             ok = res.outcome in DONE_OUTCOMES
             self.scraped_this_pass += 1
         except asyncio.CancelledError:
