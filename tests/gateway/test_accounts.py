@@ -3,6 +3,7 @@ revocation on every worker, rotation, forged and expired cookies, /media, the bo
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import msgspec
@@ -10,6 +11,7 @@ from b9_common.accounts import Session, session_key
 from gwaccounts import bearer, client_of, person, second_worker, store_of, within
 from gwdata import THUMB_BYTES, THUMB_KEY
 from gwenv import AUTH, Env
+from gwlive import served
 
 
 def app_of(env: Env):  # type: ignore[no-untyped-def]
@@ -132,3 +134,19 @@ async def test_bootstrap_key_logs_in_as_admin(env: Env) -> None:
     async with second_worker(env, gateway_api_key="another-key-0123456789") as other, \
             client_of(other, cookies=cookies) as c:
         assert (await c.get("/api/v1/session")).status_code == 401  # a changed key ends its sessions
+
+
+async def test_logout_also_ends_the_live_feed_the_session_opened(env: Env) -> None:
+    _, key = await person(env, "finn", "viewer")
+    async with served(env.settings, env.deps, {}) as c:
+        assert (await c.post("/api/v1/login", json={"key": key})).status_code == 200
+        async with c.stream("GET", "/api/v1/events", params={"max_seconds": 30}) as feed:
+            lines = feed.aiter_lines()
+            while (await anext(lines)) != "event: ready":  # subscribed
+                pass
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            assert (await c.post("/api/v1/logout")).status_code == 200
+            async for _ in lines:  # the stream ends: not the 30 s it asked for
+                pass
+            assert loop.time() - start < 2.0

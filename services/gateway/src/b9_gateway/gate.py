@@ -13,7 +13,9 @@ streamed body a 413 when it passes the limit. Nothing is read before the caller 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException
@@ -54,6 +56,31 @@ async def _answer(send: Send, status: int, body: dict[str, Any], headers: list[t
     await send({"type": "http.response.body", "body": raw})
 
 
+LONG_LIVED = ("/api/v1/events",)  # streams that end when their credentials do
+RECHECK = 0.5  # seconds between checks of a long-lived stream's credentials
+
+
+def _revocable(receive: Receive, still_valid: Callable[[], Awaitable[bool]], revoked: asyncio.Event) -> Receive:
+    """``receive`` that reports a disconnect once the credentials are no longer valid (the
+    live feed then ends as if the client had gone: a logout also ends its open streams)."""
+
+    async def wrapped() -> Message:
+        inner = asyncio.ensure_future(receive())
+        try:
+            while True:
+                done, _ = await asyncio.wait({inner}, timeout=RECHECK)
+                if done:
+                    return inner.result()
+                if not await still_valid():
+                    revoked.set()
+                    return {"type": "http.disconnect"}
+        finally:
+            if not inner.done():
+                inner.cancel()
+
+    return wrapped
+
+
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -82,19 +109,39 @@ class AuthGate:
         if length is not None and length > limit:
             await _answer(send, 413, {"detail": BodyTooLarge(path, limit).detail})
             return
-        started = False
+        started = ended = False
 
         async def tracking(message: Message) -> None:
-            nonlocal started
+            nonlocal started, ended
             started = started or message["type"] == "http.response.start"
+            ended = ended or (message["type"] == "http.response.body" and not message.get("more_body", False))
             await send(message)
 
+        receive = _limited(receive, path, limit)
+        revoked = asyncio.Event()
+        if path in LONG_LIVED and "actor" in scope.get("state", {}):
+            receive = _revocable(receive, self._checker(scope), revoked)
         try:
-            await self.app(scope, _limited(receive, path, limit), tracking)
+            await self.app(scope, receive, tracking)
         except BodyTooLarge as exc:
             if started:
                 raise
             await _answer(send, 413, {"detail": exc.detail})
+            return
+        if revoked.is_set() and started and not ended:  # the stream stopped for us: end it properly
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _checker(self, scope: Scope) -> Callable[[], Awaitable[bool]]:
+        creds, deps, method, path = Credentials(scope), scope["app"].state.deps, scope["method"], scope["path"]
+
+        async def still_valid() -> bool:
+            try:
+                account = await self.auth.resolve(creds, deps)
+            except AccountsUnavailable:
+                return True  # cannot tell: keep the stream (requests are refused meanwhile)
+            return account is not None and policy.allowed(account.role, method, path)
+
+        return still_valid
 
     async def _admit(self, scope: Scope, send: Send, path: str, client: str) -> bool:
         creds = Credentials(scope)
