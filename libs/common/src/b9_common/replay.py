@@ -86,14 +86,22 @@ async def replay(
     stop = stop or asyncio.Event()
     until_ns = int(slice_.until.timestamp() * 1e9) if slice_.until else None
 
+    # Handed to the handler and not settled yet: the end is reached only when these are settled
+    # too (a batch still being written when the last one finished may yet be retried).
+    in_flight: set[int] = set()
+
     def in_slice(d: Delivery) -> bool:
         if d.meta.stream_seq > report.end_seq:
             return False
-        return not (until_ns is not None and d.meta.timestamp_ns > until_ns)
+        if until_ns is not None and d.meta.timestamp_ns > until_ns:
+            return False
+        in_flight.add(d.meta.stream_seq)
+        return True
 
     retrying: set[int] = set()
 
     def observe(d: Delivery, outcome: str) -> None:
+        in_flight.discard(d.meta.stream_seq)
         if outcome == "retry":
             report.retried += 1
             retrying.add(d.meta.stream_seq)
@@ -132,21 +140,24 @@ async def replay(
     try:
         stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
         finisher: asyncio.Task[Any] = asyncio.create_task(done.wait())
+        loop = asyncio.get_running_loop()
+        moved_at, before = loop.time(), report.visited + report.retried
         while True:
-            before = report.visited + report.retried
             await asyncio.wait([stopper, finisher], timeout=idle_timeout, return_when=asyncio.FIRST_COMPLETED)
-            if stop.is_set() or (done.is_set() and not retrying):
+            if stop.is_set() or (done.is_set() and not retrying and not in_flight):
                 break
-            if done.is_set():
+            if done.is_set():  # past the end, messages still in flight or to be retried: poll until settled
                 finisher = asyncio.create_task(asyncio.sleep(0.2))
-            if report.visited + report.retried == before:
+            if report.visited + report.retried != before:
+                moved_at, before = loop.time(), report.visited + report.retried
+            elif loop.time() - moved_at >= idle_timeout:  # not 0.2 s: a retry's delay is longer
                 log.warning("replay idle for %ss; ending", idle_timeout)
                 break
         stopper.cancel()
         finisher.cancel()
         # Let in-flight messages of the slice settle before the consumer goes away.
         await consumer.stop(grace=30)
-        report.complete = done.is_set() and not retrying and not stop.is_set()
+        report.complete = done.is_set() and not retrying and not in_flight and not stop.is_set()
     finally:
         try:
             await rt.js.delete_consumer(stream, name)
