@@ -168,7 +168,12 @@ async def rebuild(settings: Settings, target_url: str, *, on_plan: Plan | None =
                 runs.append(StreamRun(cdef.spec.stream, cdef, plan))
             if on_plan is not None:
                 on_plan(runs)
-            await asyncio.gather(*(_run(rrt, run, progress, stop, stall) for run in runs))
+            stops = [asyncio.Event() for _ in runs]
+            watcher = asyncio.create_task(_watch(runs, stops, stop, stall))
+            try:
+                await asyncio.gather(*(_run(rrt, run, e, progress, stall) for run, e in zip(runs, stops, strict=True)))
+            finally:
+                watcher.cancel()
         finally:
             for closer in app.closers:
                 try:
@@ -180,44 +185,51 @@ async def rebuild(settings: Settings, target_url: str, *, on_plan: Plan | None =
     return RebuildReport(runs, refused.facts, time.perf_counter() - t0)
 
 
-async def _run(rt: Runtime, run: StreamRun, progress: Progress | None, stop: asyncio.Event,
+async def _watch(runs: list[StreamRun], stops: list[asyncio.Event], stop: asyncio.Event, stall: float) -> None:
+    """Stop every unfinished stream when ``stop`` is set, or when no stream has advanced for
+    ``stall`` seconds (a stream waiting for another one, e.g. decisions for facts still being
+    rebuilt, is not stalled while the other one advances)."""
+    seen, since = -1, time.monotonic()
+    while not all(e.is_set() for e in stops):
+        await asyncio.sleep(1.0)
+        visited = sum(r.report.visited for r in runs)
+        if stop.is_set():
+            for e in stops:
+                e.set()
+        elif visited != seen:
+            seen, since = visited, time.monotonic()
+        elif time.monotonic() - since > stall:
+            for run, e in zip(runs, stops, strict=True):
+                if not e.is_set():
+                    log.warning("%s: no progress for %.0f s (%d retried); stopping", run.stream, stall,
+                                run.report.retried)
+                    run.stalled = True
+                    e.set()
+
+
+async def _run(rt: Runtime, run: StreamRun, mine: asyncio.Event, progress: Progress | None,
                stall: float) -> None:
-    if run.plan.start > run.plan.end or run.total == 0:
-        run.report.complete = True
-        return
-    mine = asyncio.Event()
-    next_at = 0.0
-
-    def on_progress(report: ReplayReport) -> None:
-        nonlocal next_at
-        run.report = report
-        now = time.monotonic()
-        if progress is not None and (now >= next_at or report.visited >= run.total):
-            next_at = now + 0.1
-            progress(run)
-
-    async def watch() -> None:
-        seen, since = -1, time.monotonic()
-        while not mine.is_set():
-            await asyncio.sleep(1.0)
-            if stop.is_set():
-                mine.set()
-            elif run.report.visited != seen:
-                seen, since = run.report.visited, time.monotonic()
-            elif time.monotonic() - since > stall:
-                log.warning("%s: no progress for %.0f s (%d retried); stopping", run.stream, stall,
-                            run.report.retried)
-                run.stalled = True
-                mine.set()
-
-    watcher = asyncio.create_task(watch())
-    t0 = time.perf_counter()
     try:
-        run.report = await replay(rt, run.consumer, run.plan.to_slice(), progress=on_progress, stop=mine,
-                                  idle_timeout=max(stall, run.consumer.spec.ack_wait))
+        if run.plan.start > run.plan.end or run.total == 0:
+            run.report.complete = True
+            return
+        next_at = 0.0
+
+        def on_progress(report: ReplayReport) -> None:
+            nonlocal next_at
+            run.report = report
+            now = time.monotonic()
+            if progress is not None and (now >= next_at or report.visited >= run.total):
+                next_at = now + 0.1
+                progress(run)
+
+        t0 = time.perf_counter()
+        try:
+            run.report = await replay(rt, run.consumer, run.plan.to_slice(), progress=on_progress, stop=mine,
+                                      idle_timeout=max(stall, run.consumer.spec.ack_wait))
+        finally:
+            run.seconds = time.perf_counter() - t0
+        if progress is not None:
+            progress(run)
     finally:
-        run.seconds = time.perf_counter() - t0
         mine.set()
-        watcher.cancel()
-    if progress is not None:
-        progress(run)

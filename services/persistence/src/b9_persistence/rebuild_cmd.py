@@ -47,6 +47,8 @@ def rebuild_command(
     into: str = typer.Option("", "--into", help="rebuild into this (empty) database: disaster recovery"),
     keep: bool = typer.Option(False, "--keep", help="with --verify: keep the scratch database"),
     stall: float = typer.Option(120.0, "--stall", min=1.0, help="stop a stream that makes no progress for N s"),
+    wait: float = typer.Option(60.0, "--wait", min=0.0,
+                               help="with --verify: wait up to N s for live persistence to reach the same point"),
 ) -> None:
     """Rebuild the read model from the streams alone (--verify compares it with the live one)."""
     if verify == bool(into):
@@ -56,11 +58,12 @@ def rebuild_command(
     quiet_logging(cli)
     with exit_on_config_error("b9 rebuild"):
         settings: Settings = service_settings(SERVICE, cli)
-    raise typer.Exit(asyncio.run(rebuild_main(settings, cli, verify=verify, into=into, keep=keep, stall=stall)))
+    raise typer.Exit(asyncio.run(rebuild_main(settings, cli, verify=verify, into=into, keep=keep, stall=stall,
+                                         wait=wait)))
 
 
 async def rebuild_main(settings: Settings, cli: CliSettings | None = None, *, verify: bool, into: str = "",
-                       keep: bool = False, stall: float = 120.0) -> int:
+                       keep: bool = False, stall: float = 120.0, wait: float = 60.0) -> int:
     live_url = (effective_database_url(cli) if cli else "") or settings.database_url
     if verify:
         target = with_database(live_url, f"b9_rebuild_{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid4().hex[:6]}")
@@ -83,7 +86,7 @@ async def rebuild_main(settings: Settings, cli: CliSettings | None = None, *, ve
         if not report.complete:
             console.print("[red]the rebuild did not complete: nothing compared[/]")
             return 1
-        same = await verify_against(settings, report, live_url, target, console)
+        same = await verify_against(settings, report, live_url, target, console, wait)
         return 0 if same else 1
     finally:
         if verify and not keep:

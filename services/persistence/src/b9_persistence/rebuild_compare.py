@@ -29,12 +29,12 @@ NOT_FROM_STREAMS: dict[str, str] = {
     "replays": "replay records (kept in the KV bucket `replays` and copied here; not events)",
 }
 
-# Columns that are local by nature: identical facts give different values in two databases.
-# (table, column) -> why. "*" as the table means every table.
-LOCAL_COLUMNS: dict[tuple[str, str], str] = {
-    ("models", "created_at"): "wall-clock time the row was inserted (DEFAULT now())",
-    ("models", "updated_at"): "wall-clock time the row was last written (DEFAULT now())",
-}
+# Columns that are local by nature: the same events give different values in two databases
+# (serial ids, wall-clock "inserted at" times). (table, column) -> why; "*" = every table.
+# None today: every key is natural or chosen by the publisher (models' ids, decision_log's
+# event ids), every time is an event's occurred_at (models' created_at / updated_at included),
+# and no writer reads the clock. A column added with DEFAULT now() or a serial goes here.
+LOCAL_COLUMNS: dict[tuple[str, str], str] = {}
 
 BUCKETS = 1024
 # Rows are compared as text: both sessions render times and floats the same way.
