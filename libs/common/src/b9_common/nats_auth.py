@@ -34,6 +34,7 @@ class Role:
     kv_read: tuple[str, ...] = ("control",)  # buckets it may get/watch
     sub_events: bool = False  # core-subscribe to every event subject (live feed)
     admin_consumers: bool = False  # may delete consumers (replays)
+    dlq_admin: bool = False  # may read, delete and purge dead letters (DLQ retry republishes them)
     core_pub: tuple[str, ...] = ()  # core NATS subject tails (no stream), e.g. "b9.decisions.applied"
     core_sub: tuple[str, ...] = ()
 
@@ -59,29 +60,40 @@ ROLES: dict[str, Role] = {
     "reddit-scraper": Role(
         publishes=REDDIT,
         reads=("SCRAPE", "COMMANDS"),
-        kv_write=("control.>", "budgets.>"),
-        kv_read=("control", "budgets"),
+        kv_write=("control.>", "budgets.>", "reddit_scraper.>"),
+        kv_read=("control", "budgets", "reddit_scraper"),
     ),
     "instagram-scraper": Role(
         publishes=INSTAGRAM,
         reads=("SCRAPE", "COMMANDS"),
-        kv_write=("control.>", "budgets.>"),
-        kv_read=("control", "budgets"),
+        kv_write=("control.>", "budgets.>", "ig_state.>", "ig_known.>", "ig_claims.>"),
+        kv_read=("control", "budgets", "ig_state", "ig_known", "ig_claims"),
     ),
     "categorizer": Role(
         publishes=("subreddit.categorized", "creator.categorized"),
         reads=("SCRAPE", "DERIVED", "COMMANDS"),
+        kv_write=("categorizer_cache.>",),
+        kv_read=("control", "categorizer_cache"),
     ),
-    "media": Role(publishes=("media.stored", "media.failed"), reads=("SCRAPE", "COMMANDS")),
+    "media": Role(
+        publishes=("media.stored", "media.failed"),
+        reads=("SCRAPE", "COMMANDS"),
+        kv_write=("media_sources.>",),
+        kv_read=("control", "media_sources"),
+    ),
     "persistence": Role(reads=("SCRAPE", "DERIVED", "DECISIONS"), core_pub=(APPLIED,)),
+    # Besides commands and decisions, the gateway republishes dead letters to their original
+    # subjects (DLQ retry) and runs replays in-process (the replayed service's publishes and cache).
     "gateway": Role(
-        publishes=COMMANDS + DECISIONS,
+        publishes=tuple(EVENTS),
         core_sub=(APPLIED,),
         reads=("SCRAPE", "DERIVED", "COMMANDS", "DLQ"),
-        kv_write=("control.>",),
-        kv_read=("control", "heartbeats", "budgets"),
+        kv_write=("control.>", "replays.>", "accounts.>", "sessions.>", "categorizer_cache.>", "media_sources.>"),
+        kv_read=("control", "heartbeats", "budgets", "replays", "accounts", "sessions", "categorizer_cache",
+                 "media_sources"),
         sub_events=True,
         admin_consumers=True,
+        dlq_admin=True,
     ),
 }
 
@@ -113,6 +125,7 @@ def permissions(name: str, role: Role, topo: Topology | None = None) -> tuple[li
     pub += PROVISION
     for s in streams:
         pub += [
+            f"$JS.API.CONSUMER.CREATE.{s}",  # no filter subject (nats-py's ordered consumers: KV watch)
             f"$JS.API.CONSUMER.CREATE.{s}.>",
             f"$JS.API.CONSUMER.DURABLE.CREATE.{s}.*",
             f"$JS.API.CONSUMER.INFO.{s}.*",
@@ -131,6 +144,10 @@ def permissions(name: str, role: Role, topo: Topology | None = None) -> tuple[li
             f"$JS.API.DIRECT.GET.KV_{b}.>",
             f"$JS.API.STREAM.MSG.GET.KV_{b}",
         ]
+    if role.dlq_admin:
+        dlq = topo.stream("DLQ")
+        pub += [f"$JS.API.STREAM.MSG.GET.{dlq}", f"$JS.API.DIRECT.GET.{dlq}", f"$JS.API.DIRECT.GET.{dlq}.>",
+                f"$JS.API.STREAM.MSG.DELETE.{dlq}", f"$JS.API.STREAM.PURGE.{dlq}"]
     pub += ["$JS.FC.>", f"$KV.{topo.bucket('heartbeats')}.{name}.>"]
     pub += [f"$KV.{topo.bucket(k.split('.', 1)[0])}.{k.split('.', 1)[1]}" for k in role.kv_write]
     pub += [topo.subject(t) for t in role.core_pub]

@@ -16,11 +16,13 @@ import asyncio
 import gc
 import logging
 import os
+import re
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 import nats
@@ -37,6 +39,7 @@ from b9_common.settings import CommonSettings, exit_on_config_error, load_settin
 from b9_common.topology import ConsumerSpec, Topology
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -86,30 +89,95 @@ class ServiceDef:
     bootstrap: Callable[[Any, Runtime], Coroutine[Any, Any, App]]
 
 
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
+
+
+def _one_line_errors(service: str) -> Callable[[Exception], Awaitable[None]]:
+    """nats-py's error callback, one line per distinct error at most every 10 s (no traceback)."""
+    last: dict[str, float] = {}
+
+    async def on_error(exc: Exception) -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        now = asyncio.get_running_loop().time()
+        if now - last.get(text, -1e9) >= 10.0:
+            last[text] = now
+            log.warning("nats: %s", text, extra={"service": service})
+
+    return on_error
+
+
+async def _answers(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname or "127.0.0.1", parts.port or 4222), 2.0)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+async def retry_startup(what: str, attempt_fn: Callable[[], Awaitable[T]], timeout: float) -> T:
+    """Call ``attempt_fn`` until it succeeds, backing off 0.5 s .. 5 s, for at most ``timeout`` s.
+
+    One log line per failed attempt; then ConnectionError naming ``what`` (one line)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await attempt_fn()
+        except Exception as exc:
+            left = deadline - loop.time()
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if left <= 0:
+                raise ConnectionError(f"{what} after {attempt} attempts in {timeout:g} s: {reason}") from None
+            delay = min(5.0, 0.5 * 2 ** min(attempt - 1, 4), left)
+            log.warning("%s (attempt %d): %s; retrying in %.1f s", what, attempt, reason, delay)
+            await asyncio.sleep(delay)
+
+
 async def connect(settings: CommonSettings, service: str, version: str, *,
-                  connect_timeout: float = 30.0) -> Runtime:
-    """Connect to NATS (retrying until ``connect_timeout``) and provision the topology."""
+                  connect_timeout: float | None = None) -> Runtime:
+    """Connect to NATS (retrying with backoff for ``STARTUP_TIMEOUT`` s) and provision the topology."""
     servers = [s.strip() for s in settings.nats_url.split(",")]
     replica = settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + connect_timeout
-    while True:
-        try:
-            nc = await nats.connect(
-                servers=servers, name=f"{service}@{version}/{replica}",
-                max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
-                allow_reconnect=True,
-            )
-            break
-        except Exception as exc:
-            if loop.time() > deadline:
-                raise ConnectionError(f"NATS_URL: cannot reach {settings.nats_url}: {exc}") from exc
-            await asyncio.sleep(0.5)
+
+    async def attempt() -> NATS:
+        if not any(await asyncio.gather(*(_answers(s) for s in servers))):
+            raise ConnectionRefusedError("nothing accepts connections there")
+        # nats-py retries a refused initial connect forever: bound each attempt.
+        return await asyncio.wait_for(nats.connect(
+            servers=servers, name=f"{service}@{version}/{replica}", max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5, connect_timeout=2, allow_reconnect=True,
+            error_cb=_one_line_errors(service)), 10.0)
+
+    timeout = connect_timeout if connect_timeout is not None else settings.startup_timeout
+    nc = await retry_startup(f"NATS_URL: cannot reach {_redact(settings.nats_url)}", attempt, timeout)
     js = nc.jetstream(timeout=10)
     topology = Topology(namespace=settings.b9_namespace, replicas=settings.stream_replicas)
     await topology.provision(js)
     publisher = Publisher(js, topology, source=f"{service}@{version}")
     return Runtime(nc=nc, js=js, topology=topology, publisher=publisher, service=service, replica=replica)
+
+
+async def wait_postgres(settings: Any) -> None:
+    """A service with a DATABASE_URL waits (bounded by STARTUP_TIMEOUT) for PostgreSQL to answer."""
+    url = getattr(settings, "database_url", "")
+    if not url:
+        return
+    import asyncpg
+
+    async def attempt() -> None:
+        conn = await asyncpg.connect(url, timeout=5)
+        await conn.close()
+
+    where = urlsplit(url)
+    shown = f"{where.hostname or ''}{where.path}" + (f"?{where.query}" if where.query else "")
+    await retry_startup(f"DATABASE_URL: cannot reach PostgreSQL at {shown}", attempt,
+                        getattr(settings, "startup_timeout", 60.0))
 
 
 def build_consumer(rt: Runtime, cdef: ConsumerDef, **overrides: Any) -> Consumer:
@@ -139,6 +207,11 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
             pass
     tracing.init(sdef.name, sdef.version, getattr(settings, "otel_exporter_otlp_endpoint", ""))
     rt = await connect(settings, sdef.name, sdef.version)
+    try:
+        await wait_postgres(settings)
+    except ConnectionError:
+        await rt.close()
+        raise
     app = await sdef.bootstrap(settings, rt)
     port = getattr(settings, "metrics_port", -1)
     try:

@@ -95,11 +95,15 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     # Stream replicas: 1 on one node, 3 on a cluster.
     stream_replicas: int = msgspec.field(default=1)
     replica_id: str = ""
+    # Seconds a starting service (and `b9 seed`) retries a missing NATS / PostgreSQL, then exits 1.
+    startup_timeout: float = 60.0
 
     def validate(self) -> None:
         require_url("NATS_URL", self.nats_url.split(",")[0], ("nats", "tls", "ws", "wss"))
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError("LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR (got {self.log_level!r})")
+        if not 0 < self.startup_timeout <= 86400:
+            raise ConfigError("STARTUP_TIMEOUT", f"must be seconds between 0 and 86400 (got {self.startup_timeout})")
         if self.stream_replicas not in (1, 3, 5):
             raise ConfigError("STREAM_REPLICAS", f"must be 1, 3 or 5 (got {self.stream_replicas})")
         if self.b9_namespace and not re.fullmatch(r"[A-Za-z0-9_-]+", self.b9_namespace):

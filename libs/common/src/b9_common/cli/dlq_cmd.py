@@ -17,21 +17,20 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import nats
 import typer
 from nats.js.errors import NotFoundError
-from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
-from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings
+from b9_common.cli.settings import CliSettings, load_cli_settings, make_console
+from b9_common.cli.up_reach import cli_nats
 from b9_common.dlq_admin import DeadLetter, DlqAdmin, counts_by_type
 from b9_common.settings import exit_on_config_error
 from b9_common.topology import Topology
 
-console = Console()
-dlq_app = typer.Typer(help="Dead letters: list, show, retry, purge", no_args_is_help=True)
+console = make_console()
+dlq_app = typer.Typer(help="Dead letters: list, show, retry, purge", no_args_is_help=True, rich_markup_mode=None)
 T = TypeVar("T")
 
 
@@ -41,21 +40,13 @@ def _cli() -> CliSettings:
 
 
 async def with_admin(cli: CliSettings, fn: Callable[[DlqAdmin], Awaitable[T]]) -> T:
-    url = effective_nats_url(cli)
-    try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0, allow_reconnect=False)
-    except Exception as exc:
-        console.print(f"[red]NATS at {url} does not answer ({exc}). Is `b9 up` running?[/]")
-        raise typer.Exit(1) from None
-    try:
+    async with cli_nats(cli) as nc:
         admin = DlqAdmin(nc.jetstream(timeout=10), Topology(namespace=cli.b9_namespace))
         try:
             return await fn(admin)
         except NotFoundError:
-            console.print(f"[red]no {admin.stream} stream at {url}: start the stack once (`b9 up`)[/]")
+            console.print(f"[red]no {admin.stream} stream: start the stack once (`b9 up`)[/]")
             raise typer.Exit(1) from None
-    finally:
-        await nc.close()
 
 
 def _short(text: str, n: int = 80) -> str:

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import warnings
 
 import typer
 
-from b9_common.cli.settings import CliSettings, load_cli_settings
+from b9_common.cli.settings import CliSettings, NotRunning, load_cli_settings
 from b9_common.logs import setup_logging
 from b9_common.settings import exit_on_config_error
 
-app = typer.Typer(help="b9 creator-discovery pipeline", no_args_is_help=True, add_completion=False)
+# Plain click help (typer's rich panels print "<bool>" beside every flag, --help included).
+app = typer.Typer(help="b9 creator-discovery pipeline", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode=None, pretty_exceptions_enable=False)
+NOT_RUNNING = 3  # exit status when the stack is not running here
+_debug = {"on": False}
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="show Python tracebacks on errors")) -> None:
+    _debug["on"] = debug
 
 
 def _settings() -> CliSettings:
@@ -82,4 +92,15 @@ def main() -> None:
     from b9_common.cli import commands  # noqa: F401 - registers replay, dlq, seed
 
     load_plugins()
-    app()
+    try:
+        app()
+    except NotRunning as exc:
+        if _debug["on"]:
+            raise
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(NOT_RUNNING) from None
+    except Exception as exc:  # one line; the traceback with --debug
+        if _debug["on"]:
+            raise
+        sys.stderr.write(f"b9: {type(exc).__name__}: {exc} (run with --debug for the traceback)\n")
+        raise SystemExit(1) from None

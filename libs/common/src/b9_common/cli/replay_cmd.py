@@ -17,16 +17,15 @@ import signal
 from datetime import datetime
 from typing import Any
 
-import nats
 import typer
 from nats.js.errors import APIError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from b9_common.cli.service_settings import quiet_logging, service_settings
-from b9_common.cli.settings import CliSettings, effective_database_url, effective_nats_url, load_cli_settings
+from b9_common.cli.settings import CliSettings, effective_database_url, load_cli_settings, make_console
+from b9_common.cli.up_reach import cli_nats, ensure_reachable
 from b9_common.replay import ReplayReport
 from b9_common.replay_jobs import ReplayError, ReplayRequest, ReplayResult, load_service, run_replay, split_target
 from b9_common.replay_log import list_records
@@ -35,7 +34,18 @@ from b9_common.service import ConsumerDef, ServiceDef
 from b9_common.settings import ConfigError, exit_on_config_error
 from b9_common.topology import Topology
 
-console = Console()
+console = make_console()
+# Services with nothing to replay: the gateway has no consumers, the scrapers read only COMMANDS
+# (a work queue: consumed commands are gone). Kept in step with the gateway's replay API.
+NOT_REPLAYABLE = {"gateway": "has no consumers",
+                  "reddit-scraper": "reads only COMMANDS, a work queue",
+                  "instagram-scraper": "reads only COMMANDS, a work queue"}
+
+
+def replayable_services() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return sorted(ep.name for ep in entry_points(group="b9.services") if ep.name not in NOT_REPLAYABLE)
 
 
 class RateColumn(ProgressColumn):
@@ -54,7 +64,7 @@ def _time(value: str | None, flag: str) -> datetime | None:
 
 
 def replay_command(
-    consumer: str = typer.Argument("", help="<service> or <service>:<consumer>, e.g. persistence, categorizer"),
+    consumer: str = typer.Argument("", help="<service> or <service>:<consumer>: persistence, categorizer or media"),
     stream: str = typer.Option("", "--stream", help="SCRAPE, DERIVED, ... (default: the consumer's stream)"),
     since: str | None = typer.Option(None, "--since", help="start time: ISO-8601 or relative (30m, 2h, 1d)"),
     from_seq: int | None = typer.Option(None, "--from-seq", min=1, help="start sequence"),
@@ -72,21 +82,34 @@ def replay_command(
     quiet_logging(cli)
     if list_:
         raise typer.Exit(asyncio.run(show_list(cli, limit)))
+    offer = ", ".join(replayable_services()) or "none installed"
     if not consumer:
-        raise typer.BadParameter("name the consumer, e.g. `b9 replay persistence`", param_hint="CONSUMER")
+        raise typer.BadParameter(f"name the consumer to replay: {offer}", param_hint="CONSUMER")
+    service = split_target(consumer)[0]
+    if service in NOT_REPLAYABLE:
+        raise typer.BadParameter(f"{service} {NOT_REPLAYABLE[service]}: nothing to replay; replayable: {offer}",
+                                 param_hint="CONSUMER")
     if since and from_seq:
         raise typer.BadParameter("give --since or --from-seq, not both")
     if until and to_seq:
         raise typer.BadParameter("give --until or --to-seq, not both")
+    if from_seq is not None and to_seq is not None and from_seq > to_seq:
+        raise typer.BadParameter(f"the range is reversed: --from-seq {from_seq} is after --to-seq {to_seq}")
     req = ReplayRequest(target=consumer, stream=stream or None, subjects=tuple(subject or ()), from_seq=from_seq,
                         to_seq=to_seq, since=_time(since, "--since"), until=_time(until, "--until"),
                         rate=rate, dry_run=dry_run)
+    if req.since and req.until and req.since > req.until:
+        raise typer.BadParameter(f"the range is reversed: --since {since} is after --until {until}")
+    asyncio.run(ensure_reachable(cli))
     try:
         sdef = load_service(split_target(consumer)[0])
         with exit_on_config_error(f"b9 replay {sdef.name}"):
             settings = service_settings(sdef, cli)
     except ReplayError as exc:
-        console.print(f"[red]{exc}[/]")
+        msg = str(exc)
+        if msg.startswith("unknown service"):
+            msg = f"unknown service {service!r}; replayable: {offer}"
+        console.print(f"[red]{msg}[/]")
         raise typer.Exit(2) from None
     raise typer.Exit(asyncio.run(replay_main(sdef, settings, req, cli)))
 
@@ -195,17 +218,9 @@ def resume_command(req: ReplayRequest, result: ReplayResult) -> str:
 
 
 async def show_list(cli: CliSettings, limit: int) -> int:
-    url = effective_nats_url(cli)
-    try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0, allow_reconnect=False)
-    except Exception as exc:
-        console.print(f"[red]NATS at {url} does not answer ({exc}). Is `b9 up` running?[/]")
-        return 1
-    try:
+    async with cli_nats(cli) as nc:
         records = await list_records(nc.jetstream(), Topology(namespace=cli.b9_namespace),
                                      effective_database_url(cli), limit)
-    finally:
-        await nc.close()
     t = Table(title=f"replays ({len(records)})")
     for col in ("id", "started", "by", "consumer", "slice", "status", "handled", "skipped", "dlq", "resume"):
         t.add_column(col, overflow="fold")

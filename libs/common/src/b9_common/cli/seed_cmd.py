@@ -13,14 +13,13 @@ import time
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings
+from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings, make_console
 from b9_common.settings import CommonSettings, exit_on_config_error
 
-console = Console()
+console = make_console()
 
 
 def seed_command(
@@ -42,12 +41,13 @@ def seed_command(
 async def seed_main(seed: Any, cli: CliSettings, scale: str) -> int:
     from b9_common.service import connect
 
-    url = effective_nats_url(cli)
-    settings = CommonSettings(nats_url=url, b9_namespace=cli.b9_namespace, stream_replicas=cli.stream_replicas)
-    try:
-        rt = await connect(settings, "seed", "0", connect_timeout=5)
+    url = effective_nats_url(cli)  # NotRunning at once when no `b9 up` runs here
+    settings = CommonSettings(nats_url=url, b9_namespace=cli.b9_namespace, stream_replicas=cli.stream_replicas,
+                              startup_timeout=cli.startup_timeout)
+    try:  # a stack that is (re)starting its NATS: retried with backoff for STARTUP_TIMEOUT s
+        rt = await connect(settings, "seed", "0")
     except ConnectionError as exc:
-        console.print(f"[red]{exc}. Is `b9 up` running?[/]")
+        console.print(f"b9 seed: {exc}", markup=False, highlight=False)
         return 1
     bar = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console)

@@ -6,15 +6,16 @@ from datetime import UTC, datetime
 
 import msgspec
 import nats
+from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
-from rich.console import Console
 from rich.table import Table
 
-from b9_common.cli.settings import CliSettings, effective_nats_url
+from b9_common.cli.settings import CliSettings, make_console, redact
+from b9_common.cli.up_reach import connect_cli
 from b9_common.heartbeat import Beat
 from b9_common.topology import STREAMS, Topology
 
-console = Console()
+console = make_console()
 
 
 def _size(n: int) -> str:
@@ -26,13 +27,16 @@ def _size(n: int) -> str:
 
 
 async def status(s: CliSettings, services: bool = True) -> int:
-    url = effective_nats_url(s)
+    nc = await connect_cli(s)
     try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0, allow_reconnect=False)
-    except Exception as exc:
-        console.print(f"[red]NATS at {url} does not answer ({exc}). Is `b9 up` running?[/]")
-        return 1
-    js = nc.jetstream()
+        return await _report(nc, s, services)
+    finally:
+        await nc.close()
+
+
+async def _report(nc: NATS, s: CliSettings, services: bool) -> int:
+    url = redact(nc.connected_url.geturl() if nc.connected_url else "")
+    js = nc.jetstream(timeout=5)
     topo = Topology(namespace=s.b9_namespace)
     st = Table(title=f"streams at {url}")
     for col in ("stream", "messages", "size", "first seq", "last seq", "consumers"):
@@ -61,7 +65,6 @@ async def status(s: CliSettings, services: bool = True) -> int:
     console.print(f"DLQ depth: [{'red' if dlq_depth else 'green'}]{dlq_depth}[/]")
     if services:
         await _services(js, topo)
-    await nc.close()
     return 0
 
 
