@@ -7,7 +7,17 @@ import uuid
 import asyncpg
 import pfactories as f
 from b9_common.consumer import Consumer
-from b9_common.events import Envelope
+from b9_common.events import (
+    AccountLinked,
+    Actor,
+    CreatorNiched,
+    CreatorReviewed,
+    Envelope,
+    ModelCreated,
+    SubredditReviewed,
+    SubredditTagged,
+    UserMarkedOurs,
+)
 from b9_common.service import Runtime
 from b9_common.topology import ConsumerSpec
 from b9_persistence.handler import Persistence
@@ -129,16 +139,20 @@ async def test_people_owned_fields_survive_rescrapes(rt: Runtime, service: objec
     await p.publish(f.user("ours"), occurred_at=f.at(0))
     await p.publish(f.creator("8008", "our.creator"), occurred_at=f.at(0))
     await drained(rt)
-    async with pool.acquire() as c:
-        assert await c.fetchval("SELECT review FROM subreddits WHERE name='Auto'") == "No Seller"
-        model_id = await c.fetchval("INSERT INTO models (name, assigned_tags) "
-                                    "VALUES ('Mia', '{fitness}') RETURNING id")
-        await c.execute("UPDATE subreddits SET review='Ok', review_source='manual', "
-                        "tags='{hand}', tags_source='manual' WHERE name='Mine'")
-        await c.execute("UPDATE reddit_users SET our_creator=true, model_id=$1 "
-                        "WHERE username='ours'", model_id)
-        await c.execute("UPDATE instagram_creators SET review_status='non_related', "
-                        "niche='cooking' WHERE ig_user_id='8008'")
+    assert await pool.fetchval("SELECT review FROM subreddits WHERE name='Auto'") == "No Seller"
+    model_id = 5  # people's fields are decisions (DECISIONS stream), applied by persistence
+    who = Actor(id="acc-1", name="mia", role="reviewer", channel="api")
+    for decision in (
+        ModelCreated(model_id=model_id, name="Mia", assigned_tags=["fitness"], actor=who),
+        SubredditReviewed(name="Mine", review="Ok", actor=who),
+        SubredditTagged(name="Mine", tags=["hand"], actor=who),
+        UserMarkedOurs(username="ours", our_creator=True, actor=who),
+        AccountLinked(username="ours", model_id=model_id, actor=who),
+        CreatorReviewed(ig_user_id="8008", review_status="non_related", actor=who),
+        CreatorNiched(ig_user_id="8008", niche="cooking", actor=who),
+    ):
+        await p.publish(decision, occurred_at=f.at(1))
+    await drained(rt)
     await p.publish(f.subreddit("Mine", suggested_review="Non Related"), occurred_at=f.at(5))
     await p.publish(f.sub_tags("Mine", ["auto"]), occurred_at=f.at(6))
     await p.publish(f.user("ours"), occurred_at=f.at(5))
