@@ -5,6 +5,8 @@ per-client rate limit documented in the README (50 req/s, burst 200, 429 with Re
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from b9_gateway.ratelimit import TokenBuckets, client_address, parse_networks
 from b9_gateway.settings import Settings
 from gwaccounts import bearer, client_of, person, second_worker
 from gwenv import Env
+from gwlive import served
 
 README = Path(b9_gateway.__file__).parents[2] / "README.md"
 
@@ -133,3 +136,34 @@ async def test_rate_limit_answers_429_with_retry_after_past_the_burst(env: Env) 
         refused = codes[first_429]
         assert refused.headers["retry-after"] == "1" and "rate limit" in refused.json()["detail"]
         assert (await c.get("/health")).status_code == 200  # open paths are not limited
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_a_50mb_post_without_a_key_is_refused_unread_over_real_http(env: Env) -> None:
+    """uvicorn in this process: the 401 comes while the client is still sending, and the
+    process does not grow by the body (the acceptance run's check, in the suite)."""
+    async with served(env.settings, env.deps, {}) as client:
+        port = client.base_url.port
+        rss = _rss()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        size = 50 * 1024 * 1024
+        writer.write(f"POST /api/v1/models HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {size}\r\n\r\n".encode())
+        status = asyncio.ensure_future(reader.readline())
+        sent, chunk = 0, b"x" * 65536
+        with contextlib.suppress(ConnectionError):
+            while sent < size and not status.done():
+                writer.write(chunk)
+                sent += len(chunk)
+                drain = asyncio.ensure_future(writer.drain())
+                await asyncio.wait({status, drain}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+                drain.cancel()
+        line = await asyncio.wait_for(status, 5)
+        writer.close()
+        assert line.startswith(b"HTTP/1.1 401"), line
+        assert sent < size  # answered before the body was through
+        assert _rss() - rss < 20 * 1024 * 1024
