@@ -79,6 +79,7 @@ class Authenticator:
         self.store: AccountStore | None = None
         self.mirror: AccountsMirror | None = None
         self._lock = asyncio.Lock()
+        self._closer: asyncio.Task[None] | None = None
         # Failed authentications per client address (``gate.py``, ``routes/session.py``).
         self.failures = TokenBuckets(settings.gateway_auth_fail_rate, settings.gateway_auth_fail_burst)
 
@@ -104,7 +105,7 @@ class Authenticator:
                     raise AccountsUnavailable(str(exc)) from exc
                 self.store = AccountStore(accounts, sessions)
                 self.mirror = AccountsMirror(self.store)
-                asyncio.get_running_loop().create_task(_close_on(deps.closing, self.mirror))
+                self._closer = asyncio.get_running_loop().create_task(_close_on(deps.closing, self.mirror))
             try:
                 await self.mirror.start(within=5.0)
             except TimeoutError as exc:
