@@ -4,7 +4,7 @@ review and niche (single and bulk), related-creator discovery; reels list."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from b9_common.events import CreatorNiched, CreatorReviewed, InstagramScrapeRequested
@@ -342,7 +342,8 @@ async def _decide(request: Request, deps: Deps, ids: list[str], field: str, valu
         raise not_found(f"creator {ids[0]}")
     actor, batch = actor_of(request), new_batch(len(found))
     events: list[Any] = [
-        CreatorReviewed(ig_user_id=r["ig_user_id"], review_status=value, before=r["v"], actor=actor, batch=batch)
+        CreatorReviewed(ig_user_id=r["ig_user_id"], review_status=cast("CreatorReview | None", value), before=r["v"],
+                        actor=actor, batch=batch)
         if field == "review"
         else CreatorNiched(ig_user_id=r["ig_user_id"], niche=value, before=r["v"], actor=actor, batch=batch)
         for r in found

@@ -22,6 +22,7 @@ from b9_gateway.schemas import (
     AddSubredditBody,
     BulkReviewBody,
     BulkTagsBody,
+    Review,
     ReviewBody,
     TagsBody,
     clean_sub,
@@ -70,7 +71,8 @@ class SubredditItem(msgspec.Struct):
 
 LIST_COLS = (
     "name, title, public_description, subscribers, active_users, over18, icon_img, availability, review, "
-    "review_source, CASE WHEN review_source = 'manual' THEN reviewed_by END AS reviewed_by, tags, primary_category, verification_required, subreddit_score, avg_upvotes_per_post, "
+    "review_source, CASE WHEN review_source = 'manual' THEN reviewed_by END AS reviewed_by, tags, "
+    "primary_category, verification_required, subreddit_score, avg_upvotes_per_post, "
     "engagement, min_post_karma, min_comment_karma, min_account_age_days, jsonb_array_length(rules) AS rules_count, "
     "fact_at AS last_scraped_at, discovered_at"
 )
@@ -276,7 +278,7 @@ async def _current(deps: Deps, names: list[str], col: str) -> dict[str, tuple[st
     return {r["name"].lower(): (r["name"], r["v"]) for r in found}
 
 
-async def _review(request: Request, deps: Deps, names: list[str], review: str | None) -> tuple[dict[str, Any], bool]:
+async def _review(request: Request, deps: Deps, names: list[str], review: Review | None) -> tuple[dict[str, Any], bool]:
     cur = await _current(deps, names, "review")
     actor, batch = actor_of(request), new_batch(len(cur))
     events = [SubredditReviewed(name=real, review=review, before=before, actor=actor, batch=batch)
