@@ -13,6 +13,7 @@ import asyncpg
 import pfactories as f
 import pytest
 from b9_common.service import Runtime
+from b9_persistence.main import STREAMS
 from b9_persistence.rebuild import database_of, with_database
 from b9_persistence.rebuild_cmd import rebuild_main
 from b9_persistence.rebuild_compare import LOCAL_COLUMNS, NOT_FROM_STREAMS, compare
@@ -162,3 +163,9 @@ async def test_refused_facts_are_reported_not_dead_lettered_again(
     out = capsys.readouterr().out
     assert "2 messages refused by the handler" in out and "invalid subreddit name" in out
     assert (await rt.js.stream_info(dlq)).state.messages == 2  # none added by the rebuild
+
+
+async def test_every_stream_a_rebuild_reads_keeps_its_messages_for_ever(rt: Runtime) -> None:
+    for stream in STREAMS:
+        cfg = (await rt.js.stream_info(rt.topology.stream(stream))).config
+        assert not cfg.max_age and cfg.max_msgs in (None, -1) and cfg.max_bytes in (None, -1), (stream, cfg)

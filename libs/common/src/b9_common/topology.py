@@ -61,7 +61,10 @@ class ConsumerSpec:
 class Topology:
     namespace: str = ""
     replicas: int = 1
-    scrape_max_age_days: float = 365.0
+    # SCRAPE / DERIVED age limit; 0 = none. Facts are kept for ever by default so that the read
+    # model can always be rebuilt from the streams alone (`b9 rebuild`; persistence's README says
+    # what a limit would cost). DECISIONS never has one.
+    scrape_max_age_days: float = 0.0
     dlq_max_age_days: float = 30.0
     _prefix: str = field(init=False, repr=False)
 
