@@ -89,6 +89,8 @@ def replay_command(
     if service in NOT_REPLAYABLE:
         raise typer.BadParameter(f"{service} {NOT_REPLAYABLE[service]}: nothing to replay; replayable: {offer}",
                                  param_hint="CONSUMER")
+    if service not in replayable_services():
+        raise typer.BadParameter(f"unknown service {service!r}; replayable: {offer}", param_hint="CONSUMER")
     if since and from_seq:
         raise typer.BadParameter("give --since or --from-seq, not both")
     if until and to_seq:
