@@ -12,7 +12,8 @@ from pathlib import Path
 import asyncpg
 import pfactories as f
 import pytest
-from b9_common.service import Runtime
+from b9_common.service import Runtime, connect
+from b9_common.settings import CommonSettings, ConfigError
 from b9_persistence.main import STREAMS
 from b9_persistence.rebuild import database_of, with_database
 from b9_persistence.rebuild_cmd import rebuild_main
@@ -169,3 +170,16 @@ async def test_every_stream_a_rebuild_reads_keeps_its_messages_for_ever(rt: Runt
     for stream in STREAMS:
         cfg = (await rt.js.stream_info(rt.topology.stream(stream))).config
         assert not cfg.max_age and cfg.max_msgs in (None, -1) and cfg.max_bytes in (None, -1), (stream, cfg)
+
+
+async def test_a_configured_age_limit_reaches_the_fact_streams_only(nats_url: str, namespace: str) -> None:
+    with pytest.raises(ConfigError, match="FACTS_MAX_AGE_DAYS"):
+        CommonSettings(facts_max_age_days=-1).validate()
+    limited = await connect(CommonSettings(nats_url=nats_url, b9_namespace=namespace, facts_max_age_days=400),
+                            "tests", "0")
+    try:
+        ages = {s: (await limited.js.stream_info(limited.topology.stream(s))).config.max_age
+                for s in ("SCRAPE", "DERIVED", "DECISIONS")}
+    finally:
+        await limited.close()
+    assert ages == {"SCRAPE": 400 * 86_400, "DERIVED": 400 * 86_400, "DECISIONS": 0}

@@ -157,7 +157,8 @@ async def connect(settings: CommonSettings, service: str, version: str, *,
     timeout = connect_timeout if connect_timeout is not None else settings.startup_timeout
     nc = await retry_startup(f"NATS_URL: cannot reach {_redact(settings.nats_url)}", attempt, timeout)
     js = nc.jetstream(timeout=10)
-    topology = Topology(namespace=settings.b9_namespace, replicas=settings.stream_replicas)
+    topology = Topology(namespace=settings.b9_namespace, replicas=settings.stream_replicas,
+                        scrape_max_age_days=settings.facts_max_age_days)
     await topology.provision(js)
     publisher = Publisher(js, topology, source=f"{service}@{version}")
     return Runtime(nc=nc, js=js, topology=topology, publisher=publisher, service=service, replica=replica)

@@ -97,11 +97,16 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     replica_id: str = ""
     # Seconds a starting service (and `b9 seed`) retries a missing NATS / PostgreSQL, then exits 1.
     startup_timeout: float = 60.0
+    # Age limit of the SCRAPE / DERIVED streams in days; 0 (the default) = none, so that the read
+    # model can always be rebuilt from the streams (`b9 rebuild`). DECISIONS never has one.
+    facts_max_age_days: float = 0.0
 
     def validate(self) -> None:
         require_url("NATS_URL", self.nats_url.split(",")[0], ("nats", "tls", "ws", "wss"))
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError("LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR (got {self.log_level!r})")
+        if self.facts_max_age_days < 0:
+            raise ConfigError("FACTS_MAX_AGE_DAYS", f"must be >= 0 days, 0 = no limit (got {self.facts_max_age_days})")
         if not 0 < self.startup_timeout <= 86400:
             raise ConfigError("STARTUP_TIMEOUT", f"must be seconds between 0 and 86400 (got {self.startup_timeout})")
         if self.stream_replicas not in (1, 3, 5):

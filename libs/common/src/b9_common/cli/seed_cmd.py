@@ -43,7 +43,7 @@ async def seed_main(seed: Any, cli: CliSettings, scale: str) -> int:
 
     url = effective_nats_url(cli)  # NotRunning at once when no `b9 up` runs here
     settings = CommonSettings(nats_url=url, b9_namespace=cli.b9_namespace, stream_replicas=cli.stream_replicas,
-                              startup_timeout=cli.startup_timeout)
+                              startup_timeout=cli.startup_timeout, facts_max_age_days=cli.facts_max_age_days)
     try:  # a stack that is (re)starting its NATS: retried with backoff for STARTUP_TIMEOUT s
         rt = await connect(settings, "seed", "0")
     except ConnectionError as exc:

@@ -76,7 +76,8 @@ class Stack:
     def __init__(self, s: CliSettings) -> None:
         self.s = s
         self.data = s.data_dir
-        self.topology = Topology(namespace=s.b9_namespace, replicas=s.stream_replicas)
+        self.topology = Topology(namespace=s.b9_namespace, replicas=s.stream_replicas,
+                                 scrape_max_age_days=s.facts_max_age_days)
         self.nats: NatsBackend | None = None
         self.pg: PostgresBackend | None = None
         self.services = Services()
