@@ -6,6 +6,9 @@
 - 405: Starlette answers with the ``Allow`` of the first route whose path matched, so a path
   served by several routes (``GET`` and ``POST /api/v1/users``) advertised only some of its
   methods; the answer lists every method of every route with that path.
+- NUL characters (``%00`` in the path or query, ``\\u0000`` in a JSON body): 422 before any
+  route runs, for every string of every route (PostgreSQL cannot store them; the schema says
+  so with a pattern on every free string, ``responses.NUL_FREE``).
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import logging
 from typing import Any
 
 import asyncpg
+import msgspec
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from b9_gateway.http import JSON
 from b9_gateway.pool import DatabaseUnavailable
@@ -65,8 +70,62 @@ def allowed_methods(app: Any, path: str) -> list[str]:
     return sorted({m for r in chosen for m in r.methods})
 
 
+NUL_MSG = "NUL characters (\\u0000) are not allowed"
+
+
+class NulInBody(HTTPException):
+    """Raised from ``receive`` (FastAPI re-raises HTTPExceptions met while reading a body)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=422, detail=NUL_MSG)
+
+
+def _nul_answer(where: str) -> tuple[Message, Message]:
+    body = msgspec.json.encode({"detail": [{"loc": [where], "msg": NUL_MSG, "type": "value_error"}],
+                                "error": f"invalid request: {where}: {NUL_MSG}"})
+    start = {"type": "http.response.start", "status": 422,
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+    return start, {"type": "http.response.body", "body": body}
+
+
+class RejectNul:
+    """422 for NUL in the path, the query string or a JSON body (checked while it streams in)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        where = "path" if "\x00" in scope["path"] else "query" if b"%00" in scope["query_string"] else None
+        if where is not None:
+            for message in _nul_answer(where):
+                await send(message)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        tail = b""
+
+        async def checked() -> Message:
+            nonlocal tail
+            message = await receive()
+            chunk = message.get("body", b"")
+            if chunk:
+                if b"\\u0000" in tail + chunk:
+                    raise NulInBody()
+                tail = chunk[-5:]
+            return message
+
+        await self.app(scope, checked, send)
+
+
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc, NulInBody):
+        _, body = _nul_answer("body")
+        return Response(body["body"], status_code=422, media_type="application/json")
     if exc.status_code == 405:
         methods = allowed_methods(request.app, request.scope["path"])
         if methods:
@@ -78,3 +137,4 @@ def install(app: FastAPI) -> None:
     for cls in MID_QUERY:
         app.add_exception_handler(cls, database_down)
     app.add_exception_handler(HTTPException, method_not_allowed)
+    app.add_middleware(RejectNul)

@@ -13,6 +13,8 @@ import msgspec
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from b9_gateway import responses
+
 REF = "#/components/schemas/{name}"
 _registry: list[Any] = []
 
@@ -86,6 +88,7 @@ def install(app: FastAPI) -> None:
         _own_schemas(spec)
         _security(spec)
         spec.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        responses.standardize(spec)  # 400/404/409/413/422/503 where they happen; no NUL in inputs
         app.openapi_schema = spec
         return spec
 

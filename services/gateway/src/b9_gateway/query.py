@@ -79,13 +79,20 @@ def _parse(struct: type[Q], query_string: bytes) -> Q:
             else:
                 raw[k] = v
     try:
-        return msgspec.convert(raw, struct, strict=False)
+        value = msgspec.convert(raw, struct, strict=False)
     except msgspec.ValidationError as exc:
         msg = str(exc)
         m = _AT.search(msg)
         field = m.group(1) if m else "query"
         text = msg.split(" - at `")[0]
         raise RequestValidationError([{"loc": ("query", field), "msg": text, "type": "value_error"}]) from None
+    for name in raw:
+        # msgspec reads the text "null" as None for ``X | None``: a query value is never null
+        # (the schema says so); leave the parameter out for no filter.
+        if getattr(value, name, True) is None:
+            msg = "null is not a value of this parameter: leave it out for no filter"
+            raise RequestValidationError([{"loc": ("query", name), "msg": msg, "type": "value_error"}])
+    return value
 
 
 def _param_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from b9_gateway import taxonomy
 
 MAX_BULK = 500
 MAX_PER_PAGE = 200
+# The largest integer a JSON number carries exactly (2**53 - 1): bounds above it are compared
+# as doubles by JSON Schema validators (2**62 + 95 "equals" 2**62), so ids stay below it.
+MAX_INT = 2**53 - 1
 
 SubredditName = Annotated[
     str, StringConstraints(pattern=r"^(r/)?[A-Za-z0-9][A-Za-z0-9_]{1,20}$", strip_whitespace=True)
@@ -16,7 +29,16 @@ SubredditName = Annotated[
 RedditUsername = Annotated[str, StringConstraints(pattern=r"^(u/)?[A-Za-z0-9_-]{3,20}$", strip_whitespace=True)]
 IgUsername = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._]{1,30}$", strip_whitespace=True)]
 IgKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Tag = Annotated[str, StringConstraints(pattern=r"^[a-z_]+:[a-z_]+$", max_length=60)]
+
+
+def _known_tag(tag: str) -> str:
+    if tag not in taxonomy.ALL_TAGS:
+        raise ValueError(f"unknown tag {tag!r}: see GET /api/v1/categorization/tags")
+    return tag
+
+
+# A tag of the taxonomy: the schema lists them (enum), so a client knows the valid values.
+Tag = Annotated[str, AfterValidator(_known_tag), WithJsonSchema({"type": "string", "enum": sorted(taxonomy.ALL_TAGS)})]
 Niche = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 # Deprecated: decisions are recorded under the authenticated account; ``by`` is accepted and ignored.
 Actor = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -24,8 +46,30 @@ Review = Literal["Ok", "No Seller", "Non Related", "User Feed", "Banned"]
 CreatorReview = Literal["ok", "non_related"]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INT:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+class StrictJson(BaseModel):
+    """A JSON body read as its schema says: strict types (0 is not false, "5" is not 5, no
+    unknown fields), and 66.0 is the integer 66 (a JSON Schema integer is any whole number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        return _integral(data)
+
+
+class Body(StrictJson):
+    """A request body (strict JSON, unknown fields refused)."""
 
 
 class ReviewBody(Body):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found
 from b9_gateway.openapi import doc
+from b9_gateway.schemas import MAX_INT
 
 router = APIRouter(prefix="/dlq", tags=["dlq"])
 
@@ -48,7 +49,7 @@ async def admin(deps: Deps = Depends(get_deps)) -> DlqAdmin:
 async def list_dlq(
     type: TypePattern = None,
     reason: Annotated[str | None, Query(max_length=200)] = None,
-    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     dlq: DlqAdmin = Depends(admin),
 ) -> JSON:
@@ -57,8 +58,8 @@ async def list_dlq(
     return JSON({"items": items, "depth": await dlq.depth(), "next_after_seq": nxt})
 
 
-@router.get("/{seq}", responses=doc(DeadLetter), summary="One dead letter with its bytes and headers")
-async def show(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], dlq: DlqAdmin = Depends(admin)) -> JSON:
+@router.get("/{seq:int}", responses=doc(DeadLetter), summary="One dead letter with its bytes and headers")
+async def show(seq: Annotated[int, Path(ge=1, le=MAX_INT)], dlq: DlqAdmin = Depends(admin)) -> JSON:
     item = await dlq.get(seq)
     if item is None:
         raise not_found(f"dead letter {seq}")
@@ -66,11 +67,11 @@ async def show(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], dlq: DlqAdmin = De
 
 
 @router.post(
-    "/{seq}/retry",
+    "/{seq:int}/retry",  # :int: /dlq/purge and /dlq/retry are never read as a seq
     responses=doc(DeadLetter),
     summary="Republish to the original subject, then delete from the DLQ",
 )
-async def retry(seq: Annotated[int, Path(ge=1, le=2**63 - 1)], dlq: DlqAdmin = Depends(admin)) -> JSON:
+async def retry(seq: Annotated[int, Path(ge=1, le=MAX_INT)], dlq: DlqAdmin = Depends(admin)) -> JSON:
     item = await dlq.retry(seq)
     if item is None:
         raise not_found(f"dead letter {seq}")

@@ -15,11 +15,11 @@ from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found, page, rows
 from b9_gateway.openapi import doc
 from b9_gateway.routes.subreddits import LIST_COLS, SubredditItem
-from b9_gateway.schemas import MAX_PER_PAGE, Body, Tag
+from b9_gateway.schemas import MAX_INT, MAX_PER_PAGE, Body, Tag
 from b9_gateway.sql import Where, paged
 
 router = APIRouter(tags=["models"])
-IdPath = Annotated[int, Path(ge=1, le=2**62)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 Status = Literal["active", "inactive", "onboarding", "paused"]
 REC_SORTS = {

@@ -13,7 +13,7 @@ from b9_gateway.http import JSON, page_bytes
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.routes.creators import MEDIA_COLS, MEDIA_FROM, REEL_SORTS, Reel
-from b9_gateway.schemas import MAX_PER_PAGE
+from b9_gateway.schemas import MAX_INT, MAX_PER_PAGE
 from b9_gateway.sql import Where, paged
 
 router = APIRouter(tags=["creators"])
@@ -23,7 +23,7 @@ class ReelQuery(msgspec.Struct, frozen=True, kw_only=True):
     creator: Annotated[str, Meta(max_length=200, description="ig_user_id")] | None = None
     q: Annotated[str, Meta(max_length=200, description="Caption search")] | None = None
     niche: Annotated[str, Meta(max_length=100)] | None = None
-    min_views: Annotated[int, Meta(ge=0, le=2**62)] | None = None
+    min_views: Annotated[int, Meta(ge=0, le=MAX_INT)] | None = None
     sort: Literal["views", "recent", "likes", "engagement", "comments"] = "views"
     page: Annotated[int, Meta(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50

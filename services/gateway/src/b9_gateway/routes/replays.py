@@ -16,31 +16,38 @@ from b9_common.replay_log import get_record, list_records
 from b9_common.replay_slices import parse_time
 from b9_common.settings import ConfigError
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, unavailable
 from b9_gateway.openapi import doc
 from b9_gateway.replays import ReplayList, ReplayProgress, item_of, item_of_job, progress_of, progress_of_record
+from b9_gateway.schemas import MAX_INT, StrictJson
 
 router = APIRouter(prefix="/replays", tags=["replays"])
 ReplayId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Replay id (a ULID)")]
 SUBJECT = r"^[A-Za-z0-9_*>-]+(\.[A-Za-z0-9_*>-]+)*$"
 NOT_REPLAYABLE = {"gateway"}  # no consumers
+# The installed services with consumers: the schema lists them (an unknown one is not valid).
+SERVICES = sorted(ep.name for ep in entry_points(group="b9.services") if ep.name not in NOT_REPLAYABLE)
+CONSUMER_SCHEMA: Any = {"anyOf": [
+    {"type": "string", "enum": SERVICES},
+    {"type": "string", "maxLength": 100, "pattern": f"^({'|'.join(SERVICES)}):[A-Za-z0-9_-]+$"},
+]}
 
 
-class ReplayBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReplayBody(StrictJson):
     consumer: str = Field(
         min_length=1, max_length=100, pattern=r"^[a-z0-9_-]+(:[A-Za-z0-9_-]+)?$",
         description="<service> or <service>:<consumer>, e.g. persistence, categorizer",
+        json_schema_extra=CONSUMER_SCHEMA,
     )
     stream: str | None = Field(default=None, max_length=50, pattern=r"^[A-Za-z_]+$",
                                description="SCRAPE, DERIVED (default: the consumer's stream)")
     since: str | None = Field(default=None, max_length=64, description="ISO-8601 or relative: 30m, 2h, 1d")
     until: str | None = Field(default=None, max_length=64, description="ISO-8601 or relative")
-    from_seq: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    to_seq: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    from_seq: int | None = Field(default=None, ge=1, le=MAX_INT)
+    to_seq: int | None = Field(default=None, ge=1, le=MAX_INT)
     subject: list[Annotated[str, Field(max_length=200, pattern=SUBJECT)]] = Field(
         default_factory=list, max_length=20, description="Event types (filters); one string is accepted too")
     dry_run: bool = Field(default=False, description="Count what the slice holds; run nothing (200)")
@@ -86,8 +93,7 @@ def request_of(body: ReplayBody) -> ReplayRequest:
 
 @router.get("/consumers", responses=doc(Consumers), summary="Services whose consumers can be replayed")
 async def consumers(deps: Deps = Depends(get_deps)) -> JSON:
-    names = sorted(ep.name for ep in entry_points(group="b9.services") if ep.name not in NOT_REPLAYABLE)
-    return JSON({"services": names, "max_running": deps.settings.gateway_max_replays})
+    return JSON({"services": SERVICES, "max_running": deps.settings.gateway_max_replays})
 
 
 @router.post(

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from b9_gateway.control import SCRAPERS, heartbeats, is_scraper_beat, read_control, write_control
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, invalid
+from b9_gateway.http import JSON
 from b9_gateway.openapi import doc
+from b9_gateway.schemas import StrictJson
 
 router = APIRouter(prefix="/scrapers", tags=["scrapers"])
 ScraperPath = Annotated[str, Path(pattern=r"^(reddit|instagram)$")]
@@ -44,13 +45,22 @@ class ScraperStatus(msgspec.Struct):
     today: Today
 
 
-class ConfigBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConfigBody(StrictJson):
     interval_seconds: int | None = Field(default=None, ge=10, le=30 * 86_400)
     batch_size: int | None = Field(default=None, ge=1, le=100)
-    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
-    requests_per_hour: int | None = Field(default=None, ge=1, le=1_000_000)
     by: str = Field(default="api", min_length=1, max_length=100)
+
+
+class RedditConfig(ConfigBody):
+    """The Reddit scraper's budget is per minute (Reddit's own unit)."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class InstagramConfig(ConfigBody):
+    """The Instagram scraper's budget is per hour (the provider's plan unit)."""
+
+    requests_per_hour: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> dict[str, Any]:
@@ -124,12 +134,17 @@ async def stop(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
 
 
-@router.put("/{scraper}/config", responses=doc(ScraperStatus), summary="Interval, batch size, rate budget")
-async def configure(scraper: ScraperPath, body: ConfigBody, deps: Deps = Depends(get_deps)) -> JSON:
-    patch = body.model_dump(exclude={"by"}, exclude_none=True)
-    rate_field = "requests_per_minute" if scraper == "reddit" else "requests_per_hour"
-    wrong = {"requests_per_minute", "requests_per_hour"} - {rate_field}
-    for field in wrong & patch.keys():
-        raise invalid("body", field, f"does not apply to the {scraper} scraper; use '{rate_field}'")
-    await write_control(deps.control, scraper, patch, by=body.by)
+# One operation per scraper: the body differs (the rate budget's unit), so each has its schema.
+async def _configure(deps: Deps, scraper: str, body: ConfigBody) -> JSON:
+    await write_control(deps.control, scraper, body.model_dump(exclude={"by"}, exclude_none=True), by=body.by)
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
+
+
+@router.put("/reddit/config", responses=doc(ScraperStatus), summary="Reddit: interval, batch size, requests/minute")
+async def configure_reddit(body: RedditConfig, deps: Deps = Depends(get_deps)) -> JSON:
+    return await _configure(deps, "reddit", body)
+
+
+@router.put("/instagram/config", responses=doc(ScraperStatus), summary="Instagram: interval, batch size, requests/hour")
+async def configure_instagram(body: InstagramConfig, deps: Deps = Depends(get_deps)) -> JSON:
+    return await _configure(deps, "instagram", body)

@@ -9,7 +9,7 @@ import msgspec
 from b9_common.events import AccountLinked, AccountUnlinked, RedditScrapeRequested, UserMarkedOurs
 from fastapi import APIRouter, Depends, Path, Query, Request
 from msgspec import Meta
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from b9_gateway.decide import DECIDED, actor_of, decided, new_batch
 from b9_gateway.deps import Deps, get_deps
@@ -18,6 +18,7 @@ from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.schemas import (
     MAX_BULK,
+    MAX_INT,
     MAX_PER_PAGE,
     Accepted,
     Body,
@@ -80,20 +81,26 @@ class OurCreatorBody(Body):
 
 
 class ModelLinkBody(Body):
-    model_id: int | None = Field(ge=1, le=2**62)
+    model_id: int | None = Field(ge=1, le=MAX_INT)
 
 
 class BulkUsersBody(Body):
+    # something to change: our_creator (a boolean), model_id (a number) or clear_model true
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["our_creator"], "properties": {"our_creator": {"type": "boolean"}}},
+        {"required": ["model_id"], "properties": {"model_id": {"type": "integer"}}},
+        {"required": ["clear_model"], "properties": {"clear_model": {"const": True}}},
+    ]})
     usernames: list[RedditUsername] = Field(min_length=1, max_length=MAX_BULK)
     our_creator: bool | None = None
-    model_id: int | None = Field(default=None, ge=1, le=2**62)
+    model_id: int | None = Field(default=None, ge=1, le=MAX_INT)
     clear_model: bool = False
 
 
 class UserQuery(msgspec.Struct, frozen=True, kw_only=True):
     q: Annotated[str, Meta(max_length=100, description="Username prefix")] | None = None
     our_creator: bool | None = None
-    model_id: Annotated[int, Meta(ge=1, le=2**62)] | None = None
+    model_id: Annotated[int, Meta(ge=1, le=MAX_INT)] | None = None
     min_karma: Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)] | None = None
     max_karma: Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)] | None = None
     active_days: Annotated[int, Meta(ge=1, le=3650, description="Scraped in the last N days")] | None = None
@@ -184,7 +191,7 @@ async def _update(request: Request, deps: Deps, names: list[str], our_creator: b
     if model_id is not None:
         exists = await deps.pool.fetchval("SELECT 1 FROM models WHERE id = $1", model_id)
         if not exists:
-            raise invalid("body", "model_id", f"model {model_id} does not exist")
+            raise not_found(f"model {model_id}")  # the body is valid; the model is not there
     found = await deps.pool.fetch(
         "SELECT username, our_creator, model_id FROM reddit_users WHERE lower(username) = ANY($1::text[])",
         [clean_user(n).lower() for n in names],
