@@ -15,7 +15,7 @@ from typing import cast
 
 from b9_common.errors import Reject, Retry
 from b9_common.events import Envelope, InstagramScrapeRequested, ScrapeAttempted
-from b9_common.events.ops import Outcome
+from b9_common.events.ops import Outcome, Reason
 
 from b9_instagram_scraper.ports import Result
 from b9_instagram_scraper.provider import InstagramProvider
@@ -70,7 +70,9 @@ class CommandHandler:
         finally:
             self.gate.leave()
 
-    async def _refuse(self, cmd: InstagramScrapeRequested, outcome: str, error: str) -> None:
+    async def _refuse(
+        self, cmd: InstagramScrapeRequested, outcome: str, error: str, reason: Reason = "not_found"
+    ) -> None:
         await self.scraper.sink.publish(
             ScrapeAttempted(
                 scraper="instagram",
@@ -79,13 +81,15 @@ class CommandHandler:
                 outcome=cast(Outcome, outcome),
                 error=error,
                 replica=self.scraper.replica or None,
+                reason=reason,
+                message=error,
             )
         )
         self.scraper._count(outcome)
 
     async def _handle(self, cmd: InstagramScrapeRequested) -> None:
         if not self.provider.configured:
-            await self._refuse(cmd, "not_configured", "INSTAGRAM_API_KEY is not set")
+            await self._refuse(cmd, "not_configured", "INSTAGRAM_API_KEY is not set", "not_configured")
             return
         username = normalize_username(cmd.username) if cmd.username else None
         if cmd.username and username is None:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from b9_common.reasons import Why
+
 from b9_instagram_scraper.growth import CreatorState
 from b9_instagram_scraper.provider import CallMeter, ProviderError
 
@@ -35,6 +37,7 @@ class Result:
     retry_after: float | None = None
     ig_user_id: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    why: Why | None = None  # the reason code and message; None: derived from the outcome
 
 
 def failed(exc: ProviderError, meter: CallMeter) -> Result:
@@ -44,4 +47,12 @@ def failed(exc: ProviderError, meter: CallMeter) -> Result:
         error=str(exc)[:500],
         transient=exc.transient,
         retry_after=getattr(exc, "retry_after", None),
+        why=exc.why,
     )
+
+
+_OUTCOME_WHY = {"success": Why("ok", "scraped"), "private": Why("private", "the account is private")}
+
+
+def why_of(res: Result) -> Why | None:
+    return res.why or _OUTCOME_WHY.get(res.outcome)

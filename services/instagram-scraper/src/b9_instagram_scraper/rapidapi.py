@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import stamina
 from b9_common import tracing
+from b9_common.reasons import from_exception, from_status
 
 from b9_instagram_scraper import __version__
 from b9_instagram_scraper.profile import (
@@ -144,17 +145,19 @@ class RapidApiProvider:
                     resp.headers.get("Retry-After"), self.retry_after_cap
                 )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError(f"{path}: {type(exc).__name__}: {exc}") from exc
+            raise UpstreamError(f"{path}: {type(exc).__name__}: {exc}", from_exception(exc, path)) from exc
         if status == 429:
             if retry_after is not None:
                 meter.retries.append(retry_after)
             raise RateLimited(f"{path}: 429 Too Many Requests", retry_after)
         if status >= 500:
-            raise UpstreamError(f"{path}: HTTP {status}")
+            raise UpstreamError(f"{path}: HTTP {status}", from_status(status, path))
         if status == 404:
             raise ProfileNotFound(f"{path}: 404 {params}")
         if status >= 400:
-            raise ProviderError(f"{path}: HTTP {status}: {raw[:200].decode('utf-8', 'replace')}")
+            raise ProviderError(
+                f"{path}: HTTP {status}: {raw[:200].decode('utf-8', 'replace')}", from_status(status, path)
+            )
         if not raw.strip():
             return None
         try:

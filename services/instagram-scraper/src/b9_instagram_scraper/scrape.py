@@ -30,7 +30,7 @@ from b9_instagram_scraper.control import Control
 from b9_instagram_scraper.directory import CreatorDirectory
 from b9_instagram_scraper.growth import CreatorState, growth, record
 from b9_instagram_scraper.media import parse_media
-from b9_instagram_scraper.ports import EventSink, KnownLike, Result, StateLike, failed
+from b9_instagram_scraper.ports import EventSink, KnownLike, Result, StateLike, failed, why_of
 from b9_instagram_scraper.provider import (
     CallMeter,
     InstagramProvider,
@@ -89,6 +89,7 @@ class Scraper(RelatedDiscovery):
     ) -> None:
         self._count(res.outcome)
         cost = res.calls * self.control.current.cost_per_request
+        why = why_of(res)
         await self.sink.publish(
             ScrapeAttempted(
                 scraper="instagram",
@@ -101,6 +102,9 @@ class Scraper(RelatedDiscovery):
                 error=res.error,
                 cycle=cycle,
                 replica=self.replica or None,
+                reason=why.reason if why else None,
+                message=why.message if why else res.error,
+                http_status=why.http_status if why else None,
             )
         )
 

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 from b9_common.events import Envelope
 
-from b9_persistence.staging import NEWER, clean_list, merge_sql, newest, stage, update_set
+from b9_persistence.staging import NEWER, clean_list, clean_opt, merge_sql, newest, stage, update_set
 from b9_persistence.writers_instagram import PROFILE_PIC_SQL
 
 Env: TypeAlias = Envelope[Any]
@@ -137,7 +137,8 @@ async def write_media(conn: asyncpg.Connection, envs: list[Env]) -> int:
 
 # -- scrape.attempted ---------------------------------------------------------------------
 ATTEMPT_COLS = ("fact_id", "scraper", "target_kind", "target", "outcome", "calls", "cost_usd",
-                "duration_ms", "error", "cycle", "replica", "fact_at")
+                "duration_ms", "error", "cycle", "replica", "fact_at", "reason", "message",
+                "http_status")
 # Counters grow only by the attempts this statement inserted: a duplicate adds nothing.
 ATTEMPT_SQL = f"""
 WITH ins AS (
@@ -159,7 +160,7 @@ async def write_attempts(conn: asyncpg.Connection, envs: list[Env]) -> int:
         d = e.data
         rows.append((e.id, d.scraper, d.target_kind, d.target, d.outcome, d.calls,
                      _money(d.cost_usd), d.duration_ms, d.error, d.cycle, d.replica,
-                     e.occurred_at))
+                     e.occurred_at, d.reason, clean_opt(d.message), d.http_status))
     await stage(conn, "scrape_attempts", ATTEMPT_COLS, rows)
     await conn.execute(ATTEMPT_SQL)
     return len(rows)

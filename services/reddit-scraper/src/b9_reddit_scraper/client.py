@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import aiohttp
+from b9_common.events.ops import Reason
+from b9_common.reasons import Why, from_exception, from_status
 
 from b9_reddit_scraper.control import ControlState, Priority, ScraperDisabled
 from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
@@ -41,6 +43,11 @@ class Result:
     status: int = 0
     data: Any = None
     error: str | None = None
+    why: Why | None = None  # the reason code and message (None for "ok")
+
+    @property
+    def reason(self) -> Reason:
+        return self.why.reason if self.why else "ok"
 
     @property
     def ok(self) -> bool:
@@ -65,7 +72,20 @@ class ClientStats:
 
 
 class _Transient(Exception):
-    pass
+    def __init__(self, message: str, why: Why) -> None:
+        super().__init__(message)
+        self.why = why
+
+
+_OUTCOME_WHY: dict[str, Reason] = {"not_found": "not_found", "private": "private",
+                                   "banned": "banned", "quarantined": "private"}
+
+
+def _why(outcome: Outcome, status: int) -> Why:
+    """Why a final non-200 answer ended the attempt."""
+    if outcome in _OUTCOME_WHY:
+        return Why(_OUTCOME_WHY[outcome], f"Reddit says the target is {outcome} (HTTP {status})", status)
+    return from_status(status)
 
 
 def _classify(status: int, body: Any) -> Outcome:
@@ -127,19 +147,22 @@ class RedditClient:
                 raw = await resp.read()
                 if resp.status == 429:
                     self.pacer.block(self._retry_after(resp.headers))
-                    raise _Transient("token endpoint answered 429")
+                    raise _Transient("token endpoint answered 429", from_status(429, "token"))
                 if resp.status >= 500 or resp.status == 408:
-                    raise _Transient(f"token endpoint answered {resp.status}")
+                    raise _Transient(f"token endpoint answered {resp.status}",
+                                     from_status(resp.status, "token"))
                 if resp.status != 200:
-                    raise _Transient(f"token endpoint answered {resp.status}: {raw[:200]!r}")
+                    raise _Transient(f"token endpoint answered {resp.status}: {raw[:200]!r}",
+                                     from_status(resp.status, "token"))
                 body = json.loads(raw)
         except (TimeoutError, aiohttp.ClientError, json.JSONDecodeError) as exc:
-            raise _Transient(f"token request failed: {exc!r}") from exc
+            raise _Transient(f"token request failed: {exc!r}", from_exception(exc, "token")) from exc
         finally:
             self.pacer.done()
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
-            raise _Transient("token endpoint returned no access_token")
+            raise _Transient("token endpoint returned no access_token",
+                             Why("invalid_response", "the token endpoint returned no access_token"))
         self._token = str(token)
         lifetime = float(body.get("expires_in", 3600))
         # refreshed a minute before it expires (a tenth of its life when that is shorter)
@@ -161,6 +184,7 @@ class RedditClient:
         attempts = self.settings.reddit_max_attempts
         rate_limited = 0
         last_error = "no attempt"
+        last_why = Why("connection", "no attempt")
         attempt = 0
         while attempt < attempts:
             attempt += 1
@@ -169,12 +193,12 @@ class RedditClient:
             except ScraperDisabled:
                 raise
             except _Transient as exc:
-                last_error = str(exc)
+                last_error, last_why = str(exc), exc.why
                 if "429" in last_error:
                     rate_limited += 1
                     tally.rate_limited += 1
                     if rate_limited > attempts:
-                        return Result("rate_limited", 429, error=last_error)
+                        return Result("rate_limited", 429, error=last_error, why=from_status(429))
                     attempt -= 1  # a 429 waits as told; it does not use up a retry
                     continue
                 if attempt < attempts:
@@ -183,7 +207,7 @@ class RedditClient:
                 continue
             return result
         self.stats.errors += 1
-        return Result("failed", error=last_error)
+        return Result("failed", last_why.http_status or 0, error=last_error, why=last_why)
 
     async def _once(self, url: str, query: dict[str, str], tally: Tally) -> Result:
         await self.priority.wait_turn()
@@ -200,24 +224,25 @@ class RedditClient:
                 status, headers = resp.status, resp.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
             self.pacer.done()
-            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+            raise _Transient(f"{type(exc).__name__}: {exc}", from_exception(exc)) from exc
         self.pacer.done()
         self.pacer.update(headers)
         if status == 429:
             self.pacer.block(self._retry_after(headers))
-            raise _Transient(f"429 from {url}")
+            raise _Transient(f"429 from {url}", from_status(429))
         if status == 401 and self.settings.oauth:
             self._token = None
-            raise _Transient("401: token rejected, refreshing")
+            raise _Transient("401: token rejected, refreshing", from_status(401))
         if status in RETRY_STATUSES:
-            raise _Transient(f"{status} from {url}")
+            raise _Transient(f"{status} from {url}", from_status(status))
         try:
             body = json.loads(raw) if raw else None
         except (json.JSONDecodeError, UnicodeDecodeError):
             if status == 200:
-                raise _Transient(f"malformed JSON from {url}") from None
+                raise _Transient(f"malformed JSON from {url}",
+                                 Why("invalid_response", "Reddit answered 200 with a body that is not JSON")) from None
             body = None
         if status == 200:
             return Result("ok", status, body)
         outcome = _classify(status, body)
-        return Result(outcome, status, body, error=f"{status} {outcome}")
+        return Result(outcome, status, body, error=f"{status} {outcome}", why=_why(outcome, status))

@@ -22,6 +22,7 @@ from b9_common.events import (
     UserFetched,
 )
 from b9_common.metrics import SCRAPE_ATTEMPTS
+from b9_common.reasons import Why
 
 from b9_reddit_scraper import formulas, review
 from b9_reddit_scraper.client import RedditClient, Result, Tally
@@ -44,6 +45,12 @@ AttemptOutcome = Literal["success", "not_found", "private", "banned", "quarantin
                          "rate_limited", "failed"]
 _AVAILABILITY: dict[str, Any] = {"not_found": "not_found", "private": "private", "banned": "banned",
                  "quarantined": "quarantined"}
+
+
+_OUTCOME_WHY = {"success": Why("ok", "scraped"), "rate_limited": Why(
+    "budget_exhausted", "Reddit kept answering 429 Too Many Requests", 429)}
+_NOT_T5 = Why("invalid_response", "Reddit's about answer is not a subreddit (no t5)")
+_NOT_T2 = Why("invalid_response", "Reddit's about answer is not a user (no t2)")
 
 
 def _attempt_outcome(r: Result) -> AttemptOutcome:
@@ -83,13 +90,15 @@ class Scraper:
 
     async def _attempted(self, kind: Literal["subreddit", "user"], target: str,
                          outcome: AttemptOutcome, tally: Tally, t0: float,
-                         error: str | None, cycle: int | None) -> None:
+                         error: str | None, cycle: int | None, why: Why | None = None) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         SCRAPE_ATTEMPTS.labels("reddit", outcome).inc()
+        why = why or _OUTCOME_WHY.get(outcome)
         await self.publisher.publish(ScrapeAttempted(
             scraper="reddit", target_kind=kind, target=target, outcome=outcome, calls=tally.calls,
             duration_ms=int((time.monotonic() - t0) * 1000), error=error, cycle=cycle,
-            replica=self.replica or None,
+            replica=self.replica or None, reason=why.reason if why else None,
+            message=why.message if why else error, http_status=why.http_status if why else None,
         ))
 
     # -- subreddits ------------------------------------------------------------------
@@ -107,7 +116,8 @@ class Scraper:
                 await self.publisher.publish(SubredditFetched(
                     name=name, availability=_AVAILABILITY[outcome],
                     quarantine=outcome == "quarantined", requested=requested))
-            await self._attempted("subreddit", name, outcome, tally, t0, error, cycle)
+            await self._attempted("subreddit", name, outcome, tally, t0, error, cycle,
+                                  about.why if not about.ok else _NOT_T5)
             return SubredditReport(name, outcome, tally.calls)
         rules, top = await asyncio.gather(
             self.client.get(f"r/{name}/about/rules", tally=tally),
@@ -116,7 +126,7 @@ class Scraper:
         bad = next((r for r in (top, rules) if not r.ok), None)
         if bad is not None:
             outcome = "failed" if bad.outcome in _AVAILABILITY else _attempt_outcome(bad)
-            await self._attempted("subreddit", name, outcome, tally, t0, bad.error, cycle)
+            await self._attempted("subreddit", name, outcome, tally, t0, bad.error, cycle, bad.why)
             return SubredditReport(name, outcome, tally.calls)
         posts = parse_posts(top.data)
         sub.rules = parse_rules(rules.data)
@@ -207,7 +217,8 @@ class Scraper:
                                                          requested=requested))
                 outcome = "not_found"
             error = about.error or "not a t2"
-            await self._attempted("user", name, outcome, tally, t0, error, cycle)
+            await self._attempted("user", name, outcome, tally, t0, error, cycle,
+                                  about.why if not about.ok else _NOT_T2)
             return UserReport(name, outcome, tally.calls)
         posts: list[RedditPost] = []
         if user.availability == "ok":
@@ -216,7 +227,7 @@ class Scraper:
             if not sub.ok:
                 outcome = _attempt_outcome(sub)
                 outcome = "failed" if outcome in _AVAILABILITY else outcome
-                await self._attempted("user", name, outcome, tally, t0, sub.error, cycle)
+                await self._attempted("user", name, outcome, tally, t0, sub.error, cycle, sub.why)
                 return UserReport(name, outcome, tally.calls)
             posts = parse_posts(sub.data)
             formulas.user_activity(user, posts)

@@ -19,6 +19,22 @@ Outcome = Literal[
     "not_configured",
 ]
 
+# Why an attempt ended as it did (``ScrapeAttempted.reason``), machine-readable; ``message`` says
+# it in a short sentence for people. Set by the scrapers where the outcome is decided.
+Reason = Literal[
+    "ok",  # the upstream answered and the attempt succeeded
+    "http_status",  # an unexpected HTTP status after the retries (``http_status`` holds it)
+    "timeout",  # the upstream did not answer in time
+    "connection",  # DNS failure, connection refused or reset, server disconnected
+    "not_found",  # the upstream says the target does not exist
+    "private",  # the target exists but is private / quarantined / forbidden to us
+    "banned",  # the target was banned or suspended
+    "not_configured",  # the scraper lacks what it needs (an API key) and sent nothing
+    "budget_exhausted",  # a request budget (the upstream's 429s or our own) ran out
+    "invalid_response",  # the answer was not JSON, or not the shape expected
+]
+REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
+
 
 class ScrapeAttempted(msgspec.Struct, kw_only=True):
     """``scrape.attempted``: success rate, calls per day and cost come from these."""
@@ -33,3 +49,6 @@ class ScrapeAttempted(msgspec.Struct, kw_only=True):
     error: str | None = None
     cycle: int | None = None
     replica: str | None = None
+    reason: Reason | None = None  # None only in events written before reasons existed
+    message: str | None = None  # short and human: "connection refused by 127.0.0.1:9"
+    http_status: int | None = None  # the status when reason is http_status (or the one seen)

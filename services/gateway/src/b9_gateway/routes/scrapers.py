@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
 from b9_gateway.control import SCRAPERS, heartbeats, is_scraper_beat, read_control, write_control
@@ -13,6 +13,7 @@ from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON
 from b9_gateway.openapi import doc
 from b9_gateway.schemas import StrictJson
+from b9_gateway.scraper_health import Failure, HealthStatus, add_health, failures
 
 router = APIRouter(prefix="/scrapers", tags=["scrapers"])
 ScraperPath = Annotated[str, Path(pattern=r"^(reddit|instagram)$")]
@@ -33,6 +34,7 @@ class Today(msgspec.Struct):
     calls: int
     cost_usd: float
     by_outcome: dict[str, int]
+    by_reason: dict[str, int]  # failures today by reason code (+ "ok": successes)
 
 
 class ScraperStatus(msgspec.Struct):
@@ -43,6 +45,8 @@ class ScraperStatus(msgspec.Struct):
     current_cycle: int | None
     last_attempt_at: str | None
     today: Today
+    health: HealthStatus
+    last_failures: list[Failure]
 
 
 class ConfigBody(StrictJson):
@@ -93,7 +97,7 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
     ]
     cycles: list[int] = [c for b in replicas if isinstance(c := (b["detail"] or {}).get("cycle"), int)]
     cycle = max(cycles) if cycles else (int(last["cycle"]) if last and last["cycle"] is not None else None)
-    return {
+    return await add_health(deps.pool, {
         "scraper": scraper,
         "enabled": bool(control.get("enabled")),
         "control": control,
@@ -108,7 +112,7 @@ async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> di
             "cost_usd": round(sum(r["cost"] for r in daily), 6),
             "by_outcome": by_outcome,
         },
-    }
+    })
 
 
 @router.get("", responses=doc(ScraperStatus, many=True), summary="Every scraper's status")
@@ -120,6 +124,14 @@ async def list_scrapers(deps: Deps = Depends(get_deps)) -> JSON:
 @router.get("/{scraper}", responses=doc(ScraperStatus), summary="One scraper's status")
 async def get_scraper(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
+
+
+@router.get("/{scraper}/failures", responses=doc(Failure, many=True),
+            summary="The scraper's latest attempts that did not succeed, newest first, with their reason")
+async def get_failures(scraper: ScraperPath, limit: int = Query(50, ge=1, le=200),
+                       deps: Deps = Depends(get_deps)) -> JSON:
+    async with deps.pool.acquire() as conn:
+        return JSON(await failures(conn, scraper, limit))
 
 
 @router.post("/{scraper}/start", responses=doc(ScraperStatus), summary="Enable (control KV)")
