@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import aiohttp
@@ -119,8 +120,10 @@ async def _run_once(data: Path) -> tuple[dict, dict]:
 
 
 @pytest.mark.slow
-async def test_b9_up_ready_clean_stop_and_reuse(tmp_path: Path) -> None:
-    data = tmp_path / "b9data"
+async def test_b9_up_ready_clean_stop_and_reuse() -> None:
+    # Not pytest's tmp_path: run as root, PostgreSQL runs as pgserver's user and must traverse the
+    # path, and pytest resets its base directory to mode 0700 whenever another session starts.
+    data = Path(tempfile.mkdtemp(prefix="b9-e2e-up-")) / "b9data"
     stack, ready = await _run_once(data)
     assert ready["status"] == "ready" and set(ready["checks"]) == {"nats", "postgres", "media"}, ready
     assert (data / "pg").exists() and (data / "nats").exists()

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ BIN = Path(sys.executable).parent
 B9 = BIN / "b9"
 SERVICES = {"persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "gateway"}
 UNSET = ("NATS_URL", "DATABASE_URL", "GATEWAY_API_KEY", "GATEWAY_PORT", "B9_NAMESPACE", "MEDIA_STORE_URL")
+
+
+def data_root() -> Path:
+    """A fresh directory under /tmp, not pytest's tmp_path: when tests run as root, PostgreSQL
+    runs as pgserver's own user and must traverse the path, but pytest resets its base
+    directory to mode 0700 whenever another session starts."""
+    return Path(tempfile.mkdtemp(prefix="b9-launcher-"))
 
 
 def env_for(data: Path, **extra: str) -> dict[str, str]:
@@ -113,7 +121,11 @@ def descendants(pid: int) -> set[int]:
 
 def cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        if not cmd:  # exiting: say what it was
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            cmd = " ".join(line for line in status if line.startswith(("Name:", "State:", "Threads:")))
+        return cmd
     except OSError:
         return ""
 

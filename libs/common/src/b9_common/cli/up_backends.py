@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -37,9 +38,12 @@ def load_or_make_passwords(data: Path) -> dict[str, str]:
     known: dict[str, str] = {}
     if path.exists():
         known = msgspec.json.decode(path.read_bytes(), type=dict[str, str])
+    # nats-server parses an environment variable's value as a config token: a password like
+    # "2026-..." or "1e5..." would become a date or a number. A letter, then hex, is a string.
+    known = {u: pw for u, pw in known.items() if re.fullmatch(r"[a-z][0-9a-f]{32,}", pw)}
     if all(u in known for u in USERS):
         return known
-    full = {u: known.get(u) or secrets.token_urlsafe(24) for u in USERS}
+    full = {u: known.get(u) or "p" + secrets.token_hex(24) for u in USERS}
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -206,9 +210,12 @@ class PostgresBackend(Backend):
             if entry is not None:
                 os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
         if not (self.pgdata / "PG_VERSION").exists():
-            subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "--auth=trust",
-                            "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
-                           check=True, capture_output=True, user=self.user)
+            done = subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "--auth=trust",
+                                   "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
+                                  capture_output=True, user=self.user)
+            if done.returncode:
+                why = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
+                raise RuntimeError(f"initdb {self.pgdata} failed: {why[-1] if why else done.returncode}")
         self.socket_dir = find_suitable_socket_dir(self.pgdata, Path("/tmp") / "b9-pg")
         if self.user and self.socket_dir != self.pgdata:
             ensure_prefix_permissions(self.socket_dir)

@@ -75,7 +75,9 @@ class Child:
 
     async def start(self) -> None:
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self.proc = await spawn(self.argv, log_path=self.log_path, env=self.env)
+        # When `b9 up` dies outright, a service is killed, not asked to drain: its NATS is going
+        # away at the same moment (draining would wait out its grace), and unacked work is redelivered.
+        self.proc = await spawn(self.argv, log_path=self.log_path, env=self.env, on_parent_death=signal.SIGKILL)
         self.started = time.monotonic()
 
     @property
