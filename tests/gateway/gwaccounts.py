@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -33,10 +34,16 @@ async def person(env: Env, name: str, role: str) -> tuple[Account, str]:
     return await store.add(name, role)
 
 
+_addresses = itertools.count(1)
+
+
 @contextlib.asynccontextmanager
-async def client_of(app: FastAPI, client: tuple[str, int] = ("127.0.0.1", 5000),
+async def client_of(app: FastAPI, client: tuple[str, int] | None = None,
                     **kwargs: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=client)
+    """A client of ``app``; by default from an address of its own (failed-auth limits are per
+    address: tests that poll for a refusal must not use up each other's tries)."""
+    n = next(_addresses)
+    transport = httpx.ASGITransport(app=app, client=client or (f"127.1.{n // 250}.{n % 250 + 1}", 5000))
     async with httpx.AsyncClient(transport=transport, base_url="http://gw", **kwargs) as c:  # type: ignore[arg-type]
         yield c
 
