@@ -1,0 +1,68 @@
+"""Starts that cannot succeed end quickly and say why: a service refusing its configuration
+stops `b9 up` (and is not restarted); a service whose NATS or PostgreSQL never comes retries
+with backoff for STARTUP_TIMEOUT seconds, one line per attempt, then exits 1."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from ._stack import BIN, Up, alive, cmdline, data_root, descendants, env_for, wait_gone
+
+
+@pytest.mark.slow
+async def test_a_refused_configuration_stops_the_start() -> None:
+    root = data_root()
+    t0 = time.monotonic()
+    up = await Up.start(root / "b9", GATEWAY_API_KEY="short")
+    seen: set[int] = set()
+    try:
+        while up.proc.returncode is None and time.monotonic() - t0 < 30:
+            seen |= descendants(up.proc.pid)
+            await asyncio.sleep(0.2)
+        code = await up.stop(timeout=30)
+    finally:
+        if up.proc.returncode is None:
+            up.proc.kill()
+    took = time.monotonic() - t0
+    out = up.output
+    assert code != 0 and took < 30, (code, took, out)
+    line = next(x for x in up.lines if x.startswith("b9 up: gateway refused its configuration"))
+    assert "GATEWAY_API_KEY" in line and "at least 16 characters" in line, line
+    assert "b9 is up" not in out
+    assert "gateway exited" not in out and out.count("gateway refused its configuration") == 2, out  # not restarted
+    assert not await wait_gone(seen, 10), [cmdline(p) for p in alive(seen)]
+    shutil.rmtree(root, ignore_errors=True)
+
+
+async def _run_service(env: dict[str, str], timeout: float = 40) -> tuple[int, list[str], float]:
+    t0 = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(str(BIN / "b9-persistence"), env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode or 0, out.decode(errors="replace").splitlines(), time.monotonic() - t0
+
+
+async def test_a_service_gives_up_on_a_missing_nats(tmp_path: Path) -> None:
+    env = env_for(tmp_path, NATS_URL="nats://127.0.0.1:1", DATABASE_URL="postgresql://x@127.0.0.1:1/x",
+                  STARTUP_TIMEOUT="3", METRICS_PORT="-1")
+    code, lines, took = await _run_service(env)
+    assert code == 1 and took < 20, (code, took, lines)
+    assert not [x for x in lines if "Traceback" in x], lines
+    attempts = [x for x in lines if "NATS_URL: cannot reach nats://127.0.0.1:1 (attempt" in x]
+    assert len(attempts) >= 2 and '"level":"warning"' in attempts[0], lines  # one line per attempt, with backoff
+    assert "after" in lines[-1] and "NATS_URL: cannot reach" in lines[-1] and '"level":"error"' in lines[-1], lines
+
+
+async def test_a_service_gives_up_on_a_missing_postgres(tmp_path: Path, nats_url: str, namespace: str) -> None:
+    env = env_for(tmp_path, NATS_URL=nats_url, B9_NAMESPACE=namespace, STARTUP_TIMEOUT="3", METRICS_PORT="-1",
+                  DATABASE_URL="postgresql://b9:secret@127.0.0.1:1/b9")
+    code, lines, took = await _run_service(env)
+    assert code == 1 and took < 20, (code, took, lines)
+    assert not [x for x in lines if "Traceback" in x], lines
+    assert [x for x in lines if "DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1/b9 (attempt" in x], lines
+    assert "DATABASE_URL: cannot reach PostgreSQL" in lines[-1] and "secret" not in "\n".join(lines), lines
