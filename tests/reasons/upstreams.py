@@ -37,7 +37,8 @@ class Answer:
 
 @dataclass
 class Upstream:
-    """``answers[path]`` (without ``.json``, lower case) is served for that path; 404 otherwise."""
+    """``answers["path?query"]`` or else ``answers[path]`` (path without ``.json``, lower case) is
+    served; Reddit's recorded 404 otherwise."""
 
     answers: dict[str, Answer] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
@@ -62,7 +63,8 @@ class Upstream:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path.strip("/").lower().removesuffix(".json")
         self.hits[path] = self.hits.get(path, 0) + 1
-        a = self.answers.get(path) or Answer(404, fixture("errors/404_not_found_sticky.json"))
+        a = (self.answers.get(f"{path}?{request.query_string}") or self.answers.get(path)
+             or Answer(404, fixture("errors/404_not_found_sticky.json")))
         if a.sleep:
             await asyncio.sleep(a.sleep)
         return web.Response(status=a.status, body=a.body, content_type=a.content_type, headers=a.headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,9 +90,15 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
                       pending=pending.names)
     cycle = CycleRunner(scraper, tracked, control, kv, replica=rt.replica)
 
+    def waiting_for_budget() -> bool:
+        """Blocked by a 429 / a spent header window, or the shared budget had no token left."""
+        tokens = budget.tokens_seen
+        return pacer.blocked_until > time.monotonic() or (tokens is not None and tokens < 1.0)
+
     def status() -> dict[str, Any]:
+        running = "waiting_for_budget" if waiting_for_budget() else "running"
         return {
-            "status": "running" if control.enabled else "disabled",
+            "status": running if control.enabled else "disabled",
             "enabled": control.enabled, **cycle.status(),
             "commands_in_progress": priority.active,
             "calls_total": client.stats.calls, "calls_today": client.stats.calls_today,
