@@ -26,6 +26,7 @@ from b9_common.reasons import Why
 
 from b9_reddit_scraper import formulas, review
 from b9_reddit_scraper.client import RedditClient, Result, Tally
+from b9_reddit_scraper.control import ScraperDisabled
 from b9_reddit_scraper.parse import (
     parse_about,
     parse_posts,
@@ -102,10 +103,28 @@ class Scraper:
         ))
 
     # -- subreddits ------------------------------------------------------------------
+    async def _interrupted(self, kind: Literal["subreddit", "user"], target: str, tally: Tally,
+                           t0: float, cycle: int | None) -> None:
+        """An attempt cut short by a disable still reports the calls it made (the upstream saw
+        them and they count against its budget); nothing was read, so no fact goes out."""
+        if tally.calls:
+            await self._attempted(kind, target, "failed", tally, t0,
+                                  "interrupted: the scraper was disabled", cycle)
+
     async def refresh_subreddit(self, name: str, mode: Mode, *, requested: bool = False,
                                 cycle: int | None = None, discover: bool = True,
                                 claim: Claim | None = None) -> SubredditReport:
         tally, t0 = Tally(), time.monotonic()
+        try:
+            return await self._refresh_subreddit(name, mode, tally, t0, requested=requested,
+                                                 cycle=cycle, discover=discover, claim=claim)
+        except ScraperDisabled:
+            await self._interrupted("subreddit", name, tally, t0, cycle)
+            raise
+
+    async def _refresh_subreddit(self, name: str, mode: Mode, tally: Tally, t0: float, *,
+                                 requested: bool, cycle: int | None, discover: bool,
+                                 claim: Claim | None) -> SubredditReport:
         self.seen.add(name.lower())
         about = await self.client.get(f"r/{name}/about", tally=tally)
         sub = parse_about(name, about.data) if about.ok else None
@@ -208,6 +227,15 @@ class Scraper:
     async def fetch_user(self, name: str, *, requested: bool = False, cycle: int | None = None,
                          discover: bool = False) -> UserReport:
         tally, t0 = Tally(), time.monotonic()
+        try:
+            return await self._fetch_user(name, tally, t0, requested=requested, cycle=cycle,
+                                          discover=discover)
+        except ScraperDisabled:
+            await self._interrupted("user", name, tally, t0, cycle)
+            raise
+
+    async def _fetch_user(self, name: str, tally: Tally, t0: float, *, requested: bool,
+                          cycle: int | None, discover: bool) -> UserReport:
         about = await self.client.get(f"user/{name}/about", tally=tally)
         user = parse_user(name, about.data) if about.ok else None
         if user is None:
