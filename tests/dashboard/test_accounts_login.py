@@ -49,11 +49,17 @@ async def test_a_viewer_sees_no_review_actions_and_changes_nothing(browser: Any,
     await pg.goto("/")
     await log_in(pg, key)
     await expect(pg.locator(".whoami")).to_have_text("vik (viewer)")
+    await pg.locator("#scrapers [data-scraper]").first.wait_for()
+    stop = pg.locator('button[aria-label="Stop the reddit scraper"]')
+    await expect(stop).to_have_count(1)  # on the page, and
+    await expect(stop).to_be_hidden()  # not shown: admins only
     await pg.get_by_role("link", name="Subreddit review").click()
     name = SUBS[9]
     row = pg.locator(f'tr[data-key="{name}"]')
     await expect(row).to_be_visible()
-    await expect(pg.get_by_role("button", name=f"Mark r/{name} Ok")).to_be_hidden()
+    mark = pg.locator(f'button[aria-label="Mark r/{name} Ok"]')
+    await expect(mark).to_have_count(1)
+    await expect(mark).to_be_hidden()
     await expect(pg.get_by_label(f"Select {name}")).to_be_hidden()
     await expect(pg.get_by_role("button", name="Add subreddit")).to_be_hidden()
     before = await dash.pool.fetchval("SELECT review FROM subreddits WHERE name = $1", name)
