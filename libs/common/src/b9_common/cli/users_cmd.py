@@ -20,19 +20,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-import nats
 import typer
 from nats.js import JetStreamContext
-from rich.console import Console
 from rich.table import Table
 
 from b9_common.accounts import Account, AccountError, AccountStore, ensure_admin
-from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings
+from b9_common.cli.settings import CliSettings, load_cli_settings, make_console
+from b9_common.cli.up_reach import cli_nats
 from b9_common.events.decisions import ROLES
 from b9_common.settings import exit_on_config_error
 from b9_common.topology import Topology
 
-console = Console()
+console = make_console()
 users_app = typer.Typer(help="People's accounts: add, list, disable, rotate keys", no_args_is_help=True)
 T = TypeVar("T")
 ADMIN_KEY_FILE = "admin-api-key"
@@ -74,21 +73,13 @@ def _cli() -> CliSettings:
 
 
 async def with_store(cli: CliSettings, fn: Callable[[AccountStore], Awaitable[T]]) -> T:
-    url = effective_nats_url(cli)
-    try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0, allow_reconnect=False)
-    except Exception as exc:
-        console.print(f"[red]NATS at {url} does not answer ({exc}). Is `b9 up` running?[/]")
-        raise typer.Exit(1) from None
-    try:
+    async with cli_nats(cli) as nc:  # as the CLI's NATS user; NotRunning -> one line, exit 3
         store = await store_for(nc.jetstream(timeout=10), Topology(namespace=cli.b9_namespace))
         try:
             return await fn(store)
         except AccountError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from None
-    finally:
-        await nc.close()
 
 
 def _run(fn: Callable[[AccountStore], Awaitable[T]]) -> T:
