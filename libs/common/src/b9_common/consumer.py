@@ -30,7 +30,7 @@ from b9_common.dlq import dead_letter
 from b9_common.errors import HandlerError, PublishError, Reject
 from b9_common.events.catalogue import EVENTS, decoder_for
 from b9_common.events.envelope import Envelope
-from b9_common.logs import event_id_var, subject_var
+from b9_common.logs import message_context
 from b9_common.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
 from b9_common.publisher import Publisher, write_commands
 from b9_common.pull import PullEngine
@@ -209,14 +209,16 @@ class Consumer:
 
     async def _run_one(self, msg: Msg) -> None:
         d = self._prepare(msg)
+        with message_context(d.envelope.id if d is not None and d.envelope is not None else None, msg.subject):
+            await self._handle_one(d)
+
+    async def _handle_one(self, d: Delivery | None) -> None:
         try:
             if d is None:
                 return
             if d.outcome is None:
                 assert self.handler is not None and d.envelope is not None
                 self._in_flight[id(d)] = d
-                event_id_var.set(d.envelope.id)
-                subject_var.set(msg.subject)
                 t0 = time.perf_counter()
                 try:
                     if tracing.ENABLED:
@@ -303,6 +305,10 @@ class Consumer:
             self._count(d, d.outcome or "ack")
 
     async def _settle(self, d: Delivery) -> None:
+        with message_context(d.envelope.id if d.envelope is not None else None, d.msg.subject):
+            await self._settle_one(d)
+
+    async def _settle_one(self, d: Delivery) -> None:
         outcome = d.outcome or "ack"
         if outcome == "retry" and d.meta.num_delivered >= self.spec.max_deliver:
             outcome, d.reason = "reject", f"max deliveries ({d.meta.num_delivered}) exhausted: {d.reason}"

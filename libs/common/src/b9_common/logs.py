@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +14,20 @@ import msgspec
 
 event_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
 subject_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("subject", default=None)
+
+
+
+@contextlib.contextmanager
+def message_context(event_id: str | None, subject: str | None) -> Iterator[None]:
+    """Log lines written while one message is handled carry its event id and subject, and
+    only its own: both are reset afterwards (a worker handles many messages in turn)."""
+    t_id, t_subject = event_id_var.set(event_id), subject_var.set(subject)
+    try:
+        yield
+    finally:
+        event_id_var.reset(t_id)
+        subject_var.reset(t_subject)
+
 
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _encoder = msgspec.json.Encoder()
