@@ -121,7 +121,7 @@ def assess(enabled: bool, replicas: list[dict[str, Any]], recent: list[dict[str,
         return out("degraded", f"{unconfigured} of {len(statuses)} replicas are not configured")
     if not n:
         return out("ok", f"running; no attempt in the last {WINDOW_SECONDS // 60} min")
-    return out("ok", f"{n - f} of the last {n} attempts worked")
+    return out("ok", f"{n - f} of the last {n} attempts got an answer")
 
 
 def _summary(failed: list[dict[str, Any]]) -> str:

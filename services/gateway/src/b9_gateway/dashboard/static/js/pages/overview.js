@@ -14,6 +14,20 @@ function stampReplicas(s, at) {
   return s;
 }
 const ageOf = (r) => (Date.now() - r.seenAt) / 1000;
+// health (GET /scrapers, rules in the gateway README) -> badge text and colour; never green
+// unless the recent work succeeds
+const HEALTH = {
+  ok: ['Running', 'ok'], degraded: ['Degraded', 'warn'], failing: ['Failing', 'danger'],
+  not_configured: ['Not configured', 'warn'], stopped: ['Stopped', 'neutral'],
+  waiting_for_budget: ['Waiting for budget', 'info'],
+};
+const REPLICA_KIND = { running: 'ok', disabled: 'neutral', not_configured: 'warn', budget_exhausted: 'info', waiting_for_budget: 'info' };
+const REASON_LABEL = {
+  ok: 'ok', http_status: 'HTTP status', timeout: 'timeout', connection: 'connection', not_found: 'not found',
+  private: 'private', banned: 'banned', not_configured: 'not configured', budget_exhausted: 'budget exhausted',
+  invalid_response: 'invalid response',
+};
+const reasonText = (f) => `${REASON_LABEL[f.reason] || f.reason}${f.http_status ? ` ${f.http_status}` : ''}`;
 
 const STREAMS = ['SCRAPE', 'DERIVED', 'COMMANDS', 'DLQ'];
 const WINDOW = 60; // seconds of events/s history
@@ -49,14 +63,19 @@ export async function overviewPage({ main }) {
 
   const scraperCard = (s) => {
     const running = s.enabled && s.replicas.length > 0;
-    const state = s.enabled ? (running ? ['Running', 'ok'] : ['Enabled · no replica', 'warn']) : ['Stopped', 'neutral'];
+    // a control change is pushed before the health is re-read: a disabled scraper is stopped
+    const health = s.enabled ? s.health?.state : 'stopped';
+    const state = health === 'stopped' && s.enabled ? ['Enabled · no replica', 'warn']
+      : HEALTH[health] || (s.enabled ? (running ? ['Running', 'ok'] : ['Enabled · no replica', 'warn']) : ['Stopped', 'neutral']);
     const t = s.today;
+    const reasons = Object.entries(t.by_reason || {}).filter(([k]) => k !== 'ok');
     const toggleBtn = s.enabled
       ? button('Stop', () => act(s.scraper, 'stop'), { kind: 'danger', 'aria-label': `Stop the ${s.scraper} scraper` })
       : button('Start', () => act(s.scraper, 'start'), { kind: 'primary', 'aria-label': `Start the ${s.scraper} scraper` });
     return h('section.card.scraper', { dataset: { scraper: s.scraper, enabled: String(s.enabled) }, 'aria-labelledby': `sc-${s.scraper}` },
       h('div.card-head', h('h2', { id: `sc-${s.scraper}` }, `${s.scraper[0].toUpperCase()}${s.scraper.slice(1)} scraper`),
-        h('span.scraper-state', badge(state[0], state[1])), toggleBtn),
+        h('span.scraper-state', { dataset: { health: health || '' } }, badge(state[0], state[1])), toggleBtn),
+      s.health && health === s.health.state ? h('p.small.health-why', { class: ['failing', 'degraded', 'not_configured'].includes(health) ? 'warn-text' : 'muted' }, s.health.explanation) : null,
       h('dl.kv',
         h('div', h('dt', 'Success rate today'), h('dd', pct(t.success_rate))),
         h('div', h('dt', 'Current cycle'), h('dd', s.current_cycle ?? '—')),
@@ -66,17 +85,38 @@ export async function overviewPage({ main }) {
         h('div', h('dt', 'Last attempt'), h('dd', ago(s.last_attempt_at)))),
       h('div.replicas', h('h3', `Replicas (${s.replicas.length})`),
         s.replicas.length
-          ? h('ul', s.replicas.map((r) => h('li', { dataset: { replica: r.replica } }, h('span.mono', r.replica), badge(r.status || 'running', ageOf(r) > 60 ? 'warn' : 'ok'),
+          ? h('ul', s.replicas.map((r) => h('li', { dataset: { replica: r.replica } }, h('span.mono', r.replica), badge(r.status || 'running', ageOf(r) > 60 ? 'warn' : (REPLICA_KIND[r.status || 'running'] || 'warn')),
             h('span.muted.hb-age', { dataset: { seenAt: r.age_seconds === null ? '' : String(r.seenAt) } }, `heartbeat ${r.age_seconds === null ? '—' : age(ageOf(r))} ago`))))
           : h('p.muted', 'No live replica (heartbeats expire after 30 s).')),
       Object.keys(t.by_outcome || {}).length
-        ? h('p.muted.small', Object.entries(t.by_outcome).map(([k, v]) => `${k}: ${num(v)}`).join(' · ')) : null);
+        ? h('p.muted.small', Object.entries(t.by_outcome).map(([k, v]) => `${k}: ${num(v)}`).join(' · ')) : null,
+      reasons.length
+        ? h('p.small.reasons-today', h('span.muted', 'Not succeeded today by reason: '),
+          reasons.map(([k, v]) => `${REASON_LABEL[k] || k}: ${num(v)}`).join(' · ')) : null);
+  };
+
+  // The latest attempts that did not succeed, every scraper, newest first (from scrape.attempted).
+  const failureBox = h('div', { id: 'last-failures' });
+  const renderFailures = () => {
+    const all = state.scrapers.flatMap((s) => (s.last_failures || []).map((f) => ({ ...f, scraper: s.scraper })))
+      .sort((a, b) => (a.at < b.at ? 1 : -1)).slice(0, 12);
+    clear(failureBox, all.length
+      ? h('div.table-wrap', h('table.data.compact', h('caption.sr-only', 'Last failures'),
+        h('thead', h('tr', h('th', { scope: 'col' }, 'When'), h('th', { scope: 'col' }, 'Scraper'), h('th', { scope: 'col' }, 'Target'),
+          h('th', { scope: 'col' }, 'Reason'), h('th', { scope: 'col' }, 'Message'))),
+        h('tbody', all.map((f) => h('tr', { dataset: { reason: f.reason, failureOf: f.scraper } },
+          h('td', h('time', { datetime: f.at, title: `${f.at} (event time)` }, ago(f.at))),
+          h('td', f.scraper), h('td', h('span.mono', f.target), ' ', h('span.muted.small', f.target_kind)),
+          h('td', badge(reasonText(f), ['not_found', 'private', 'banned'].includes(f.reason) ? 'neutral' : 'danger')),
+          h('td.small', f.message || '—'))))))
+      : h('p.muted', 'No failed attempt recorded.'));
   };
 
   const renderScrapers = () => {
     // A card re-rendered under the keyboard keeps its button focused.
     const focused = scraperBox.contains(document.activeElement) ? document.activeElement.closest('[data-scraper]')?.dataset.scraper : null;
     clear(scraperBox, state.scrapers.map(scraperCard));
+    renderFailures();
     if (focused) scraperBox.querySelector(`[data-scraper="${focused}"] button`)?.focus();
   };
   const replace = (s) => {
@@ -95,6 +135,7 @@ export async function overviewPage({ main }) {
     s.control = { ...s.control, ...ev.value };
     s.enabled = Boolean(s.control.enabled);
     renderScrapers();
+    refetch(s.scraper); // health follows (stopped / running)
   });
   // Pushed: a replica's heartbeat (every few seconds) or its goodbye on shutdown.
   const offBeat = live.onLocal('heartbeat', (ev) => {
@@ -104,6 +145,7 @@ export async function overviewPage({ main }) {
     if (ev.deleted) {
       if (i >= 0) s.replicas.splice(i, 1);
     } else {
+      if (i < 0 || s.replicas[i].status !== (ev.status || 'running')) later(); // health may change
       const r = { replica: ev.replica, status: ev.status || 'running', age_seconds: 0, version: ev.version, detail: ev.detail || {}, seenAt: ev.at ? Math.min(Date.now(), Date.parse(ev.at)) : Date.now() };
       if (i >= 0) s.replicas[i] = r; else s.replicas.push(r);
       const cycles = s.replicas.map((x) => x.detail?.cycle).filter((c) => Number.isInteger(c));
@@ -190,6 +232,7 @@ export async function overviewPage({ main }) {
     h('div.grid-main',
       h('div.col',
         h('h2.section', 'Scrapers'), scraperBox,
+        h('section.card', { 'aria-labelledby': 'failures-h' }, h('h2#failures-h', 'Last failures'), failureBox),
         h('section.card', { 'aria-labelledby': 'rates-h' }, h('h2#rates-h', 'Events per second'), rateBox),
         h('section.card', { 'aria-labelledby': 'streams-h' }, h('h2#streams-h', 'Pipeline streams and consumer lag'), streamBox)),
       h('section.card.feed-card', { 'aria-labelledby': 'feed-h' },
