@@ -156,9 +156,11 @@ class CycleRunner:
                 if not running:
                     return
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for t in done:
-                    if not t.cancelled() and isinstance(t.exception(), ScraperDisabled):
-                        raise ScraperDisabled("disabled during the cycle")
+                # Look at every finished task (several end together when the scraper is disabled):
+                # an exception not retrieved is logged as "Task exception was never retrieved".
+                failed = [t.exception() for t in done if not t.cancelled()]
+                if any(isinstance(exc, ScraperDisabled) for exc in failed):
+                    raise ScraperDisabled("disabled during the cycle")
         finally:
             for t in running:
                 t.cancel()
