@@ -9,26 +9,33 @@ MEMBERS := libs/common $(wildcard services/*)
 .PHONY: run test install lint typecheck bench chaos clean
 
 run: install
+	@echo "==> starting b9 (b9 up): NATS, PostgreSQL and every service; the table comes when all are ready"
 	$(VENV)/bin/b9 up
 
 test: install
+	@echo "==> testing: ruff, mypy, then pytest against real NATS and PostgreSQL (scripts/test.sh)"
 	bash scripts/test.sh
 
 install: $(STAMP)
 
 # With uv on PATH: `uv sync`. Otherwise: python3 -m venv + pip, editable installs of every member.
+# Each step says what it does and the installers show their own progress (a first install
+# downloads a few hundred MB and takes minutes; later runs skip this until a pyproject changes).
 $(STAMP): $(PYPROJECTS)
 	@if command -v uv >/dev/null 2>&1; then \
-		echo "installing with uv"; \
+		echo "==> installing b9 and its test tools into $(VENV) with uv (uv sync)"; \
 		uv sync --all-packages --group dev --python python3; \
 	else \
-		echo "installing with python3 -m venv + pip"; \
+		echo "==> [1/3] creating the virtual environment $(VENV) (python3 -m venv)"; \
 		test -x $(PY) || python3 -m venv $(VENV); \
-		$(PY) -m pip install -q --upgrade pip; \
-		$(PY) -m pip install -q $(foreach m,$(MEMBERS),-e $(m)) \
+		echo "==> [2/3] upgrading pip"; \
+		$(PY) -m pip install --upgrade pip; \
+		echo "==> [3/3] installing b9's packages (editable) and the test tools with pip: first time takes minutes"; \
+		$(PY) -m pip install $(foreach m,$(MEMBERS),-e $(m)) \
 			$$($(PY) scripts/dev_deps.py); \
 	fi
 	@touch $(STAMP)
+	@echo "==> installed"
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench
