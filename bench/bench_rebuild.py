@@ -98,7 +98,7 @@ async def measure(args: argparse.Namespace, nats_url: str, url: str) -> list[Row
         rebuilt = events / t_rebuild
 
         diffs = await compare(url, target)
-        differing = [d.table for d in diffs if not d.identical]
+        differing = [f"{d.table}: {d.problem or d.differing}" for d in diffs if not d.identical]
         live_rows = sum(d.live_rows for d in diffs)
 
         note = f"{args.scale}: {events:,} events ({counts}), {live_rows:,} rows"

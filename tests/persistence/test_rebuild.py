@@ -18,6 +18,7 @@ from b9_persistence.main import STREAMS
 from b9_persistence.rebuild import database_of, with_database
 from b9_persistence.rebuild_cmd import rebuild_main
 from b9_persistence.rebuild_compare import LOCAL_COLUMNS, NOT_FROM_STREAMS, compare
+from b9_persistence.rebuild_verify import migrations_apart
 from b9_persistence.seed import seed
 from b9_persistence.settings import Settings
 from phelpers import drained
@@ -183,3 +184,20 @@ async def test_a_configured_age_limit_reaches_the_fact_streams_only(nats_url: st
     finally:
         await limited.close()
     assert ages == {"SCRAPE": 400 * 86_400, "DERIVED": 400 * 86_400, "DECISIONS": 0}
+
+
+async def test_verify_names_a_migration_the_live_database_lacks(database_url: str, pg_admin_url: str) -> None:
+    other = with_database(pg_admin_url, database_of(database_url) + "_m")
+    admin = await asyncpg.connect(pg_admin_url)
+    await admin.execute(f'CREATE DATABASE "{database_of(other)}" TEMPLATE "{database_of(database_url)}"')
+    try:
+        assert await migrations_apart(database_url, other) == []
+        conn = await asyncpg.connect(database_url)
+        newest = await conn.fetchval("DELETE FROM schema_migrations WHERE name = "
+                                     "(SELECT max(name) FROM schema_migrations) RETURNING name")
+        await conn.close()
+        notes = await migrations_apart(database_url, other)
+        assert notes == [f"the live database lacks migrations ['{newest}'] (restart persistence to apply them)"]
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database_of(other)}" WITH (FORCE)')
+        await admin.close()

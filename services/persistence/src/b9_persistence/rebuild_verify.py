@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import asyncpg
 from b9_common.service import connect
 from rich.console import Console
 
@@ -57,6 +58,25 @@ async def live_caught_up(settings: Settings, report: RebuildReport, wait: float 
     return notes, newer
 
 
+async def migrations_apart(live_url: str, rebuilt_url: str) -> list[str]:
+    """A migration the rebuild applied and the live database has not (or the reverse) makes its
+    tables differ by columns: say so (persistence applies new migrations when it restarts)."""
+    names = []
+    for url in (live_url, rebuilt_url):
+        conn = await asyncpg.connect(url)
+        try:
+            names.append({r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")})
+        finally:
+            await conn.close()
+    notes = []
+    if names[1] - names[0]:
+        notes.append(f"the live database lacks migrations {sorted(names[1] - names[0])} "
+                     "(restart persistence to apply them)")
+    if names[0] - names[1]:
+        notes.append(f"the live database has migrations this code does not: {sorted(names[0] - names[1])}")
+    return notes
+
+
 def line(d: TableDiff) -> str:
     head = f"{d.table:<28} live {d.live_rows:>10,}  rebuilt {d.rebuilt_rows:>10,}  "
     if d.problem:
@@ -70,6 +90,7 @@ def line(d: TableDiff) -> str:
 async def verify_against(settings: Settings, report: RebuildReport, live_url: str, rebuilt_url: str,
                          console: Console, wait: float = 60.0) -> bool:
     notes, newer = await live_caught_up(settings, report, wait)
+    notes += await migrations_apart(live_url, rebuilt_url)
     for note in notes:
         console.print(f"[yellow]{note}[/]")
     diffs = await compare(live_url, rebuilt_url, on_table=lambda d: console.print(line(d), highlight=False))
