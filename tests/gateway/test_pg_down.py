@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 import pytest
 from b9_common.db import migrate
-from b9_common.embedded import EmbeddedPostgres
+from b9_common.embedded import EmbeddedNats, EmbeddedPostgres
 from b9_common.service import connect
 from b9_gateway.app import create_app
 from b9_gateway.deps import build_deps, build_pool
@@ -110,3 +110,43 @@ async def test_postgres_down_is_503_with_retry_after_and_one_log_line_per_transi
     assert {p: r.status_code for p, r in after.items()} == {p: r.status_code for p, r in before.items()}
     lines = _outage_lines(caplog.records)
     assert len(lines) == 2 and lines[1].startswith("database available again"), lines
+
+
+async def test_nats_down_commands_are_503_at_once_reads_still_answer(
+        own_nats: EmbeddedNats, database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The same class for the event bus: NATS stopped -> a command is 503 with Retry-After at
+    once (not after the publish timeout, not a 500 with a trace); PostgreSQL reads still work;
+    after NATS is back the command is accepted again."""
+    settings = Settings(nats_url=own_nats.url, b9_namespace="natsdown", metrics_port=-1, database_url=database_url,
+                        gateway_api_key=API_KEY, media_store_url=f"file://{tmp_path / 'media'}")  # type: ignore[arg-type]
+    rt = await connect(settings, "gateway-nats-down", "0")
+    pool = await build_pool(settings)
+    deps = await build_deps(settings, rt, pool)
+    app = create_app(settings, deps)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw",
+                                     headers=AUTH) as client:
+            assert (await client.post("/api/v1/subreddits", json={"name": "first_sub"})).status_code == 202
+            await asyncio.to_thread(own_nats.stop)
+            for _ in range(100):
+                if not rt.nc.is_connected:
+                    break
+                await asyncio.sleep(0.05)
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            r = await client.post("/api/v1/subreddits", json={"name": "second_sub"})
+            assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.text
+            assert r.json()["error"] == "event bus unavailable"
+            assert loop.time() - t0 < 2.0  # at once, not after the publish's ack timeout
+            assert (await client.get("/api/v1/subreddits")).status_code == 200
+            assert not [rec for rec in caplog.records if rec.exc_info], "no stack trace in the log"
+            await asyncio.to_thread(own_nats.start)
+            for _ in range(200):
+                if rt.nc.is_connected:
+                    break
+                await asyncio.sleep(0.05)
+            assert (await client.post("/api/v1/subreddits", json={"name": "third_sub"})).status_code == 202
+    finally:
+        await deps.aclose()
+        await pool.close()
+        await rt.close()

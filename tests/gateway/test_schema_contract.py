@@ -123,3 +123,12 @@ def _maxima(schema: Any) -> list[int]:
 async def test_integer_bounds_are_exact_json_numbers(spec: dict[str, Any]) -> None:
     found = _maxima(spec["paths"]) + _maxima(spec["components"]["schemas"])
     assert found and max(found) <= MAX_INT, sorted(found)[-3:]
+
+
+async def test_a_scalar_query_parameter_given_twice_is_refused(env: Env) -> None:
+    for query in ("/api/v1/posts?over18=abc&over18=true", "/api/v1/recommendations?tags=niche:yoga&sfw=x&sfw=true",
+                  "/api/v1/users?sort=karma&sort=username"):
+        r = await env.client.get(query)
+        assert r.status_code == 422 and "given more than once" in r.json()["error"], (query, r.text)
+    r = await env.client.get("/api/v1/recommendations?tags=niche:yoga&tags=niche:fitness&sfw=true")
+    assert r.status_code == 200  # arrays repeat

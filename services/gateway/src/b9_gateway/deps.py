@@ -29,6 +29,10 @@ from b9_gateway.replays import replay_jobs
 from b9_gateway.settings import Settings
 
 
+class BusUnavailable(Exception):
+    """NATS cannot be reached right now (the request is answered 503, Retry-After)."""
+
+
 class TTLCache:
     """A few values computed at most once per ``ttl`` seconds (one computation at a time)."""
 
@@ -72,6 +76,8 @@ class Deps:
 
     async def accept(self, command: Any, target: str) -> JSON:
         """Publish a command and answer 202 with where it went (the ``Accepted`` shape)."""
+        if not self.nc.is_connected:  # at once, not after the ack timeout: the app answers 503
+            raise BusUnavailable("NATS is not connected")
         env = await self.publisher.publish(command)
         body = {"accepted": True, "event_id": env.id, "subject": self.topology.subject(env.type),
                 "target": target}
