@@ -133,14 +133,23 @@ async def test_compare_ignores_only_the_local_columns(database_url: str, pg_admi
 
 
 async def test_into_refuses_a_database_with_rows_and_fills_an_empty_one(
-        rt: Runtime, service: Settings, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        rt: Runtime, service: Settings, database_url: str, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
     await publish_every_kind(rt)
     await drained(rt)
     assert await rebuild_main(service, verify=False, into=database_url) == 2
     assert "is not empty" in capsys.readouterr().out
     target = with_database(database_url, database_of(database_url) + "_dr")
     try:
-        assert await rebuild_main(service, verify=False, into=target) == 0  # created, migrated, filled
+        # The command, with no live database known at all (the case it is for): created, migrated, filled.
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update(NATS_URL=service.nats_url, B9_NAMESPACE=service.b9_namespace, METRICS_PORT="-1",
+                   B9_DATA_DIR=str(tmp_path))
+        proc = await asyncio.create_subprocess_exec(str(B9), "rebuild", "--into", target, env=env,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, out.decode()
+        assert "rebuilt from" in out.decode()
         diffs = await compare(database_url, target)
         assert all(d.identical for d in diffs), [d for d in diffs if not d.identical]
         assert sum(d.rebuilt_rows for d in diffs) > 20

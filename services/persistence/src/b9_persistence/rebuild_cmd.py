@@ -18,13 +18,12 @@ from uuid import uuid4
 
 import asyncpg
 import typer
-from b9_common.cli.service_settings import quiet_logging, service_settings
+from b9_common.cli.service_settings import quiet_logging, service_env
 from b9_common.cli.settings import CliSettings, effective_database_url, load_cli_settings
-from b9_common.settings import ConfigError, exit_on_config_error
+from b9_common.settings import ConfigError, exit_on_config_error, load_settings
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from b9_persistence.main import SERVICE
 from b9_persistence.rebuild import (
     RebuildError,
     RebuildReport,
@@ -57,7 +56,9 @@ def rebuild_command(
         cli = load_cli_settings()
     quiet_logging(cli)
     with exit_on_config_error("b9 rebuild"):
-        settings: Settings = service_settings(SERVICE, cli)
+        # --into needs no live database (it may be the one lost): the target stands in for it.
+        env = service_env(cli) | ({"DATABASE_URL": into} if into else {})
+        settings: Settings = load_settings(Settings, env)
     raise typer.Exit(asyncio.run(rebuild_main(settings, cli, verify=verify, into=into, keep=keep, stall=stall,
                                          wait=wait)))
 
