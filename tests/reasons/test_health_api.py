@@ -120,6 +120,8 @@ def test_health_rules() -> None:
     assert assess(True, beat, [fail] * 4 + [ok] * 16)["state"] == "degraded"     # 20 %
     assert assess(True, beat, [fail] * 3 + [ok] * 17)["state"] == "ok"           # 15 %
     assert assess(True, beat, [answer] * 20)["state"] == "ok"  # not found is an answer, not a failure
+    stopped_mid_way = {"outcome": "failed", "reason": "interrupted"}
+    assert assess(True, beat, [stopped_mid_way] * 5 + [ok])["state"] == "ok"  # a disable, not a fault
     assert assess(True, [{"status": "budget_exhausted"}], [ok])["state"] == "waiting_for_budget"
     assert assess(True, [{"status": "waiting_for_budget"}], [fail] * 20)["state"] == "failing"
     assert assess(True, [*beat, {"status": "not_configured"}], [ok])["state"] == "degraded"

@@ -26,7 +26,7 @@ NO_MORE = json.dumps({"items": [], "paging_info": {"more_available": False}}).en
 CASES: dict[str, tuple[Answer, str, str, int | None]] = {
     "alice": (Answer(200, profile("alice", "5550001")), "success", "ok", None),
     "pia": (Answer(200, profile("pia", "5550004", private=True)), "private", "private", None),
-    "ghost": (Answer(404, b'{"message": "user not found"}'), "not_found", "not_found", None),
+    "ghost": (Answer(404, b'{"message": "user not found"}'), "not_found", "not_found", 404),
     "nobody": (Answer(200, b'{"status": false, "message": "no such user"}'), "not_found", "not_found", None),
     "forbid": (Answer(403, b'{"message": "You are not subscribed to this API."}'), "failed", "http_status", 403),
     "down": (Answer(503, b'{"message": "Service Unavailable"}'), "failed", "http_status", 503),

@@ -74,6 +74,22 @@ async def test_connection_refused_is_a_connection_reason(
     assert "refused" in (a.message or "")
 
 
+async def test_a_disable_mid_attempt_is_interrupted(rt: Runtime, common_settings: CommonSettings) -> None:
+    up = Upstream(answers={"r/midway/about": Answer(200, about("midway"), sleep=0.6)})
+    await up.start()
+    await put_control(rt, "reddit", requests_per_minute=60_000, interval_seconds=3600)
+    try:
+        async with running((reddit_service(StaticTracked([Tracked("midway", "metadata")])),
+                            reddit_settings(common_settings, up.url, reddit_timeout_seconds=2.0))):
+            await wait_for(lambda: up.hits.get("r/midway/about"))
+            await put_control(rt, "reddit", enabled=False, requests_per_minute=60_000, interval_seconds=3600)
+            [a] = await wait_for(lambda: _all(rt, 1))
+    finally:
+        await up.stop()
+    assert (a.outcome, a.reason, a.calls) == ("failed", "interrupted", 1)
+    assert up.hits == {"r/midway/about": 1}  # the rules and top listing were never asked for
+
+
 async def _all(rt: Runtime, n: int) -> list | None:
     got = await events(rt, "scrape.attempted")
     return got if len(got) >= n else None

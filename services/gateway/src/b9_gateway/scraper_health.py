@@ -11,7 +11,8 @@ health (first rule that applies):
 - ``ok`` otherwise.
 "Recent attempts" are the last ``WINDOW_ATTEMPTS`` attempts within ``WINDOW_SECONDS`` (at least
 ``MIN_ATTEMPTS``); an attempt failed when its outcome is in ``FAILED_OUTCOMES`` (a target that
-does not exist, is private or banned is an answer, not a failure of the scraper).
+does not exist, is private or banned is an answer, not a failure of the scraper) and its reason
+is not ``interrupted`` (cut short by a disable: the scraper was stopped, the upstream is fine).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ FAILING_RATIO = 0.8
 DEGRADED_RATIO = 0.2
 LAST_FAILURES = 10  # in GET /scrapers; GET /scrapers/{scraper}/failures takes ?limit= up to 200
 FAILED_OUTCOMES = ("failed", "rate_limited", "not_configured")
+NOT_A_FAILURE = ("interrupted",)
 WAITING_STATUSES = ("budget_exhausted", "waiting_for_budget")
 
 Health = Literal["ok", "degraded", "failing", "not_configured", "stopped", "waiting_for_budget"]
@@ -95,7 +97,7 @@ async def _by_reason_today(conn: asyncpg.Connection, scraper: str) -> dict[str, 
 def assess(enabled: bool, replicas: list[dict[str, Any]], recent: list[dict[str, Any]],
            updated_by: str | None = None) -> dict[str, Any]:
     """The health rules (module docstring) over plain values: unit-testable."""
-    failed = [r for r in recent if r["outcome"] in FAILED_OUTCOMES]
+    failed = [r for r in recent if r["outcome"] in FAILED_OUTCOMES and r["reason"] not in NOT_A_FAILURE]
     n, f = len(recent), len(failed)
     ratio = f / n if n >= MIN_ATTEMPTS and n else 0.0
     statuses = [str(r.get("status") or "running") for r in replicas]

@@ -153,7 +153,7 @@ class RapidApiProvider:
         if status >= 500:
             raise UpstreamError(f"{path}: HTTP {status}", from_status(status, path))
         if status == 404:
-            raise ProfileNotFound(f"{path}: 404 {params}")
+            raise ProfileNotFound(f"{path}: 404 {params}", from_status(404, path))
         if status >= 400:
             raise ProviderError(
                 f"{path}: HTTP {status}: {raw[:200].decode('utf-8', 'replace')}", from_status(status, path)

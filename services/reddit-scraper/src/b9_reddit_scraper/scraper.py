@@ -50,6 +50,7 @@ _AVAILABILITY: dict[str, Any] = {"not_found": "not_found", "private": "private",
 
 _OUTCOME_WHY = {"success": Why("ok", "scraped"), "rate_limited": Why(
     "budget_exhausted", "Reddit kept answering 429 Too Many Requests", 429)}
+_INTERRUPTED = Why("interrupted", "interrupted: the scraper was disabled mid-attempt")
 _NOT_T5 = Why("invalid_response", "Reddit's about answer is not a subreddit (no t5)")
 _NOT_T2 = Why("invalid_response", "Reddit's about answer is not a user (no t2)")
 
@@ -109,7 +110,7 @@ class Scraper:
         them and they count against its budget); nothing was read, so no fact goes out."""
         if tally.calls:
             await self._attempted(kind, target, "failed", tally, t0,
-                                  "interrupted: the scraper was disabled", cycle)
+                                  "interrupted: the scraper was disabled", cycle, _INTERRUPTED)
 
     async def refresh_subreddit(self, name: str, mode: Mode, *, requested: bool = False,
                                 cycle: int | None = None, discover: bool = True,

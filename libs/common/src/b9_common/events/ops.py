@@ -32,6 +32,7 @@ Reason = Literal[
     "not_configured",  # the scraper lacks what it needs (an API key) and sent nothing
     "budget_exhausted",  # a request budget (the upstream's 429s or our own) ran out
     "invalid_response",  # the answer was not JSON, or not the shape expected
+    "interrupted",  # cut short by the scraper being disabled mid-attempt (not an upstream fault)
 ]
 REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
 

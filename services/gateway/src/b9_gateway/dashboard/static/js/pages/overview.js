@@ -25,7 +25,7 @@ const REPLICA_KIND = { running: 'ok', disabled: 'neutral', not_configured: 'warn
 const REASON_LABEL = {
   ok: 'ok', http_status: 'HTTP status', timeout: 'timeout', connection: 'connection', not_found: 'not found',
   private: 'private', banned: 'banned', not_configured: 'not configured', budget_exhausted: 'budget exhausted',
-  invalid_response: 'invalid response',
+  invalid_response: 'invalid response', interrupted: 'interrupted (stopped)',
 };
 const reasonText = (f) => `${REASON_LABEL[f.reason] || f.reason}${f.http_status ? ` ${f.http_status}` : ''}`;
 
@@ -107,7 +107,7 @@ export async function overviewPage({ main }) {
         h('tbody', all.map((f) => h('tr', { dataset: { reason: f.reason, failureOf: f.scraper } },
           h('td', h('time', { datetime: f.at, title: `${f.at} (event time)` }, ago(f.at))),
           h('td', f.scraper), h('td', h('span.mono', f.target), ' ', h('span.muted.small', f.target_kind)),
-          h('td', badge(reasonText(f), ['not_found', 'private', 'banned'].includes(f.reason) ? 'neutral' : 'danger')),
+          h('td', badge(reasonText(f), ['not_found', 'private', 'banned', 'interrupted'].includes(f.reason) ? 'neutral' : 'danger')),
           h('td.small', f.message || '—'))))))
       : h('p.muted', 'No failed attempt recorded.'));
   };
