@@ -97,7 +97,9 @@ async def measure(args: argparse.Namespace, nats_url: str, url: str) -> list[Row
         inner = float(m.group(2)) if m else t_rebuild
         rebuilt = events / t_rebuild
 
+        t0 = time.perf_counter()
         diffs = await compare(url, target)
+        t_compare = time.perf_counter() - t0
         differing = [f"{d.table}: {d.problem or d.differing}" for d in diffs if not d.identical]
         live_rows = sum(d.live_rows for d in diffs)
 
@@ -110,6 +112,7 @@ async def measure(args: argparse.Namespace, nats_url: str, url: str) -> list[Row
         rows.append(Row("b9 rebuild --into, minutes", t_rebuild / 60, "min", note=f"ingest {t_ingest / 60:.2f} min"))
         compared = f"{len(diffs)} tables, {live_rows:,} rows compared" + (f"; {differing}" if differing else "")
         rows.append(Row("tables differing after the rebuild", float(len(differing)), "tables", "= 0", note=compared))
+        rows.append(Row("compare (rebuild --verify's table check), every table", t_compare, "s", note=compared))
         mix = f"{stream_bytes / 1e6:,.0f} MB for {posts:,} posts and the rest of the {args.scale} mix"
         rows.append(Row("JetStream SCRAPE + DERIVED per million posts", stream_bytes / (posts / 1e6) / 1e6,
                         "MB", note=mix))
