@@ -15,7 +15,7 @@ import pytest
 from b9_common.service import Runtime, connect
 from b9_common.settings import CommonSettings, ConfigError
 from b9_persistence.main import STREAMS
-from b9_persistence.rebuild import database_of, with_database
+from b9_persistence.rebuild import database_of, drop_database, with_database
 from b9_persistence.rebuild_cmd import rebuild_main
 from b9_persistence.rebuild_compare import LOCAL_COLUMNS, NOT_FROM_STREAMS, compare
 from b9_persistence.rebuild_verify import migrations_apart
@@ -85,11 +85,18 @@ async def test_a_changed_live_row_is_a_difference_and_fails(rt: Runtime, service
         await conn.close()
     env = dict(os.environ, NATS_URL=service.nats_url, B9_NAMESPACE=service.b9_namespace,
                DATABASE_URL=database_url, METRICS_PORT="-1", COLUMNS="200")
-    proc = await asyncio.create_subprocess_exec(str(B9), "rebuild", "--verify", env=env,
+    proc = await asyncio.create_subprocess_exec(str(B9), "rebuild", "--verify", "--keep", env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     text = out.decode()
     assert proc.returncode == 1, text + err.decode()
+    kept = text.split("scratch database kept: ")[1].split()[0]
+    conn = await asyncpg.connect(kept)  # kept, and holds the rebuilt (unchanged) post
+    try:
+        assert await conn.fetchval("SELECT score FROM reddit_posts WHERE reddit_id = 'p2'") == 50
+    finally:
+        await conn.close()
+        await drop_database(kept)
     posts = next(x for x in text.splitlines() if x.startswith("reddit_posts "))
     assert "1 differing keys" in posts
     assert "(p2): score: 51 (live) vs 50 (rebuilt)" in text
