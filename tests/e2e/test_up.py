@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -147,3 +148,4 @@ async def test_b9_up_ready_clean_stop_and_reuse() -> None:
     assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == applied
     await conn.close()
     await asyncio.to_thread(pg.stop)
+    shutil.rmtree(data.parent, ignore_errors=True)

@@ -18,7 +18,6 @@ import secrets
 import signal
 import socket
 import sys
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import asyncpg
@@ -27,7 +26,7 @@ import nats
 from b9_common.cli.settings import CliSettings, StackFile, child_environment, read_stack, write_stack
 from b9_common.cli.up_backends import NatsBackend, PostgresBackend, load_or_make_passwords, stop_orphans
 from b9_common.cli.up_lock import AlreadyRunning, acquire, release
-from b9_common.cli.up_procs import Child, Services, console, say
+from b9_common.cli.up_procs import Child, Services, available_services, console, pick_port, say
 from b9_common.cli.up_ready import summary, wait_ready
 from b9_common.db import migrate
 from b9_common.embedded import MIN_NATS, nats_version, version_tuple
@@ -35,41 +34,8 @@ from b9_common.metrics import free_port
 from b9_common.topology import Topology
 
 log = logging.getLogger("b9.up")
-ORDER = ["persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "gateway"]
 API_KEY_FILE = "gateway-api-key"
 ONLY_FOR = {"GATEWAY_API_KEY": "gateway"}  # secrets one service gets, no other
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    if port <= 0:
-        return False
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def pick_port(preferred: int, remembered: int, host: str = "127.0.0.1") -> int:
-    for p in (remembered, preferred):
-        if port_free(p, host):
-            return p
-    return free_port(host)
-
-
-def available_services() -> dict[str, str]:
-    """Services whose package is installed and importable: name -> console script."""
-    found: dict[str, str] = {}
-    for ep in entry_points(group="b9.services"):
-        try:
-            ep.load()
-        except Exception as exc:  # not built yet, or broken: say so and go on
-            console.print(f"[yellow]service {ep.name} not started: {type(exc).__name__}: {exc}[/]")
-            continue
-        found[ep.name] = f"b9-{ep.name}"
-    return {n: found[n] for n in sorted(found, key=lambda n: ORDER.index(n) if n in ORDER else 99)}
 
 
 class Stack:

@@ -12,20 +12,56 @@ import asyncio
 import ctypes
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from b9_common.cli.settings import make_console
+from b9_common.metrics import free_port
 
 log = logging.getLogger("b9.up")
 console = make_console(stderr=True)
 PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 CONFIG_REFUSED = 2  # exit_on_config_error's status: restarting cannot help
+ORDER = ["persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "gateway"]
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    if port <= 0:
+        return False
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_port(preferred: int, remembered: int, host: str = "127.0.0.1") -> int:
+    for p in (remembered, preferred):
+        if port_free(p, host):
+            return p
+    return free_port(host)
+
+
+def available_services() -> dict[str, str]:
+    """Services whose package is installed and importable: name -> console script."""
+    found: dict[str, str] = {}
+    for ep in entry_points(group="b9.services"):
+        try:
+            ep.load()
+        except Exception as exc:  # not built yet, or broken: say so and go on
+            console.print(f"[yellow]service {ep.name} not started: {type(exc).__name__}: {exc}[/]")
+            continue
+        found[ep.name] = f"b9-{ep.name}"
+    return {n: found[n] for n in sorted(found, key=lambda n: ORDER.index(n) if n in ORDER else 99)}
 
 
 def die_with_parent(sig: int) -> Callable[[], None]:
