@@ -126,3 +126,20 @@ async def test_mirror_refuses_expired_sessions_and_keeps_the_newest_revision(rt:
 
 async def _is_none(aw) -> bool:  # type: ignore[no-untyped-def]
     return (await aw) is None
+
+
+async def test_mirror_reads_its_own_changes_at_once_and_deleted_keys_are_misses(rt: Runtime) -> None:
+    store = await _store(rt)
+    gus, key = await store.add("gus", "reviewer")
+    token, _ = await store.open_session(gus, 60)
+    unwatched = AccountsMirror(store)  # not started: every answer comes from reading the bucket
+    assert (await unwatched.by_session(token)) == gus
+    await store.close_session(token)
+    await unwatched.refresh_session(token)  # what the gateway does after its own logout
+    assert await unwatched.by_session(token) is None
+    other = AccountsMirror(store)
+    assert await other.by_session(token) is None  # a deleted key read from the bucket: no error
+    await store.set_disabled("gus")
+    assert (await unwatched.by_key(key)) is not None  # still the old value in memory ...
+    await unwatched.refresh_account(gus.id)
+    assert await unwatched.by_key(key) is None  # ... until this process reads its own change

@@ -53,13 +53,23 @@ class _Mirror(Generic[T]):
         hit = self.entries.get(key)
         if hit is not None:
             return hit[1]
-        try:
-            entry = await self.kv.get(key)
-        except KeyNotFoundError:
-            return None  # not remembered: a flood of made-up keys must not grow the mirror
-        self.apply(key, entry.revision or 0, entry.value, entry.operation)
+        await self.refresh(key)
         hit = self.entries.get(key)
         return hit[1] if hit else None
+
+    async def refresh(self, key: str) -> None:
+        """Read ``key`` from the bucket now (after this process changed it: its own next request
+        must not wait for the watch)."""
+        try:
+            entry = await self.kv.get(key)
+        except KeyNotFoundError as exc:
+            gone = getattr(exc, "entry", None)  # deleted: the tombstone's revision
+            if gone is not None and gone.revision:
+                self.apply(key, gone.revision, None, "DEL")
+            elif key in self.entries:  # purged
+                self.apply(key, self.entries[key][0], None, "PURGE")
+            return  # never existed: not remembered (made-up keys must not grow the mirror)
+        self.apply(key, entry.revision or 0, entry.value, entry.operation)
 
     async def run(self) -> None:
         while True:
@@ -125,6 +135,12 @@ class AccountsMirror:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def refresh_account(self, account_id: str) -> None:
+        await self._accounts.refresh(f"a.{account_id}")
+
+    async def refresh_session(self, token: str) -> None:
+        await self._sessions.refresh(session_key(token))
 
     async def account(self, account_id: str) -> Account | None:
         return await self._accounts.get(f"a.{account_id}")

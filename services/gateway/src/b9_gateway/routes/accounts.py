@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_common.accounts import Account, AccountError, AccountStore
+from b9_common.accounts_mirror import AccountsMirror
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,13 +54,17 @@ def _item(a: Account) -> AccountItem:
     return AccountItem(a.id, a.name, a.role, a.disabled, a.created_at, a.key_rotated_at, a.disabled_at)
 
 
-async def _store(request: Request) -> AccountStore:
+async def _mirror(request: Request) -> AccountsMirror:
     auth: Authenticator = request.app.state.auth
     try:
-        return (await auth.ensure(request.app.state.deps)).store
+        return await auth.ensure(request.app.state.deps)
     except AccountsUnavailable:
         raise HTTPException(status_code=503, detail="accounts are unavailable (NATS); try again shortly",
                             headers={"Retry-After": "5"}) from None
+
+
+async def _store(request: Request) -> AccountStore:
+    return (await _mirror(request)).store
 
 
 def _refused(exc: AccountError) -> HTTPException:
@@ -83,17 +88,21 @@ async def add_account(body: AddBody, request: Request) -> JSON:
 
 
 async def _change(request: Request, name: str, action: str, role: str | None = None) -> JSON:
-    store = await _store(request)
+    mirror = await _mirror(request)
+    store = mirror.store
+    key = None
     try:
         if action == "key":
             account, key = await store.rotate(name)
-            return JSON({"account": _item(account), "key": key})
-        if action == "role":
+        elif action == "role":
             assert role is not None
-            return JSON(_item(await store.set_role(name, role)))
-        return JSON(_item(await store.set_disabled(name, action == "disable")))
+            account = await store.set_role(name, role)
+        else:
+            account = await store.set_disabled(name, action == "disable")
     except AccountError as exc:
         raise _refused(exc) from None
+    await mirror.refresh_account(account.id)  # in force here at once; elsewhere by the watch
+    return JSON({"account": _item(account), "key": key} if key else _item(account))
 
 
 @router.post("/accounts/{name}/disable", responses={**doc(AccountItem), **ERRORS},

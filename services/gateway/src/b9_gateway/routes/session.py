@@ -89,6 +89,7 @@ async def logout(request: Request) -> JSON:
         mirror = await _mirror(auth, request)
         if await mirror.by_session(creds.session, auth.bootstrap) is not None:  # no tombstones for made-up tokens
             await mirror.store.close_session(creds.session)
+            await mirror.refresh_session(creds.session)  # refused here at once; elsewhere by the watch
     resp = JSON({"ok": True})
     resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return resp
