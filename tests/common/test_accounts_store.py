@@ -143,3 +143,15 @@ async def test_mirror_reads_its_own_changes_at_once_and_deleted_keys_are_misses(
     assert (await unwatched.by_key(key)) is not None  # still the old value in memory ...
     await unwatched.refresh_account(gus.id)
     assert await unwatched.by_key(key) is None  # ... until this process reads its own change
+
+
+async def test_a_key_rotated_elsewhere_works_before_the_watch_brings_it(rt: Runtime) -> None:
+    store = await _store(rt)
+    hal, old = await store.add("hal", "reviewer")
+    unwatched = AccountsMirror(store)  # stands for a worker whose watch is behind
+    assert (await unwatched.by_key(old)) == hal
+    rotated, new = await store.rotate("hal")  # another process
+    assert (await unwatched.by_key(new)) == rotated  # a mismatch reads the account again
+    assert await unwatched.by_key(old) is None
+    token, _ = await store.open_session(rotated, 60)
+    assert (await unwatched.by_session(token)) == rotated

@@ -151,6 +151,11 @@ class AccountsMirror:
         if parts is None:
             return None
         account = await self.account(parts[0])
+        if account is not None and not key_matches(account, parts[1]):
+            # Maybe a key rotated (or an account enabled) a moment ago elsewhere, and the watch
+            # has not brought it yet: read once more (wrong keys are rate-limited by the caller).
+            await self.refresh_account(account.id)
+            account = await self.account(parts[0])
         return account if account is not None and key_matches(account, parts[1]) else None
 
     async def by_session(self, token: str, bootstrap: Account | None = None) -> Account | None:
@@ -164,4 +169,7 @@ class AccountsMirror:
             account: Account | None = bootstrap
         else:
             account = await self.account(session.account_id)
+            if account is not None and not session_valid(session, account):
+                await self.refresh_account(account.id)  # maybe begun under a key we have not seen yet
+                account = await self.account(session.account_id)
         return account if session_valid(session, account) else None
