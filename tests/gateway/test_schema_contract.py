@@ -132,3 +132,11 @@ async def test_a_scalar_query_parameter_given_twice_is_refused(env: Env) -> None
         assert r.status_code == 422 and "given more than once" in r.json()["error"], (query, r.text)
     r = await env.client.get("/api/v1/recommendations?tags=niche:yoga&tags=niche:fitness&sfw=true")
     assert r.status_code == 200  # arrays repeat
+
+
+async def test_an_optional_array_parameter_may_repeat(env: Env) -> None:
+    """``tags: list[str] | None`` is documented as anyOf [array, null]: still an array."""
+    r = await env.client.post("/api/v1/models", json={"name": "repeat-tags"})
+    assert r.status_code == 201, r.text
+    r = await env.client.get(f"/api/v1/models/{r.json()['id']}/recommendations?tags=niche:yoga&tags=niche:fitness")
+    assert r.status_code == 200, r.text

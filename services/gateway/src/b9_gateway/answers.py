@@ -121,6 +121,11 @@ def _nul_answer(where: str, msg: str = NUL_MSG) -> tuple[Message, Message]:
     return start, {"type": "http.response.body", "body": body}
 
 
+def _is_array(schema: dict[str, Any]) -> bool:
+    branches = [schema, *schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    return any(b.get("type") == "array" for b in branches)
+
+
 def repeated_scalar(app: Any, scope: Scope) -> str | None:
     """The first query parameter given more than once whose documented schema is not an array."""
     counts = Counter(k for k, _ in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
@@ -132,7 +137,7 @@ def repeated_scalar(app: Any, scope: Scope) -> str | None:
         if method in (getattr(r, "methods", None) or ()) and r.path_regex.match(scope["path"]):
             op = app.openapi().get("paths", {}).get(getattr(r, "path_format", r.path), {}).get(method.lower(), {})
             for p in op.get("parameters", []):
-                if p.get("in") == "query" and p["name"] in repeated and p.get("schema", {}).get("type") != "array":
+                if p.get("in") == "query" and p["name"] in repeated and not _is_array(p.get("schema", {})):
                     return str(p["name"])
             return None
     return None
