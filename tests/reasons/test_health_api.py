@@ -99,12 +99,43 @@ async def test_a_spent_request_budget_is_waiting_for_budget(
                 s = (await api.get("/api/v1/scrapers/reddit")).json()
                 return s if s["health"]["state"] == "waiting_for_budget" else None
 
-            reddit = await wait_for(waiting, within=15)
+            reddit = await wait_for(waiting, within=20)  # heartbeats come every 5 s
     finally:
         await up.stop()
     assert up.hits == {"r/slowpoke/about": 1}
     assert [r["status"] for r in reddit["replicas"]] == ["waiting_for_budget"]
     assert "budget" in reddit["health"]["explanation"]
+
+
+async def test_instagram_out_of_hourly_budget_is_waiting_for_budget(
+        rt: Runtime, common_settings: CommonSettings, database_url: str, tmp_path: Path) -> None:
+    from b9_common.events import InstagramScrapeRequested
+
+    body = b'{"status": true, "id": "5550001", "username": "alice", "edge_followed_by": {"count": 10}}'
+    up = Upstream(answers={"profile": Answer(200, body)})
+    await up.start()
+    await put_control(rt, "instagram", requests_per_hour=1)  # the profile call spends it
+    try:
+        async with (
+            running((ig_service(), ig_settings(common_settings, up.url, "test-key-123"))),
+            gateway(common_settings, database_url, tmp_path) as api,
+        ):
+            await rt.publisher.publish(InstagramScrapeRequested(kind="creator", username="alice"))
+
+            seen: list[dict] = []
+
+            async def waiting() -> dict | None:
+                seen.append((await api.get("/api/v1/scrapers/instagram")).json())
+                return seen[-1] if seen[-1]["health"]["state"] == "waiting_for_budget" else None
+
+            try:
+                ig = await wait_for(waiting, within=20)  # heartbeats come every 5 s
+            except AssertionError:
+                raise AssertionError(f"last status: {seen[-1]}, upstream hits {up.hits}") from None
+    finally:
+        await up.stop()
+    assert up.hits == {"profile": 1}  # the reels call waits for the next hour's budget
+    assert [r["status"] for r in ig["replicas"]] == ["budget_exhausted"]
 
 
 def test_health_rules() -> None:
