@@ -16,7 +16,6 @@ from b9_common.topology import Topology
 from nats.js import JetStreamContext
 
 from ._cluster import REPO, Cluster
-from ._standin import PERSISTENCE
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -32,12 +31,10 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 
 
 def persistence_service() -> ServiceDef:
-    """The real persistence service once it exists, else the stand-in."""
-    try:
-        main = importlib.import_module("b9_persistence.main")
-    except ImportError:
-        return PERSISTENCE
+    """The real persistence service (an import error fails the test: no stand-in)."""
+    main = importlib.import_module("b9_persistence.main")
     sdef: ServiceDef = main.SERVICE
+    assert sdef.name == "persistence" and sdef.version != "standin", sdef
     return sdef
 
 
