@@ -154,7 +154,9 @@ async def test_a_second_up_is_refused_and_touches_nothing(up: Up) -> None:
 async def test_the_cli_works_against_it(up: Up) -> None:
     nc = await nats.connect(up.admin_url())
     try:
-        ack = await nc.jetstream().publish("dlq.subreddit.fetched", b'{"id": "x"}', headers={"B9-Reason": "test"})
+        # a reason with what rich would take for markup: shown as it is, not an error
+        ack = await nc.jetstream().publish("dlq.subreddit.fetched", b'{"id": "x"}',
+                                           headers={"B9-Dlq-Reason": "bad [bold]value[/x] at $[0]"})
     finally:
         await nc.close()
     env = env_for(up.data)
@@ -162,7 +164,7 @@ async def test_the_cli_works_against_it(up: Up) -> None:
         code, out, _ = await run_b9(*verb, env=env)
         assert code == 0, (verb, out)
     code, out, _ = await run_b9("dlq", "list", env=env)
-    assert "subreddit.fetched" in out
+    assert "subreddit.fetched" in out and "bad [bold]value[/x] at $[0]" in out, out
 
 
 async def test_a_crashed_service_is_restarted(up: Up) -> None:

@@ -22,6 +22,7 @@ from nats.js.errors import NotFoundError
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from b9_common.cli.settings import CliSettings, load_cli_settings, make_console
 from b9_common.cli.up_reach import cli_nats
@@ -49,6 +50,11 @@ async def with_admin(cli: CliSettings, fn: Callable[[DlqAdmin], Awaitable[T]]) -
             raise typer.Exit(1) from None
 
 
+def _plain(*values: object) -> list[Text]:
+    """Table cells shown as they are: a reason or header with "[/x]" is not rich markup."""
+    return [Text(str(v)) for v in values]
+
+
 def _short(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
@@ -71,8 +77,8 @@ def list_cmd(
     for col in ("id", "type", "original subject", "consumer", "deliveries", "failed at", "reason"):
         t.add_column(col, overflow="fold", justify="right" if col in ("id", "deliveries") else "left")
     for it in items:
-        t.add_row(str(it.seq), it.type, it.original_subject, it.consumer or "", str(it.deliveries or ""),
-                  (it.failed_at or "")[:19], _short(it.reason))
+        t.add_row(*_plain(it.seq, it.type, it.original_subject, it.consumer or "", it.deliveries or "",
+                          (it.failed_at or "")[:19], _short(it.reason)))
     console.print(t)
     if items:
         console.print("by type: " + ", ".join(f"{k} {v}" for k, v in counts_by_type(items)))
@@ -103,20 +109,20 @@ def show_cmd(dlq_id: int = typer.Argument(..., metavar="ID", help="dead letter I
                  ("original", f"{item.original_subject} (stream {item.original_stream}, seq {item.original_seq})"),
                  ("consumer", item.consumer), ("deliveries", item.deliveries), ("failed at", item.failed_at),
                  ("stored at", item.stored_at), ("event id", item.event_id), ("size", f"{item.size} B")):
-        facts.add_row(f"[b]{k}[/]", str(v if v is not None else "-"))
+        facts.add_row(Text(k, style="bold"), *_plain(v if v is not None else "-"))
     console.print(Panel(facts, title=f"dead letter {item.seq}"))
     headers = Table(title="headers")
     headers.add_column("header")
     headers.add_column("value", overflow="fold")
     for k, v in sorted((item.headers or {}).items()):
-        headers.add_row(k, v)
+        headers.add_row(*_plain(k, v))
     console.print(headers)
     console.print(Panel(Syntax(_pretty(item.data or ""), "json", word_wrap=True), title="payload"))
     hist = Table(title="delivery history (dead letters of this event)")
     for col in ("id", "consumer", "deliveries", "failed at", "reason"):
         hist.add_column(col, overflow="fold")
     for d in history:
-        hist.add_row(str(d.seq), d.consumer or "", str(d.deliveries or ""), d.failed_at or "", _short(d.reason, 120))
+        hist.add_row(*_plain(d.seq, d.consumer or "", d.deliveries or "", d.failed_at or "", _short(d.reason, 120)))
     console.print(hist)
 
 

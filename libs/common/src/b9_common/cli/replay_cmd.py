@@ -229,8 +229,8 @@ async def show_list(cli: CliSettings, limit: int) -> int:
     for r in records:
         s, o = r.slice, r.outcome
         what = f"{s.get('stream')} {s.get('from_seq')}..{s.get('to_seq')} {','.join(s.get('subjects') or [])}"
-        t.add_row(r.id, f"{r.started_at:%Y-%m-%d %H:%M:%S}", r.started_by, r.consumer, what, r.status,
-                  str(o.get("handled", "")), str(o.get("skipped", "")), str(o.get("dead_lettered", "")),
-                  str(o.get("resume_from") or ""))
+        cells = (r.id, f"{r.started_at:%Y-%m-%d %H:%M:%S}", r.started_by, r.consumer, what, r.status,
+                 o.get("handled", ""), o.get("skipped", ""), o.get("dead_lettered", ""), o.get("resume_from") or "")
+        t.add_row(*(Text(str(v)) for v in cells))  # recorded values as they are, not rich markup
     console.print(t if records else "no replays recorded")
     return 0

@@ -9,6 +9,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 from rich.table import Table
+from rich.text import Text
 
 from b9_common.cli.settings import CliSettings, make_console, redact
 from b9_common.cli.up_reach import connect_cli
@@ -86,5 +87,6 @@ async def _services(js: nats.js.JetStreamContext, topo: Topology) -> None:
             continue
         age = (now - beat.at).total_seconds()
         detail = ", ".join(f"{k}={v}" for k, v in list(beat.detail.items())[:4])
-        rt.add_row(beat.service, beat.replica, beat.status, beat.version, f"{age:.0f}s", detail)
+        # what services report is shown as it is (a "[/x]" in a detail is not rich markup)
+        rt.add_row(*(Text(v) for v in (beat.service, beat.replica, beat.status, beat.version, f"{age:.0f}s", detail)))
     console.print(rt if keys else "no live service replicas")
