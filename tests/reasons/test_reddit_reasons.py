@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 
 import asyncpg
+import pytest
 from b9_common.service import Runtime
 from b9_common.settings import CommonSettings
 from b9_reddit_scraper.tracked import StaticTracked, Tracked
 from stack import events, persistence, put_control, reddit_service, reddit_settings, running, wait_for
-from upstreams import Answer, Upstream, about, closed_port, fixture
+from upstreams import Answer, Upstream, about, closed_port, fixture, hang_up_server
 
 NOT_JSON = b'{"kind": "t5", "data": {"display_na'
 BANNED = json.dumps({**json.loads(fixture("errors/404_not_found_sticky.json")), "reason": "banned"}).encode()
@@ -64,14 +65,22 @@ async def test_every_reason_from_a_loopback_reddit(
     assert up.hits["r/broken/about"] == 2 and up.hits["r/teapot/about"] == 1  # 5xx retried, 400 not
 
 
-async def test_connection_refused_is_a_connection_reason(
-        rt: Runtime, common_settings: CommonSettings) -> None:
-    settings = reddit_settings(common_settings, f"http://127.0.0.1:{closed_port()}")
+@pytest.mark.parametrize("server", ["refused", "hangs_up"])
+async def test_connection_refused_or_dropped_is_a_connection_reason(
+        rt: Runtime, common_settings: CommonSettings, server: str) -> None:
+    hanger, url = await hang_up_server() if server == "hangs_up" else (None, f"http://127.0.0.1:{closed_port()}")
+    settings = reddit_settings(common_settings, url)
     await put_control(rt, "reddit", requests_per_minute=60_000, interval_seconds=3600)
-    async with running((reddit_service(StaticTracked([Tracked("anywhere", "metadata")])), settings)):
-        [a] = await wait_for(lambda: _all(rt, 1))
+    try:
+        async with running((reddit_service(StaticTracked([Tracked("anywhere", "metadata")])), settings)):
+            [a] = await wait_for(lambda: _all(rt, 1))
+    finally:
+        if hanger is not None:
+            hanger.close()
     assert (a.outcome, a.reason, a.http_status) == ("failed", "connection", None)
-    assert "refused" in (a.message or "")
+    # hung up before or after the request was written: reset, or closed without an answer
+    expected = ("refused",) if server == "refused" else ("reset by the server", "closed the connection")
+    assert any(e in (a.message or "") for e in expected), a.message
 
 
 async def test_a_disable_mid_attempt_is_interrupted(rt: Runtime, common_settings: CommonSettings) -> None:

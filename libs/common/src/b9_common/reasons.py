@@ -7,6 +7,7 @@ The scrapers call these where the outcome of an attempt is decided, so every
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 from typing import NamedTuple
@@ -42,6 +43,8 @@ def from_exception(exc: BaseException, where: str = "") -> Why:
         return Why("connection", _short(f"cannot connect to {exc.host}:{exc.port}: {os_error}{at}"))
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return Why("connection", _short(f"the server closed the connection{at}"))
+    if isinstance(exc, ConnectionResetError) or getattr(exc, "errno", None) == errno.ECONNRESET:
+        return Why("connection", _short(f"the connection was reset by the server{at}"))
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ContentTypeError):
         return Why("invalid_response", _short(f"unreadable response body{at}: {exc}"))
     if isinstance(exc, aiohttp.ClientResponseError):
