@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
@@ -106,3 +107,29 @@ async def test_the_command_handler_takes_the_claim(
         await wait_for(attempted, within=20)
     entry = await kv.get("d.announcements")
     assert entry.value == b"requested"
+
+
+async def test_an_attempt_cut_short_by_a_disable_reports_its_calls(
+        rt: Runtime, upstream: FakeReddit, make_settings: Callable[..., Settings]) -> None:
+    """Every request the upstream saw is in some attempt's ``calls`` (#20.14, storm undercount)."""
+    from b9_reddit_scraper.tracked import Tracked
+    from reddit_fake_upstream import built_about, fixture
+    from reddit_helpers import put_control, running, wait_for
+
+    upstream.add_subreddit("slowsub", about=built_about("slowsub"), built_about_=True,
+                           top=fixture("subreddit_listing/askreddit_top.json"))
+    upstream.faults.append(("delay", 1.0))  # the about answer takes a second
+    tracked = StaticTracked([Tracked("slowsub", "metadata")])
+    async with running(make_settings(), tracked, rt=rt, interval_seconds=3600):
+        await wait_for(lambda: len(upstream.api_requests()) == 1, within=10, step=0.02)
+        await put_control(rt, enabled=False)  # while the about request is out
+
+        async def reported() -> list[Any]:
+            return await events(rt, "scrape.attempted")
+
+        await wait_for(reported, within=10)
+    (attempt,) = await events(rt, "scrape.attempted")
+    assert (attempt.target, attempt.outcome, attempt.calls) == ("slowsub", "failed", 1)
+    assert attempt.error is not None and "interrupted" in attempt.error
+    assert len(upstream.api_requests()) == 1
+    assert await events(rt, "subreddit.fetched") == []  # nothing read, no fact
