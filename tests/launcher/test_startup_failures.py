@@ -5,13 +5,15 @@ with backoff for STARTUP_TIMEOUT seconds, one line per attempt, then exits 1."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from ._stack import BIN, Up, alive, cmdline, data_root, descendants, env_for, wait_gone
+from ._stack import BIN, Up, alive, cmdline, data_root, descendants, env_for, run_b9, wait_gone
 
 
 @pytest.mark.slow
@@ -66,3 +68,22 @@ async def test_a_service_gives_up_on_a_missing_postgres(tmp_path: Path, nats_url
     assert not [x for x in lines if "Traceback" in x], lines
     assert [x for x in lines if "DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1/b9 (attempt" in x], lines
     assert "DATABASE_URL: cannot reach PostgreSQL" in lines[-1] and "secret" not in "\n".join(lines), lines
+
+
+async def test_seed_retries_a_running_stacks_nats_then_gives_up(tmp_path: Path) -> None:
+    """A `b9 up` holds the data dir (here: this test holds its lock) but its NATS does not answer
+    (restarting): `b9 seed` retries with backoff for STARTUP_TIMEOUT s, then one line, exit 1."""
+    data = tmp_path / "b9"
+    data.mkdir()
+    (data / "stack.json").write_text('{"nats_url": "nats://127.0.0.1:1", "gateway_url": "http://127.0.0.1:1"}')
+    fd = os.open(data / "up.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        code, out, took = await run_b9("seed", env=env_for(data, STARTUP_TIMEOUT="3"), timeout=30)
+    finally:
+        os.close(fd)
+    lines = out.splitlines()
+    assert code == 1 and 3 <= took < 20, (code, took, out)
+    assert "Traceback" not in out
+    assert len([x for x in lines if "cannot reach nats://127.0.0.1:1 (attempt" in x]) >= 2, out
+    assert lines[-1].startswith("b9 seed: NATS_URL: cannot reach nats://127.0.0.1:1 after"), out
