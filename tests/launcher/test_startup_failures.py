@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from b9_common.embedded import EmbeddedNats
+from b9_common.metrics import free_port
 
 from ._stack import BIN, Up, alive, cmdline, data_root, descendants, env_for, run_b9, wait_gone
 
@@ -87,3 +89,22 @@ async def test_seed_retries_a_running_stacks_nats_then_gives_up(tmp_path: Path) 
     assert "Traceback" not in out
     assert len([x for x in lines if "cannot reach nats://127.0.0.1:1 (attempt" in x]) >= 2, out
     assert lines[-1].startswith("b9 seed: NATS_URL: cannot reach nats://127.0.0.1:1 after"), out
+
+
+async def test_a_wrong_nats_password_is_named(tmp_path: Path) -> None:
+    """nats-py alone retries an authorization violation forever; the service says it and exits."""
+    conf = tmp_path / "nats.conf"
+    port = free_port()
+    conf.write_text(f'listen: 127.0.0.1:{port}\njetstream {{ store_dir: "{tmp_path / "js"}" }}\n'
+                    'authorization { user: svc, password: right }\n')
+    server = EmbeddedNats(tmp_path, port=port, config=conf)
+    await asyncio.to_thread(server.start)
+    try:
+        env = env_for(tmp_path, NATS_URL=f"nats://svc:wrong@127.0.0.1:{port}", STARTUP_TIMEOUT="3",
+                      METRICS_PORT="-1", DATABASE_URL="postgresql://x@127.0.0.1:1/x")
+        code, lines, took = await _run_service(env)
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert code == 1 and took < 25, (code, took, lines)
+    assert "Authorization" in lines[-1] and "NATS_URL: cannot reach nats://svc:***@" in lines[-1], lines
+    assert "wrong" not in "\n".join(lines) and not [x for x in lines if "Traceback" in x], lines

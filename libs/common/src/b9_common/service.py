@@ -93,12 +93,13 @@ def _redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
 
 
-def _one_line_errors(service: str) -> Callable[[Exception], Awaitable[None]]:
+def _one_line_errors(service: str, seen: list[str]) -> Callable[[Exception], Awaitable[None]]:
     """nats-py's error callback, one line per distinct error at most every 10 s (no traceback)."""
     last: dict[str, float] = {}
 
     async def on_error(exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}"
+        seen[:] = [text]
         now = asyncio.get_running_loop().time()
         if now - last.get(text, -1e9) >= 10.0:
             last[text] = now
@@ -145,16 +146,23 @@ async def connect(settings: CommonSettings, service: str, version: str, *,
     servers = [s.strip() for s in settings.nats_url.split(",")]
     replica = settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
 
+    timeout = connect_timeout if connect_timeout is not None else settings.startup_timeout
+    last_error: list[str] = []
+    on_error = _one_line_errors(service, last_error)
+
     async def attempt() -> NATS:
         if not any(await asyncio.gather(*(_answers(s) for s in servers))):
             raise ConnectionRefusedError("nothing accepts connections there")
-        # nats-py retries a refused initial connect forever: bound each attempt.
-        return await asyncio.wait_for(nats.connect(
-            servers=servers, name=f"{service}@{version}/{replica}", max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5, connect_timeout=2, allow_reconnect=True,
-            error_cb=_one_line_errors(service)), 10.0)
+        # nats-py retries a failing initial connect (refused, wrong password) forever: bound it.
+        last_error.clear()
+        try:
+            return await asyncio.wait_for(nats.connect(
+                servers=servers, name=f"{service}@{version}/{replica}", max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5, connect_timeout=2, allow_reconnect=True, error_cb=on_error),
+                min(10.0, max(3.0, timeout)))
+        except TimeoutError:
+            raise ConnectionError(last_error[-1] if last_error else "no answer") from None
 
-    timeout = connect_timeout if connect_timeout is not None else settings.startup_timeout
     nc = await retry_startup(f"NATS_URL: cannot reach {_redact(settings.nats_url)}", attempt, timeout)
     js = nc.jetstream(timeout=10)
     topology = Topology(namespace=settings.b9_namespace, replicas=settings.stream_replicas,
