@@ -13,7 +13,9 @@ import asyncpg
 
 TABLES = ("subreddits", "subreddit_snapshots", "reddit_users", "reddit_posts", "instagram_creators",
           "instagram_discoveries", "creator_follower_history", "instagram_media", "media_assets", "categorizations",
-          "scrape_attempts", "scraper_daily")
+          "scrape_attempts", "scraper_daily",
+          # people's decisions (their columns in the tables above are compared with the rows)
+          "decision_log", "models", "model_tombstones")
 WALL_CLOCK = {
     "subreddits": {"tags_updated_at"},
     "instagram_creators": {"tags_updated_at"},

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,48 +77,91 @@ async def publish(url: str, namespace: str, facts: FactSet, progress: Progress,
         await nc.close()
 
 
+# The durable consumers each worker process runs (their unacked messages are its work in flight).
+DURABLES = {"persistence": (("SCRAPE", "persistence"), ("DERIVED", "persistence"),
+                            ("DECISIONS", "persistence")),
+            "categorizer": (("SCRAPE", "categorizer"),), "media": (("SCRAPE", "media"),)}
+
+
 @dataclass
 class FaultLog:
     events: list[str] = field(default_factory=list)
+    restarts: dict[str, int] = field(default_factory=dict)  # "nats" / "postgres" -> count
+    in_flight: dict[str, list[int]] = field(default_factory=dict)  # worker -> unacked at each kill
 
     def add(self, t0: float, what: str) -> None:
         self.events.append(f"{time.monotonic() - t0:6.1f}s {what}")
         log.info("chaos: %s", what)
 
 
+async def _unacked(js: Any, namespace: str, name: str) -> int:
+    """Messages delivered to ``name``'s consumers and not acked yet (0 when NATS is away)."""
+    total = 0
+    for stream, durable in DURABLES[name]:
+        try:
+            info = await js.consumer_info(f"{namespace}_{stream}", durable, timeout=1)
+        except Exception:
+            return 0
+        total += info.num_ack_pending
+    return total
+
+
+async def _kill_busy(js: Any, workers: Workers, name: str, fl: FaultLog, t0: float,
+                     restart_after: float, within: float = 15.0) -> None:
+    """SIGKILL ``name`` while it has work in flight (waits up to ``within`` s for some)."""
+    deadline = time.monotonic() + within
+    unacked = await _unacked(js, workers.namespace, name)
+    while unacked == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        unacked = await _unacked(js, workers.namespace, name)
+    fl.in_flight.setdefault(name, []).append(unacked)
+    fl.add(t0, f"SIGKILL {name} ({unacked} unacked)")
+    await workers.kill(name, restart_after=restart_after)
+
+
 async def faults(workers: Workers, servers: Servers, progress: Progress, seed: int = 7) -> FaultLog:
-    """SIGKILL a worker every 1.5-3.5 s while facts flow, restart nats-server at 30 % and
-    PostgreSQL at 55 %. Categorizer and media (ack_wait 120 s) are only killed in the first
-    45 %, so what they had in flight is redelivered before the end; persistence (60 s) all along."""
+    """SIGKILL a worker every 1.5-3.5 s while facts flow (each worker first, in a shuffled order,
+    then at random; each kill waits until the worker has unacked messages), restart nats-server
+    at 30 % and PostgreSQL at 55 %. Categorizer and media (ack_wait 120 s) are only killed in
+    the first 45 %, so what they had in flight is redelivered before the end; persistence
+    (60 s) all along."""
     rng = random.Random(seed)
     fl = FaultLog()
     t0 = time.monotonic()
-    nats_done = pg_done = False
-    while not progress.finished.is_set():
-        try:
-            await asyncio.wait_for(progress.finished.wait(), rng.uniform(1.5, 3.5))
-            break
-        except TimeoutError:
-            pass
-        p = progress.fraction
-        if not nats_done and p >= 0.30:
-            fl.add(t0, "restart nats-server")
-            await servers.restart_nats()
-            nats_done = True
-        elif not pg_done and p >= 0.55:
-            fl.add(t0, "restart PostgreSQL")
-            await servers.restart_pg()
-            pg_done = True
-        else:
-            name = rng.choice(["persistence", "categorizer", "media"] if p < 0.45 else ["persistence"])
-            fl.add(t0, f"SIGKILL {name}")
-            await workers.kill(name, restart_after=rng.uniform(0.2, 1.0))
-    if not nats_done:
-        fl.add(t0, "restart nats-server (after publishing)")
-        await servers.restart_nats()
-    if not pg_done:
-        fl.add(t0, "restart PostgreSQL (after publishing)")
-        await servers.restart_pg()
+    first = ["persistence", "categorizer", "media"]
+    rng.shuffle(first)
+    nc = await connect(workers.nats_url)
+    js = nc.jetstream()
+
+    async def restart(what: str, note: str = "") -> None:
+        fl.add(t0, f"restart {what}{note}")
+        await (servers.restart_nats() if what == "nats" else servers.restart_pg())
+        fl.restarts[what] = fl.restarts.get(what, 0) + 1
+
+    try:
+        while not progress.finished.is_set():
+            try:
+                await asyncio.wait_for(progress.finished.wait(), rng.uniform(1.5, 3.5))
+                break
+            except TimeoutError:
+                pass
+            p = progress.fraction
+            if "nats" not in fl.restarts and p >= 0.30 and not first:
+                await restart("nats")
+            elif "postgres" not in fl.restarts and p >= 0.55:
+                await restart("postgres")
+            else:
+                name = first.pop(0) if first else rng.choice(
+                    ["persistence", "categorizer", "media"] if p < 0.45 else ["persistence"])
+                await _kill_busy(js, workers, name, fl, t0, rng.uniform(0.2, 1.0))
+        for name in first:  # publishing outran the schedule: each worker still gets its kill
+            await _kill_busy(js, workers, name, fl, t0, 0.2)
+        if "nats" not in fl.restarts:
+            await restart("nats", " (after publishing)")
+        if "postgres" not in fl.restarts:
+            await restart("postgres", " (after publishing)")
+    finally:
+        await nc.close()
     return fl
 
 
@@ -140,5 +184,7 @@ async def read_dlq(url: str, namespace: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def expected_dlq(facts: FactSet) -> set[tuple[str, str]]:
-    return {(p.id, c) for p in facts.poison.values() for c in READERS.get(p.type, {"persistence"})}
+def expected_dlq(facts: FactSet) -> Counter[tuple[str, str]]:
+    """Each poison fact exactly once per consumer that reads its type."""
+    return Counter((p.id, c) for p in facts.poison.values()
+                   for c in READERS.get(p.type, {"persistence"}))

@@ -34,6 +34,19 @@ from b9_common.events import (
     SubredditMetrics,
     UserFetched,
 )
+from b9_common.events.decisions import (
+    AccountLinked,
+    AccountUnlinked,
+    Actor,
+    CreatorNiched,
+    CreatorReviewed,
+    ModelCreated,
+    ModelDeleted,
+    ModelUpdated,
+    SubredditReviewed,
+    SubredditTagged,
+    UserMarkedOurs,
+)
 from b9_common.events.envelope import Envelope, make_envelope
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
@@ -44,8 +57,9 @@ WEIGHTS = {
     "subreddit.fetched": 18, "posts.fetched": 22, "user.fetched": 14, "subreddit.discovered": 5,
     "creator.scraped": 6, "creator.discovered": 3, "creator.related_processed": 2,
     "scrape.attempted": 19, "subreddit.categorized": 3, "creator.categorized": 2,
-    "media.stored": 3, "media.failed": 2, "poison": 1,
+    "media.stored": 3, "media.failed": 2, "poison": 1, "decision": 4,
 }
+ACTOR = Actor(id="chaos-admin", name="Chaos Admin", role="admin", channel="cli")
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,7 @@ class Gen:
     def poison(self, i: int) -> Poison:
         pid = f"chaos-poison-{i}"
         head = {"id": pid, "version": 1, "occurred_at": self.at().isoformat(), "source": SOURCE, "trace": pid}
-        kind = i % 6
+        kind = i % 7
         cases: list[tuple[str, Any, str]] = [
             ("subreddit.fetched", {"name": "x", "subscribers": -5}, "negative subscribers"),
             ("user.fetched", {"link_karma": 3}, "missing username"),
@@ -168,11 +182,86 @@ class Gen:
             ("scrape.attempted", {"scraper": "reddit", "target_kind": "subreddit", "target": "x",
                                   "outcome": "exploded"}, "unknown outcome"),
             ("subreddit.fetched", None, "not JSON"),
+            ("subreddit.reviewed", {"name": "x", "review": "Maybe", "actor": {
+                "id": "a", "name": "A", "role": "admin", "channel": "cli"}}, "unknown review"),
         ]
         type_, data, why = cases[kind]
         if data is None:
             return Poison(pid, type_, b"{this is not json", why)
         return Poison(pid, type_, json.dumps({**head, "type": type_, "data": data}).encode(), why)
+
+
+class Decisions:
+    """People's decisions about entities whose facts came earlier in the list (a decision about
+    an entity not stored yet waits for it; one never stored would wait forever)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.subs: list[str] = []
+        self.users: list[str] = []
+        self.creators: list[str] = []
+        self.models: list[int] = []
+        self.next_model = 1
+
+    def saw(self, payload: Any) -> None:
+        if isinstance(payload, SubredditFetched):
+            self.subs.append(payload.name)
+        elif isinstance(payload, UserFetched):
+            self.users.append(payload.username)
+        elif isinstance(payload, CreatorScraped):
+            self.creators.append(payload.ig_user_id)
+
+    def make(self) -> tuple[str, Any]:
+        r = self.rng
+        options = ["model.created"]
+        if self.subs:
+            options += ["subreddit.reviewed", "subreddit.reviewed", "subreddit.tagged"]
+        if self.users:
+            options += ["user.marked_ours", "model.account_unlinked"]
+            if self.models:
+                options += ["model.account_linked", "model.account_linked"]
+        if self.creators:
+            options += ["creator.reviewed", "creator.niched"]
+        if self.models:
+            options += ["model.updated", "model.updated"]
+            if len(self.models) > 3 and r.random() < 0.2:
+                options.append("model.deleted")
+        kind = r.choice(options)
+        if kind == "subreddit.reviewed":
+            review = r.choice(["Ok", "No Seller", "Non Related", "Banned", None])
+            return kind, SubredditReviewed(actor=ACTOR, name=r.choice(self.subs), review=review)
+        if kind == "subreddit.tagged":
+            tags = sorted(r.sample(["niche:amateur", "style:casual", "topic:fitness", "topic:food"], 2))
+            return kind, SubredditTagged(actor=ACTOR, name=r.choice(self.subs), tags=tags,
+                                         primary_category=tags[0], taxonomy_version="chaos")
+        if kind == "user.marked_ours":
+            return kind, UserMarkedOurs(actor=ACTOR, username=r.choice(self.users),
+                                        our_creator=r.random() < 0.7)
+        if kind == "model.account_linked":
+            return kind, AccountLinked(actor=ACTOR, username=r.choice(self.users),
+                                       model_id=r.choice(self.models))
+        if kind == "model.account_unlinked":
+            return kind, AccountUnlinked(actor=ACTOR, username=r.choice(self.users))
+        if kind == "creator.reviewed":
+            return kind, CreatorReviewed(actor=ACTOR, ig_user_id=r.choice(self.creators),
+                                         review_status=r.choice(["ok", "non_related", None]))
+        if kind == "creator.niched":
+            return kind, CreatorNiched(actor=ACTOR, ig_user_id=r.choice(self.creators),
+                                       niche=r.choice(["fitness", "cosplay", "food", None]))
+        if kind == "model.updated":  # every field: a full update (partial ones depend on the
+            # order they are applied in); names stay unique (models.name is UNIQUE)
+            mid = r.choice(self.models)
+            return kind, ModelUpdated(actor=ACTOR, model_id=mid,
+                                      name=f"Model {mid} rev {r.randrange(100)}", description="updated",
+                                      assigned_tags=["style:casual"],
+                                      status=r.choice(["active", "paused", "inactive"]))
+        if kind == "model.deleted":
+            mid = self.models.pop(r.randrange(len(self.models)))
+            return kind, ModelDeleted(actor=ACTOR, model_id=mid)
+        mid, self.next_model = self.next_model, self.next_model + 1
+        self.models.append(mid)
+        return "model.created", ModelCreated(actor=ACTOR, model_id=mid, name=f"Model {mid}",
+                                             assigned_tags=["niche:amateur"])
 
 
 def generate(size: int, media_base: str, seed: int = 9) -> FactSet:
@@ -187,12 +276,17 @@ def generate(size: int, media_base: str, seed: int = 9) -> FactSet:
         "media.stored": gen.media_stored, "media.failed": gen.media_failed,
     }
     kinds = gen.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=size)
+    decisions = Decisions(random.Random(seed + 1))
     out = FactSet()
     for i, kind in enumerate(kinds):
         if kind == "poison":
             out.items.append(gen.poison(i))
             continue
-        payload = makers[kind]()
+        if kind == "decision":
+            kind, payload = decisions.make()
+        else:
+            payload = makers[kind]()
+            decisions.saw(payload)
         out.items.append(make_envelope(kind, payload, source=SOURCE, id_=f"chaos-{i}",
                                        trace=f"chaos-{i}", occurred_at=gen.at()))
     return out

@@ -29,8 +29,8 @@ log = logging.getLogger("chaos")
 BIN = Path(sys.executable).parent
 WORKERS = ("persistence", "categorizer", "media")
 # (stream, durable) of every consumer that must be drained before the tables are compared.
-CONSUMERS = (("SCRAPE", "persistence"), ("DERIVED", "persistence"), ("SCRAPE", "categorizer"),
-             ("SCRAPE", "media"))
+CONSUMERS = (("SCRAPE", "persistence"), ("DERIVED", "persistence"), ("DECISIONS", "persistence"),
+             ("SCRAPE", "categorizer"), ("SCRAPE", "media"))
 
 
 @dataclass
@@ -213,6 +213,7 @@ async def media_origin() -> tuple[web.AppRunner, str]:
     """Loopback image origin: ``/img/<name>.jpg`` is a small JPEG whose colour depends on the name."""
 
     async def image(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.2)  # a real origin takes a while: media has work in flight to cut
         name = request.match_info["name"]
         d = hashlib.md5(name.encode()).digest()
         img = Image.new("RGB", (64 + d[3] % 64, 48 + d[4] % 64), (d[0], d[1], d[2]))

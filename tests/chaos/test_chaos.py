@@ -13,19 +13,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 
 import asyncpg
 import nats
 import pytest
 from b9_common.events import CreatorScraped, Envelope
+from b9_common.events.catalogue import EVENTS
 from b9_common.topology import Topology
 from chaos_compare import compare, show_row, table_digest
 from chaos_driver import Progress, expected_dlq, faults, publish, read_dlq
 from chaos_facts import FactSet, generate
-from chaos_stack import Servers, Workers, media_origin, wait_drained
+from chaos_stack import WORKERS, Servers, Workers, media_origin, wait_drained
 
 log = logging.getLogger("chaos")
+
+
+# What a worker's log shows when it died of its own error (not the driver's SIGKILL): a
+# traceback outside the JSON log lines (an uncaught exception on stderr), or asyncio saying a
+# task died unseen. Handled errors are JSON lines (their tracebacks inside) and do not count.
+ASYNCIO_MARKS = ("Task exception was never retrieved", "Exception in callback",
+                 "Task was destroyed but it is pending")
+
+
+def crash_lines(run: Workers) -> list[str]:
+    out = []
+    for name in WORKERS:
+        path = run.root / "logs" / f"{run.namespace}-{name}.log"
+        for line in path.read_text(errors="replace").splitlines():
+            raw = not line.lstrip().startswith("{")
+            if (raw and "Traceback (most recent call last)" in line) or any(
+                    m in line for m in ASYNCIO_MARKS):
+                out.append(f"{name}: {line[:300]}")
+    return out
 
 
 def with_db(url: str, db: str) -> str:
@@ -67,6 +88,12 @@ async def check_reference(url: str, facts: FactSet) -> None:
         assert tagged == len(fetched), "categorizer did not categorize every fetched subreddit"
         attempts = sum(1 for e in envs if e.type == "scrape.attempted")
         assert await conn.fetchval("SELECT count(*) FROM scrape_attempts") == attempts
+        decided = {e.id for e in envs if EVENTS[e.type].stream == "DECISIONS"}
+        assert decided, "the generator published no decisions"
+        logged = {r[0] for r in await conn.fetch("SELECT id FROM decision_log")}
+        assert logged == decided, "persistence did not apply every decision"
+        assert await conn.fetchval("SELECT count(*) FROM subreddits WHERE review_decision_id IS NOT NULL")
+        assert await conn.fetchval("SELECT count(*) FROM models")
     finally:
         await conn.close()
 
@@ -123,7 +150,8 @@ async def test_chaos_kills_and_restarts_lose_and_duplicate_nothing(chaos_size: i
     summary = [
         f"chaos: {chaos_size} facts ({len(facts.poison)} poison); no-fault run {t_ref:.1f}s, "
         f"fault run {t_run:.1f}s; kills {run.kills}; worker exits not caused by the driver: "
-        f"{run.unexpected}; publish retries: {progress.retries}",
+        f"{run.unexpected}; publish retries: {progress.retries}; server restarts "
+        f"{fault_log.restarts}; unacked at each kill {fault_log.in_flight}",
         *(f"chaos: fault {line}" for line in fault_log.events),
         *(f"chaos: {d.line()} digest {digests[d.table]}" for d in diffs),
         f"chaos: DLQ entries {len(dlq)} (poison expected {len(expected_dlq(facts))})",
@@ -143,8 +171,17 @@ async def test_chaos_kills_and_restarts_lose_and_duplicate_nothing(chaos_size: i
         pytest.fail("tables differ after faults:\n" + "\n".join(d.line() for d in bad)
                     + f"\nfirst: {first.table} {key}\n ref: {detail[0]}\n run: {detail[1]}")
     await servers.stop()
-    assert sum(run.kills.values()) >= 3, run.kills
-    got = {(eid, consumer) for eid, consumer, _ in dlq}
-    assert got == expected_dlq(facts), (
-        f"DLQ: missing {sorted(expected_dlq(facts) - got)[:5]}, unexpected {sorted(got - expected_dlq(facts))[:5]}")
+    # the faults happened as claimed: every worker killed, each server restarted, and kills
+    # interrupted work in flight (unacked messages at the moment of the SIGKILL)
+    assert {w: run.kills.get(w, 0) >= 1 for w in WORKERS} == dict.fromkeys(WORKERS, True), run.kills
+    assert fault_log.restarts == {"nats": 1, "postgres": 1}, fault_log.restarts
+    assert all(max(fault_log.in_flight.get(w, [0])) > 0 for w in WORKERS), fault_log.in_flight
+    # no worker exited or crashed on its own (only the driver's SIGKILLs ended processes)
+    assert run.unexpected == [], run.unexpected
+    assert not crash_lines(run), crash_lines(run)
+    # each poison fact exactly once per consumer reading it (a multiset: duplicates count)
+    got = Counter((eid, consumer) for eid, consumer, _ in dlq)
+    want = expected_dlq(facts)
+    assert got == want, f"DLQ: missing {sorted((want - got).elements())[:5]}, " \
+                        f"unexpected or duplicated {sorted((got - want).elements())[:5]}"
     assert all(reason for _, _, reason in dlq), "a DLQ entry without a reason"
