@@ -278,3 +278,13 @@ async def test_history_of_decisions_newest_first(fresh: Env) -> None:
     assert r.json()["total"] == 4 and len(r.json()["items"]) == 1
     r = await fresh.client.get("/api/v1/history", params={"entity_type": "planet"})
     assert r.status_code == 422
+
+
+async def test_a_decision_persistence_refuses_is_answered_with_its_reason(fresh: Env) -> None:
+    """Two creates of one model name at once: one is stored, the other refused with why (never a
+    silent 'accepted' that a reload takes back)."""
+    answers = await asyncio.gather(*(fresh.client.post("/api/v1/models", json={"name": "Twin"}) for _ in range(2)))
+    assert sorted(r.status_code for r in answers) == [201, 409]
+    refused = next(r for r in answers if r.status_code == 409).json()
+    assert "database refused model.created" in str(refused) and "Twin" in str(refused), refused
+    assert await fresh.pool.fetchval("SELECT count(*) FROM models WHERE name = 'Twin'") == 1

@@ -21,7 +21,7 @@ import asyncpg
 import msgspec
 from b9_common.events import Actor, new_id
 from b9_common.publisher import Publisher
-from fastapi import Request
+from fastapi import HTTPException, Request
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 
@@ -52,7 +52,7 @@ class Decider:
                  timeout: float = 5.0) -> None:
         self.nc, self.publisher, self.pool, self.subject = nc, publisher, pool, subject
         self.timeout = timeout
-        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._waiting: dict[str, asyncio.Future[str | None]] = {}  # id -> None (stored) or why refused
         self._sub: Subscription | None = None
 
     async def start(self) -> None:
@@ -68,16 +68,18 @@ class Decider:
 
     async def _on_applied(self, msg: Any) -> None:
         try:
-            ids = msgspec.json.decode(msg.data, type=list[str])
+            note = msgspec.json.decode(msg.data, type=Applied)
         except msgspec.DecodeError:
             return
-        for id_ in ids:
+        for id_, reason in [*((i, None) for i in note.stored), *note.refused.items()]:
             fut = self._waiting.pop(id_, None)
             if fut is not None and not fut.done():
-                fut.set_result(None)
+                fut.set_result(reason)
 
     async def decide(self, payloads: Sequence[Any]) -> tuple[list[str], bool]:
-        """Publish the decisions; return their ids and whether all were stored in time."""
+        """Publish the decisions; return their ids and whether all were stored in time.
+
+        Raises ``Refused`` when persistence refused one (it is in DLQ with the same reason)."""
         if not payloads:
             return [], True
         envs = [self.publisher.envelope(p) for p in payloads]
@@ -93,9 +95,12 @@ class Decider:
         finally:
             for id_ in futs:
                 self._waiting.pop(id_, None)
+        refused = {i: f.result() for i, f in futs.items() if f.done() and f.result() is not None}
+        if refused:
+            raise Refused(refused)
         return [e.id for e in envs], stored
 
-    async def _wait(self, futs: dict[str, asyncio.Future[None]]) -> bool:
+    async def _wait(self, futs: dict[str, asyncio.Future[str | None]]) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         pending = {i for i, f in futs.items() if not f.done()}
@@ -109,6 +114,21 @@ class Decider:
                 found = await self.pool.fetch("SELECT id FROM decision_log WHERE id = ANY($1::text[])", list(pending))
                 pending -= {r["id"] for r in found}
         return True
+
+
+class Applied(msgspec.Struct):
+    """What persistence announces after each batch of decisions."""
+
+    stored: list[str] = []
+    refused: dict[str, str] = {}
+
+
+class Refused(HTTPException):
+    """Persistence refused a decision (e.g. two models created with one name at once): 409 with why."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        super().__init__(409, detail="; ".join(f"decision {i}: {r}" for i, r in reasons.items()))
+        self.reasons = reasons
 
 
 def new_batch(n: int) -> str | None:

@@ -72,9 +72,9 @@ class Persistence:
     """Writes batches of deliveries into the read model through an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool,
-                 on_decisions: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
+                 on_decisions: Callable[[list[str], dict[str, str]], Awaitable[None]] | None = None) -> None:
         self.pool = pool
-        self.on_decisions = on_decisions  # told the ids of decisions just committed
+        self.on_decisions = on_decisions  # told the ids of decisions just committed, and of refused ones
         self.rows: dict[str, int] = {}
         self.rejected = 0
         self.db_errors = 0
@@ -159,6 +159,7 @@ class Persistence:
         except Exception as exc:
             raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
         applied: list[str] = []
+        refused: dict[str, str] = {}
         try:
             async with conn.transaction():
                 for d in ds:
@@ -171,12 +172,13 @@ class Persistence:
                     except Pending as exc:
                         d.retry(str(exc), retry_delay(d.meta.num_delivered) * 2)
                     except DATA_ERRORS as exc:
-                        self._reject(d, f"database refused {d.type}: {exc}")
+                        refused[env.id] = f"database refused {d.type}: {exc}"
+                        self._reject(d, refused[env.id])
         finally:
             await self.pool.release(conn)
         self.rows["decisions"] = self.rows.get("decisions", 0) + len(applied)
-        if applied and self.on_decisions is not None:
-            await self.on_decisions(applied)
+        if (applied or refused) and self.on_decisions is not None:
+            await self.on_decisions(applied, refused)
 
     def _reject(self, d: Delivery, reason: str) -> None:
         self.rejected += 1

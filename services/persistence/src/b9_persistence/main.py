@@ -68,10 +68,10 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     pool = await open_pool(settings)
     applied_subject = rt.topology.decisions_applied_subject()
 
-    async def announce(ids: list[str]) -> None:
-        # Core NATS, best effort: the gateway waits for these to answer "stored" at once
-        # (it falls back to reading decision_log when one is missed).
-        await rt.nc.publish(applied_subject, msgspec.json.encode(ids))
+    async def announce(stored: list[str], refused: dict[str, str]) -> None:
+        # Core NATS, best effort: the gateway waits for these to answer "stored" (or the reason
+        # it was refused) at once; it falls back to reading decision_log when one is missed.
+        await rt.nc.publish(applied_subject, msgspec.json.encode({"stored": stored, "refused": refused}))
 
     persistence = Persistence(pool, on_decisions=announce)
 
