@@ -113,3 +113,21 @@ async def test_a_discovery_before_the_person_added_it_stays(rt: Runtime, pool: a
     for row in rows:
         assert row["requested"] is True and row["discovered_at"] == early.occurred_at
         assert (row["discovered_via_user"], row["discovered_via_subreddit"]) == ("alice", "FitGirls")
+
+
+async def test_an_availability_fact_never_erases_the_content(rt: Runtime, pool: asyncpg.Pool) -> None:
+    """A "private" fact carries no title, subscribers or metrics: the last known stay."""
+    p = rt.publisher
+    ok = p.envelope(f.subreddit("Gone", subscribers=321, requested=False), occurred_at=f.at(1))
+    private = p.envelope(f.subreddit("Gone", availability="private", title="", subscribers=None,
+                                     public_description="", requirements=None, requested=False,
+                                     metrics=type(f.subreddit().metrics)()), occurred_at=f.at(2))
+    rows = await _every_order(pool, [ok, private], "Gone", _renamer(rt))
+    for k, row in enumerate(rows):
+        full = await pool.fetchrow(
+            "SELECT availability, title, subscribers, posts_sampled, min_post_karma "
+            "FROM subreddits WHERE name = $1", f"Gone{k}")
+        assert dict(full) == {"availability": "private", "title": "Fit girls", "subscribers": 321,
+                              "posts_sampled": 30, "min_post_karma": 10}
+        row.pop("fact_id")
+    assert all(r == rows[0] for r in rows)

@@ -36,16 +36,26 @@ SUB_COLS = (
     "min_post_karma", "min_comment_karma", "min_account_age_days", "best_posting_hour",
     "best_posting_day", "authors_sampled", "verification_required", "suggested_review",
     "requested", "review", "review_source", "requirements_fact_at", "requirements_fact_id",
-    "fact_at", "fact_id",
+    "content_fact_at", "content_fact_id", "fact_at", "fact_id",
 )
-# Posting requirements come only from the facts that compute them (full fetches): a newer
-# metadata-only fetch leaves them, and the newest fact carrying them wins in any order.
+# A fact never erases a figure it does not carry. Posting requirements come only from the facts
+# that compute them (full fetches): a newer metadata-only fetch leaves them. The about/metrics
+# content comes only from facts that read it (availability 'ok'): a newer "private" / "banned" /
+# "not found" fact leaves the last known. The newest fact carrying a group wins, in any order.
 REQ_COLS = ("min_post_karma", "min_comment_karma", "min_account_age_days", "best_posting_hour",
             "best_posting_day", "authors_sampled", "requirements_fact_at", "requirements_fact_id")
+CONTENT_COLS = (
+    "reddit_id", "title", "public_description", "description", "subscribers", "active_users",
+    "created_utc", "over18", "subreddit_type", "lang", "url", "icon_img", "banner_img",
+    "primary_color", "allow_images", "allow_videos", "allow_polls", "spoilers_enabled",
+    "submit_text", "submission_type", "rules", "posts_sampled", "avg_upvotes_per_post",
+    "engagement", "subreddit_score", "metrics_formula", "verification_required",
+    "suggested_review", "content_fact_at", "content_fact_id",
+)
 _KEEP_PERSON_REVIEW = "t.review_source = 'manual' OR EXCLUDED.review IS NULL"
 SUB_SQL = merge_sql(
     "subreddits", SUB_COLS, ("name",),
-    update=update_set(SUB_COLS, ("name",), skip=REQ_COLS, special={
+    update=update_set(SUB_COLS, ("name",), skip=(*REQ_COLS, *CONTENT_COLS), special={
         "review": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review ELSE EXCLUDED.review END",
         "review_source": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review_source "
                          "ELSE EXCLUDED.review_source END",
@@ -53,12 +63,19 @@ SUB_SQL = merge_sql(
     }),
     where=NEWER,
 )
-REQ_SQL = (
-    "UPDATE subreddits t SET " + ", ".join(f"{c} = s.{c}" for c in REQ_COLS)
-    + " FROM stg_subreddits s WHERE t.name = s.name AND s.requirements_fact_at IS NOT NULL"
-    " AND (t.requirements_fact_at IS NULL OR (t.requirements_fact_at, t.requirements_fact_id)"
-    " < (s.requirements_fact_at, s.requirements_fact_id))"
-)
+
+
+def _group_sql(cols: tuple[str, ...], at: str, id_: str) -> str:
+    """Write a column group from the staged row when it carries it and is newer than the row's."""
+    return (
+        "UPDATE subreddits t SET " + ", ".join(f"{c} = s.{c}" for c in cols)
+        + f" FROM stg_subreddits s WHERE t.name = s.name AND s.{at} IS NOT NULL"
+        f" AND (t.{at} IS NULL OR (t.{at}, t.{id_}) < (s.{at}, s.{id_}))"
+    )
+
+
+REQ_SQL = _group_sql(REQ_COLS, "requirements_fact_at", "requirements_fact_id")
+CONTENT_SQL = _group_sql(CONTENT_COLS, "content_fact_at", "content_fact_id")
 # The earliest fetch a person asked for; a discovery at or after it is not the source.
 REQUESTED_SQL = """
 UPDATE subreddits t SET requested_at = r.at, requested = true,
@@ -91,30 +108,44 @@ def _sub_row(env: Env) -> tuple[Any, ...]:
         d.verification_required, d.suggested_review, d.requested,
         d.suggested_review, "suggested" if d.suggested_review else None,
         env.occurred_at if r else None, env.id if r else None,
+        *((env.occurred_at, env.id) if d.availability == "ok" else (None, None)),
         env.occurred_at, env.id,
     )
 
 
-def _with_requirements(row: tuple[Any, ...], req: Env | None) -> tuple[Any, ...]:
-    """The newest fact's row with the requirements of the newest fact carrying them."""
-    if req is None:
+def _carries_content(env: Env) -> bool:
+    return bool(env.data.availability == "ok")
+
+
+def _with(row: tuple[Any, ...], other: Env | None, cols: tuple[str, ...]) -> tuple[Any, ...]:
+    """The newest fact's row with the ``cols`` of the newest fact carrying them."""
+    if other is None:
         return row
-    theirs = _sub_row(req)
+    theirs = _sub_row(other)
     out = list(row)
-    for c in REQ_COLS:
+    for c in cols:
         i = SUB_COLS.index(c)
         out[i] = theirs[i]
     return tuple(out)
 
 
+def _newest_by_name(envs: list[Env], carries: Any) -> dict[str, Env]:
+    return {e.data.name: e for e in newest((e for e in envs if carries(e)),
+                                           lambda e: e.data.name, _order)}
+
+
 async def write_subreddits(conn: asyncpg.Connection, envs: list[Env]) -> int:
     latest = newest(envs, lambda e: e.data.name, _order)
-    reqs = {e.data.name: e for e in newest((e for e in envs if e.data.requirements is not None),
-                                           lambda e: e.data.name, _order)}
-    await stage(conn, "subreddits", SUB_COLS,
-                [_with_requirements(_sub_row(e), reqs.get(e.data.name)) for e in latest])
+    reqs = _newest_by_name(envs, lambda e: e.data.requirements is not None)
+    content = _newest_by_name(envs, _carries_content)
+    await stage(conn, "subreddits", SUB_COLS, [
+        _with(_with(_sub_row(e), reqs.get(e.data.name), REQ_COLS),
+              content.get(e.data.name), CONTENT_COLS)
+        for e in latest
+    ])
     await conn.execute(SUB_SQL)
     await conn.execute(REQ_SQL)
+    await conn.execute(CONTENT_SQL)
     requested: dict[str, Any] = {}
     for e in envs:
         if e.data.requested and (e.data.name not in requested or e.occurred_at < requested[e.data.name]):
