@@ -56,10 +56,12 @@ def load_or_make_passwords(data: Path) -> dict[str, str]:
 def find_orphans(data: Path) -> list[psutil.Process]:
     """nats-server / postgres processes still using this data dir (left by a `b9 up` of an older
     version that was killed outright): we hold the lock, so they belong to no one."""
+    inside = str(data.resolve()) + os.sep
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):
         argv = proc.info["cmdline"] or []
-        if proc.info["name"] in ("nats-server", "postgres") and any(str(data) in a for a in argv):
+        # a path under this data dir, not one that merely starts with the same text (/tmp/b9-other)
+        if proc.info["name"] in ("nats-server", "postgres") and any(a.startswith(inside) for a in argv):
             found.append(proc)
     return found
 
