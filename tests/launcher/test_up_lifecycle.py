@@ -160,9 +160,11 @@ async def test_the_cli_works_against_it(up: Up) -> None:
     finally:
         await nc.close()
     env = env_for(up.data)
+    admin_pw = msgspec.json.decode((up.data / "nats-auth.json").read_bytes(), type=dict[str, str])["admin"]
     for verb in [("status",), ("streams",), ("dlq", "list"), ("dlq", "show", str(ack.seq))]:
         code, out, _ = await run_b9(*verb, env=env)
         assert code == 0, (verb, out)
+        assert admin_pw not in out, verb  # the CLI is admin, and says so without the password
     code, out, _ = await run_b9("dlq", "list", env=env)
     assert "subreddit.fetched" in out and "bad [bold]value[/x] at $[0]" in out, out
 
