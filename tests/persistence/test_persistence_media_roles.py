@@ -88,3 +88,29 @@ async def test_a_post_that_becomes_a_reel_is_still_a_post(rt: Runtime, pool: asy
                                    occurred_at=f.at(2))])
     row = (await _rows(pool))["91"]
     assert (row["kind"], row["is_reel"], row["is_post"]) == ("reel", True, True)
+
+
+async def test_a_private_scrape_never_erases_the_analytics(rt: Runtime, pool: asyncpg.Pool) -> None:
+    """A private account's scrape reads no media: its analytics are zeros computed from nothing,
+    and the figures of the last scrape that read media stay (in any order, and in one batch)."""
+    p = rt.publisher
+    rows = []
+    for k, order in enumerate(("open-first", "private-first", "one-batch")):
+        uid = f"55{k}"
+        open_ = p.envelope(f.creator(uid, f"priv.{k}", followers=1000), occurred_at=f.at(1))
+        private = p.envelope(f.creator(uid, f"priv.{k}", followers=1200, availability="private",
+                                       is_private=True, reels=[], posts=[],
+                                       analytics=type(f.creator().analytics)()),
+                             occurred_at=f.at(2))
+        batches = {"open-first": [[open_], [private]], "private-first": [[private], [open_]],
+                   "one-batch": [[open_, private]]}[order]
+        for batch in batches:
+            await _write(pool, batch)
+        row = dict(await pool.fetchrow(
+            "SELECT availability, followers_count, avg_reel_views, viral_reels, engagement_rate, "
+            "analytics_fact_id = $2 AS from_open FROM instagram_creators WHERE ig_user_id = $1",
+            uid, open_.id))
+        rows.append(row)
+    assert rows[0] == rows[1] == rows[2]
+    assert rows[0] == {"availability": "private", "followers_count": 1200, "avg_reel_views": 80_000.0,
+                       "viral_reels": 2, "engagement_rate": 0.08, "from_open": True}

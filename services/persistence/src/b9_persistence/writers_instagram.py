@@ -33,8 +33,12 @@ CREATOR_COLS = (
     "external_url_type", "bio_links", "profile_pic_url", "is_verified", "is_private",
     "is_business", "is_professional", "followers_count", "following_count", "media_count",
     "highlight_reel_count", "growth_daily_pct", "growth_weekly_pct", "previous_followers_count",
-    *ANALYTICS_COLS, "api_calls", "requested", "niche", "fact_at", "fact_id",
+    *ANALYTICS_COLS, "analytics_fact_at", "analytics_fact_id", "api_calls", "requested", "niche",
+    "fact_at", "fact_id",
 )
+# The analytics come only from scrapes that read the media (not a private account's): the
+# newest of those wins, in any order; a later private scrape leaves them.
+ANALYTICS_GROUP = (*ANALYTICS_COLS, "analytics_fact_at", "analytics_fact_id")
 CREATOR_SQL = merge_sql(
     "instagram_creators", CREATOR_COLS, ("ig_user_id",),
     update=update_set(CREATOR_COLS, ("ig_user_id",), {
@@ -42,8 +46,14 @@ CREATOR_SQL = merge_sql(
         "niche": "CASE WHEN t.niche_decided_at IS NOT NULL THEN t.niche "
                  "ELSE COALESCE(t.niche, EXCLUDED.niche) END",
         "requested": "t.requested OR EXCLUDED.requested",
-    }),
+    }, skip=ANALYTICS_GROUP),
     where=NEWER,
+)
+ANALYTICS_SQL = (
+    "UPDATE instagram_creators t SET " + ", ".join(f"{c} = s.{c}" for c in ANALYTICS_GROUP)
+    + " FROM stg_instagram_creators s WHERE t.ig_user_id = s.ig_user_id"
+    " AND s.analytics_fact_at IS NOT NULL AND (t.analytics_fact_at IS NULL"
+    " OR (t.analytics_fact_at, t.analytics_fact_id) < (s.analytics_fact_at, s.analytics_fact_id))"
 )
 # A creator first discovered without an id lives as 'pending:<lower(username)>': the first scrape
 # renames that row to the real id (keeping people fields), or drops it when the id has a row.
@@ -116,8 +126,23 @@ def _creator_row(env: Env) -> tuple[Any, ...]:
         d.followers_count, d.following_count, d.media_count, d.highlight_reel_count,
         g.daily_pct, g.weekly_pct, g.previous_followers_count,
         *(getattr(a, c) for c in ANALYTICS_COLS),
+        *((env.occurred_at, env.id) if _carries_analytics(env) else (None, None)),
         d.api_calls, d.requested, d.requested_niche, env.occurred_at, env.id,
     )
+
+
+def _carries_analytics(env: Env) -> bool:
+    return env.data.availability in ("ok", "empty")
+
+
+def _with_analytics(row: tuple[Any, ...], other: Env | None) -> tuple[Any, ...]:
+    """The newest scrape's row with the analytics of the newest scrape that computed them."""
+    if other is None:
+        return row
+    theirs = _creator_row(other)
+    start = CREATOR_COLS.index(ANALYTICS_GROUP[0])
+    end = start + len(ANALYTICS_GROUP)
+    return (*row[:start], *theirs[start:end], *row[end:])
 
 
 def _both(reel: IgMedia, post: IgMedia) -> IgMedia:
@@ -155,10 +180,14 @@ async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
     await _creators_turn(conn)
     latest = newest(envs, lambda e: e.data.ig_user_id, _order)
     found = await record_discoveries(conn, [r for r in map(scrape_discovery, envs) if r])
-    await stage(conn, "instagram_creators", CREATOR_COLS, [_creator_row(e) for e in latest])
+    analytics = {e.data.ig_user_id: e for e in newest(
+        (e for e in envs if _carries_analytics(e)), lambda e: e.data.ig_user_id, _order)}
+    await stage(conn, "instagram_creators", CREATOR_COLS,
+                [_with_analytics(_creator_row(e), analytics.get(e.data.ig_user_id)) for e in latest])
     await conn.execute(ADOPT_SQL)
     await conn.execute(DROP_PENDING_SQL)
     await conn.execute(CREATOR_SQL)
+    await conn.execute(ANALYTICS_SQL)
     await recompute_discovery(conn, [*found, *(e.data.username.lower() for e in latest)])
     hist = newest((e for e in envs if e.data.availability == "ok"),
                   lambda e: (e.data.ig_user_id, e.occurred_at), _order)
