@@ -4,11 +4,11 @@ set -eu
 svc="${1:-${B9_SERVICE:-}}"
 [ "$#" -gt 0 ] && shift
 case "$svc" in
-  reddit-scraper|instagram-scraper|categorizer|media|persistence|gateway)
+  alerts|reddit-scraper|instagram-scraper|categorizer|media|persistence|gateway)
     exec "b9-$svc" "$@" ;;
   b9)
     exec b9 "$@" ;;
   *)
-    echo "usage: <reddit-scraper|instagram-scraper|categorizer|media|persistence|gateway> | b9 <command>" >&2
+    echo "usage: <reddit-scraper|instagram-scraper|categorizer|media|persistence|gateway|alerts> | b9 <command>" >&2
     exit 2 ;;
 esac

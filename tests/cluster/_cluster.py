@@ -34,6 +34,7 @@ USERS = (
     "media",
     "persistence",
     "gateway",
+    "alerts",
 )
 SWAPS = {  # production text -> test text (each must be present once)
     "listen: 0.0.0.0:4222": "listen: 127.0.0.1:{port}",

@@ -20,7 +20,7 @@ from b9_common.embedded import nats_server_binary
 from ._cluster import REPO, USERS, password_env
 
 INFRA = REPO / "infra"
-SERVICES = ("reddit-scraper", "instagram-scraper", "categorizer", "media", "persistence", "gateway")
+SERVICES = ("reddit-scraper", "instagram-scraper", "categorizer", "media", "persistence", "gateway", "alerts")
 CONFS = sorted((INFRA / "nats").glob("nats-*.conf"))
 
 

@@ -82,6 +82,12 @@ ROLES: dict[str, Role] = {
         kv_read=("control", "media_sources"),
     ),
     "persistence": Role(reads=("SCRAPE", "DERIVED", "DECISIONS"), core_pub=(APPLIED,)),
+    # Alerts: evaluates rules over the streams; hears rule changes at once on core NATS (every replica).
+    "alerts": Role(
+        publishes=("notification.created", "webhook.delivered", "webhook.failed"),
+        reads=("SCRAPE", "DERIVED", "DECISIONS"),
+        core_sub=("alert_rule.created", "alert_rule.updated", "alert_rule.deleted"),
+    ),
     # Besides commands and decisions, the gateway republishes dead letters to their original
     # subjects (DLQ retry) and runs replays in-process (the replayed service's publishes and cache).
     "gateway": Role(

@@ -48,6 +48,8 @@ class Settings(CommonSettings, kw_only=True):
     # Failed authentications per client address: refill per second and burst (then 429).
     gateway_auth_fail_rate: float = 0.2
     gateway_auth_fail_burst: int = 20
+    # Alert webhooks to these hosts may be loopback/private/http (comma-separated; "*.domain").
+    alert_webhook_allowed_hosts: str = ""
 
     def validate(self) -> None:
         super().validate()

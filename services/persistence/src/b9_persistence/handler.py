@@ -21,6 +21,8 @@ from b9_common.errors import Retry
 from b9_common.events import Envelope
 
 from b9_persistence.checks import check
+from b9_persistence.writers_alerts import APPLY as ALERT_DECISIONS
+from b9_persistence.writers_alerts import WRITERS as ALERT_WRITERS
 from b9_persistence.writers_decisions import APPLY as DECISIONS
 from b9_persistence.writers_decisions import Pending
 from b9_persistence.writers_derived import WRITERS as DERIVED_WRITERS
@@ -30,7 +32,8 @@ from b9_persistence.writers_reddit import WRITERS as REDDIT_WRITERS
 log = logging.getLogger(__name__)
 
 Writer = Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[int]]
-WRITERS: dict[str, Writer] = {**REDDIT_WRITERS, **INSTAGRAM_WRITERS, **DERIVED_WRITERS}
+WRITERS: dict[str, Writer] = {**REDDIT_WRITERS, **INSTAGRAM_WRITERS, **DERIVED_WRITERS, **ALERT_WRITERS}
+DECISIONS = {**DECISIONS, **ALERT_DECISIONS}
 
 class DatabaseUnavailable(Exception):
     """No connection could be had (refused, not accepting connections, pool closing)."""

@@ -10,7 +10,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
-from b9_common.events import commands, decisions, derived, instagram, ops, reddit
+from b9_common.events import alerts, commands, decisions, derived, instagram, ops, reddit
 from b9_common.events.envelope import EnvelopeDecoder
 
 
@@ -64,6 +64,12 @@ _SPECS = [
     EventSpec("model.created", "DECISIONS", decisions.ModelCreated, 1, "A person created a model (persona)"),
     EventSpec("model.updated", "DECISIONS", decisions.ModelUpdated, 1, "A person changed a model"),
     EventSpec("model.deleted", "DECISIONS", decisions.ModelDeleted, 1, "A person deleted a model"),
+    EventSpec("alert_rule.created", "DECISIONS", alerts.AlertRuleCreated, 1, "A person made an alert rule"),
+    EventSpec("alert_rule.updated", "DECISIONS", alerts.AlertRuleUpdated, 1, "A person changed an alert rule"),
+    EventSpec("alert_rule.deleted", "DECISIONS", alerts.AlertRuleDeleted, 1, "A person deleted an alert rule"),
+    EventSpec("notification.created", "DERIVED", alerts.NotificationCreated, 1, "An alert rule matched"),
+    EventSpec("webhook.delivered", "DERIVED", alerts.WebhookDelivered, 1, "A rule's webhook was delivered"),
+    EventSpec("webhook.failed", "DERIVED", alerts.WebhookFailed, 1, "A rule's webhook failed, with the reason"),
 ]
 
 EVENTS: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}

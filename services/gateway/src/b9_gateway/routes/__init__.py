@@ -1,6 +1,7 @@
 """Routers of /api/v1 (all behind the API key) plus the open and session routers."""
 
 from b9_gateway.routes import (
+    alerts,
     categorization,
     creators,
     dlq,
@@ -31,5 +32,6 @@ ROUTERS = [
     dlq.router,
     replays.router,
     events.router,
+    alerts.router,
 ]
 MEDIA_ROUTER = media.router

@@ -16,7 +16,7 @@ from b9_gateway.sql import Where
 
 router = APIRouter(tags=["history"])
 
-EntityType = Literal["subreddit", "user", "creator", "model"]
+EntityType = Literal["subreddit", "user", "creator", "model", "alert_rule"]
 
 
 class HistoryItem(msgspec.Struct):
@@ -47,7 +47,7 @@ def _entity_key(entity_type: str, entity_id: str) -> str:
 @router.get("/history", responses=doc(HistoryItem, paged=True),
             summary="Decisions, newest first (of one entity, one person, or all)")
 async def history(
-    entity_type: Annotated[EntityType | None, Query(description="subreddit | user | creator | model")] = None,
+    entity_type: Annotated[EntityType | None, Query(description="subreddit|user|creator|model|alert_rule")] = None,
     entity_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$",
                                            description="Name (subreddit, user), ig_user_id or model id")] = None,
     actor: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]+$",

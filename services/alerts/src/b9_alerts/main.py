@@ -1,0 +1,105 @@
+"""Service entry point: ``b9-alerts`` (SERVICE is picked up by ``b9 run`` and replays).
+
+Consumers: ``alerts`` on SCRAPE, DERIVED (all but its own types) and DECISIONS (all but rule
+changes) evaluates the rules; ``alerts-webhooks`` on DERIVED (``notification.created``) sends
+webhooks. Rule changes reach every replica on core NATS (a durable consumer would hand each one
+to a single replica).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+from b9_common.errors import DecodeError
+from b9_common.events.catalogue import decoder_for, stream_subjects
+from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
+from b9_common.topology import ConsumerSpec
+
+from b9_alerts import __version__
+from b9_alerts.handler import Evaluator
+from b9_alerts.rules import RuleSet
+from b9_alerts.settings import Settings
+from b9_alerts.webhooks import CONSUMER as WEBHOOKS
+from b9_alerts.webhooks import Sender
+
+log = logging.getLogger(__name__)
+OWN = ("notification.created", "webhook.delivered", "webhook.failed")
+RULE_EVENTS = ("alert_rule.created", "alert_rule.updated", "alert_rule.deleted")
+
+
+def consumer_specs(settings: Settings) -> tuple[list[ConsumerSpec], ConsumerSpec]:
+    evaluate = [
+        ConsumerSpec(name="alerts", stream=stream, max_deliver=20, ack_wait=60.0,
+                     subjects=tuple(t for t in stream_subjects(stream) if t not in OWN + RULE_EVENTS),
+                     description=f"alerts: rules over {stream}")
+        for stream in ("SCRAPE", "DERIVED", "DECISIONS")
+    ]
+    webhooks = ConsumerSpec(name=WEBHOOKS, stream="DERIVED", subjects=("notification.created",), max_deliver=20,
+                            ack_wait=settings.alert_webhook_retry_seconds + settings.alert_webhook_timeout + 30,
+                            description="alerts: webhook deliveries")
+    return evaluate, webhooks
+
+
+async def bootstrap(settings: Settings, rt: Runtime) -> App:
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4, command_timeout=30)
+    assert pool is not None
+    rules = RuleSet()
+    await rules.load(pool)
+
+    async def on_rule(msg: Any) -> None:
+        type_ = rt.topology.type_of(msg.subject)
+        try:
+            rules.apply(decoder_for(type_).decode(msg.data))
+        except DecodeError as exc:
+            log.warning("undecodable rule change on %s: %s", msg.subject, exc)
+
+    subs = [await rt.nc.subscribe(rt.topology.subject(t), cb=on_rule) for t in RULE_EVENTS]
+
+    async def refresh() -> None:
+        while True:
+            await asyncio.sleep(settings.alerts_rules_refresh)
+            try:
+                await rules.load(pool)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("rules not reloaded: %s", exc)
+
+    evaluator = Evaluator(rules, rt.publisher)
+    sender = Sender(settings, rules, rt.publisher, pool)
+    evaluate, webhooks = consumer_specs(settings)
+
+    async def close() -> None:
+        for s in subs:
+            try:
+                await s.unsubscribe()
+            except Exception:  # connection already closing
+                pass
+        await sender.close()
+        await pool.close()
+
+    def status() -> dict[str, Any]:
+        return {**evaluator.status(), "delivered": sender.delivered, "failed": sender.failed}
+
+    return App(
+        consumers=[
+            *(ConsumerDef(spec, batch_handler=evaluator.handle, batch=settings.alerts_batch, batch_concurrency=1,
+                          batch_wait=0.02) for spec in evaluate),
+            ConsumerDef(webhooks, batch_handler=sender.handle, batch=64, batch_concurrency=2, batch_wait=0.0),
+        ],
+        loops=[evaluator.digest_loop, refresh],
+        closers=[close],
+        status=status,
+    )
+
+
+SERVICE = ServiceDef(name="alerts", version=__version__, settings_cls=Settings, bootstrap=bootstrap)
+
+
+def main() -> None:
+    run(SERVICE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Alert rules (decisions on DECISIONS, applied by persistence) and the notifications they make.
+
+Rules are made, changed, paused and deleted by reviewers and admins (``policy``: writes under
+/api/v1 need reviewer); every change is a decision with its actor and shows in /api/v1/history
+(entity_type ``alert_rule``). The filter language is documented on ``AlertBody.where``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from b9_common import webhook_url
+from b9_common.alert_rules import TARGETS, WhereError, compile_where
+from b9_common.alert_rules import __doc__ as WHERE_DOC
+from b9_common.events import new_id
+from b9_common.events.alerts import AlertRuleCreated, AlertRuleDeleted, AlertRuleUpdated
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import Field, StringConstraints
+
+from b9_gateway.decide import actor_of
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
+from b9_gateway.openapi import doc
+from b9_gateway.schemas import MAX_PER_PAGE, Body
+
+router = APIRouter(tags=["alerts"])
+On = Literal[tuple(TARGETS)]  # type: ignore[valid-type]
+RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+WHERE_HELP = "Filter over the event's fields (all hold). " + (WHERE_DOC or "").split("The ``where`` language::")[-1]
+ON_HELP = "What to watch: " + "; ".join(f"{t.name}: {t.summary}" for t in TARGETS.values())
+RULE_COLS = ('id, name, on_type AS "on", "where", webhook, slack, repeat, cap, window_seconds, paused, '
+             "created_at, created_by, updated_at, updated_by")
+
+
+class AlertRule(msgspec.Struct):
+    id: str
+    name: str
+    on: str
+    where: dict[str, Any]
+    webhook: str | None
+    slack: bool
+    repeat: str
+    cap: int
+    window_seconds: int
+    paused: bool
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+class Notification(msgspec.Struct):
+    id: str
+    rule_id: str
+    rule_name: str
+    on: str
+    entity: str
+    title: str
+    link: str
+    event_type: str
+    event_at: datetime | None
+    fields: dict[str, Any]
+    digest: bool
+    count: int
+    entities: list[str]
+    replayed: bool
+    created_at: datetime
+
+
+class Delivery(msgspec.Struct):
+    delivery_id: str
+    notification_id: str
+    url_host: str
+    outcome: str
+    attempts: int
+    status: int | None
+    reason: str
+    duration_ms: int
+    at: datetime
+
+
+class AlertBody(Body):
+    name: Name
+    on: On = Field(description=ON_HELP)  # type: ignore[valid-type]
+    where: dict[str, Any] = Field(default_factory=dict, description=WHERE_HELP)
+    webhook: str | None = Field(default=None, max_length=2000,
+                                description="https URL (loopback/private hosts only if ALERT_WEBHOOK_ALLOWED_HOSTS "
+                                            "names them); POSTed a signed JSON body per notification")
+    slack: bool = Field(default=False, description="Send Slack-compatible bodies ({\"text\": ...})")
+    repeat: Literal["once", "every"] = Field(default="once", description="once: one notification per entity "
+                                             "(per rule revision); every: one per matching event")
+    cap: int = Field(default=20, ge=1, le=10_000, description="Notifications per window; the rest become one digest")
+    window_seconds: int = Field(default=60, ge=1, le=86_400)
+    paused: bool = False
+
+
+class AlertPatch(Body):
+    name: Name | None = None
+    on: On | None = Field(default=None, description=ON_HELP)  # type: ignore[valid-type]
+    where: dict[str, Any] | None = Field(default=None, description=WHERE_HELP)
+    webhook: str | None = Field(default=None, max_length=2000, description='"" removes the webhook')
+    slack: bool | None = None
+    repeat: Literal["once", "every"] | None = None
+    cap: int | None = Field(default=None, ge=1, le=10_000)
+    window_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    paused: bool | None = None
+
+
+async def _check(deps: Deps, on: str, where: dict[str, Any] | None, webhook: str | None) -> None:
+    if where is not None:
+        try:
+            compile_where(where, TARGETS[on].fields)
+        except WhereError as exc:
+            raise invalid("body", "where", str(exc)) from None
+    if webhook:
+        allowed = webhook_url.parse_hosts(deps.settings.alert_webhook_allowed_hosts)
+        why = await webhook_url.resolve_problem(webhook, allowed)
+        if why:
+            raise invalid("body", "webhook", f"webhook refused: {why}")
+
+
+async def _one(deps: Deps, id_: str) -> dict[str, Any]:
+    row = await deps.pool.fetchrow(f"SELECT {RULE_COLS} FROM alert_rules WHERE id = $1 AND deleted_at IS NULL", id_)
+    if row is None:
+        raise not_found(f"alert rule {id_}")
+    return dict(row)
+
+
+def _stored(stored: bool, ids: list[str]) -> None:
+    if not stored:
+        raise HTTPException(503, detail=f"decision {ids[0]} published but not stored yet: reload in a moment",
+                            headers={"Retry-After": "1"})
+
+
+@router.post("/alerts", status_code=201, responses=doc(AlertRule, status=201), summary="Make an alert rule")
+async def create_alert(body: AlertBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    await _check(deps, body.on, body.where, body.webhook)
+    rule_id = new_id()
+    event = AlertRuleCreated(rule_id=rule_id, actor=actor_of(request), **body.model_dump())
+    ids, stored = await deps.decider.decide([event])
+    _stored(stored, ids)
+    return JSON(await _one(deps, rule_id), status_code=201)
+
+
+@router.get("/alerts", responses=doc(AlertRule, many=True), summary="Every alert rule")
+async def list_alerts(deps: Deps = Depends(get_deps)) -> JSON:
+    return JSON(rows(await deps.pool.fetch(
+        f"SELECT {RULE_COLS} FROM alert_rules WHERE deleted_at IS NULL ORDER BY lower(name), id")))
+
+
+@router.get("/alerts/{id_}", responses=doc(AlertRule), summary="One alert rule")
+async def get_alert(id_: RuleId, deps: Deps = Depends(get_deps)) -> JSON:
+    return JSON(await _one(deps, id_))
+
+
+@router.patch("/alerts/{id_}", responses=doc(AlertRule), summary="Change, pause or resume an alert rule")
+async def patch_alert(id_: RuleId, body: AlertPatch, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    current = await _one(deps, id_)
+    changes = body.model_dump(exclude_none=True)
+    if changes:
+        on = changes.get("on", current["on"])
+        await _check(deps, on, changes.get("where", current["where"] if "on" in changes else None),
+                     changes.get("webhook"))
+        before = {k: current[k] for k in changes}
+        ids, stored = await deps.decider.decide([AlertRuleUpdated(rule_id=id_, before=before,
+                                                                  actor=actor_of(request), **changes)])
+        _stored(stored, ids)
+    return JSON(await _one(deps, id_))
+
+
+@router.delete("/alerts/{id_}", summary="Delete an alert rule")
+async def delete_alert(id_: RuleId, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    current = await _one(deps, id_)
+    ids, stored = await deps.decider.decide([AlertRuleDeleted(rule_id=id_, name=current["name"],
+                                                              actor=actor_of(request))])
+    _stored(stored, ids)
+    return JSON({"deleted": True})
+
+
+@router.get("/alerts/{id_}/deliveries", responses=doc(Delivery, paged=True),
+            summary="The rule's webhook delivery log, newest first")
+async def deliveries(id_: RuleId, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+                     deps: Deps = Depends(get_deps)) -> JSON:
+    async with deps.pool.acquire() as conn:
+        total = await conn.fetchval("SELECT count(*) FROM webhook_deliveries WHERE rule_id = $1", id_)
+        found = await conn.fetch(
+            "SELECT delivery_id, notification_id, url_host, outcome, attempts, status, reason, duration_ms, at "
+            "FROM webhook_deliveries WHERE rule_id = $1 ORDER BY at DESC, delivery_id DESC LIMIT $2 OFFSET $3",
+            id_, per_page, (page - 1) * per_page)
+    return JSON(page_bytes(Delivery, found, total, page, per_page))
+
+
+@router.get("/notifications", responses=doc(Notification, paged=True),
+            summary="Notifications, newest first; 'unread' counts those after 'since'")
+async def notifications(
+    since: Annotated[datetime | None, Query(description="The created_at of the newest notification this reader "
+                                                          "has seen: 'unread' counts the later ones (the dashboard "
+                                                          "keeps it per person in the browser)")] = None,
+    rule: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    cond, params = ("WHERE rule_id = $1", [rule]) if rule else ("", [])
+    n = len(params)
+    async with deps.pool.acquire() as conn:
+        total = await conn.fetchval(f"SELECT count(*) FROM notifications {cond}", *params)
+        found = await conn.fetch(
+            f'SELECT id, rule_id, rule_name, on_type AS "on", entity, title, link, event_type, event_at, fields, '
+            f"digest, count, entities, replayed, created_at FROM notifications {cond} "
+            f"ORDER BY created_at DESC, id DESC LIMIT ${n + 1} OFFSET ${n + 2}",
+            *params, per_page, (page - 1) * per_page)
+        unread = total if since is None else await conn.fetchval(
+            f"SELECT count(*) FROM notifications {cond} {'AND' if cond else 'WHERE'} created_at > ${n + 1}",
+            *params, since)
+    body = msgspec.json.decode(page_bytes(Notification, found, total, page, per_page))
+    return JSON({**body, "unread": unread})
