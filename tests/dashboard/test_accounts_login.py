@@ -68,3 +68,35 @@ async def test_a_viewer_sees_no_review_actions_and_changes_nothing(browser: Any,
     assert await dash.pool.fetchval("SELECT review FROM subreddits WHERE name = $1", name) == before
     await ctx.close()
     assert not errors, errors
+
+
+async def test_an_admin_adds_a_person_who_signs_in_and_is_then_disabled(browser: Any, dash: Dash) -> None:
+    ctx, pg, errors = await new_page(browser, dash)
+    await pg.goto("/")
+    await log_in(pg)  # GATEWAY_API_KEY: admin
+    await expect(pg.locator(".whoami")).to_have_text("GATEWAY_API_KEY (admin)")
+    await pg.get_by_role("link", name="Accounts").click()
+    await pg.get_by_role("button", name="Add person").click()
+    await pg.get_by_label("Name").fill("pia")
+    await pg.get_by_label("Role").select_option("viewer")
+    await pg.get_by_role("button", name="Add", exact=True).click()
+    key = await pg.locator("#new-key").input_value()
+    assert key.startswith("b9_")
+    await pg.get_by_role("button", name="Done").click()
+    await expect(pg.locator('tr[data-key="pia"]')).to_contain_text("active")
+
+    other, pia, other_errors = await new_page(browser, dash)
+    await pia.goto("/")
+    await log_in(pia, key)
+    await expect(pia.locator(".whoami")).to_have_text("pia (viewer)")
+    await expect(pia.get_by_role("link", name="Accounts")).to_be_hidden()  # admins only
+
+    await pg.get_by_role("button", name="Disable pia").click()
+    await expect(pg.locator('tr[data-key="pia"]')).to_contain_text("disabled")
+    # her open live feed ends with her account, the dashboard asks the API, gets 401: sign-in page
+    await expect(pia.get_by_label("API key")).to_be_visible(timeout=15_000)
+    await expect(pia.locator("#login-error")).to_contain_text("session has ended")
+    await other.close()
+    await ctx.close()
+    assert not errors, errors
+    assert not other_errors, other_errors

@@ -125,9 +125,10 @@ class LiveFeed {
     src.onerror = () => {
       this.errors += 1;
       this.setState(src.readyState === EventSource.CLOSED ? 'off' : 'reconnecting');
-      if (this.errors >= 3) {
-        // Maybe the session expired: ask the API (a 401 sends us to the login page).
-        api('/overview').catch(() => {});
+      if (this.errors >= 3 || src.readyState === EventSource.CLOSED) {
+        // Maybe the session ended (logout elsewhere, account disabled, key rotated: the server
+        // ends the feed and refuses the reconnect): ask the API (a 401 sends us to sign in).
+        api('/session').catch(() => {});
       }
     };
   }

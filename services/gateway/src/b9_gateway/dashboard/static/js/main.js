@@ -21,6 +21,7 @@ const NAV = [
     ['#/models', 'Models', 'models'],
     ['#/admin/dlq', 'Dead letters', 'dlq'],
     ['#/admin/replays', 'Replays', 'replays'],
+    ['#/admin/accounts', 'Accounts', 'accounts'],
   ]],
 ];
 
@@ -41,6 +42,7 @@ const ROUTES = [
   [/^\/models$/, 'models', 'modelsPage'],
   [/^\/admin\/dlq$/, 'dlq', 'dlqPage'],
   [/^\/admin\/replays$/, 'replays', 'replaysPage'],
+  [/^\/admin\/accounts$/, 'accounts', 'accountsPage'],
 ];
 
 const app = document.getElementById('app');
@@ -124,13 +126,16 @@ function loginPage(message) {
   input.focus();
 }
 
+let ended = null; // why the session ended: shown by the sign-in page the hash change opens
+
 setUnauthorizedHandler(() => {
   if (location.hash.startsWith('#/login')) return;
   authed = false;
   setMe(null);
   sessionStorage.setItem('b9-after-login', location.hash || '#/');
+  ended = 'Your session has ended. Sign in again.';
   location.hash = '#/login';
-  loginPage('Your session has ended. Sign in again.');
+  loginPage(ended);
 });
 
 async function ensureAuth() {
@@ -152,7 +157,8 @@ async function route() {
   current = null;
   if (path === '/login') {
     if (await ensureAuth().catch(() => false)) { location.hash = '#/'; return; }
-    loginPage();
+    loginPage(ended);
+    ended = null;
     return;
   }
   if (!(await ensureAuth().catch(() => false))) {
