@@ -2,7 +2,8 @@
 
 The generator lives in the persistence package (``b9_persistence.seed``) and is imported
 when the command runs: the CLI is a tool, not a service, and works without it installed
-(it then says so). Re-seeding publishes the same event ids, so the read model is unchanged.
+(it then says so). Data are relative to now; with media (the default) a loopback origin serves
+generated images and clips until the media service has answered for each (`b9_persistence.seed_run`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ console = make_console()
 
 def seed_command(
     scale: str = typer.Option("small", "--scale", help="small (~22k events) or full (the original's size)"),
+    media: bool = typer.Option(True, "--media/--no-media",
+                               help="generate images and clips for a few creators; the media service stores them"),
+    media_wait: float = typer.Option(120.0, "--media-wait", help="seconds to wait for the media service's answers"),
 ) -> None:
     """Publish synthetic subreddits, users, posts, creators and categorizations."""
     if scale not in ("small", "full"):
@@ -31,14 +35,14 @@ def seed_command(
     with exit_on_config_error("b9"):
         cli = load_cli_settings()
     try:
-        mod = importlib.import_module("b9_persistence.seed")
+        mod = importlib.import_module("b9_persistence.seed_run")
     except ImportError:
         console.print("[red]b9 seed needs the persistence package (b9-persistence) installed[/]")
         raise typer.Exit(2) from None
-    raise typer.Exit(asyncio.run(seed_main(mod.seed, cli, scale)))
+    raise typer.Exit(asyncio.run(seed_main(mod.run, cli, scale, media=media, media_wait=media_wait)))
 
 
-async def seed_main(seed: Any, cli: CliSettings, scale: str) -> int:
+async def seed_main(run: Any, cli: CliSettings, scale: str, *, media: bool = True, media_wait: float = 120.0) -> int:
     from b9_common.service import connect
 
     url = effective_nats_url(cli)  # NotRunning at once when no `b9 up` runs here
@@ -61,7 +65,8 @@ async def seed_main(seed: Any, cli: CliSettings, scale: str) -> int:
     t0 = time.perf_counter()
     try:
         with bar:
-            counts: dict[str, int] = await seed(rt.publisher, scale, progress=progress)
+            counts: dict[str, int] = await run(rt, scale, progress=progress, media=media, media_wait=media_wait,
+                                               say=lambda m: console.print(m, markup=False, highlight=False))
     finally:
         await rt.close()
     elapsed = time.perf_counter() - t0
