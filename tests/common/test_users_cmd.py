@@ -63,6 +63,17 @@ def test_users_add_list_disable_key(nats_url: str) -> None:
     assert code == 1 and "no account" in out
 
 
+def test_a_new_admin_key_is_written_to_the_admin_key_file(nats_url: str, tmp_path: Path) -> None:
+    ns = f"u{uuid.uuid4().hex[:8]}"
+    assert _b9(nats_url, ns, "users", "add", "admin", "--role", "admin")[0] == 0
+    result = CliRunner().invoke(app, ["users", "key", "admin"], env={
+        "NATS_URL": nats_url, "B9_NAMESPACE": ns, "B9_DATA_DIR": str(tmp_path / ".b9"), "COLUMNS": "200"})
+    key = result.output.strip().splitlines()[-1]
+    path = tmp_path / ".b9" / "admin-api-key"
+    assert result.exit_code == 0 and path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
 async def test_enabling_again_does_not_revive_ended_sessions(rt: Runtime) -> None:
     store = AccountStore(await rt.topology.accounts_kv(rt.js), await rt.topology.sessions_kv(rt.js))
     acct, _ = await store.add("zoe", "viewer")

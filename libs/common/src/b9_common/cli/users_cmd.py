@@ -139,6 +139,10 @@ def enable_cmd(name: str) -> None:
 def key_cmd(name: str) -> None:
     """A new API key (printed as the last line); the old key and its sessions stop working."""
     account, key = _run(lambda store: store.rotate(name))
+    if name == "admin":  # the account `b9 up` made: keep its key file true
+        path = _cli().data_dir / ADMIN_KEY_FILE
+        write_secret(path, key)
+        console.print(f"(also written to {path})")
     _print_key(account, key, "new key for")
 
 
