@@ -200,8 +200,9 @@ async def _up(s: CliSettings) -> int:
     try:
         starting = asyncio.ensure_future(stack_obj.start_backends(read_stack(s.data_dir)))
         await asyncio.wait([starting, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
+        if not starting.done():  # Ctrl-C while starting: let what was started be stopped below
             starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
             return 130
         stack = starting.result()
         services = available_services()
