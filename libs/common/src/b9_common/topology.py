@@ -37,6 +37,8 @@ HEARTBEAT_TTL = 30.0
 ACCOUNTS_BUCKET = "accounts"
 SESSIONS_BUCKET = "sessions"
 SESSIONS_MAX_AGE = 30 * 86_400.0  # a session's own expires_at is the limit; this collects garbage
+REQUESTS_BUCKET = "requests"  # b9_common.requests: followed requests, 24 h
+REQUESTS_TTL = 86_400.0
 DUPLICATE_WINDOW = 120.0
 
 
@@ -153,6 +155,7 @@ class Topology:
         await self.heartbeat_kv(js)
         await self.accounts_kv(js)
         await self.sessions_kv(js)
+        await self.requests_kv(js)
 
     async def ensure_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> None:
         await js.add_consumer(self.stream(spec.stream), self.consumer_config(spec))
@@ -179,6 +182,12 @@ class Topology:
         return await ensure_kv(js, KeyValueConfig(
             bucket=self.bucket(SESSIONS_BUCKET), history=1, ttl=SESSIONS_MAX_AGE,
             replicas=self.replicas, description="Dashboard sessions (b9_common.accounts)",
+        ))
+
+    async def requests_kv(self, js: JetStreamContext) -> KeyValue:
+        return await ensure_kv(js, KeyValueConfig(
+            bucket=self.bucket(REQUESTS_BUCKET), history=1, ttl=REQUESTS_TTL,
+            replicas=self.replicas, description="Requests people follow (b9_common.requests)",
         ))
 
 

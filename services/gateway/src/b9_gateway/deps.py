@@ -26,6 +26,7 @@ from b9_gateway.http import JSON
 from b9_gateway.media_store import MediaStore, open_media
 from b9_gateway.pool import FairPool
 from b9_gateway.replays import replay_jobs
+from b9_gateway.requests import Desk, NotRunnable, request_event
 from b9_gateway.settings import Settings
 
 
@@ -65,22 +66,28 @@ class Deps:
     publisher: Publisher
     control: KeyValue
     heartbeats: KeyValue
+    requests_kv: KeyValue
     media: MediaStore
     cache: TTLCache
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub = field(default_factory=Hub)
     decider: Decider = field(init=False)
+    requests: Desk = field(init=False)
 
     def __post_init__(self) -> None:
         self.decider = Decider(self.nc, self.publisher, self.pool, self.topology.decisions_applied_subject())
+        self.requests = Desk(self.requests_kv, self.publisher, self.topology, self.heartbeats)
 
     async def accept(self, command: Any, target: str) -> JSON:
-        """Publish a command and answer 202 with where it went (the ``Accepted`` shape)."""
+        """Publish a command as a request people can follow (``requests.Desk``) and answer 202
+        (the ``Accepted`` shape: request_id, status_url); the same kind and target already
+        queued or running answers its request and publishes nothing; 409 when it cannot run."""
         if not self.nc.is_connected:  # at once, not after the ack timeout: the app answers 503
             raise BusUnavailable("NATS is not connected")
-        env = await self.publisher.publish(command)
-        body = {"accepted": True, "event_id": env.id, "subject": self.topology.subject(env.type),
-                "target": target}
+        try:
+            body = await self.requests.accept(command, target)
+        except NotRunnable as exc:
+            return JSON({"detail": exc.message, "reason": exc.reason, "error": exc.message}, status_code=409)
         return JSON(body, status_code=202)
     replays: ReplayJobs = field(default_factory=ReplayJobs)
 
@@ -144,12 +151,14 @@ async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None 
         publisher=rt.publisher,
         control=await rt.topology.control_kv(rt.js),
         heartbeats=await rt.topology.heartbeat_kv(rt.js),
+        requests_kv=await rt.topology.requests_kv(rt.js),
         media=open_media(settings.media_store_url, settings),
         cache=TTLCache(settings.gateway_overview_ttl),
     )
     await deps.decider.start()
     deps.hub.watch(deps.control, "control.changed", control_event)
     deps.hub.watch(deps.heartbeats, "heartbeat", heartbeat_event)
+    deps.hub.watch(deps.requests_kv, "request.changed", request_event)
     deps.replays = replay_jobs(settings, deps.hub)
     return deps
 

@@ -8,6 +8,8 @@
   Expiry by the bucket's TTL is not an event: clients age replicas out themselves.
 - ``replay.progress``: a replay running in this gateway process was planned, moved on
   (at most twice a second) or ended. Data: the replay's progress (as ``GET /replays/{id}``).
+- ``request.changed``: a followed request's record (KV ``requests``) was written: opened,
+  running, done, failed. Data: as ``GET /requests/{id}`` plus ``revision``.
 
 ``Hub`` fans these out to the SSE clients of this process. The two KV watchers run only
 while at least one client is connected: the first subscriber starts them, the last one
@@ -29,7 +31,7 @@ from nats.js.kv import KeyValue
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, dict[str, Any]], None]
-LOCAL_EVENTS = ("control.changed", "heartbeat", "replay.progress")
+LOCAL_EVENTS = ("control.changed", "heartbeat", "replay.progress", "request.changed")
 KV_DELETES = ("DEL", "PURGE")
 
 
@@ -70,7 +72,8 @@ def heartbeat_event(key: str, value: bytes | None, revision: int | None, op: str
     }
 
 
-Builder = Callable[[str, bytes | None, int | None, str | None], dict[str, Any]]
+# None: not an event (e.g. a key of the bucket that is not sent)
+Builder = Callable[[str, bytes | None, int | None, str | None], dict[str, Any] | None]
 
 
 class Hub:
@@ -134,8 +137,9 @@ class Hub:
                             initial = False
                             armed.set()
                             continue
-                        if not initial:
-                            self.publish(event, build(entry.key, entry.value, entry.revision, entry.operation))
+                        if not initial and (data := build(entry.key, entry.value, entry.revision,
+                                                          entry.operation)) is not None:
+                            self.publish(event, data)
                 finally:
                     with contextlib.suppress(Exception):
                         await watcher.stop()

@@ -102,6 +102,12 @@ class Accepted(msgspec.Struct):
     event_id: str
     subject: str
     target: str
+    # the request to follow (GET status_url; b9_gateway.requests): deduplicated = the same kind
+    # and target was already queued or running, this is its request and nothing was published
+    request_id: str | None = None
+    status_url: str | None = None
+    status: str | None = None
+    deduplicated: bool = False
 
 
 class BulkResult(msgspec.Struct):

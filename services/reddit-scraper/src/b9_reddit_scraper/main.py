@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from b9_common import tracing
 from b9_common.metrics import UPSTREAM_BUDGET
+from b9_common.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.topology import ConsumerSpec
 from nats.js.api import KeyValueConfig
@@ -114,7 +115,8 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
 
     return App(
         consumers=[ConsumerDef(COMMANDS, handler=command_handler(
-            scraper, control, priority, cycle.claim_discovered, cycle.mark_requested), batch=4, concurrency=4)],
+            scraper, control, priority, cycle.claim_discovered, cycle.mark_requested,
+            Reporter(await open_book(rt.js, rt.topology), rt.replica)), batch=4, concurrency=4)],
         loops=[control_loop, cycle.run], closers=[close], status=status,
     )
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from b9_common import requests
 from b9_common.events import (
     PostsFetched,
     RedditPost,
@@ -96,12 +97,14 @@ class Scraper:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         SCRAPE_ATTEMPTS.labels("reddit", outcome).inc()
         why = why or _OUTCOME_WHY.get(outcome)
-        await self.publisher.publish(ScrapeAttempted(
+        attempt = ScrapeAttempted(
             scraper="reddit", target_kind=kind, target=target, outcome=outcome, calls=tally.calls,
             duration_ms=int((time.monotonic() - t0) * 1000), error=error, cycle=cycle,
             replica=self.replica or None, reason=why.reason if why else None,
             message=why.message if why else error, http_status=why.http_status if why else None,
-        ))
+        )
+        requests.note(attempt)  # the attempt a followed request asked for carries its id
+        await self.publisher.publish(attempt)
 
     # -- subreddits ------------------------------------------------------------------
     async def _interrupted(self, kind: Literal["subreddit", "user"], target: str, tally: Tally,

@@ -16,6 +16,9 @@ class RedditScrapeRequested(msgspec.Struct, kw_only=True):
     kind: Literal["subreddit", "user"]
     name: Name
     requested_by: str = "api"
+    # Set by the gateway for an action a person can follow (``GET /api/v1/requests/{id}``):
+    # the service that runs the command reports its state in KV bucket ``requests``.
+    request_id: str | None = None
 
 
 class InstagramScrapeRequested(msgspec.Struct, kw_only=True):
@@ -26,6 +29,7 @@ class InstagramScrapeRequested(msgspec.Struct, kw_only=True):
     niche: str | None = None
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 10
     requested_by: str = "api"
+    request_id: str | None = None  # as RedditScrapeRequested.request_id
 
 
 class CategorizeItem(msgspec.Struct, kw_only=True):
@@ -51,6 +55,7 @@ class CategorizeRequested(msgspec.Struct, kw_only=True):
     force: bool = False
     requested_by: str = "api"
     job_id: str | None = None
+    request_id: str | None = None  # as RedditScrapeRequested.request_id (one request, N chunks)
 
 
 class MediaItem(msgspec.Struct, kw_only=True):
@@ -65,3 +70,4 @@ class MediaRequested(msgspec.Struct, kw_only=True):
 
     items: list[MediaItem]
     requested_by: str = "api"
+    request_id: str | None = None  # as RedditScrapeRequested.request_id

@@ -13,6 +13,7 @@ from b9_gateway.routes import (
     posts,
     reels,
     replays,
+    requests,
     scrapers,
     subreddits,
     users,
@@ -31,6 +32,7 @@ ROUTERS = [
     categorization.router,
     dlq.router,
     replays.router,
+    requests.router,
     events.router,
     alerts.router,
 ]

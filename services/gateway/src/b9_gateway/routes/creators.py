@@ -230,7 +230,7 @@ async def list_creators(deps: Deps, query: CreatorQuery) -> JSON:
 @router.post(
     "/creators",
     status_code=202,
-    responses=doc(Accepted, status=202),
+    responses={**doc(Accepted, status=202), 409: {"description": "The Instagram scraper is not configured"}},
     summary="Add a creator by username (publishes scrape.requested.instagram kind=creator)",
 )
 async def add_creator(body: AddCreatorBody, deps: Deps = Depends(get_deps)) -> JSON:
@@ -241,7 +241,7 @@ async def add_creator(body: AddCreatorBody, deps: Deps = Depends(get_deps)) -> J
 @router.post(
     "/creators/related",
     status_code=202,
-    responses=doc(Accepted, status=202),
+    responses={**doc(Accepted, status=202), 409: {"description": "The Instagram scraper is not configured"}},
     summary="Start related-creator discovery (publishes scrape.requested.instagram kind=related)",
 )
 async def start_related(body: RelatedBody, deps: Deps = Depends(get_deps)) -> JSON:

@@ -1,0 +1,172 @@
+"""Requests people can follow (``b9_common.requests``), the gateway's side.
+
+``Desk.accept`` opens a request for a command (or finds the same kind and target already
+queued or running: then nothing is published and its id is the answer), puts the id on the
+command and publishes it. ``GET /api/v1/requests/{id}`` reads the record (``view``); the feed
+sends ``request.changed`` for every write of a record (``request_event``).
+
+Kinds and targets (the dedup key): ``subreddit`` / ``user`` (the name, case-insensitive),
+``creator`` (the username), ``related`` (one run at a time, whatever its batch size),
+``categorize`` (``<kind>:`` + a digest of the item keys and ``force``), ``replay`` (its id;
+state read from the replay itself).
+
+Refusals: an Instagram command while every live Instagram replica says ``not_configured``
+is answered 409 at once (``NotRunnable``), nothing is queued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from b9_common.events import InstagramScrapeRequested, RedditScrapeRequested, new_id, spec_of
+from b9_common.publisher import Publisher
+from b9_common.requests import RECORD_PREFIX, RequestBook
+from b9_common.topology import Topology
+from nats.js.kv import KeyValue
+
+from b9_gateway.control import heartbeats, is_scraper_beat
+from b9_gateway.feed import KV_DELETES
+
+API = "/api/v1"
+NOT_CONFIGURED = "not_configured"
+
+
+class NotRunnable(Exception):
+    """The command cannot run now (e.g. the Instagram scraper has no API key): 409."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+class RequestView(msgspec.Struct, omit_defaults=False):
+    """``GET /api/v1/requests/{id}``."""
+
+    id: str
+    kind: str
+    target: str
+    status: str  # queued | running | done | failed
+    reason: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+    result: dict[str, Any] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    requested_by: str | None = None
+    replica: str | None = None
+    estimated_start: str | None = None
+    parts: int | None = None
+    parts_done: int | None = None
+    status_url: str = ""
+
+
+def status_url(request_id: str) -> str:
+    return f"{API}/requests/{request_id}"
+
+
+def kind_target(command: Any, target: str) -> tuple[str, str]:
+    if isinstance(command, RedditScrapeRequested):
+        return command.kind, command.name.lower()
+    if isinstance(command, InstagramScrapeRequested):
+        return command.kind, "all" if command.kind == "related" else (command.username or target).lower()
+    return type(command).__name__.lower(), target.lower()
+
+
+def categorize_target(kind: str, keys: list[str], force: bool) -> str:
+    digest = hashlib.sha256(("\n".join(sorted(k.lower() for k in keys)) + f"\n{force}").encode()).hexdigest()
+    return f"{kind}:{digest[:24]}"
+
+
+def result_link(kind: str, target: str) -> dict[str, Any]:
+    """Where the result of a done request is (API and dashboard)."""
+    if kind == "subreddit":
+        return {"api": f"{API}/subreddits/{target}", "page": f"#/subreddits/{target}"}
+    if kind == "user":
+        return {"api": f"{API}/users/{target}", "page": f"#/users/{target}"}
+    if kind == "creator":
+        return {"api": f"{API}/creators/{target}", "page": f"#/creators/{target}"}
+    if kind == "related":
+        return {"api": f"{API}/creators/related/status", "page": "#/creators?review=pending"}
+    return {}
+
+
+def view(rec: dict[str, Any]) -> RequestView:
+    done = rec.get("parts_done")
+    return RequestView(
+        id=rec["id"], kind=str(rec.get("kind") or "?"), target=str(rec.get("target") or ""),
+        status=str(rec.get("status") or "queued"), reason=rec.get("reason"), message=rec.get("message"),
+        http_status=rec.get("http_status"), result=rec.get("result"), created_at=rec.get("created_at"),
+        updated_at=rec.get("updated_at"), requested_by=rec.get("requested_by"), replica=rec.get("replica"),
+        estimated_start=rec.get("estimated_start"), parts=rec.get("parts"),
+        parts_done=len(done) if isinstance(done, list) else None, status_url=status_url(rec["id"]),
+    )
+
+
+def request_event(key: str, value: bytes | None, revision: int | None, op: str | None) -> dict[str, Any] | None:
+    """``request.changed`` for the feed: a record written (not a dedup claim)."""
+    if not key.startswith(RECORD_PREFIX):
+        return None
+    try:
+        rec = msgspec.json.decode(value) if value else None
+    except msgspec.DecodeError:
+        rec = None
+    if op in KV_DELETES or not isinstance(rec, dict) or "id" not in rec:
+        return None
+    return {"type": "request.changed", **msgspec.to_builtins(view(rec)), "revision": revision}
+
+
+@dataclass
+class Opened:
+    record: dict[str, Any]
+    created: bool
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    def fields(self) -> dict[str, Any]:
+        """What a 202 adds to its body."""
+        return {"request_id": self.id, "status_url": status_url(self.id), "status": self.record.get("status"),
+                "deduplicated": not self.created}
+
+
+class Desk:
+    def __init__(self, kv: KeyValue, publisher: Publisher, topology: Topology, heartbeats_kv: KeyValue) -> None:
+        self.book = RequestBook(kv)
+        self.kv, self.publisher, self.topology, self.heartbeats = kv, publisher, topology, heartbeats_kv
+
+    async def check_runnable(self, command: Any) -> None:
+        if not isinstance(command, InstagramScrapeRequested):
+            return
+        mine = [b for b in await heartbeats(self.heartbeats) if is_scraper_beat(b, "instagram")]
+        if mine and all(str(b.get("status")) == NOT_CONFIGURED for b in mine):
+            raise NotRunnable(NOT_CONFIGURED, "the Instagram scraper is not configured (INSTAGRAM_API_KEY is not "
+                              "set): nothing was queued")
+
+    async def open(self, kind: str, target: str, **extra: Any) -> Opened:
+        record, created = await self.book.open({"id": new_id(), "kind": kind, "target": target, **extra})
+        return Opened(record, created)
+
+    async def accept(self, command: Any, target: str) -> dict[str, Any]:
+        """Open (or find) the request, publish the command once; the 202 body."""
+        await self.check_runnable(command)
+        kind, key = kind_target(command, target)
+        opened = await self.open(kind, key, requested_by=getattr(command, "requested_by", None),
+                                 subject=self.topology.subject(spec_of(command).type))
+        if opened.created:
+            command.request_id = opened.id
+            try:  # the command's event id is the request id: a re-publish is dropped as a duplicate
+                await self.publisher.publish(command, id_=opened.id)
+            except BaseException:
+                await self.book.set(opened.id, "failed", reason="connection",
+                                    message="the command could not be published")
+                raise
+        return {"accepted": True, "event_id": opened.id, "subject": opened.record.get("subject") or "",
+                "target": target, **opened.fields()}
+
+    async def get(self, request_id: str) -> RequestView | None:
+        rec = await self.book.get(request_id)
+        return view(rec) if rec else None

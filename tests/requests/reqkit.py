@@ -1,0 +1,55 @@
+"""The gateway (ASGI, in this loop) and the reasons tests' in-process services and upstreams."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from b9_common.service import connect
+from b9_common.settings import CommonSettings
+from b9_gateway.app import create_app
+from b9_gateway.deps import Deps, build_deps, build_pool
+from b9_gateway.settings import Settings as GwSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reasons"))
+
+from stack import base, events, wait_for
+
+API_KEY = "requests-test-key-0123456789"
+__all__ = ["API_KEY", "events", "gateway", "poll_status", "wait_for"]
+
+
+@contextlib.asynccontextmanager
+async def gateway(common: CommonSettings, database_url: str, tmp: Path
+                  ) -> AsyncIterator[tuple[httpx.AsyncClient, Deps]]:
+    settings = GwSettings(**base(common), database_url=database_url, gateway_api_key=API_KEY,
+                          media_store_url=f"file://{tmp}")  # type: ignore[arg-type]
+    rt = await connect(settings, "gateway-tests", "0")
+    pool = await build_pool(settings)
+    deps = await build_deps(settings, rt, pool)
+    try:
+        transport = httpx.ASGITransport(app=create_app(settings, deps))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw",
+                                     headers={"Authorization": f"Bearer {API_KEY}"}) as client:
+            yield client, deps
+    finally:
+        await deps.aclose()
+        await pool.close()
+        await rt.close()
+
+
+async def poll_status(api: httpx.AsyncClient, url: str, statuses: tuple[str, ...],
+                      within: float = 30.0) -> dict[str, Any]:
+    """GET ``url`` until its status is one of ``statuses``."""
+    async def done() -> dict[str, Any] | None:
+        r = await api.get(url)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body if body["status"] in statuses else None
+
+    found: dict[str, Any] = await wait_for(done, within=within)
+    return found
