@@ -22,13 +22,16 @@ router = APIRouter(tags=["models"])
 IdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 Status = Literal["active", "inactive", "onboarding", "paused"]
+# sort -> (column, its natural direction); ``order`` reverses it (a second click on a header)
 REC_SORTS = {
-    "score": "subreddit_score DESC NULLS LAST",
-    "avg_upvotes": "avg_upvotes_per_post DESC NULLS LAST",
-    "min_karma": "min_post_karma ASC NULLS FIRST",
-    "engagement": "engagement DESC NULLS LAST",
-    "subscribers": "subscribers DESC NULLS LAST",
+    "score": ("subreddit_score", "desc"),
+    "avg_upvotes": ("avg_upvotes_per_post", "desc"),
+    "min_karma": ("min_post_karma", "asc"),
+    "engagement": ("engagement", "desc"),
+    "subscribers": ("subscribers", "desc"),
 }
+RecSort = Literal["score", "avg_upvotes", "min_karma", "engagement", "subscribers"]
+Order = Literal["asc", "desc"]
 
 
 class Model(msgspec.Struct):
@@ -151,13 +154,14 @@ async def model_recommendations(
     id_: IdPath,
     tags: Annotated[list[str] | None, Query(max_length=20)] = None,
     sfw: bool | None = None,
-    sort: Literal["score", "avg_upvotes", "min_karma", "engagement", "subscribers"] = "score",
+    sort: RecSort = "score",
+    order: Order | None = None,
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
     deps: Deps = Depends(get_deps),
 ) -> JSON:
     model = await _one(deps, id_)
-    return await recommend(deps, tags or model["assigned_tags"], sfw, sort, page_no, per_page)
+    return await recommend(deps, tags or model["assigned_tags"], sfw, sort, page_no, per_page, order)
 
 
 @router.get(
@@ -168,21 +172,31 @@ async def model_recommendations(
 async def recommendations(
     tags: Annotated[list[str], Query(min_length=1, max_length=20)],
     sfw: bool | None = None,
-    sort: Literal["score", "avg_upvotes", "min_karma", "engagement", "subscribers"] = "score",
+    sort: RecSort = "score",
+    order: Order | None = None,
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
     deps: Deps = Depends(get_deps),
 ) -> JSON:
-    return await recommend(deps, tags, sfw, sort, page_no, per_page)
+    return await recommend(deps, tags, sfw, sort, page_no, per_page, order)
 
 
-async def recommend(deps: Deps, tags: list[str], sfw: bool | None, sort: str, page_no: int, per_page: int) -> JSON:
+async def recommend(deps: Deps, tags: list[str], sfw: bool | None, sort: str, page_no: int, per_page: int,
+                    order: str | None = None) -> JSON:
+    """A page of recommendations, plus ``counts`` over all of them (SFW, verification required)."""
     if not tags:
-        return JSON(page([], 0, page_no, per_page))
+        return JSON({**page([], 0, page_no, per_page), "counts": {"sfw": 0, "verification_required": 0}})
     w = Where()
     w.add("review = 'Ok'")
     w.add("tags && {}::text[]", tags)
     if sfw is not None:
         w.add("over18 = {}", not sfw)
-    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, REC_SORTS[sort] + ", name", page_no, per_page)
-    return JSON(page(rows(items), total, page_no, per_page))
+    col, natural = REC_SORTS[sort]
+    direction = (order or natural).upper()
+    nulls = "FIRST" if direction == "ASC" and col == "min_post_karma" else "LAST"
+    counts = await deps.pool.fetchrow(  # before paged(), which adds its limit/offset parameters
+        "SELECT count(*) FILTER (WHERE NOT over18) AS sfw, count(*) FILTER (WHERE verification_required) "
+        f"AS verification_required FROM subreddits{w.sql()}", *w.params)
+    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, f"{col} {direction} NULLS {nulls}, name",
+                               page_no, per_page)
+    return JSON({**page(rows(items), total, page_no, per_page), "counts": dict(counts)})

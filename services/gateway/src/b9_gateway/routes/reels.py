@@ -24,6 +24,9 @@ class ReelQuery(msgspec.Struct, frozen=True, kw_only=True):
     q: Annotated[str, Meta(max_length=200, description="Caption search")] | None = None
     niche: Annotated[str, Meta(max_length=100)] | None = None
     min_views: Annotated[int, Meta(ge=0, le=MAX_INT)] | None = None
+    review: Annotated[Literal["ok", "pending", "non_related", "any"],
+                      Meta(description="Creators' review status (the dashboard's Reels: 'ok', our tracked ones)")
+                      ] = "any"
     sort: Literal["views", "recent", "likes", "engagement", "comments"] = "views"
     page: Annotated[int, Meta(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
@@ -38,6 +41,10 @@ async def list_reels(deps: Deps, query: ReelQuery) -> JSON:
         w.add("m.ig_user_id = {}", creator)
     if niche:
         w.add("c.niche = {}", niche)
+    if query.review == "pending":
+        w.add("c.review_status IS NULL")
+    elif query.review != "any":
+        w.add("c.review_status = {}", query.review)
     if min_views is not None:
         w.add("m.play_count >= {}", min_views)
     if q and q.strip():

@@ -67,6 +67,8 @@ class SubredditItem(msgspec.Struct):
     rules_count: int
     last_scraped_at: datetime | None
     discovered_at: datetime | None
+    best_posting_hour: int | None  # UTC hour with the highest mean score of the posts seen
+    best_posting_day: int | None  # Monday = 0
 
 
 LIST_COLS = (
@@ -74,7 +76,7 @@ LIST_COLS = (
     "review_source, CASE WHEN review_source = 'manual' THEN reviewed_by END AS reviewed_by, tags, "
     "primary_category, verification_required, subreddit_score, avg_upvotes_per_post, "
     "engagement, min_post_karma, min_comment_karma, min_account_age_days, jsonb_array_length(rules) AS rules_count, "
-    "fact_at AS last_scraped_at, discovered_at"
+    "fact_at AS last_scraped_at, discovered_at, best_posting_hour, best_posting_day"
 )
 
 
