@@ -91,6 +91,15 @@ class Stack:
     async def start_alerts(self) -> None:
         self.stop_alerts = asyncio.Event()
         self.alerts_task = asyncio.create_task(serve(ALERTS, self.alerts_settings, stop=self.stop_alerts, grace=5))
+        await wait_for(self._alerts_ready, what="the alerts service's consumers")
+
+    async def _alerts_ready(self) -> bool:
+        """The consumers exist once bootstrap has subscribed to rule changes and loaded the rules."""
+        try:
+            await self.rt.js.consumer_info(self.rt.topology.stream("DERIVED"), "alerts-webhooks")
+        except Exception:
+            return False
+        return True
 
     async def stop_alerts_now(self) -> None:
         if self.alerts_task is not None:
@@ -139,10 +148,8 @@ async def stack(nats_url: str, namespace: str, database_url: str, *, alerts: boo
                 await st.start_alerts()
             yield st
     finally:
-        if st is not None:
-            await st.stop_alerts_now()
-        await deps.aclose()
-        stop.set()
-        await asyncio.wait_for(persistence, 30)
+        stop.set()  # persistence and alerts drain together
+        await asyncio.gather(st.stop_alerts_now() if st is not None else asyncio.sleep(0),
+                             asyncio.wait_for(persistence, 30), deps.aclose())
         await pool.close()
         await rt.close()

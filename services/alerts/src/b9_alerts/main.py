@@ -47,7 +47,6 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4, command_timeout=30)
     assert pool is not None
     rules = RuleSet()
-    await rules.load(pool)
 
     async def on_rule(msg: Any) -> None:
         type_ = rt.topology.type_of(msg.subject)
@@ -57,6 +56,7 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
             log.warning("undecodable rule change on %s: %s", msg.subject, exc)
 
     subs = [await rt.nc.subscribe(rt.topology.subject(t), cb=on_rule) for t in RULE_EVENTS]
+    await rules.load(pool)  # after subscribing: a change made meanwhile is not missed (newer-wins merges both)
 
     async def refresh() -> None:
         while True:
