@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from b9_common.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.topology import ConsumerSpec
 
@@ -112,7 +113,8 @@ async def bootstrap(
 
     return App(
         consumers=[
-            ConsumerDef(COMMANDS, handler=CommandHandler(scraper, provider, gate), concurrency=4)
+            ConsumerDef(COMMANDS, handler=CommandHandler(
+                scraper, provider, gate, Reporter(await open_book(rt.js, rt.topology), rt.replica)), concurrency=4)
         ],
         loops=[cycle.run],
         closers=[control.stop, provider.close, directory.close],

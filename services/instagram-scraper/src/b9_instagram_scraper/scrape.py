@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 import msgspec
+from b9_common import requests
 from b9_common.events import (
     CreatorScraped,
     IgMedia,
@@ -90,23 +91,23 @@ class Scraper(RelatedDiscovery):
         self._count(res.outcome)
         cost = res.calls * self.control.current.cost_per_request
         why = why_of(res)
-        await self.sink.publish(
-            ScrapeAttempted(
-                scraper="instagram",
-                target_kind=kind,
-                target=target[:200] or "?",
-                outcome=cast(Outcome, res.outcome),
-                calls=res.calls,
-                cost_usd=round(cost, 6),
-                duration_ms=int((time.monotonic() - t0) * 1000),
-                error=res.error,
-                cycle=cycle,
-                replica=self.replica or None,
-                reason=why.reason if why else None,
-                message=why.message if why else res.error,
-                http_status=why.http_status if why else None,
-            )
+        attempt = ScrapeAttempted(
+            scraper="instagram",
+            target_kind=kind,
+            target=target[:200] or "?",
+            outcome=cast(Outcome, res.outcome),
+            calls=res.calls,
+            cost_usd=round(cost, 6),
+            duration_ms=int((time.monotonic() - t0) * 1000),
+            error=res.error,
+            cycle=cycle,
+            replica=self.replica or None,
+            reason=why.reason if why else None,
+            message=why.message if why else res.error,
+            http_status=why.http_status if why else None,
         )
+        requests.note(attempt)  # the attempt a followed request asked for carries its id
+        await self.sink.publish(attempt)
 
     @staticmethod
     def _items(raw: list[dict[str, Any]], kind: MediaKind, followers: int) -> list[IgMedia]:
