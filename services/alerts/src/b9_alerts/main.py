@@ -32,13 +32,14 @@ RULE_EVENTS = ("alert_rule.created", "alert_rule.updated", "alert_rule.deleted")
 
 def consumer_specs(settings: Settings) -> tuple[list[ConsumerSpec], ConsumerSpec]:
     evaluate = [
-        ConsumerSpec(name="alerts", stream=stream, max_deliver=20, ack_wait=60.0,
+        ConsumerSpec(name="alerts", stream=stream, max_deliver=20, ack_wait=settings.alerts_ack_wait,
                      subjects=tuple(t for t in stream_subjects(stream) if t not in OWN + RULE_EVENTS),
                      description=f"alerts: rules over {stream}")
         for stream in ("SCRAPE", "DERIVED", "DECISIONS")
     ]
     webhooks = ConsumerSpec(name=WEBHOOKS, stream="DERIVED", subjects=("notification.created",), max_deliver=20,
-                            ack_wait=settings.alert_webhook_retry_seconds + settings.alert_webhook_timeout + 30,
+                            ack_wait=settings.alerts_ack_wait + settings.alert_webhook_retry_seconds
+                            + settings.alert_webhook_timeout,
                             description="alerts: webhook deliveries")
     return evaluate, webhooks
 
@@ -86,7 +87,9 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
         consumers=[
             *(ConsumerDef(spec, batch_handler=evaluator.handle, batch=settings.alerts_batch, batch_concurrency=1,
                           batch_wait=0.02) for spec in evaluate),
-            ConsumerDef(webhooks, batch_handler=sender.handle, batch=64, batch_concurrency=2, batch_wait=0.0),
+            # one batch of at most ALERT_WEBHOOK_CONCURRENCY at a time: no delivery waits for a slot (ack_wait)
+            ConsumerDef(webhooks, batch_handler=sender.handle, batch=settings.alert_webhook_concurrency,
+                        batch_concurrency=1, batch_wait=0.0),
         ],
         loops=[evaluator.digest_loop, refresh],
         closers=[close],

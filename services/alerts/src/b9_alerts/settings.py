@@ -22,6 +22,9 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-i
     # Seconds between full reloads of the rules (events bring changes at once; this is the safety net).
     alerts_rules_refresh: float = 30.0
     alerts_batch: int = 512
+    # Seconds before an unacknowledged event is handed out again (after a crash); webhook deliveries
+    # add their retry time and timeout to it, so a delivery still retrying is never sent twice.
+    alerts_ack_wait: float = 30.0
 
     def validate(self) -> None:
         super().validate()
@@ -35,6 +38,8 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-i
             raise ConfigError("ALERT_WEBHOOK_CONCURRENCY", "must be 1..1000")
         if not 1 <= self.alerts_batch <= 10_000:
             raise ConfigError("ALERTS_BATCH", "must be 1..10000")
+        if not 1 <= self.alerts_ack_wait <= 3600:
+            raise ConfigError("ALERTS_ACK_WAIT", "must be seconds in [1, 3600]")
         if self.alerts_rules_refresh <= 0:
             raise ConfigError("ALERTS_RULES_REFRESH", "must be > 0 seconds")
 
