@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 import pfactories as f
-from b9_common.events import Envelope
+from b9_common.events import Envelope, UserFetched
 from b9_common.service import Runtime
 from b9_persistence.staging import init_connection
 from b9_persistence.writers_reddit import write_discovered, write_subreddits
@@ -131,3 +131,28 @@ async def test_an_availability_fact_never_erases_the_content(rt: Runtime, pool: 
                               "posts_sampled": 30, "min_post_karma": 10}
         row.pop("fact_id")
     assert all(r == rows[0] for r in rows)
+
+
+async def test_a_suspended_user_fact_never_erases_the_profile(rt: Runtime, pool: asyncpg.Pool) -> None:
+    from b9_persistence.writers_reddit import write_users
+
+    p = rt.publisher
+    rows = []
+    for k, order in enumerate(("ok-first", "suspended-first", "one-batch")):
+        name = f"gone_user_{k}"
+        ok = p.envelope(msgspec.structs.replace(f.user(name, total_karma=1500), requested=True),
+                        occurred_at=f.at(1))
+        gone = p.envelope(UserFetched(username=name, availability="suspended"), occurred_at=f.at(2))
+        batches = {"ok-first": [[ok], [gone]], "suspended-first": [[gone], [ok]],
+                   "one-batch": [[ok, gone]]}[order]
+        for batch in batches:
+            async with pool.acquire() as conn:
+                await init_connection(conn)
+                async with conn.transaction():
+                    await write_users(conn, batch)
+        rows.append(dict(await pool.fetchrow(
+            "SELECT availability, total_karma, link_karma, requested, profile_fact_id = $2 AS from_ok "
+            "FROM reddit_users WHERE username = $1", name, ok.id)))
+    assert rows[0] == rows[1] == rows[2]
+    assert rows[0] == {"availability": "suspended", "total_karma": 1500,
+                       "link_karma": f.user().link_karma, "requested": True, "from_ok": True}

@@ -210,27 +210,56 @@ USER_COLS = (
     "comment_karma", "total_karma", "karma_per_day", "is_gold", "is_mod", "verified",
     "has_verified_email", "icon_img", "bio", "bio_url", "avg_post_score", "avg_post_comments",
     "preferred_content_type", "most_active_hour", "most_active_day", "posts_sampled",
-    "requested", "fact_at", "fact_id",
+    "profile_fact_at", "profile_fact_id", "requested", "fact_at", "fact_id",
 )
+# The profile (karma, age, activity) comes only from facts that read it (availability 'ok'): a
+# later "suspended" / "not found" fact changes the availability, not the last known figures.
+PROFILE_COLS = USER_COLS[USER_COLS.index("reddit_id"):USER_COLS.index("requested")]
 USER_SQL = merge_sql("reddit_users", USER_COLS, ("username",),
-                     update=update_set(USER_COLS, ("username",),
-                                       {"requested": "t.requested OR EXCLUDED.requested"}),
+                     update=update_set(USER_COLS, ("username",), skip=PROFILE_COLS,
+                                       special={"requested": "t.requested OR EXCLUDED.requested"}),
                      where=NEWER)
+PROFILE_SQL = (
+    "UPDATE reddit_users t SET " + ", ".join(f"{c} = s.{c}" for c in PROFILE_COLS)
+    + " FROM stg_reddit_users s WHERE t.username = s.username AND s.profile_fact_at IS NOT NULL"
+    " AND (t.profile_fact_at IS NULL OR (t.profile_fact_at, t.profile_fact_id)"
+    " < (s.profile_fact_at, s.profile_fact_id))"
+)
+# requested sticks, whichever fact is newer
+USER_REQUESTED_SQL = ("UPDATE reddit_users SET requested = true "
+                      "WHERE username = ANY($1::text[]) AND NOT requested")
+
+
+def _user_row(env: Env) -> tuple[Any, ...]:
+    d: UserFetched = env.data
+    return (
+        d.username, d.availability, d.reddit_id, d.created_utc, d.account_age_days,
+        d.link_karma, d.comment_karma, d.total_karma, d.karma_per_day, d.is_gold, d.is_mod,
+        d.verified, d.has_verified_email, d.icon_img, clean(d.bio), d.bio_url,
+        d.avg_post_score, d.avg_post_comments, d.preferred_content_type, d.most_active_hour,
+        d.most_active_day, d.posts_sampled,
+        *((env.occurred_at, env.id) if d.availability == "ok" else (None, None)),
+        d.requested, env.occurred_at, env.id,
+    )
 
 
 async def write_users(conn: asyncpg.Connection, envs: list[Env]) -> int:
+    profiles = {e.data.username: e for e in newest(
+        (e for e in envs if e.data.availability == "ok"), lambda e: e.data.username, _order)}
+    start, end = USER_COLS.index(PROFILE_COLS[0]), USER_COLS.index(PROFILE_COLS[-1]) + 1
     rows = []
     for env in newest(envs, lambda e: e.data.username, _order):
-        d: UserFetched = env.data
-        rows.append((
-            d.username, d.availability, d.reddit_id, d.created_utc, d.account_age_days,
-            d.link_karma, d.comment_karma, d.total_karma, d.karma_per_day, d.is_gold, d.is_mod,
-            d.verified, d.has_verified_email, d.icon_img, clean(d.bio), d.bio_url,
-            d.avg_post_score, d.avg_post_comments, d.preferred_content_type, d.most_active_hour,
-            d.most_active_day, d.posts_sampled, d.requested, env.occurred_at, env.id,
-        ))
+        row = _user_row(env)
+        other = profiles.get(env.data.username)
+        if other is not None and other is not env:
+            row = (*row[:start], *_user_row(other)[start:end], *row[end:])
+        rows.append(row)
     await stage(conn, "reddit_users", USER_COLS, rows)
     await conn.execute(USER_SQL)
+    await conn.execute(PROFILE_SQL)
+    requested = sorted({e.data.username for e in envs if e.data.requested})
+    if requested:
+        await conn.execute(USER_REQUESTED_SQL, requested)
     return len(rows)
 
 
