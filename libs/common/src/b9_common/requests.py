@@ -162,6 +162,21 @@ class Reporter:
         except Exception as exc:  # never fail the work because its report failed
             log.warning("request %s: could not record %s (%s)", request_id, status, exc)
 
+    async def start(self, request_id: str | None) -> None:
+        """queued -> running (a finished request stays finished: a late or repeated part)."""
+        if request_id is None or self.book is None:
+            return
+
+        def change(rec: dict[str, Any]) -> dict[str, Any] | None:
+            if rec.get("status") not in (None, "queued"):
+                return None
+            return {**rec, "status": "running", "reason": None, "message": None, "replica": self.replica or None}
+
+        try:
+            await self.book.update(request_id, change)
+        except Exception as exc:
+            log.warning("request %s: could not record running (%s)", request_id, exc)
+
     async def part(self, request_id: str | None, part: str, counts: dict[str, int],
                    result: Callable[[dict[str, int]], dict[str, Any]], *, failed_when: str = "failed") -> None:
         """One part of a multi-part request (a chunk of a categorization) ended: add its counts

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from b9_common.delivery import Delivery
 from b9_common.events import CategorizeRequested, CreatorScraped, SubredditFetched
+from b9_common.requests import Reporter
 
 from b9_categorizer.content import (
     CreatorInput,
@@ -15,6 +16,8 @@ from b9_categorizer.content import (
     subreddit_input,
 )
 from b9_categorizer.pipeline import Mark, Pipeline
+
+MAX_DELIVER = 6  # main.COMMANDS_SPEC.max_deliver: the last delivery of a retried chunk settles it
 
 
 async def handle_scrape(pipeline: Pipeline, ds: list[Delivery]) -> None:
@@ -81,10 +84,32 @@ def settle_command(d: Delivery, marks: list[ItemMark]) -> None:
         d.reject(f"{len(rejected)} of {len(marks)} item(s) failed ({keys}): {rejected[0].reason}")
 
 
-async def handle_commands(pipeline: Pipeline, ds: list[Delivery]) -> None:
+async def report_part(reporter: Reporter, pipeline: Pipeline, d: Delivery, cmd: CategorizeRequested,
+                      marks: list[ItemMark]) -> None:
+    """A followed categorization (``request_id``, one request for all the chunks of a job):
+    this chunk's counts once it is settled; a chunk that will be retried is not settled yet."""
+    if cmd.request_id is None:
+        return
+    if d.outcome == "retry" and d.meta.num_delivered < MAX_DELIVER:
+        return
+    counts = {"tagged": sum(m.outcome is None for m in marks), "unchanged": sum(m.outcome == "skip" for m in marks),
+              "failed": sum(m.outcome in ("reject", "retry") for m in marks)}
+    method, model, _ = pipeline.subreddit_model
+    kind = cmd.items[0].kind if cmd.items else "subreddit"
+
+    def result(total: dict[str, int]) -> dict[str, object]:
+        return {**total, "kind": kind, "method": method, "model": model,
+                "api": "/api/v1/categorization/stats", "page": "#/categorize"}
+
+    await reporter.part(cmd.request_id, d.envelope.id if d.envelope else "?", counts, result)
+
+
+async def handle_commands(pipeline: Pipeline, ds: list[Delivery], reporter: Reporter | None = None) -> None:
+    report = reporter or Reporter(None)
     for d in ds:
         assert d.envelope is not None
         cmd: CategorizeRequested = d.envelope.data
+        await report.start(cmd.request_id)
         force = cmd.force and d.meta.num_delivered == 1
         subs: list[tuple[Mark, SubredditInput, str | None]] = []
         creators: list[tuple[Mark, CreatorInput, str | None]] = []
@@ -102,3 +127,4 @@ async def handle_commands(pipeline: Pipeline, ds: list[Delivery]) -> None:
         if creators:
             await pipeline.creators(creators, force=force)
         settle_command(d, marks)
+        await report_part(report, pipeline, d, cmd, marks)

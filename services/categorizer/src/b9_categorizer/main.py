@@ -6,6 +6,7 @@ from functools import partial
 from typing import Any
 
 import openai
+from b9_common.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.topology import ConsumerSpec
 
@@ -31,7 +32,7 @@ COMMANDS_SPEC = ConsumerSpec(
     name="categorizer-commands",
     stream="COMMANDS",
     subjects=("categorize.requested",),
-    max_deliver=6,
+    max_deliver=6,  # handlers.MAX_DELIVER
     ack_wait=300.0,
     description="categorizer: the AI categorize button",
 )
@@ -67,7 +68,7 @@ async def build_pipeline(settings: Settings, rt: Runtime) -> Pipeline:
     return Pipeline(RuleClassifier(taxonomy), tagger, ResultCache(kv), rt.publisher)
 
 
-def consumer_defs(settings: Settings, pipeline: Pipeline) -> list[ConsumerDef]:
+def consumer_defs(settings: Settings, pipeline: Pipeline, reporter: Reporter | None = None) -> list[ConsumerDef]:
     # With a model, a batch of deliveries becomes several requests: keep batches moderate.
     batch = (
         settings.categorizer_batch
@@ -83,7 +84,7 @@ def consumer_defs(settings: Settings, pipeline: Pipeline) -> list[ConsumerDef]:
         ),
         ConsumerDef(
             COMMANDS_SPEC,
-            batch_handler=partial(handle_commands, pipeline),
+            batch_handler=partial(handle_commands, pipeline, reporter=reporter),
             batch=4,
             batch_concurrency=1,
         ),
@@ -108,7 +109,8 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
             "usage": pipeline.tagger.pricing.snapshot() if pipeline.tagger else {},
         }
 
-    return App(consumers=consumer_defs(settings, pipeline), closers=closers, status=status)
+    reporter = Reporter(await open_book(rt.js, rt.topology), rt.replica)
+    return App(consumers=consumer_defs(settings, pipeline, reporter), closers=closers, status=status)
 
 
 SERVICE = ServiceDef(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from b9_common.events import CategorizeItem, CategorizeRequested, new_id
+from b9_common.events import CategorizeItem, CategorizeRequested
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import Field
 
@@ -13,6 +13,7 @@ from b9_gateway import taxonomy
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON
 from b9_gateway.openapi import doc
+from b9_gateway.requests import categorize_target
 from b9_gateway.schemas import Body, IgKey, SubredditName, clean_sub
 
 router = APIRouter(prefix="/categorization", tags=["categorization"])
@@ -26,6 +27,10 @@ class Started(msgspec.Struct):
     items: int
     commands: int
     event_ids: list[str]
+    request_id: str | None = None  # = job_id; GET status_url follows it (b9_gateway.requests)
+    status_url: str | None = None
+    status: str | None = None
+    deduplicated: bool = False
 
 
 class Stats(msgspec.Struct):
@@ -163,14 +168,21 @@ async def start(body: StartBody, deps: Deps = Depends(get_deps)) -> JSON:
     items = await (_subreddit_items(deps, body) if body.kind == "subreddit" else _creator_items(deps, body))
     if not items:
         raise HTTPException(409, detail="nothing to categorize: no matching items without tags (use force)")
-    job_id = new_id()
-    ids = []
-    for i in range(0, len(items), CHUNK):
-        cmd = CategorizeRequested(items=items[i : i + CHUNK], force=body.force, job_id=job_id)
-        env = await deps.publisher.publish(cmd, id_=f"{job_id}:{i // CHUNK}")
-        ids.append(env.id)
+    chunks = (len(items) + CHUNK - 1) // CHUNK
+    # a request people can follow (b9_gateway.requests): its id is the job id; the same items
+    # while that one is queued or running answer it again and publish nothing
+    target = categorize_target(body.kind, [i.key for i in items], body.force)
+    opened = await deps.requests.open("categorize", target, parts=chunks, items=len(items),
+                                      subject=deps.topology.subject("categorize.requested"))
+    job_id = opened.id
+    ids = [f"{job_id}:{n}" for n in range(chunks)]
+    if opened.created:
+        for i in range(0, len(items), CHUNK):
+            cmd = CategorizeRequested(items=items[i : i + CHUNK], force=body.force, job_id=job_id, request_id=job_id)
+            await deps.publisher.publish(cmd, id_=f"{job_id}:{i // CHUNK}")
     return JSON(
-        {"job_id": job_id, "items": len(items), "commands": len(ids), "event_ids": ids},
+        {"job_id": job_id, "items": int(opened.record.get("items") or len(items)), "commands": len(ids),
+         "event_ids": ids, **opened.fields()},
         status_code=202,
     )
 
