@@ -14,7 +14,7 @@ import itertools
 import math
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from b9_common.events import (
@@ -45,28 +45,22 @@ def _low(values: list[int]) -> int | None:
 
 
 class _SubStats:
-    __slots__ = ("authors", "by_day", "by_hour", "comments", "n", "score")
+    """What the scraper would compute from a subreddit's posts: sums by hour and weekday of
+    the posts with score > 0, and the first distinct authors."""
+
+    __slots__ = ("authors", "comments", "day_n", "day_sum", "hour_n", "hour_sum", "n", "score")
 
     def __init__(self) -> None:
         self.authors: dict[int, None] = {}
-        self.by_hour: dict[int, list[int]] = {}
-        self.by_day: dict[int, list[int]] = {}
+        self.hour_sum, self.hour_n = [0] * 24, [0] * 24
+        self.day_sum, self.day_n = [0] * 7, [0] * 7
         self.n = self.score = self.comments = 0
 
-    def add(self, author: int, p: RedditPost) -> None:
-        if len(self.authors) < AUTHORS_SAMPLED:
-            self.authors.setdefault(author, None)
-        self.n, self.score, self.comments = self.n + 1, self.score + p.score, self.comments + p.num_comments
-        if p.score > 0:
-            self.by_hour.setdefault(p.posting_hour, [0, 0])
-            self.by_day.setdefault(p.posting_day_of_week, [0, 0])
-            for g, k in ((self.by_hour, p.posting_hour), (self.by_day, p.posting_day_of_week)):
-                g[k][0] += p.score
-                g[k][1] += 1
-
     @staticmethod
-    def best(groups: dict[int, list[int]]) -> int | None:
-        return min(groups, key=lambda k: (-groups[k][0] / groups[k][1], k)) if groups else None
+    def best(sums: list[int], ns: list[int]) -> int | None:
+        """Highest mean; ties go to the earliest hour / day (as the scraper's formula)."""
+        means = [(-sums[k] / ns[k], k) for k in range(len(ns)) if ns[k]]
+        return min(means)[1] if means else None
 
 
 class RedditSeed:
@@ -113,8 +107,9 @@ class RedditSeed:
             a = list(st.authors)
             req = PostingRequirements(
                 min_post_karma=_low([self.link[k] for k in a]), min_comment_karma=_low([self.comment[k] for k in a]),
-                min_account_age_days=_low([self.age[k] for k in a]), best_posting_hour=_SubStats.best(st.by_hour),
-                best_posting_day=_SubStats.best(st.by_day), authors_sampled=len(a))
+                min_account_age_days=_low([self.age[k] for k in a]),
+                best_posting_hour=_SubStats.best(st.hour_sum, st.hour_n),
+                best_posting_day=_SubStats.best(st.day_sum, st.day_n), authors_sampled=len(a))
         name = subreddit_name(i)
         rules = [SubredditRule(short_name=s, description=d, priority=k)
                  for k, (s, d) in enumerate(r.sample(RULES, 2 + i % 5))]
@@ -158,47 +153,54 @@ class RedditSeed:
                 most_active_day=r.randint(0, 6),
             ), at=now - timedelta(minutes=r.randint(5, 7 * 24 * 60)))
 
-    def _created(self, si: int) -> datetime:
-        """A time in the last 30 days: a day (recent ones a little busier), an hour near the
-        subreddit's golden hour (the daily rhythm), a minute."""
-        r, now = self.rng, self.g.now
-        hour = int(r.gauss(self.golden[si], 3.5)) % 24
-        t = now.replace(hour=hour, minute=r.randrange(60), second=r.randrange(60), microsecond=0)
-        t -= DAY * int(30 * r.random() ** 1.15)
-        return t - DAY if t > now else t
-
     def posts(self) -> Iterator[Envelope[Any]]:
-        """Posts per subreddit ~ subscribers^0.6 (scaled to the total), chunks of 100."""
-        r, total = self.rng, self.g.n["posts"]
+        """Posts per subreddit ~ subscribers^0.6 (scaled to the total), chunks of 100. A post's
+        time: a day in the last 30 (recent ones a little busier), an hour near the subreddit's
+        golden hour (the daily rhythm), a second; its score is lifted near that hour and on
+        the subreddit's good weekday."""
+        r, total, now = self.rng, self.g.n["posts"], self.g.now
         weights = [s ** 0.6 for s in self.subs]
         wsum = sum(weights)
         counts = [int(w / wsum * total) for w in weights]
         counts[0] += total - sum(counts)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        today_ts, now_ts, wd0 = today.timestamp(), now.timestamp(), today.weekday()
+        gauss, rand, randrange, pareto, uniform = r.gauss, r.random, r.randrange, r.paretovariate, r.uniform
         batch: list[RedditPost] = []
         k = n = 0
         for si, cnt in enumerate(counts):
             name, scale, st = subreddit_name(si), max(1.0, self.subs[si] ** 0.5 / 20), self.stats[si]
+            golden, good_day, nsfw = self.golden[si], self.day_bias[si], si % 10 < 7
+            lift = [scale * (1.6 + math.cos(2 * math.pi * (h - golden) / 24)) for h in range(24)]
+            authors = st.authors
             for _ in range(cnt):
-                created = self._created(si)
-                ctype: ContentType = r.choice(CONTENT)
-                lift = (1.6 + math.cos(2 * math.pi * (created.hour - self.golden[si]) / 24)
-                        + (0.5 if created.weekday() == self.day_bias[si] else 0.0))
-                score = int(scale * lift * (r.paretovariate(1.3) - 1))
-                comments = int(score * r.uniform(0.02, 0.3))
-                ai = bisect.bisect_left(self.author_cum, r.random() * self.author_total)
-                p = RedditPost(
-                    reddit_id=f"{n:x}", subreddit=name, author=username(ai),
-                    title=f"post {n} in r/{name}", score=score, num_comments=comments,
-                    upvote_ratio=round(r.uniform(0.7, 1.0), 2), over_18=si % 10 < 7,
-                    is_video=ctype == "video", is_gallery=ctype == "gallery",
-                    is_self=ctype == "text", created_utc=created, content_type=ctype,
-                    post_length=len(f"post {n}"), posting_hour=created.hour,
-                    posting_day_of_week=created.weekday(), has_thumbnail=ctype != "text",
+                hour = int(gauss(golden, 3.5)) % 24
+                days = int(30 * rand() ** 1.15)
+                ts = today_ts - days * 86400 + hour * 3600 + randrange(3600)
+                if ts > now_ts:
+                    ts, days = ts - 86400, days + 1
+                wd = (wd0 - days) % 7
+                ctype: ContentType = CONTENT[randrange(len(CONTENT))]
+                score = int((lift[hour] + (scale * 0.5 if wd == good_day else 0.0)) * (pareto(1.3) - 1))
+                comments = int(score * uniform(0.02, 0.3))
+                ai = bisect.bisect_left(self.author_cum, rand() * self.author_total)
+                title = f"post {n} in r/{name}"
+                batch.append(RedditPost(
+                    reddit_id=f"{n:x}", subreddit=name, author=username(ai), title=title, score=score,
+                    num_comments=comments, upvote_ratio=round(uniform(0.7, 1.0), 2), over_18=nsfw,
+                    is_video=ctype == "video", is_gallery=ctype == "gallery", is_self=ctype == "text",
+                    created_utc=datetime.fromtimestamp(ts, UTC), content_type=ctype, post_length=len(title),
+                    posting_hour=hour, posting_day_of_week=wd, has_thumbnail=ctype != "text",
                     comment_to_upvote_ratio=round(comments / score, 4) if score > 0 else 0.0,
-                    permalink=f"/r/{name}/comments/{n:x}/",
-                )
-                st.add(ai, p)
-                batch.append(p)
+                ))
+                if len(authors) < AUTHORS_SAMPLED:
+                    authors.setdefault(ai, None)
+                st.n, st.score, st.comments = st.n + 1, st.score + score, st.comments + comments
+                if score > 0:
+                    st.hour_sum[hour] += score
+                    st.hour_n[hour] += 1
+                    st.day_sum[wd] += score
+                    st.day_n[wd] += 1
                 n += 1
                 if len(batch) == 100:
                     yield self._posts_env(k, batch)
