@@ -23,6 +23,7 @@ from b9_common.events import (
     SubredditRule,
     UserFetched,
 )
+from b9_common.events.decisions import Actor, CreatorReviewed
 from b9_common.publisher import Publisher
 from PIL import Image, ImageDraw
 
@@ -242,6 +243,9 @@ async def load(pub: Publisher, media_root: Path) -> dict[str, int]:
             )
             stored += 1
     await pub.publish_many(facts)
+    # The first two creators are approved (tracked: their reels are on the Reels page).
+    lead = Actor(id="lead", name="Lead", role="admin", channel="dashboard")
+    await pub.publish_many([CreatorReviewed(actor=lead, ig_user_id=f"5512{c:04d}", review_status="ok") for c in range(2)])
     # One fact the persistence service cannot decode: it lands in the DLQ.
     await pub.publish_raw(
         pub.topology.subject("subreddit.fetched"),
@@ -256,6 +260,7 @@ async def load(pub: Publisher, media_root: Path) -> dict[str, int]:
         "creator_follower_history": 4 * len(CREATORS),
         "media_assets": stored,
         "subreddit_snapshots": 3 * len(SUBS),
+        "decision_log": 2,
     }
 
 

@@ -1,6 +1,6 @@
 // Hand-rolled SVG charts: line (time series, several series) and bars. Each chart has a
 // <title>/<desc> and a visually hidden data table for screen readers.
-import { h, compact, num, date } from './dom.js';
+import { h, compact, num, stamp } from './dom.js';
 
 const axisFmt = (v) => (Math.abs(v) >= 10000 ? compact(v) : num(v));
 
@@ -22,7 +22,7 @@ function ticks(min, max, n = 4) {
  * series: [{name, points: [{x: Date|ms, y: number}]}]
  * opts: {title, height, format(y), xFormat(ms), area}
  */
-export function lineChart(series, { title, height = 220, width = 640, format = axisFmt, xFormat = (ms) => date(new Date(ms).toISOString()), area = true } = {}) {
+export function lineChart(series, { title, height = 220, width = 640, format = axisFmt, xFormat = (ms) => stamp(new Date(ms).toISOString()), area = true } = {}) {
   const H = height;
   const W = width;
   const pts = series.flatMap((s) => s.points).filter((p) => p.y !== null && p.y !== undefined);
@@ -31,10 +31,17 @@ export function lineChart(series, { title, height = 220, width = 640, format = a
     figure.append(h('div.chart-empty', 'No data yet'));
     return figure;
   }
+  if (new Set(pts.map((p) => +p.x)).size < 2) {
+    // One measurement is a value, not a trend: say it instead of a lone dot on a made-up axis.
+    figure.dataset.points = String(pts.length);
+    figure.append(h('div.chart-empty', 'One measurement so far (a line needs two): ',
+      series.filter((s) => s.points.length).map((s) => `${s.name} ${format(s.points[0].y)} at ${xFormat(+s.points[0].x)}`).join('; ')));
+    return figure;
+  }
+  figure.dataset.points = String(pts.length);
   const xs = pts.map((p) => +p.x);
   const ys = pts.map((p) => p.y);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  if (x0 === x1) { x0 -= 3600e3; x1 += 3600e3; }
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
   // Zoom in when the values sit far from zero (follower counts), else start at zero.

@@ -65,10 +65,12 @@ export function usd(v) {
   return `$${Number(v).toFixed(v < 1 ? 4 : 2)}`;
 }
 
+/** Relative time; past a week also the date (with the year when it is not this year). */
 export function ago(iso) {
   if (!iso) return '—';
   const s = (Date.now() - new Date(iso).getTime()) / 1000;
-  return `${age(s)} ago`;
+  const rel = s < 0 ? `in ${age(-s)}` : `${age(s)} ago`;
+  return Math.abs(s) < 7 * 86400 ? rel : `${rel} · ${dayShort(iso)}`;
 }
 
 export function age(s) {
@@ -79,15 +81,41 @@ export function age(s) {
   return `${Math.round(s / 8640) / 10} d`;
 }
 
-export function date(iso) {
+const thisYear = (d) => d.getUTCFullYear() === new Date().getUTCFullYear();
+
+function dayShort(iso) {
+  const d = new Date(iso);
+  return d.toLocaleDateString('en-GB', { day: '2-digit', month: 'short', ...(thisYear(d) ? {} : { year: 'numeric' }), timeZone: 'UTC' });
+}
+
+/** Date and time (UTC), with the year when it is not this year, without a relative part (chart axes). */
+export function stamp(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
-  return d.toLocaleString('en-GB', { day: '2-digit', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  return `${d.toLocaleString('en-GB', { day: '2-digit', month: 'short', ...(thisYear(d) ? {} : { year: 'numeric' }), hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })} UTC`;
+}
+
+/** Date and time (UTC, year when not this year) and how long ago. */
+export function date(iso) {
+  if (!iso) return '—';
+  const s = (Date.now() - new Date(iso).getTime()) / 1000;
+  return `${stamp(iso)} (${s < 0 ? `in ${age(-s)}` : `${age(s)} ago`})`;
 }
 
 export function day(iso) {
   if (!iso) return '—';
   return new Date(iso).toLocaleDateString('en-GB', { day: '2-digit', month: 'short', year: 'numeric', timeZone: 'UTC' });
+}
+
+/**
+ * A <time> saying which clock it is: 'event' = when it happened (the fact's occurred_at, set
+ * by whoever observed it), 'received' = when b9 got or stored it. Text: date() or ago().
+ */
+export function when(iso, kind = 'event', { relative = false } = {}) {
+  if (!iso) return h('span.muted', '—');
+  const what = kind === 'event' ? 'Event time: when it happened' : 'Received time: when b9 got it';
+  return h('time', { datetime: new Date(iso).toISOString(), title: `${what} (${stamp(iso)})`, dataset: { clock: kind } },
+    relative ? ago(iso) : date(iso));
 }
 
 export function debounce(fn, ms) {
@@ -118,11 +146,14 @@ export function throttle(fn, ms) {
 }
 
 let toastSeq = 0;
-export function toast(message, kind = 'info') {
+/** A toast; one with a `key` replaces the shown toast of the same key (one indicator, not a stack). */
+export function toast(message, kind = 'info', { key = null } = {}) {
   const box = document.getElementById('toasts');
-  const el = h(`div.toast.${kind}`, { id: `toast-${++toastSeq}` }, message);
-  box.append(el);
+  const el = h(`div.toast.${kind}`, { id: `toast-${++toastSeq}`, dataset: key ? { key } : {} }, message);
+  const same = key ? [...box.children].find((t) => t.dataset.key === key) : null;
+  if (same) same.replaceWith(el); else box.append(el);
   setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
+  return el;
 }
 
 export function initials(name) {
@@ -132,4 +163,25 @@ export function initials(name) {
 /** Stored media are served by the gateway at /media/<key>. */
 export function mediaUrl(key) {
   return key ? `/media/${key.split('/').map(encodeURIComponent).join('/')}` : null;
+}
+
+// "Skip to content": focus the page's <main> without touching the hash (the router owns it:
+// '#main' would be taken for a route and show "Not found").
+document.addEventListener('click', (e) => {
+  const a = e.target instanceof Element ? e.target.closest('a.skip') : null;
+  if (!a) return;
+  e.preventDefault();
+  const main = document.getElementById('main');
+  if (main) { main.setAttribute('tabindex', '-1'); main.focus(); main.scrollIntoView(); }
+});
+
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+/** Weekday name of Monday = 0 (as the API counts), or '—'. */
+export function weekday(d) {
+  return d === null || d === undefined ? '—' : WEEKDAYS[d] || '—';
+}
+
+/** An hour of the day as 'HH:00 UTC', or '—'. */
+export function hourUtc(hr) {
+  return hr === null || hr === undefined ? '—' : `${String(hr).padStart(2, '0')}:00 UTC`;
 }

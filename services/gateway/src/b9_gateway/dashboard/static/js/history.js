@@ -1,5 +1,5 @@
 // Decision history of one entity (GET /history): who decided what, when, from -> to.
-import { h, clear, date, ago } from './dom.js';
+import { h, clear, when } from './dom.js';
 import { get } from './api.js';
 
 const show = (v) => (v === null || v === undefined ? '—' : Array.isArray(v) ? (v.length ? v.join(', ') : 'none')
@@ -16,7 +16,7 @@ export function historySection(entityType, entityId) {
         h('caption.sr-only', 'Decisions, newest first'),
         h('thead', h('tr', h('th', 'When'), h('th', 'Who'), h('th', 'What'), h('th', 'From'), h('th', 'To'))),
         h('tbody', res.items.map((x) => h('tr',
-          h('td', { title: x.decided_at }, `${date(x.decided_at)} (${ago(x.decided_at)})`),
+          h('td', when(x.decided_at, 'event')),
           h('td', `${x.actor_name} `, h('span.muted.small', `${x.actor_role}, ${x.channel}`)),
           h('td', x.field + (x.batch ? ' (bulk)' : '')), h('td', show(x.before)), h('td', show(x.after)))))))
         : h('p.muted', 'No decisions yet.'), res.total > res.items.length ? h('p.muted.small', `${res.items.length} of ${res.total} shown`) : null);

@@ -1,5 +1,5 @@
 // App shell: login, navigation, hash router, live-feed status.
-import { h, clear, toast } from './dom.js';
+import { h, clear } from './dom.js';
 import { api, live, setUnauthorizedHandler, setRole } from './api.js';
 import { loading, errorBox } from './ui.js';
 
@@ -60,11 +60,18 @@ function setMe(who) {
 function shell() {
   const liveDot = h('span.live-dot', { 'aria-hidden': 'true' });
   const liveText = h('span', 'connecting');
-  const status = h('div.live-status', { title: 'Live event feed (SSE)' }, liveDot, h('span.sr-only', 'Live feed: '), liveText);
+  // Events the server skipped (too fast to show) add up in one indicator, not a toast each.
+  let skipped = 0;
+  const skippedText = h('span.live-skipped', { hidden: true, title: 'Events the live feed skipped because they came too fast to show; pages re-read their data' });
+  const status = h('div.live-status', { title: 'Live event feed (SSE)' }, liveDot, h('span.sr-only', 'Live feed: '), liveText, skippedText);
   live.onState((s, extra) => {
     liveDot.dataset.state = s;
     liveText.textContent = { live: 'live', connecting: 'connecting', reconnecting: 'reconnecting…', off: 'offline' }[s] || s;
-    if (extra.dropped) toast(`Live feed skipped ${extra.dropped} events (too fast to show)`, 'info');
+    if (extra.dropped) {
+      skipped += extra.dropped;
+      skippedText.hidden = false;
+      skippedText.textContent = ` · skipped ${skipped.toLocaleString('en-US')} events`;
+    }
   });
   const nav = h('nav.sidebar', { 'aria-label': 'Main' },
     h('div.brand', h('span.logo', 'b9'), h('span', 'Agency dashboard')),
@@ -122,7 +129,7 @@ function loginPage(message) {
   h('div.field', h('label', { for: 'login-key' }, 'API key'), input,
     h('small#login-help.muted', 'Your own key (b9 users add NAME --role ROLE prints it); the first admin key is in .b9/admin-api-key.')),
   err, submit);
-  clear(app, h('div.login-wrap', form));
+  clear(app, h('main.login-wrap', form));
   input.focus();
 }
 

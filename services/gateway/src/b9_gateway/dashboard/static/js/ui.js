@@ -74,10 +74,12 @@ export function toggle(label, checked, onChange) {
 }
 
 /**
- * A table with optional row selection.
- * cols: [{label, render(row) -> node|string, class}], key(row) -> string.
+ * A table with optional row selection and sortable columns.
+ * cols: [{label, render(row) -> node|string, class, sort: 'api sort key', order: 'asc'|'desc' (first click)}],
+ * key(row) -> string. With onSort(sort, order): a sortable column's header is a button; a click sorts
+ * by it, a second click reverses (aria-sort says which). `sort`: the current {sort, order}.
  */
-export function dataTable({ cols, key, caption, selectable = false, onSelect = () => {}, empty = 'Nothing here.' }) {
+export function dataTable({ cols, key, caption, selectable = false, onSelect = () => {}, empty = 'Nothing here.', sort = null, onSort = null }) {
   const selected = new Set();
   const table = h('table.data');
   const wrap = h('div.table-wrap', table);
@@ -89,8 +91,20 @@ export function dataTable({ cols, key, caption, selectable = false, onSelect = (
       renderBody(); onSelect(selected);
     });
   }
-  const thead = h('thead', h('tr', selectable ? h('th.sel', { scope: 'col' }, allBox) : null,
-    cols.map((c) => h('th', { scope: 'col', class: c.class }, c.label))));
+  let cur = sort ? { ...sort } : null;
+  const headRow = h('tr');
+  const renderHead = () => clear(headRow, selectable ? h('th.sel', { scope: 'col' }, allBox) : null,
+    cols.map((c) => {
+      if (!c.sort || !onSort) return h('th', { scope: 'col', class: c.class }, c.label);
+      const on = cur && cur.sort === c.sort;
+      const next = on ? (cur.order === 'asc' ? 'desc' : 'asc') : (c.order || 'desc');
+      return h('th', { scope: 'col', class: c.class, 'aria-sort': on ? (cur.order === 'asc' ? 'ascending' : 'descending') : null },
+        h('button.th-sort', { type: 'button', dataset: { sort: c.sort }, title: `Sort by ${c.label.toLowerCase()}, ${next === 'asc' ? 'lowest' : 'highest'} first`,
+          onclick: () => { cur = { sort: c.sort, order: next }; renderHead(); onSort(cur.sort, cur.order); } },
+        c.label, h('span.sort-mark', { 'aria-hidden': 'true' }, on ? (cur.order === 'asc' ? ' ▲' : ' ▼') : ' ↕')));
+    }));
+  renderHead();
+  const thead = h('thead', headRow);
   const tbody = h('tbody');
   append3(table, caption ? h('caption.sr-only', caption) : null, thead, tbody);
 
@@ -118,6 +132,7 @@ export function dataTable({ cols, key, caption, selectable = false, onSelect = (
     selected: () => [...selected],
     clearSelection() { selected.clear(); renderBody(); onSelect(selected); },
     rows: () => rows,
+    setSort(next) { cur = next ? { ...next } : null; renderHead(); },
   };
 }
 

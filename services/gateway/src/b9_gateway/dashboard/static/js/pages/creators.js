@@ -27,19 +27,29 @@ export function addCreatorDialog(done = () => {}) {
 }
 
 export async function creatorReviewPage({ main }) {
-  const st = { review: 'pending', q: '', sort: 'followers', min: null, max: null, page: 1 };
+  const st = { review: 'pending', q: '', sort: 'followers', order: 'desc', min: null, max: null, page: 1 };
   const ov = await get('/overview');
   const counts = { ...ov.creators_by_review };
   const related = h('div#related');
+  // The stat cards and the tabs show the same counts, updated together after every action.
+  const statsBox = h('div');
+  const renderStats = () => clear(statsBox, statCards([
+    { id: 'total', label: 'Creators', value: num(ov.counts.creators) },
+    { id: 'pending', label: 'Pending review', value: num(counts.pending || 0) },
+    { id: 'approved', label: 'Approved', value: num(counts.ok || 0) },
+    { id: 'rejected', label: 'Rejected', value: num(counts.non_related || 0) },
+  ]));
+  renderStats();
   const bulk = bulkBar('Bulk review');
   const table = dataTable({
     caption: 'Instagram creators', selectable: true, key: (c) => c.ig_user_id, onSelect: (sel) => bulk.update(sel.size), empty: 'No creators in this tab.',
+    sort: { sort: st.sort, order: st.order }, onSort: (sort, order) => { st.sort = sort; st.order = order; st.page = 1; load(); },
     cols: [
       { label: 'Creator', render: creatorCell },
       { label: 'Bio', render: (c) => h('div', h('div.cell-sub', c.biography || '—'), c.external_url ? h('div.cell-sub', c.external_url) : null) },
-      { label: 'Followers', class: 'num', render: (c) => compact(c.followers_count ?? c.discovered_followers_count) },
-      { label: 'Engagement', class: 'num', render: (c) => (c.engagement_rate === null ? '—' : pct(100 * c.engagement_rate, 2)) },
-      { label: 'Discovered', render: (c) => h('div', ago(c.discovered_at), h('div.cell-sub', c.discovery_source || '')) },
+      { label: 'Followers', class: 'num', sort: 'followers', render: (c) => compact(c.followers_count ?? c.discovered_followers_count) },
+      { label: 'Engagement', class: 'num', sort: 'engagement', render: (c) => (c.engagement_rate === null ? '—' : pct(100 * c.engagement_rate, 2)) },
+      { label: 'Discovered', sort: 'discovered', render: (c) => h('div', ago(c.discovered_at), h('div.cell-sub', c.discovery_source || '')) },
       { label: 'Review', render: (c) => h('div.row-actions',
         c.review_status !== 'ok' ? button('Approve', () => review([c.ig_user_id], 'ok'), { small: true, kind: 'ok', 'aria-label': `Approve @${c.username}` }) : null,
         c.review_status !== 'non_related' ? button('Not related', () => review([c.ig_user_id], 'non_related'), { small: true, 'aria-label': `Mark @${c.username} not related` }) : null,
@@ -62,12 +72,13 @@ export async function creatorReviewPage({ main }) {
       counts[st.review] = Math.max(0, (counts[st.review] || 0) - res.updated);
       counts[status || 'pending'] = (counts[status || 'pending'] || 0) + res.updated;
       tabBar.setCounts(counts);
+      renderStats();
       toast(`${res.updated} creator${res.updated === 1 ? '' : 's'} ${status === 'ok' ? 'approved' : status ? 'marked not related' : 'reset'}`, 'ok');
     } catch (e) { toast(e.message, 'error'); }
   }
 
   async function load() {
-    const res = await get('/creators', { review: st.review, q: st.q, sort: st.sort, min_followers: st.min, max_followers: st.max, page: st.page, per_page: 50 });
+    const res = await get('/creators', { review: st.review, q: st.q, sort: st.sort, order: st.order, min_followers: st.min, max_followers: st.max, page: st.page, per_page: 50 });
     table.setRows(res.items);
     pg.update(res);
   }
@@ -96,7 +107,9 @@ export async function creatorReviewPage({ main }) {
     try {
       const o = await get('/overview');
       Object.assign(counts, { pending: 0, ok: 0, non_related: 0 }, o.creators_by_review);
+      Object.assign(ov, o);
       tabBar.setCounts(counts);
+      renderStats();
       await load();
     } catch { /* the next action shows the error */ }
   }, 2000);
@@ -108,18 +121,13 @@ export async function creatorReviewPage({ main }) {
   ];
   clear(main,
     pageHeader('Creator review', 'Approve the Instagram creators we want to track', button('Add creator', () => addCreatorDialog(), { kind: 'primary' })),
-    statCards([
-      { id: 'total', label: 'Creators', value: num(ov.counts.creators) },
-      { id: 'pending', label: 'Pending review', value: num(counts.pending || 0) },
-      { id: 'approved', label: 'Approved', value: num(counts.ok || 0) },
-      { id: 'rejected', label: 'Rejected', value: num(counts.non_related || 0) },
-    ]),
+    statsBox,
     h('section.card', related),
     tabBar,
     h('div.toolbar', searchBox('Search creators', '', (q) => { st.q = q; st.page = 1; load(); }, 'Username, name or bio'),
       numberInput('Min followers', null, (v) => { st.min = v; st.page = 1; load(); }, { min: 0, step: 1000 }),
       numberInput('Max followers', null, (v) => { st.max = v; st.page = 1; load(); }, { min: 0, step: 1000 }),
-      select('Sort by', [['followers', 'Followers'], ['engagement', 'Engagement'], ['discovered', 'Discovery date'], ['growth', 'Weekly growth'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; load(); })),
+      select('Sort by', [['followers', 'Followers'], ['engagement', 'Engagement'], ['discovered', 'Discovery date'], ['growth', 'Weekly growth'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; st.order = 'desc'; table.setSort({ sort: v, order: 'desc' }); load(); })),
     bulk.el, table.el, pg.el);
   await Promise.all([load(), loadRelated()]);
   return { dispose() { offs.forEach((f) => f()); reload.cancel(); reloadRelated.cancel(); } };

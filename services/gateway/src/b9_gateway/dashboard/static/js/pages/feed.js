@@ -1,5 +1,5 @@
 // One line of the live event feed.
-import { h } from '../dom.js';
+import { h, stamp } from '../dom.js';
 import { streamOf } from '../api.js';
 
 export function describe(ev) {
@@ -28,10 +28,14 @@ function linkFor(ev, who) {
 export function feedItem(ev) {
   const { who, detail } = describe(ev);
   const stream = streamOf(ev.type);
+  // The fact's own time when it has one (event time), else when this page got it (received).
+  const clock = ev.occurred_at ? 'event' : 'received';
   const at = ev.occurred_at ? new Date(ev.occurred_at) : new Date();
   const href = linkFor(ev, who);
+  const label = clock === 'event' ? 'event time (when it happened)' : 'received time (when this page got it)';
   return h('li.feed-item', { dataset: { type: ev.type } },
-    h('time.mono.muted', { datetime: at.toISOString() }, at.toISOString().slice(11, 19)),
+    h('time.mono.muted', { datetime: at.toISOString(), dataset: { clock }, title: `${label}: ${stamp(at.toISOString())}` },
+      `${at.toISOString().slice(11, 19)}${clock === 'event' ? '' : ' (received)'}`),
     h(`span.etype.s-${stream.toLowerCase()}`, ev.type),
     href ? h('a.who', { href }, who) : h('span.who', who),
     detail ? h('span.muted.detail', detail) : null);

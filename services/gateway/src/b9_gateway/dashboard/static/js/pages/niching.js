@@ -1,22 +1,27 @@
 // Niching: approved creators with engagement, avg likes and views; set the niche per row or in bulk.
 import { h, clear, num, compact, pct, toast } from '../dom.js';
+
+// Mean likes of a creator's reels and posts: a 0 (no posts, or none counted) is no value, not a mean.
+const likes = (v) => (v ? compact(v) : '—');
 import { get, post, put } from '../api.js';
 import { pageHeader, tabs, searchBox, dataTable, bulkBar, pager, button, field } from '../ui.js';
 import { creatorCell, addCreatorDialog } from './creators.js';
 
 export async function nichingPage({ main }) {
-  const st = { tab: 'all', q: '', page: 1 };
+  const st = { tab: 'all', q: '', sort: 'followers', order: 'desc', page: 1 };
   const known = new Set();
   const list = h('datalist#niches');
   const nicheInput = (value, label) => h('input', { type: 'text', list: 'niches', value: value || '', placeholder: 'niche', 'aria-label': label, autocomplete: 'off' });
   const bulk = bulkBar('Bulk niche');
   const table = dataTable({
     caption: 'Approved creators', selectable: true, key: (c) => c.ig_user_id, onSelect: (sel) => bulk.update(sel.size), empty: 'No approved creators here.',
+    sort: { sort: st.sort, order: st.order }, onSort: (sort, order) => { st.sort = sort; st.order = order; st.page = 1; load(); },
     cols: [
       { label: 'Creator', render: creatorCell },
-      { label: 'Followers', class: 'num', render: (c) => compact(c.followers_count) },
-      { label: 'Engagement', class: 'num', render: (c) => (c.engagement_rate === null ? '—' : pct(100 * c.engagement_rate, 2)) },
-      { label: 'Avg likes', class: 'num', render: (c) => compact(c.avg_post_likes ?? c.avg_reel_likes) },
+      { label: 'Followers', class: 'num', sort: 'followers', render: (c) => compact(c.followers_count) },
+      { label: 'Engagement', class: 'num', sort: 'engagement', render: (c) => (c.engagement_rate === null ? '—' : pct(100 * c.engagement_rate, 2)) },
+      { label: 'Avg reel likes', class: 'num', render: (c) => likes(c.avg_reel_likes) },
+      { label: 'Avg post likes', class: 'num', render: (c) => likes(c.avg_post_likes) },
       { label: 'Avg views', class: 'num', render: (c) => compact(c.avg_reel_views) },
       { label: 'Niche', render: (c) => {
         const input = nicheInput(c.niche, `Niche of @${c.username}`);
@@ -43,7 +48,7 @@ export async function nichingPage({ main }) {
 
   async function load() {
     const niched = st.tab === 'all' ? null : st.tab === 'niched';
-    const res = await get('/creators', { review: 'ok', niched, q: st.q, sort: 'followers', page: st.page, per_page: 50 });
+    const res = await get('/creators', { review: 'ok', niched, q: st.q, sort: st.sort, order: st.order, page: st.page, per_page: 50 });
     for (const c of res.items) if (c.niche) known.add(c.niche);
     clear(list, [...known].sort().map((n) => h('option', { value: n })));
     table.setRows(res.items);

@@ -25,7 +25,7 @@ export async function reelsPage({ main }) {
   const statsBox = h('div');
   const pg = pager((p) => { st.page = p; load(); });
   async function load() {
-    const res = await get('/reels', { sort: st.sort, q: st.q, niche: st.niche || null, page: st.page, per_page: 36 });
+    const res = await get('/reels', { review: 'ok', sort: st.sort, q: st.q, niche: st.niche || null, page: st.page, per_page: 36 });
     clear(grid, res.items.length ? res.items.map(mediaCard) : h('p.muted', 'No reels match.'));
     const views = res.items.reduce((a, m) => a + m.play_count, 0);
     clear(statsBox, statCards([
@@ -38,7 +38,7 @@ export async function reelsPage({ main }) {
   }
   const reload = throttle(() => load().catch(() => {}), 4000);
   const offs = [live.on('media.stored', settled(reload)), live.on('creator.scraped', settled(reload))];
-  clear(main, pageHeader('Reels', 'What our tracked creators post, with stored media'),
+  clear(main, pageHeader('Reels', 'What our tracked (approved) creators post, with stored media'),
     h('div.toolbar', searchBox('Search captions', '', (q) => { st.q = q; st.page = 1; load(); }),
       select('Sort by', [['views', 'Most views'], ['recent', 'Most recent'], ['likes', 'Most liked'], ['engagement', 'Engagement'], ['comments', 'Most comments']], st.sort, (v) => { st.sort = v; st.page = 1; load(); })),
     statsBox, grid, pg.el);

@@ -1,7 +1,7 @@
 // Subreddit review (tabs by status, search, paged table, rules, single and bulk review,
 // add subreddit) and subreddit detail (metric history chart, rules, requirements, top posts).
 import { historySection } from '../history.js';
-import { h, clear, num, compact, pct, ago, date, throttle, toast, initials } from '../dom.js';
+import { h, clear, num, compact, pct, ago, date, throttle, toast, initials, weekday, hourUtc } from '../dom.js';
 import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, statCards, tabs, searchBox, select, dataTable, bulkBar, pager, dialog, button, badge, field, errorBox } from '../ui.js';
 import { lineChart } from '../charts.js';
@@ -16,6 +16,16 @@ export function subName(s) {
       s.verification_required ? badge('verification', 'info') : null));
 }
 
+/** Posting requirements as a definition list (rules dialog and subreddit detail). */
+export function requirementsList(r, extra = []) {
+  return h('dl.kv.requirements',
+    h('div', h('dt', 'Min post karma'), h('dd', num(r.min_post_karma))), h('div', h('dt', 'Min comment karma'), h('dd', num(r.min_comment_karma))),
+    h('div', h('dt', 'Min account age'), h('dd', r.min_account_age_days === null ? '—' : `${r.min_account_age_days} d`)),
+    h('div', h('dt', 'Verification'), h('dd', r.verification_required ? 'required' : 'no')),
+    h('div', h('dt', 'Best hour'), h('dd', hourUtc(r.best_posting_hour))), h('div', h('dt', 'Best day'), h('dd', weekday(r.best_posting_day))),
+    h('div', h('dt', 'Authors sampled'), h('dd', num(r.authors_sampled))), extra);
+}
+
 export async function showRules(name) {
   const body = h('div', 'Loading…');
   const dlg = dialog(`Rules of r/${name}`, body, [button('Close', () => dlg.close())]);
@@ -24,11 +34,7 @@ export async function showRules(name) {
     const r = d.requirements;
     clear(body,
       d.rules.length ? h('ol.rules', d.rules.map((x) => h('li', h('strong', x.short_name), x.description ? h('div.muted', x.description) : null))) : h('p.muted', 'No rules published.'),
-      h('h3', 'Posting requirements'),
-      h('dl.kv', h('div', h('dt', 'Min post karma'), h('dd', num(r.min_post_karma))), h('div', h('dt', 'Min comment karma'), h('dd', num(r.min_comment_karma))),
-        h('div', h('dt', 'Min account age'), h('dd', r.min_account_age_days === null ? '—' : `${r.min_account_age_days} d`)),
-        h('div', h('dt', 'Verification'), h('dd', r.verification_required ? 'required' : 'no')),
-        h('div', h('dt', 'Best hour (UTC)'), h('dd', r.best_posting_hour ?? '—')), h('div', h('dt', 'Authors sampled'), h('dd', num(r.authors_sampled)))));
+      h('h3', 'Posting requirements'), requirementsList(r));
   } catch (e) { clear(body, errorBox(e)); }
 }
 
@@ -49,7 +55,7 @@ export function addSubredditDialog() {
 }
 
 export async function reviewPage({ main }) {
-  const st = { review: 'unreviewed', q: '', sort: 'avg_upvotes', page: 1 };
+  const st = { review: 'unreviewed', q: '', sort: 'avg_upvotes', order: 'desc', page: 1 };
   const ov = await get('/overview');
   const counts = { ...ov.subreddits_by_review };
   const statsBox = h('div');
@@ -64,13 +70,14 @@ export async function reviewPage({ main }) {
   const table = dataTable({
     caption: 'Subreddits', selectable: true, key: (s) => s.name, onSelect: (sel) => bulk.update(sel.size),
     empty: 'No subreddits in this tab.',
+    sort: { sort: st.sort, order: st.order }, onSort: (sort, order) => { st.sort = sort; st.order = order; st.page = 1; sortSel.querySelector('select').value = sort; load(); },
     cols: [
-      { label: 'Subreddit', render: subName },
-      { label: 'Members', class: 'num', render: (s) => compact(s.subscribers) },
-      { label: 'Engagement', class: 'num', render: (s) => (s.engagement === null ? '—' : pct(100 * s.engagement, 2)) },
-      { label: 'Avg upvotes', class: 'num', render: (s) => num(s.avg_upvotes_per_post) },
-      { label: 'Score', class: 'num', render: (s) => num(s.subreddit_score) },
-      { label: 'Rules', render: (s) => button(`${s.rules_count} rules`, () => showRules(s.name), { small: true, kind: 'ghost', 'aria-label': `Rules of r/${s.name}` }) },
+      { label: 'Subreddit', sort: 'name', order: 'asc', render: subName },
+      { label: 'Members', class: 'num', sort: 'subscribers', render: (s) => compact(s.subscribers) },
+      { label: 'Engagement', class: 'num', sort: 'engagement', render: (s) => (s.engagement === null ? '—' : pct(100 * s.engagement, 2)) },
+      { label: 'Avg upvotes', class: 'num', sort: 'avg_upvotes', render: (s) => num(s.avg_upvotes_per_post) },
+      { label: 'Score', class: 'num', sort: 'score', render: (s) => num(s.subreddit_score) },
+      { label: 'Rules', render: (s) => button(`${s.rules_count} rules`, () => showRules(s.name), { small: true, kind: 'ghost', 'aria-label': `${s.rules_count} rules of r/${s.name}` }) },
       { label: 'Review', render: (s) => h('div.row-actions', ACTIONS.filter(([r]) => r !== s.review).map(([r, kind]) => button(r, () => review([s.name], r), { small: true, kind, 'aria-label': `Mark r/${s.name} ${r}` })),
         s.review ? button('Unreview', () => review([s.name], null), { small: true, kind: 'ghost', 'aria-label': `Clear the review of r/${s.name}` }) : null) },
       { label: 'Reviewed by', render: (s) => (s.reviewed_by ? h('span', s.reviewed_by) : h('span.muted', s.review_source === 'suggested' ? 'suggested' : '—')) },
@@ -79,6 +86,8 @@ export async function reviewPage({ main }) {
   bulk.actions.append(...ACTIONS.map(([r, kind]) => button(`Mark ${r}`, () => review(table.selected(), r), { small: true, kind })),
     button('Clear selection', () => table.clearSelection(), { small: true, kind: 'ghost' }));
   const pg = pager((p) => { st.page = p; load(); });
+  const sortSel = select('Sort by', [['avg_upvotes', 'Avg upvotes'], ['score', 'Score'], ['engagement', 'Engagement'], ['subscribers', 'Members'], ['last_scraped', 'Last scraped'], ['name', 'Name']], st.sort,
+    (v) => { st.sort = v; st.order = v === 'name' ? 'asc' : 'desc'; table.setSort({ sort: v, order: st.order }); st.page = 1; load(); });
   const listBox = h('div', { 'aria-busy': 'false' }, table.el);
 
   async function review(names, r) {
@@ -99,7 +108,7 @@ export async function reviewPage({ main }) {
   async function load() {
     listBox.setAttribute('aria-busy', 'true');
     try {
-      const res = await get('/subreddits', { review: st.review, q: st.q, sort: st.sort, page: st.page, per_page: 50 });
+      const res = await get('/subreddits', { review: st.review, q: st.q, sort: st.sort, order: st.order, page: st.page, per_page: 50 });
       table.setRows(res.items);
       pg.update(res);
     } catch (e) { toast(e.message, 'error'); }
@@ -123,7 +132,7 @@ export async function reviewPage({ main }) {
     pageHeader('Subreddit review', 'Decide which subreddits we post in', button('Add subreddit', addSubredditDialog, { kind: 'primary' })),
     statsBox, tabBar,
     h('div.toolbar', searchBox('Search subreddits', '', (q) => { st.q = q; st.page = 1; load(); }, 'Name, title or description'),
-      select('Sort by', [['avg_upvotes', 'Avg upvotes'], ['score', 'Score'], ['engagement', 'Engagement'], ['subscribers', 'Members'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; load(); })),
+      sortSel),
     bulk.el, listBox, pg.el);
   renderStats();
   await load();
@@ -152,11 +161,7 @@ export async function subredditDetailPage({ main, params: [name] }) {
         { name: 'Score', points: hist.map((x) => ({ x: x.t, y: x.subreddit_score })) }], { title: `Metric history of r/${s.name}` }))),
     h('div.grid-2',
       h('section.card', h('h2', 'Rules'), d.rules.length ? h('ol.rules', d.rules.map((x) => h('li', h('strong', x.short_name), x.description ? h('div.muted', x.description) : null))) : h('p.muted', 'No rules published.')),
-      h('section.card', h('h2', 'Posting requirements'), h('dl.kv',
-        h('div', h('dt', 'Min post karma'), h('dd', num(r.min_post_karma))), h('div', h('dt', 'Min comment karma'), h('dd', num(r.min_comment_karma))),
-        h('div', h('dt', 'Min account age'), h('dd', r.min_account_age_days === null ? '—' : `${r.min_account_age_days} d`)),
-        h('div', h('dt', 'Verification'), h('dd', r.verification_required ? 'required' : 'no')),
-        h('div', h('dt', 'Best hour (UTC)'), h('dd', r.best_posting_hour ?? '—')), h('div', h('dt', 'Tags'), h('dd', (s.tags || []).map((t) => h('span.tag', t))))))),
+      h('section.card', h('h2', 'Posting requirements'), requirementsList(r, [h('div', h('dt', 'Tags'), h('dd', (s.tags || []).map((t) => h('span.tag', t))))]))),
     h('section.card', h('h2', 'Top posts'), h('div.table-wrap', h('table.data.compact', h('thead', h('tr', h('th', 'Title'), h('th', 'Author'), h('th.num', 'Score'), h('th.num', 'Comments'), h('th', 'Type'), h('th', 'Posted (UTC)'))),
       h('tbody', d.top_posts.length ? d.top_posts.map((p) => h('tr', h('td', p.title), h('td', p.author ? h('a', { href: `#/reddit/users/${encodeURIComponent(p.author)}` }, `u/${p.author}`) : '—'), h('td.num', num(p.score)), h('td.num', num(p.num_comments)), h('td', p.content_type), h('td', date(p.created_utc))))
         : h('tr', h('td.empty', { colspan: 6 }, 'No posts yet.')))))),

@@ -24,19 +24,20 @@ function discoverDialog(done) {
 }
 
 export async function usersPage({ main }) {
-  const st = { tab: 'all', q: '', sort: 'karma', minKarma: null, page: 1 };
+  const st = { tab: 'all', q: '', sort: 'karma', order: 'desc', minKarma: null, page: 1 };
   const ov = await get('/overview');
   const bulk = bulkBar('Bulk update');
   const table = dataTable({
     caption: 'Reddit users', selectable: true, key: (u) => u.username, onSelect: (sel) => bulk.update(sel.size), empty: 'No users match.',
+    sort: { sort: st.sort, order: st.order }, onSort: (sort, order) => { st.sort = sort; st.order = order; st.page = 1; load(); },
     cols: [
       { label: 'User', render: (u) => h('div.namecell', avatar(null, u.username), h('div', h('a.cell-title', { href: `#/reddit/users/${encodeURIComponent(u.username)}` }, `u/${u.username}`), u.our_creator ? h('div', badge('our creator', 'ok')) : null)) },
-      { label: 'Karma', class: 'num', render: (u) => num(u.total_karma) },
-      { label: 'Karma / day', class: 'num', render: (u) => num(u.karma_per_day) },
-      { label: 'Avg post score', class: 'num', render: (u) => num(u.avg_post_score) },
-      { label: 'Account age', class: 'num', render: (u) => (u.account_age_days === null ? '—' : `${num(u.account_age_days)} d`) },
-      { label: 'Last scraped', render: (u) => ago(u.last_scraped_at) },
-      { label: 'Ours', render: (u) => button(u.our_creator ? 'Unmark' : 'Mark ours', () => mark([u.username], !u.our_creator), { small: true, kind: u.our_creator ? 'ghost' : 'ok', 'aria-label': `${u.our_creator ? 'Unmark' : 'Mark'} u/${u.username} as our creator` }) },
+      { label: 'Karma', class: 'num', sort: 'karma', render: (u) => num(u.total_karma) },
+      { label: 'Karma / day', class: 'num', sort: 'karma_per_day', render: (u) => num(u.karma_per_day) },
+      { label: 'Avg post score', class: 'num', sort: 'avg_post_score', render: (u) => num(u.avg_post_score) },
+      { label: 'Account age', class: 'num', sort: 'account_age', render: (u) => (u.account_age_days === null ? '—' : `${num(u.account_age_days)} d`) },
+      { label: 'Last scraped', sort: 'last_scraped', render: (u) => ago(u.last_scraped_at) },
+      { label: 'Ours', render: (u) => button(u.our_creator ? 'Unmark' : 'Mark ours', () => mark([u.username], !u.our_creator), { small: true, kind: u.our_creator ? 'ghost' : 'ok', 'aria-label': u.our_creator ? `Unmark u/${u.username} (no longer our creator)` : `Mark ours: u/${u.username}` }) },
     ],
   });
   bulk.actions.append(button('Mark as our creators', () => mark(table.selected(), true), { small: true, kind: 'ok' }),
@@ -53,7 +54,7 @@ export async function usersPage({ main }) {
   }
 
   async function load() {
-    const res = await get('/users', { ...QUALITY[st.tab], q: st.q, sort: st.sort, min_karma: st.minKarma ?? QUALITY[st.tab].min_karma, page: st.page, per_page: 50 });
+    const res = await get('/users', { ...QUALITY[st.tab], q: st.q, sort: st.sort, order: st.order, min_karma: st.minKarma ?? QUALITY[st.tab].min_karma, page: st.page, per_page: 50 });
     table.setRows(res.items);
     pg.update(res);
   }
@@ -70,7 +71,7 @@ export async function usersPage({ main }) {
     tabs([{ id: 'all', label: 'All' }, { id: 'ours', label: 'Our creators' }, { id: 'high', label: 'High karma (5k+)' }, { id: 'low', label: 'Low karma (<1k)' }], st.tab, (id) => { st.tab = id; st.page = 1; load(); }, 'Quality'),
     h('div.toolbar', searchBox('Search users', '', (q) => { st.q = q; st.page = 1; load(); }, 'Username prefix'),
       numberInput('Min karma', null, (v) => { st.minKarma = v; st.page = 1; load(); }, { min: 0 }),
-      select('Sort by', [['karma', 'Karma'], ['karma_per_day', 'Karma per day'], ['avg_post_score', 'Avg post score'], ['account_age', 'Account age'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; load(); })),
+      select('Sort by', [['karma', 'Karma'], ['karma_per_day', 'Karma per day'], ['avg_post_score', 'Avg post score'], ['account_age', 'Account age'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; st.order = 'desc'; table.setSort({ sort: v, order: 'desc' }); load(); })),
     bulk.el, table.el, pg.el);
   await load();
   return { dispose() { off(); reload.cancel(); } };
