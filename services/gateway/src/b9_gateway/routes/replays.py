@@ -22,6 +22,7 @@ from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, unavailable
 from b9_gateway.openapi import doc
 from b9_gateway.replays import ReplayList, ReplayProgress, item_of, item_of_job, progress_of, progress_of_record
+from b9_gateway.requests import status_url
 from b9_gateway.schemas import MAX_INT, StrictJson
 
 router = APIRouter(prefix="/replays", tags=["replays"])
@@ -118,7 +119,11 @@ async def start(body: ReplayBody, deps: Deps = Depends(get_deps)) -> JSON:
         raise invalid("body", "consumer", f"cannot configure {req.target} in the gateway: {exc}") from None
     if job.status == "failed":
         raise unavailable(f"replay could not start: {job.error}")
-    return JSON(progress_of(job), status_code=200 if req.dry_run else 202)
+    if req.dry_run:
+        return JSON(progress_of(job), status_code=200)
+    # a request people can follow: its id is the replay's (GET /requests/{id} maps its status)
+    return JSON({**msgspec.to_builtins(progress_of(job)), "request_id": job.id,
+                 "status_url": status_url(job.id)}, status_code=202)
 
 
 @router.get("", responses=doc(ReplayList), summary="Recorded replays, newest first (with live progress)")
