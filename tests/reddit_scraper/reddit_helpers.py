@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
+import nats
 from b9_common.events import decoder_for
 from b9_common.service import Runtime, ServiceDef, serve
+from b9_common.topology import Topology
 from b9_reddit_scraper import main as svc
 from b9_reddit_scraper.settings import Settings
 from b9_reddit_scraper.tracked import TrackedSource
+from nats.js.errors import KeyNotFoundError
 
 UA = "linux:b9-tests:0.1 (by u/b9_team)"
 
@@ -33,13 +38,33 @@ async def running(settings: Settings, tracked: TrackedSource | None = None, *,
     stop = asyncio.Event()
     task = asyncio.create_task(serve(sdef, settings, stop=stop, grace=2.0))
     try:
-        await asyncio.sleep(0.3)
-        if task.done():
-            task.result()
+        await _started(settings, task)
         yield
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=15)
+
+
+async def _started(settings: Settings, task: asyncio.Task[None], within: float = 15.0) -> None:
+    """Until the service is bootstrapped: its heartbeat (written right after bootstrap) is there."""
+    replica = settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
+    nc = await nats.connect(settings.nats_url)
+    try:
+        kv = await Topology(namespace=settings.b9_namespace).heartbeat_kv(nc.jetstream())
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            if task.done():
+                task.result()  # a start-up error surfaces here
+                raise AssertionError("the service stopped during start-up")
+            try:
+                await kv.get(f"{svc.NAME}.{replica}")
+                return
+            except KeyNotFoundError:
+                pass
+            assert asyncio.get_running_loop().time() < deadline, "service did not start"
+            await asyncio.sleep(0.02)
+    finally:
+        await nc.close()
 
 
 async def events(rt: Runtime, type_: str) -> list[Any]:
