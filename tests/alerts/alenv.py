@@ -90,7 +90,7 @@ class Stack:
 
     async def start_alerts(self) -> None:
         self.stop_alerts = asyncio.Event()
-        self.alerts_task = asyncio.create_task(serve(ALERTS, self.alerts_settings, stop=self.stop_alerts, grace=5))
+        self.alerts_task = asyncio.create_task(serve(ALERTS, self.alerts_settings, stop=self.stop_alerts, grace=1))
         await wait_for(self._alerts_ready, what="the alerts service's consumers")
 
     async def _alerts_ready(self) -> bool:
@@ -132,7 +132,7 @@ async def stack(nats_url: str, namespace: str, database_url: str, *, alerts: boo
     rt = await connect(gsettings, "alerts-tests", "0")
     await rt.topology.provision(rt.js)
     stop = asyncio.Event()
-    persistence = asyncio.create_task(serve(PERSISTENCE, PSettings(**common), stop=stop, grace=5))  # type: ignore[arg-type]
+    persistence = asyncio.create_task(serve(PERSISTENCE, PSettings(**common), stop=stop, grace=1))  # type: ignore[arg-type]
     pool = await build_pool(gsettings)
     deps = await build_deps(gsettings, rt, pool)
     transport = httpx.ASGITransport(app=create_app(gsettings, deps))

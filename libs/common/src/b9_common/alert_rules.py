@@ -232,7 +232,7 @@ def compile_where(where: Any, fields: frozenset[str] | None = None) -> Predicate
             return parts[0]
         return lambda d: all(p(d) for p in parts)
 
-    return node(where or {}, "", 0)
+    return node({} if where is None else where, "", 0)
 
 
 __all__ = ["OPS", "TARGETS", "Target", "WhereError", "compile_where", "targets_by_source"]

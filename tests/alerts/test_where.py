@@ -1,0 +1,88 @@
+"""The ``where`` language and the webhook URL rules, as pure functions."""
+
+from __future__ import annotations
+
+import pytest
+from b9_common import webhook_url
+from b9_common.alert_rules import TARGETS, WhereError, compile_where
+
+SUB = TARGETS["subreddit.fetched"].fields
+
+
+@pytest.mark.parametrize(("where", "fields", "expected"), [
+    ({}, {"name": "x"}, True),
+    ({"name": "Pics"}, {"name": "pics"}, True),
+    ({"name": "pics"}, {"name": "aww"}, False),
+    ({"subscribers": {"gte": 10, "lt": 20}}, {"subscribers": 10}, True),
+    ({"subscribers": {"gte": 10, "lt": 20}}, {"subscribers": 20}, False),
+    ({"subscribers": {"gte": 10}}, {"subscribers": None}, False),
+    ({"subscribers": {"gt": 10}}, {"subscribers": "11"}, False),  # no coercion across types
+    ({"over18": True}, {"over18": True}, True),
+    ({"subscribers": {"ne": 5}}, {}, True),
+    ({"name": {"in": ["A", "b"]}}, {"name": "a"}, True),
+    ({"name": {"not_in": ["a", "b"]}}, {"name": "c"}, True),
+    ({"name": {"exists": False}}, {}, True),
+    ({"title": {"contains": "COSPLAY"}}, {"title": "Best cosplay"}, True),
+    ({"tags": "niche:cosplay"}, {"tags": ["niche:cosplay", "x"]}, True),
+    ({"tags": {"contains": "niche:gaming"}}, {"tags": ["niche:cosplay"]}, False),
+    ({"tags": {"in": ["a", "niche:x"]}}, {"tags": ["niche:x"]}, True),
+    ({"metrics.subreddit_score": {"gt": 50}}, {"metrics": {"subreddit_score": 51.5}}, True),
+    ({"metrics.subreddit_score": {"gt": 50}}, {"metrics": None}, False),
+    ({"any": [{"name": "a"}, {"subscribers": {"gte": 100}}]}, {"name": "b", "subscribers": 100}, True),
+    ({"not": {"name": "a"}}, {"name": "a"}, False),
+])
+def test_filters_hold_as_documented(where: dict, fields: dict, expected: bool) -> None:
+    assert compile_where(where)(fields) is expected
+
+
+@pytest.mark.parametrize(("where", "reason"), [
+    ([], "must be an object"),
+    ({"nope": 1}, "unknown field 'nope'"),
+    ({"name": {"like": "a%"}}, "unknown operator 'like'"),
+    ({"name": {}}, "has no operator"),
+    ({"name": {"in": list(range(1001))}}, "at most 1000"),
+    ({"subscribers": {"gt": [1]}}, "number or a string"),
+    ({"name": {"exists": "yes"}}, "true or false"),
+    ({"not": {"not": {"not": {"not": {"not": {"not": {"name": "a"}}}}}}}, "5 deep"),
+    ({"any": [{"name": str(i)} for i in range(201)]}, "at most 200"),
+])
+def test_bad_filters_say_why(where: object, reason: str) -> None:
+    with pytest.raises(WhereError, match=reason):
+        compile_where(where, SUB)
+
+
+def test_targets_name_their_fields_and_entities() -> None:
+    post = {"posts": [{"reddit_id": "p1", "subreddit": "pics", "score": 9000, "title": "t"}], "listing": "other"}
+    [(entity, fields)] = list(TARGETS["post.fetched"].items(post))
+    assert entity == "p1" and fields["listing"] == "other" and compile_where({"score": {"gte": 5000}})(fields)
+    creator = {"ig_user_id": "42", "username": "ann", "followers_count": 10, "reels": [{"media_pk": "m1",
+               "is_viral": True}], "posts": [{"media_pk": "m2", "is_viral": False}]}
+    got = list(TARGETS["creator.media"].items(creator))
+    assert [e for e, _ in got] == ["m1", "m2"] and got[0][1]["creator"]["username"] == "ann"
+    assert TARGETS["creator.media"].link("m1", got[0][1]) == "/#/instagram/creators/42"
+    assert {"score", "num_comments", "listing"} <= TARGETS["post.fetched"].fields
+
+
+@pytest.mark.parametrize(("url", "allowed", "reason"), [
+    ("https://hooks.example.com/x", (), None),
+    ("http://hooks.example.com/x", (), "plain http"),
+    ("http://127.0.0.1:9/x", ("127.0.0.1",), None),
+    ("https://127.0.0.1/x", (), "loopback"),
+    ("https://169.254.169.254/", (), "link-local"),
+    ("https://[::1]/", (), "loopback"),
+    ("https://0x7f.1/", ("*",), "non-canonical"),
+    ("https://a:b@example.com/", (), "credentials"),
+    ("https://example.com:99999/", (), "not a URL"),
+    ("https://x.internal.corp/", ("*.corp",), None),
+])
+def test_webhook_urls_follow_the_ssrf_rules(url: str, allowed: tuple[str, ...], reason: str | None) -> None:
+    why = webhook_url.problem(url, allowed)
+    assert (why is None) if reason is None else (why is not None and reason in why), why
+
+
+async def test_names_are_resolved_and_every_answer_checked() -> None:
+    why = await webhook_url.resolve_problem("https://localhost/x")
+    assert why is not None and "loopback" in why
+    assert webhook_url.addresses_problem("h", ["8.8.8.8", "10.0.0.1"], ()) == \
+        "h resolves to 10.0.0.1, not a public address (private (10/8))"
+    assert webhook_url.addresses_problem("h", ["10.0.0.1"], ("h",)) is None
