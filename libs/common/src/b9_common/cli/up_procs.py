@@ -29,7 +29,7 @@ console = make_console(stderr=True)
 PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 CONFIG_REFUSED = 2  # exit_on_config_error's status: restarting cannot help
-ORDER = ["persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "gateway"]
+ORDER = ["persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "alerts", "gateway"]
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
