@@ -10,7 +10,7 @@ from pathlib import Path
 from b9_common.service import Runtime
 from b9_common.settings import CommonSettings
 from b9_reddit_scraper.tracked import StaticTracked
-from reqkit import events, gateway, poll_status
+from reqkit import events, gateway, poll_status, wait_for
 from stack import put_control, reddit_service, reddit_settings, running
 from upstreams import Answer, Upstream, about, closed_port, fixture
 
@@ -63,7 +63,10 @@ async def test_a_subreddit_that_exists_ends_done_with_a_link(
 
 async def test_the_same_add_twice_is_one_request_and_one_command(
         rt: Runtime, common_settings: CommonSettings, database_url: str, tmp_path: Path) -> None:
-    async with gateway(common_settings, database_url, tmp_path) as (api, _):  # no scraper: stays queued
+    async with gateway(common_settings, database_url, tmp_path) as (api, deps):  # no scraper: stays queued
+        feed: list[dict] = []
+        listener = lambda event, data: feed.append(data) if event == "request.changed" else None  # noqa: E731
+        await deps.hub.subscribe(listener)  # what GET /events sends its clients
         first, second = await asyncio.gather(
             api.post("/api/v1/subreddits", json={"name": "Twice_Sub"}),
             api.post("/api/v1/subreddits", json={"name": "twice_sub"}),
@@ -73,6 +76,15 @@ async def test_the_same_add_twice_is_one_request_and_one_command(
         ids = {x.json()["request_id"] for x in (first, second, third)}
         state = (await api.get(f"/api/v1/requests/{first.json()['request_id']}")).json()
         unknown = await api.get("/api/v1/requests/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        rid = first.json()["request_id"]
+        await deps.requests.book.set(rid, "failed", reason="connection", message="refused")  # as a scraper would
+        await wait_for(lambda: any(e["status"] == "failed" for e in feed), within=5)
+        await deps.hub.unsubscribe(listener)
+    # the feed saw each change of each request (the dedup claims are not sent)
+    changes = [(e["id"], e["kind"], e["status"]) for e in feed]
+    assert changes == [(rid, "subreddit", "queued"), (other.json()["request_id"], "user", "queued"),
+                       (rid, "subreddit", "failed")], changes
+    assert feed[-1]["reason"] == "connection" and feed[-1]["status_url"] == f"/api/v1/requests/{rid}"
     assert [x.status_code for x in (first, second, third, other)] == [202] * 4
     assert len(ids) == 1, ids
     assert sorted(x.json()["deduplicated"] for x in (first, second, third)) == [False, True, True]

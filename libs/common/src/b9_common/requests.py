@@ -21,6 +21,7 @@ A service's report is best effort: a KV hiccup is logged and never fails the com
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -44,6 +45,7 @@ ACTIVE: tuple[str, ...] = ("queued", "running")
 RECORD_PREFIX = "r."
 _PLAIN = re.compile(r"^[a-z0-9_-]{1,64}$")
 _TRIES = 20
+_WAIT_STEPS, _WAIT_STEP = 25, 0.02  # up to 0.5 s for the record of a claim just taken
 
 
 def now_iso() -> str:
@@ -87,34 +89,46 @@ class RequestBook:
 
     async def open(self, record: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Store ``record`` (with ``id``, ``kind``, ``target``) as queued, unless a request of the
-        same kind and target is queued or running: then that one and ``False``."""
+        same kind and target is queued or running: then that one and ``False`` (nothing written).
+
+        The claim ``k.<kind>.<target>`` is taken first (compare-and-set), then the record is
+        written; whoever finds a claim whose record is not there yet waits for it briefly."""
         rid = record["id"]
-        at = now_iso()
-        record = {"status": "queued", "reason": None, "message": None, "http_status": None,
-                  "result": None, "created_at": at, "updated_at": at, **record}
-        # the record first: whoever finds the claim below can always read what it points to
-        await self.kv.put(record_key(rid), msgspec.json.encode(record))
         key = dedup_key(record["kind"], record["target"])
         for _ in range(_TRIES):
             try:
                 await self.kv.create(key, rid.encode())
-                return record, True
+                break
             except KeyWrongLastSequenceError:
                 pass
             try:
                 entry = await self.kv.get(key)
             except KeyNotFoundError:
                 continue  # gone meanwhile: create again
-            other = await self.get((entry.value or b"").decode())
+            other = await self._written((entry.value or b"").decode())
             if other is not None and other.get("status") in ACTIVE:
-                await self.kv.delete(record_key(rid))
                 return other, False
             try:
                 await self.kv.update(key, rid.encode(), last=entry.revision)
-                return record, True
+                break
             except KeyWrongLastSequenceError:
                 continue  # someone else claimed it: look again
-        raise RuntimeError(f"could not claim {key}")
+        else:
+            raise RuntimeError(f"could not claim {key}")
+        at = now_iso()
+        record = {"status": "queued", "reason": None, "message": None, "http_status": None,
+                  "result": None, "created_at": at, "updated_at": at, **record}
+        await self.kv.put(record_key(rid), msgspec.json.encode(record))
+        return record, True
+
+    async def _written(self, request_id: str) -> dict[str, Any] | None:
+        """The record a claim points to; a claim just taken has its record a moment later."""
+        for _ in range(_WAIT_STEPS):
+            found = await self.get(request_id)
+            if found is not None:
+                return found
+            await asyncio.sleep(_WAIT_STEP)
+        return None  # its opener is gone: the claim is free
 
     async def update(self, request_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
                      ) -> dict[str, Any] | None:
