@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 B9 = Path(sys.executable).parent / "b9"
-SERVICES = {"persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "gateway"}
+SERVICES = {"persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "alerts", "gateway"}
 
 
 def _env(data: Path) -> dict[str, str]:

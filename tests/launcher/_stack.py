@@ -16,7 +16,7 @@ import aiohttp
 
 BIN = Path(sys.executable).parent
 B9 = BIN / "b9"
-SERVICES = {"persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "gateway"}
+SERVICES = {"persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "alerts", "gateway"}
 UNSET = ("NATS_URL", "DATABASE_URL", "GATEWAY_API_KEY", "GATEWAY_PORT", "B9_NAMESPACE", "MEDIA_STORE_URL")
 
 
