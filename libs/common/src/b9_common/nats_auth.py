@@ -37,6 +37,7 @@ class Role:
     dlq_admin: bool = False  # may read, delete and purge dead letters (DLQ retry republishes them)
     core_pub: tuple[str, ...] = ()  # core NATS subject tails (no stream), e.g. "b9.decisions.applied"
     core_sub: tuple[str, ...] = ()
+    msg_get: tuple[str, ...] = ()  # streams it reads messages of by subject, without a consumer
 
 
 REDDIT = (
@@ -62,6 +63,7 @@ ROLES: dict[str, Role] = {
         reads=("SCRAPE", "COMMANDS"),
         kv_write=("control.>", "budgets.>", "reddit_scraper.>", "requests.>"),
         kv_read=("control", "budgets", "reddit_scraper", "requests"),
+        msg_get=("COMMANDS",),  # queued subreddit commands count as known for discovery
     ),
     "instagram-scraper": Role(
         publishes=INSTAGRAM,
@@ -152,6 +154,7 @@ def permissions(name: str, role: Role, topo: Topology | None = None) -> tuple[li
             f"$JS.API.DIRECT.GET.KV_{b}.>",
             f"$JS.API.STREAM.MSG.GET.KV_{b}",
         ]
+    pub += [f"$JS.API.STREAM.MSG.GET.{topo.stream(s)}" for s in role.msg_get]
     if role.dlq_admin:
         dlq = topo.stream("DLQ")
         pub += [f"$JS.API.STREAM.MSG.GET.{dlq}", f"$JS.API.DIRECT.GET.{dlq}", f"$JS.API.DIRECT.GET.{dlq}.>",

@@ -23,12 +23,14 @@ TYPE = "scrape.requested.reddit"
 
 
 class PendingCommands:
-    def __init__(self, js: Any, topology: Any, *, ttl: float = 1.0, limit: int = 10_000) -> None:
+    def __init__(self, js: Any, topology: Any, *, ttl: float = 1.0, limit: int = 10_000,
+                 error_backoff: float = 30.0) -> None:
         self.js = js
         self.stream = topology.stream("COMMANDS")
         self.subject = topology.subject(TYPE)
         self.ttl = ttl
         self.limit = limit
+        self.error_backoff = error_backoff  # a failing read (server away, no permission) waits
         self._names: set[str] = set()
         self._at = float("-inf")
         self._decoder = decoder_for(TYPE)
@@ -36,11 +38,12 @@ class PendingCommands:
     async def names(self) -> set[str]:
         """Lower-cased names of subreddits with a command queued or in flight."""
         if time.monotonic() - self._at > self.ttl:
-            self._names = await self._read()
-            self._at = time.monotonic()
+            names, ok = await self._read()
+            self._names = names if ok else self._names | names
+            self._at = time.monotonic() + (0.0 if ok else self.error_backoff)
         return set(self._names)
 
-    async def _read(self) -> set[str]:
+    async def _read(self) -> tuple[set[str], bool]:
         names: set[str] = set()
         seq = 0
         for _ in range(self.limit):
@@ -49,8 +52,9 @@ class PendingCommands:
             except NotFoundError:
                 break
             except Exception as exc:  # server away: discovery goes on with what it knows
-                log.warning("could not read queued commands: %s", exc)
-                break
+                log.warning("could not read queued commands (next try in %.0f s): %r",
+                            self.error_backoff, exc)
+                return names, False
             seq = msg.seq
             try:
                 cmd = self._decoder.decode(msg.data).data
@@ -58,4 +62,4 @@ class PendingCommands:
                 continue
             if cmd.kind == "subreddit":
                 names.add(cmd.name.lower())
-        return names
+        return names, True
