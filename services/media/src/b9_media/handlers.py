@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from b9_common.errors import Retry, Skip
 from b9_common.events import CreatorScraped, Envelope, MediaItem, MediaRequested
+from b9_common.requests import Reporter
 
 from b9_media.errors import TransientError
 from b9_media.pipeline import MediaPipeline, Outcome
@@ -83,8 +84,13 @@ async def run_items(
 
 
 def make_handlers(
-    pipeline: MediaPipeline,
+    pipeline: MediaPipeline, reporter: Reporter | None = None,
 ) -> tuple[Callable[[Envelope[Any]], Awaitable[None]], Callable[[Envelope[Any]], Awaitable[None]]]:
+    """A ``media.requested`` with a ``request_id`` is reported: running, then done with the
+    counts per outcome (failed when every item failed), queued with the reason while a
+    transient failure is retried."""
+    report = reporter or Reporter(None)
+
     async def on_creator(env: Envelope[CreatorScraped]) -> None:
         c = env.data
         if c.availability != "ok":
@@ -97,6 +103,16 @@ def make_handlers(
             raise Skip("all media already stored")
 
     async def on_request(env: Envelope[MediaRequested]) -> None:
-        await run_items(pipeline, env.data.items, announce_known=True)
+        rid = env.data.request_id
+        await report.start(rid)
+        try:
+            outcomes = await run_items(pipeline, env.data.items, announce_known=True)
+        except Retry as exc:
+            await report.set(rid, "queued", reason="retrying", message=exc.reason)
+            raise
+        counts = {o: outcomes.count(o) for o in sorted(set(outcomes))}
+        failed = bool(outcomes) and counts.get("failed", 0) == len(outcomes)
+        await report.set(rid, "failed" if failed else "done", result=counts,
+                         **({"reason": "failed", "message": "every item failed (see media.failed)"} if failed else {}))
 
     return on_creator, on_request

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from b9_common.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.storage import open_store
 from b9_common.topology import ConsumerSpec
@@ -111,7 +112,7 @@ async def bootstrap(settings: Settings, rt: Runtime, **overrides: Any) -> App:
             settings.media_video_download_timeout,
         ),
     )
-    on_creator, on_request = make_handlers(pipeline)
+    on_creator, on_request = make_handlers(pipeline, Reporter(await open_book(rt.js, rt.topology), rt.replica))
     return App(
         consumers=[
             ConsumerDef(SCRAPED, handler=on_creator, concurrency=4),
