@@ -140,3 +140,12 @@ async def test_an_optional_array_parameter_may_repeat(env: Env) -> None:
     assert r.status_code == 201, r.text
     r = await env.client.get(f"/api/v1/models/{r.json()['id']}/recommendations?tags=niche:yoga&tags=niche:fitness")
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(("since", "status"), [("0.5", 422), ("1700000000", 422), ("2026-01-31", 422),
+                                               ("2026-01-31T12:00:00", 422), ("2026-01-31T12:00:00Z", 200),
+                                               ("2026-01-31T12:00:00.5+02:00", 200)])
+async def test_a_date_time_parameter_takes_rfc3339_only(env: Env, since: str, status: int) -> None:
+    """format: date-time in the document; pydantic alone read 0.5 as a Unix time."""
+    r = await env.client.get("/api/v1/notifications", params={"since": since})
+    assert r.status_code == status, r.text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -66,6 +69,20 @@ class StrictJson(BaseModel):
     @classmethod
     def _whole_numbers(cls, data: Any) -> Any:
         return _integral(data)
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("an RFC 3339 date-time with its offset, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+# A date-time as its schema (format: date-time) says: pydantic alone also takes 0.5 (a Unix
+# time), a bare date or a time without offset.
+DateTime = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 class Body(StrictJson):

@@ -23,7 +23,8 @@ from b9_gateway.decide import actor_of
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
-from b9_gateway.schemas import MAX_PER_PAGE, Body
+from b9_gateway.routes.models import Deleted
+from b9_gateway.schemas import MAX_PER_PAGE, Body, DateTime
 
 router = APIRouter(tags=["alerts"])
 On = Literal[tuple(TARGETS)]  # type: ignore[valid-type]
@@ -171,7 +172,7 @@ async def patch_alert(id_: RuleId, body: AlertPatch, request: Request, deps: Dep
     return JSON(await _one(deps, id_))
 
 
-@router.delete("/alerts/{id_}", summary="Delete an alert rule")
+@router.delete("/alerts/{id_}", responses=doc(Deleted), summary="Delete an alert rule")
 async def delete_alert(id_: RuleId, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
     current = await _one(deps, id_)
     ids, stored = await deps.decider.decide([AlertRuleDeleted(rule_id=id_, name=current["name"],
@@ -197,7 +198,7 @@ async def deliveries(id_: RuleId, page: Annotated[int, Query(ge=1, le=100_000)] 
 @router.get("/notifications", responses=doc(Notification, paged=True),
             summary="Notifications, newest first; 'unread' counts those after 'since'")
 async def notifications(
-    since: Annotated[datetime | None, Query(description="The created_at of the newest notification this reader "
+    since: Annotated[DateTime | None, Query(description="The created_at of the newest notification this reader "
                                                           "has seen: 'unread' counts the later ones (the dashboard "
                                                           "keeps it per person in the browser)")] = None,
     rule: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")] = None,
