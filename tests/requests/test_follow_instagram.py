@@ -58,7 +58,7 @@ async def test_an_added_creator_ends_done_or_failed_with_the_reason(
     finally:
         await up.stop()
     assert done["status"] == "done", (done["reason"], done["message"], done["result"])
-    assert done["result"]["page"] == "#/creators/5550001" and done["result"]["ig_user_id"] == "5550001"
+    assert done["result"]["page"] == "#/instagram/creators/5550001" and done["result"]["ig_user_id"] == "5550001"
     assert (gone["status"], gone["reason"]) == ("failed", "not_found"), gone
     attempts = {a.target: a.request_id for a in await events(rt, "scrape.attempted")}
     assert attempts == {"alice": alice["request_id"], "ghost": ghost["request_id"]}

@@ -57,7 +57,7 @@ async def test_a_subreddit_that_exists_ends_done_with_a_link(
     finally:
         await up.stop()
     assert done["status"] == "done", done
-    assert done["result"]["page"] == "#/subreddits/pics" and done["result"]["api"] == "/api/v1/subreddits/pics"
+    assert done["result"]["page"] == "#/reddit/subreddits/pics" and done["result"]["api"] == "/api/v1/subreddits/pics"
     assert (gone["status"], gone["reason"]) == ("failed", "not_found"), gone
 
 

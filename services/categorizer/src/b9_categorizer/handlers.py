@@ -99,7 +99,7 @@ async def report_part(reporter: Reporter, pipeline: Pipeline, d: Delivery, cmd: 
 
     def result(total: dict[str, int]) -> dict[str, object]:
         return {**total, "kind": kind, "method": method, "model": model,
-                "api": "/api/v1/categorization/stats", "page": "#/categorize"}
+                "api": "/api/v1/categorization/stats"}
 
     await reporter.part(cmd.request_id, d.envelope.id if d.envelope else "?", counts, result)
 

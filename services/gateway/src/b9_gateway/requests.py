@@ -80,25 +80,32 @@ def categorize_target(kind: str, keys: list[str], force: bool) -> str:
     return f"{kind}:{digest[:24]}"
 
 
-def result_link(kind: str, target: str) -> dict[str, Any]:
-    """Where the result of a done request is (API and dashboard)."""
+def page_of(kind: str, target: str, result: dict[str, Any]) -> str | None:
+    """The dashboard page that shows a done request's result (its hash routes)."""
     if kind == "subreddit":
-        return {"api": f"{API}/subreddits/{target}", "page": f"#/subreddits/{target}"}
+        return f"#/reddit/subreddits/{result.get('name') or target}"
     if kind == "user":
-        return {"api": f"{API}/users/{target}", "page": f"#/users/{target}"}
+        return f"#/reddit/users/{result.get('name') or target}"
     if kind == "creator":
-        return {"api": f"{API}/creators/{target}", "page": f"#/creators/{target}"}
+        return f"#/instagram/creators/{result.get('ig_user_id') or target}"
     if kind == "related":
-        return {"api": f"{API}/creators/related/status", "page": "#/creators?review=pending"}
-    return {}
+        return "#/instagram/review"
+    if kind == "categorize":
+        return "#/reddit/categorization"
+    if kind == "replay":
+        return "#/admin/replays"
+    return None
 
 
 def view(rec: dict[str, Any]) -> RequestView:
     done = rec.get("parts_done")
+    kind, target, result = str(rec.get("kind") or "?"), str(rec.get("target") or ""), rec.get("result")
+    if isinstance(result, dict) and rec.get("status") == "done":
+        result = {**result, "page": page_of(kind, target, result)}
     return RequestView(
-        id=rec["id"], kind=str(rec.get("kind") or "?"), target=str(rec.get("target") or ""),
+        id=rec["id"], kind=kind, target=target,
         status=str(rec.get("status") or "queued"), reason=rec.get("reason"), message=rec.get("message"),
-        http_status=rec.get("http_status"), result=rec.get("result"), created_at=rec.get("created_at"),
+        http_status=rec.get("http_status"), result=result, created_at=rec.get("created_at"),
         updated_at=rec.get("updated_at"), requested_by=rec.get("requested_by"), replica=rec.get("replica"),
         estimated_start=rec.get("estimated_start"), parts=rec.get("parts"),
         parts_done=len(done) if isinstance(done, list) else None, status_url=status_url(rec["id"]),

@@ -26,7 +26,7 @@ from b9_instagram_scraper.scrape import Scraper
 log = logging.getLogger(__name__)
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 RETRY_DELAY = 30.0
-RELATED_LINKS = {"api": "/api/v1/creators/related/status", "page": "#/creators?review=pending"}
+RELATED_LINKS = {"api": "/api/v1/creators/related/status"}
 
 
 class CommandGate:
@@ -139,7 +139,7 @@ class CommandHandler:
             )
             key = res.ig_user_id or username
             await self._ended(cmd, res, {"outcome": res.outcome, "username": username, "ig_user_id": res.ig_user_id,
-                                         "api": f"/api/v1/creators/{key}", "page": f"#/creators/{key}"})
+                                         "api": f"/api/v1/creators/{key}"})
             return
         if username is not None:
             source, first = await self.scraper.resolve(username, priority=True)

@@ -80,6 +80,6 @@ def command_handler(scraper: Scraper, control: ControlState, priority: Priority,
 
 
 def links(kind: str, name: str) -> dict[str, str]:
-    """Where the result is: the API route and the dashboard page."""
+    """Where the result is (the API route)."""
     path = "subreddits" if kind == "subreddit" else "users"
-    return {"api": f"/api/v1/{path}/{name}", "page": f"#/{path}/{name}"}
+    return {"api": f"/api/v1/{path}/{name}"}  # the gateway adds the dashboard page

@@ -26,7 +26,7 @@ def replay_view(p: ReplayProgress) -> RequestView:
     failed = status == "failed"
     result: dict[str, Any] = {"processed": p.processed, "total": p.total, "handled": p.handled,
                               "skipped": p.skipped, "dead_lettered": p.dead_lettered,
-                              "api": f"/api/v1/replays/{p.id}", "page": "#/replays"}
+                              "api": f"/api/v1/replays/{p.id}", "page": "#/admin/replays"}
     return RequestView(
         id=p.id or "", kind="replay", target=p.consumer, status=status,
         reason=("stopped" if p.status == "stopped" else "failed") if failed else None,
