@@ -73,7 +73,7 @@ export const EVENT_STREAMS = {
 };
 
 // The gateway's own events (not on JetStream, not in the event feed): KV changes and replays.
-export const LOCAL_EVENTS = ['control.changed', 'heartbeat', 'replay.progress'];
+export const LOCAL_EVENTS = ['control.changed', 'heartbeat', 'replay.progress', 'request.changed'];
 
 export function streamOf(type) {
   return type.startsWith('dlq.') ? 'DLQ' : (EVENT_STREAMS[type] || 'OTHER');

@@ -2,6 +2,7 @@
 // progress (counted from subreddit.categorized events on the live feed).
 import { h, clear, num, pct, ago, throttle, toast } from '../dom.js';
 import { get, post, put, live, settled } from '../api.js';
+import { followRequest } from '../requests.js';
 import { pageHeader, statCards, tabs, searchBox, dataTable, bulkBar, pager, button, progress, field, dialog } from '../ui.js';
 import { subName } from './subreddits.js';
 
@@ -104,7 +105,7 @@ export async function categorizationPage({ main }) {
     try {
       const res = await post('/categorization/start', { kind: 'subreddit', limit: 50 });
       job.total = res.items; job.done = 0; renderJob();
-      toast(`Categorizing ${res.items} subreddits`, 'ok');
+      followRequest(res, `AI categorize (${res.items} subreddits):`, { onDone: () => { job.done = job.total; renderJob(); refreshStats(); reloadList(); } });
     } catch (e) { toast(e.status === 409 ? 'Every Ok subreddit already has tags.' : e.message, e.status === 409 ? 'info' : 'error'); }
   }
 

@@ -2,6 +2,7 @@
 // add a creator, related-creator discovery with progress. New creators arrive over SSE.
 import { h, clear, num, compact, pct, ago, throttle, toast, mediaUrl } from '../dom.js';
 import { get, post, put, live, settled } from '../api.js';
+import { followRequest } from '../requests.js';
 import { pageHeader, statCards, tabs, searchBox, select, numberInput, dataTable, bulkBar, pager, button, badge, dialog, field, avatar, progress } from '../ui.js';
 
 export function creatorCell(c) {
@@ -17,7 +18,7 @@ export function addCreatorDialog(done = () => {}) {
   const submit = async () => {
     try {
       const r = await post('/creators', { username: user.value.trim(), niche: niche.value.trim() || null });
-      toast(`@${r.target} queued: profile, reels and posts are being fetched`, 'ok');
+      followRequest(r, `Add @${r.target}:`);
       dlg.close(); done();
     } catch (e) { err.textContent = e.message; err.hidden = false; }
   };
@@ -96,9 +97,9 @@ export async function creatorReviewPage({ main }) {
   async function startRelated() {
     try {
       const s = await get('/creators/related/status');
-      await post('/creators/related', { batch_size: 10 });
+      const r = await post('/creators/related', { batch_size: 10 });
       relStart = { at: Date.now(), target: s.processed + Math.min(10, s.unprocessed) };
-      toast('Related-creator discovery started for 10 creators', 'ok');
+      followRequest(r, 'Get related creators:', { onDone: () => { relStart = null; loadRelated(); } });
       loadRelated();
     } catch (e) { toast(e.message, 'error'); }
   }

@@ -3,6 +3,7 @@
 import { historySection } from '../history.js';
 import { h, clear, num, compact, pct, ago, date, throttle, toast, initials, weekday, hourUtc } from '../dom.js';
 import { get, post, put, live, settled } from '../api.js';
+import { followRequest } from '../requests.js';
 import { pageHeader, statCards, tabs, searchBox, select, dataTable, bulkBar, pager, dialog, button, badge, field, errorBox } from '../ui.js';
 import { lineChart } from '../charts.js';
 
@@ -44,7 +45,7 @@ export function addSubredditDialog() {
   const submit = async () => {
     try {
       const r = await post('/subreddits', { name: input.value.trim() });
-      toast(`r/${r.target} queued for analysis; it appears in Unreviewed when scraped`, 'ok');
+      followRequest(r, `Add r/${r.target}:`);
       dlg.close();
     } catch (e) { err.textContent = e.message; err.hidden = false; }
   };

@@ -3,6 +3,7 @@
 import { historySection } from '../history.js';
 import { h, clear, num, ago, date, throttle, toast } from '../dom.js';
 import { get, post, put, live, settled } from '../api.js';
+import { followRequest } from '../requests.js';
 import { pageHeader, statCards, tabs, searchBox, select, numberInput, dataTable, bulkBar, pager, button, badge, dialog, field, avatar } from '../ui.js';
 
 const QUALITY = { all: {}, ours: { our_creator: true }, high: { min_karma: 5000 }, low: { max_karma: 999 } };
@@ -13,7 +14,7 @@ function discoverDialog(done) {
   const submit = async () => {
     try {
       const r = await post('/users', { username: input.value.trim(), our_creator: true });
-      toast(`u/${r.target} marked as ours and queued for discovery`, 'ok');
+      followRequest(r, `Add our creator u/${r.target}:`);
       dlg.close(); done();
     } catch (e) { err.textContent = e.message; err.hidden = false; }
   };
