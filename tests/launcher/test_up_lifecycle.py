@@ -191,6 +191,7 @@ async def test_a_killed_server_comes_back(up: Up, server: str) -> None:
     os.kill(pid, signal.SIGKILL)
     await up.wait_line(rf"{server} exited \(-9\); restarting it", 10, mark)
     await up.wait_line(rf"{server} restarted", 40, mark)
+    assert f"{server} restarted" in (up.data / "logs" / "b9-up.log").read_text()  # printed and logged
     assert await ready(up.stack["gateway_url"], 30) < 30
     await _lands(up, f"after_{server.lower()}_kill")
 
