@@ -39,6 +39,7 @@ def _one_line(out: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # 2 x 16 runs of the CLI: ~40 s on the shared machine
 @pytest.mark.parametrize("why", ["no stack file", "stack file but no b9 up"])
 async def test_every_verb_says_not_running(tmp_path: Path, why: str) -> None:
     data = tmp_path / "b9"
