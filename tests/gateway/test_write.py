@@ -7,6 +7,7 @@ import json
 
 import httpx
 import msgspec
+import pytest
 from b9_common.events import ScrapeAttempted, decoder_for
 from b9_common.topology import ConsumerSpec
 from gwenv import Env
@@ -281,10 +282,19 @@ async def test_history_of_decisions_newest_first(fresh: Env) -> None:
 
 
 async def test_a_decision_persistence_refuses_is_answered_with_its_reason(fresh: Env) -> None:
-    """Two creates of one model name at once: one is stored, the other refused with why (never a
-    silent 'accepted' that a reload takes back)."""
-    answers = await asyncio.gather(*(fresh.client.post("/api/v1/models", json={"name": "Twin"}) for _ in range(2)))
-    assert sorted(r.status_code for r in answers) == [201, 409]
-    refused = next(r for r in answers if r.status_code == 409).json()
-    assert "database refused model.created" in str(refused) and "Twin" in str(refused), refused
+    """A decision the database refuses (a second model with a taken name, as when two people create
+    one at once and both pass the gateway's check) comes back with the reason, never a silent
+    'accepted' that a reload takes back."""
+    from b9_common.events import Actor, ModelCreated
+    from b9_gateway.decide import Refused, new_model_id
+
+    r = await fresh.client.post("/api/v1/models", json={"name": "Twin"})
+    assert r.status_code == 201
+    who = Actor(id="acc-x", name="x", role="reviewer", channel="api")
+    with pytest.raises(Refused) as refused:
+        await fresh.deps.decider.decide([ModelCreated(model_id=new_model_id(), name="Twin", actor=who)])
+    assert refused.value.status_code == 409
+    assert "database refused model.created" in str(refused.value.detail) and "Twin" in str(refused.value.detail)
     assert await fresh.pool.fetchval("SELECT count(*) FROM models WHERE name = 'Twin'") == 1
+    r = await fresh.client.post("/api/v1/models", json={"name": "Twin"})  # the gateway's own check
+    assert r.status_code == 409 and "Twin" in r.text

@@ -19,12 +19,13 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from b9_common.events import Actor, new_id
+from b9_common.events import new_id
 from b9_common.publisher import Publisher
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 
+from b9_gateway.auth import actor_of
 from b9_gateway.http import JSON
 from b9_gateway.openapi import doc
 from b9_gateway.schemas import BulkResult
@@ -32,14 +33,6 @@ from b9_gateway.schemas import BulkResult
 log = logging.getLogger(__name__)
 
 POLL = 0.25
-# Who decided when a request carries no account (only tests build apps without auth).
-ANONYMOUS = Actor(id="bootstrap", name="GATEWAY_API_KEY", role="admin", channel="api")
-
-
-def actor_of(request: Request) -> Actor:
-    """The authenticated person behind a request (set by the auth layer)."""
-    actor = getattr(request.state, "actor", None)
-    return actor if isinstance(actor, Actor) else ANONYMOUS
 
 
 def new_model_id() -> int:
@@ -144,3 +137,6 @@ def decided(ids: list[str], stored: bool, **body: Any) -> JSON:
 # OpenAPI responses of a decision route.
 DECIDED = {**doc(BulkResult, description="Stored: a reload shows it"),
            **doc(BulkResult, status=202, description="Published but not stored within the timeout")}
+
+
+__all__ = ["DECIDED", "Decider", "Refused", "actor_of", "decided", "new_batch", "new_model_id"]
