@@ -30,6 +30,11 @@ SUB = TARGETS["subreddit.fetched"].fields
     ({"metrics.subreddit_score": {"gt": 50}}, {"metrics": None}, False),
     ({"any": [{"name": "a"}, {"subscribers": {"gte": 100}}]}, {"name": "b", "subscribers": 100}, True),
     ({"not": {"name": "a"}}, {"name": "a"}, False),
+    ({"subscribers": {"gte": 1}}, {"subscribers": True}, False),  # a boolean is not a number
+    ({"score": {"lt": 1.5}}, {"score": 1}, True),
+    ({"name": {"in": ["a"]}}, {"name": None}, False),
+    ({"over18": False}, {"over18": 0}, False),
+    ({"name": "x", "subscribers": {"gt": 1}, "over18": False}, {"name": "X", "subscribers": 2, "over18": False}, True),
 ])
 def test_filters_hold_as_documented(where: dict, fields: dict, expected: bool) -> None:
     assert compile_where(where)(fields) is expected
@@ -61,6 +66,32 @@ def test_targets_name_their_fields_and_entities() -> None:
     assert [e for e, _ in got] == ["m1", "m2"] and got[0][1]["creator"]["username"] == "ann"
     assert TARGETS["creator.media"].link("m1", got[0][1]) == "/#/instagram/creators/42"
     assert {"score", "num_comments", "listing"} <= TARGETS["post.fetched"].fields
+
+
+def test_the_index_offers_every_rule_that_can_match() -> None:
+    from datetime import UTC, datetime
+
+    from b9_alerts.rules import Matcher, Rule
+
+    def rule(id_: str, where: dict) -> Rule:
+        return Rule(id=id_, name=id_, on="subreddit.fetched", where=where, webhook=None, slack=False, repeat="once",
+                    cap=1, window_seconds=1, paused=False, created_at=datetime.now(UTC),
+                    decided=(datetime.now(UTC), id_), predicate=compile_where(where))
+
+    rules = [rule("names", {"name": {"in": ["Pics", "aww"]}}), rule("one", {"name": "pics", "over18": False}),
+             rule("big", {"subscribers": {"gte": 1000}}), rule("bigger", {"subscribers": {"gt": 5000}}),
+             rule("tags", {"tags": "niche:x"}), rule("free", {"any": [{"name": "q"}]})]
+    m = Matcher(rules)
+
+    def ids(f: dict) -> list[str]:
+        return sorted(r.id for r in m.candidates(f) if r.predicate and r.predicate(f))
+
+    assert ids({"name": "PICS", "over18": False, "subscribers": 6000}) == ["big", "bigger", "names", "one"]
+    assert ids({"name": "aww", "subscribers": 1000}) == ["big", "names"]
+    assert ids({"name": "q", "tags": ["niche:x", "niche:y"], "subscribers": None}) == ["free", "tags"]
+    assert {r.id for r in m.candidates({"name": "zzz", "subscribers": 10})} == {"free"}  # nothing else examined
+    for f in ({"name": "pics", "subscribers": 1000.0}, {"name": "aww", "subscribers": 5001, "tags": ["NICHE:X"]}):
+        assert ids(f) == sorted(r.id for r in rules if r.predicate and r.predicate(f))  # the index loses none
 
 
 @pytest.mark.parametrize(("url", "allowed", "reason"), [

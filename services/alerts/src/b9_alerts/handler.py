@@ -91,9 +91,9 @@ class Evaluator:
             ns = d.meta.timestamp_ns
             stored_at = datetime.fromtimestamp(ns / 1e9, UTC) if ns else env.occurred_at
             fields = msgspec.to_builtins(env.data)
-            for target, rules in targets:
+            for target, matcher in targets:
                 for entity, f in target.items(fields):
-                    for rule in rules:
+                    for rule in matcher.candidates(f):
                         if (not replayed and stored_at < rule.created_at) or not rule.predicate(f):  # type: ignore[misc]
                             continue
                         self.matched += 1

@@ -9,13 +9,14 @@ order in which an event and a reload arrive does not matter.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import msgspec
-from b9_common.alert_rules import TARGETS, Predicate, Target, WhereError, compile_where
+from b9_common.alert_rules import TARGETS, Predicate, Target, WhereError, anchor, compile_where
 from b9_common.events import Envelope
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,52 @@ def _compiled(rule: Rule) -> Rule:
         return replace(rule, predicate=None)
 
 
+class Matcher:
+    """The rules on one target, indexed by their anchor (``alert_rules.anchor``): an event is checked
+    only against the rules whose anchor it meets (a name in their list, a number over their
+    threshold) and those without one; the full filter still decides."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.always: list[Rule] = []
+        self.eq: dict[str, dict[str, list[Rule]]] = {}
+        ge: dict[str, list[tuple[float, int, Rule]]] = {}
+        for i, rule in enumerate(rules):
+            a = anchor(rule.where)
+            if a is None:
+                self.always.append(rule)
+            elif a[0] == "eq":
+                by_value = self.eq.setdefault(a[1], {})
+                for v in a[2]:
+                    by_value.setdefault(v, []).append(rule)
+            else:
+                ge.setdefault(a[1], []).append((a[2], i, rule))
+        self.ge = {f: ([t for t, _, _ in sorted(xs)], [r for _, _, r in sorted(xs)]) for f, xs in ge.items()}
+
+    def candidates(self, f: dict[str, Any]) -> list[Rule]:
+        out = list(self.always)
+        for key, by_value in self.eq.items():
+            v = f.get(key)
+            if v.__class__ is str:
+                out += by_value.get(v.lower(), ())
+            elif v.__class__ is list:
+                seen: set[str] = set()
+                for x in v:
+                    for r in by_value.get(x.lower(), ()) if isinstance(x, str) else ():
+                        if r.id not in seen:
+                            seen.add(r.id)
+                            out.append(r)
+        for key, (thresholds, rules) in self.ge.items():
+            v = f.get(key)
+            if v.__class__ in (int, float):
+                out += rules[:bisect_right(thresholds, v)]
+        return out
+
+
 class RuleSet:
     def __init__(self) -> None:
         self.rules: dict[str, Rule] = {}
-        # source event type -> [(target, [active rules on it])]
-        self.by_source: dict[str, list[tuple[Target, list[Rule]]]] = {}
+        # source event type -> [(target, the active rules on it)]
+        self.by_source: dict[str, list[tuple[Target, Matcher]]] = {}
 
     def get(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -76,7 +118,7 @@ class RuleSet:
             if rule.active:
                 target = TARGETS[rule.on]
                 index.setdefault(target.source, {}).setdefault(target.name, (target, []))[1].append(rule)
-        self.by_source = {src: list(by_target.values()) for src, by_target in index.items()}
+        self.by_source = {src: [(t, Matcher(rs)) for t, rs in by_target.values()] for src, by_target in index.items()}
 
     async def load(self, pool: asyncpg.Pool) -> int:
         found = await pool.fetch(
