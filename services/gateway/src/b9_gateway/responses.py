@@ -48,10 +48,14 @@ RULES: dict[tuple[str, str], list[str]] = {
     ("post", "/api/v1/alerts"): [
         "webhook: an https URL (http only for ALERT_WEBHOOK_ALLOWED_HOSTS) without credentials whose "
         "host is a canonical address or a name resolving only to public addresses",
+        "where: the filter language of the 'where' field (fields of the 'on' type, known operators, "
+        "at most 200 conditions, 5 levels, 1000 values per list)",
     ],
     ("patch", "/api/v1/alerts/{id_}"): [
         "webhook: an https URL (http only for ALERT_WEBHOOK_ALLOWED_HOSTS) without credentials whose "
         "host is a canonical address or a name resolving only to public addresses",
+        "where: the filter language of the 'where' field (fields of the 'on' type, known operators, "
+        "at most 200 conditions, 5 levels, 1000 values per list)",
     ],
 }
 
