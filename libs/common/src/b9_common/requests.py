@@ -12,8 +12,9 @@ Keys (the bucket keeps them ``REQUESTS_TTL``, 24 h):
   result, created_at, updated_at, requested_by, event_ids, subject, replica, parts,
   parts_done, counts, estimated_start}``;
 - ``k.<kind>.<target>``: the id of the latest request for that kind and target. The same
-  request sent again while that one is queued or running gets the existing id (``open``
-  claims this key with compare-and-set, so two gateways racing open one request).
+  request sent again while that one is queued or running (and changed within ``STALE_AFTER``,
+  15 min) gets the existing id (``open`` claims this key with compare-and-set, so two
+  gateways racing open one request).
 
 Writes are compare-and-set merges (a replica and the gateway may write one record at once).
 A service's report is best effort: a KV hiccup is logged and never fails the command.
@@ -45,11 +46,24 @@ ACTIVE: tuple[str, ...] = ("queued", "running")
 RECORD_PREFIX = "r."
 _PLAIN = re.compile(r"^[a-z0-9_-]{1,64}$")
 _TRIES = 20
+STALE_AFTER = 15 * 60.0  # seconds without a change after which a queued/running request no longer dedups
 _WAIT_STEPS, _WAIT_STEP = 25, 0.02  # up to 0.5 s for the record of a claim just taken
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def is_active(rec: dict[str, Any], now: datetime | None = None) -> bool:
+    """Queued or running, and moved on within ``STALE_AFTER`` (a command lost or dead-lettered
+    leaves its request queued: after that long the same request opens a new one)."""
+    if rec.get("status") not in ACTIVE:
+        return False
+    try:
+        at = datetime.fromisoformat(str(rec.get("updated_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return ((now or datetime.now(UTC)) - at).total_seconds() < STALE_AFTER
 
 
 def record_key(request_id: str) -> str:
@@ -106,7 +120,7 @@ class RequestBook:
             except KeyNotFoundError:
                 continue  # gone meanwhile: create again
             other = await self._written((entry.value or b"").decode())
-            if other is not None and other.get("status") in ACTIVE:
+            if other is not None and is_active(other):
                 return other, False
             try:
                 await self.kv.update(key, rid.encode(), last=entry.revision)
