@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -115,3 +116,30 @@ async def test_a_decision_before_its_entity_waits_for_the_fact(
     await _until(pool, "SELECT review FROM subreddits WHERE name = 'LateSub'", want="Ok")
     await drained(rt)
     assert await pool.fetchval("SELECT count(*) FROM decision_log WHERE entity_id = 'latesub'") == 1
+
+
+async def test_partial_model_updates_are_order_independent(
+        rt: Runtime, service: object, pool: asyncpg.Pool) -> None:
+    """Newer wins per field: the same three updates in either order leave the same model."""
+    p = rt.publisher
+    rows = []
+    for mid, order in ((31, (0, 1, 2)), (32, (2, 1, 0))):
+        await p.publish(ModelCreated(model_id=mid, name=f"M{mid}", status="active", actor=ANNA), occurred_at=f.at(0))
+        updates = [
+            p.envelope(ModelUpdated(model_id=mid, status="paused", actor=BOB), occurred_at=f.at(10)),
+            p.envelope(ModelUpdated(model_id=mid, description="newer", actor=ANNA), occurred_at=f.at(20)),
+            p.envelope(ModelUpdated(model_id=mid, status="onboarding", description="older", actor=BOB),
+                       occurred_at=f.at(15)),
+        ]
+        await drained(rt)
+        for i in order:
+            await p.publish_envelope(updates[i])
+            await drained(rt)
+        rows.append(await pool.fetchrow(
+            "SELECT status, description, updated_by, updated_at, field_versions FROM models WHERE id = $1", mid))
+    assert rows[0]["status"] == rows[1]["status"] == "onboarding"  # 15 > 10 for status
+    assert rows[0]["description"] == rows[1]["description"] == "newer"  # 20 > 15 for description
+    assert [r["updated_by"] for r in rows] == ["anna", "anna"] and rows[0]["updated_at"] == rows[1]["updated_at"]
+    versions = [json.loads(r["field_versions"]) for r in rows]
+    strip = [{k: v.split("|")[0] for k, v in vs.items()} for vs in versions]
+    assert strip[0] == strip[1]

@@ -15,6 +15,7 @@ Decisions are applied one by one in stream order (they are few: people make them
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -159,34 +160,60 @@ async def creator_niched(conn: asyncpg.Connection, env: Env) -> None:
 
 
 # -- models ---------------------------------------------------------------------------------------
+MODEL_FIELDS = ("name", "description", "assigned_tags", "status")
+
+
+def _version(env: Env) -> str:
+    """A decision's order as text that sorts like (occurred_at, id)."""
+    return f"{env.occurred_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')}|{env.id}"
+
+
 async def model_created(conn: asyncpg.Connection, env: Env) -> None:
     d = env.data
     if not await conn.fetchval("SELECT 1 FROM model_tombstones WHERE model_id = $1", d.model_id):
+        versions = _json.encode(dict.fromkeys(MODEL_FIELDS, _version(env))).decode()
         await conn.execute(
             "INSERT INTO models (id, name, description, assigned_tags, status, created_at, updated_at, "
-            "decided_at, decision_id, created_by, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $7, $8, $8) "
-            "ON CONFLICT (id) DO NOTHING",
-            d.model_id, d.name, d.description, list(d.assigned_tags), d.status, env.occurred_at, env.id, d.actor.name,
+            "decided_at, decision_id, created_by, updated_by, field_versions) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $7, $8, $8, $9::jsonb) ON CONFLICT (id) DO NOTHING",
+            d.model_id, d.name, d.description, list(d.assigned_tags), d.status, env.occurred_at, env.id,
+            d.actor.name, versions,
         )
     after = {"name": d.name, "description": d.description, "assigned_tags": list(d.assigned_tags), "status": d.status}
     await _log(conn, env, "model", str(d.model_id), "model", None, after)
 
 
+def _field_set(field: str, param: str, cast: str = "") -> str:
+    return (f"{field} = CASE WHEN {param}{cast} IS NOT NULL AND coalesce(field_versions->>'{field}', '') < $9 "
+            f"THEN {param}{cast} ELSE {field} END")
+
+
+MODEL_UPDATE = (
+    "UPDATE models SET "
+    + ", ".join((_field_set("name", "$4", "::text"), _field_set("description", "$5", "::text"),
+                 _field_set("assigned_tags", "$6", "::text[]"), _field_set("status", "$7", "::text")))
+    + ", field_versions = field_versions || coalesce((SELECT jsonb_object_agg(k, $9::text) FROM unnest($10::text[]) k "
+    "  WHERE coalesce(field_versions->>k, '') < $9), '{}'::jsonb), "
+    f"updated_at = CASE WHEN {_newer('decided_at', 'decision_id')} THEN $2 ELSE updated_at END, "
+    f"updated_by = CASE WHEN {_newer('decided_at', 'decision_id')} THEN $8::text ELSE updated_by END, "
+    f"decision_id = CASE WHEN {_newer('decided_at', 'decision_id')} THEN $3 ELSE decision_id END, "
+    f"decided_at = CASE WHEN {_newer('decided_at', 'decision_id')} THEN $2 ELSE decided_at END "
+    "WHERE id = $1"
+)
+
+
 async def model_updated(conn: asyncpg.Connection, env: Env) -> None:
+    """Newer wins per field: a late update of ``status`` still applies after a newer one of ``name``."""
     d = env.data
-    fields = ("name", "description", "assigned_tags", "status")
-    changes = {k: getattr(d, k) for k in fields if getattr(d, k) is not None}
+    changes = {k: getattr(d, k) for k in MODEL_FIELDS if getattr(d, k) is not None}
     if await conn.fetchval("SELECT 1 FROM model_tombstones WHERE model_id = $1", d.model_id):
         await _log(conn, env, "model", str(d.model_id), "model", d.before, changes)
         return
     await _exists(conn, "SELECT id FROM models WHERE id::text = $1", str(d.model_id), "model")
     await conn.execute(
-        "UPDATE models SET name = coalesce($4, name), description = coalesce($5, description), "
-        "assigned_tags = coalesce($6::text[], assigned_tags), status = coalesce($7, status), "
-        "updated_at = $2, decided_at = $2, decision_id = $3, updated_by = $8 "
-        f"WHERE id = $1 AND {_newer('decided_at', 'decision_id')}",
-        d.model_id, env.occurred_at, env.id, d.name, d.description,
-        None if d.assigned_tags is None else list(d.assigned_tags), d.status, d.actor.name,
+        MODEL_UPDATE, d.model_id, env.occurred_at, env.id, d.name, d.description,
+        None if d.assigned_tags is None else list(d.assigned_tags), d.status, d.actor.name, _version(env),
+        list(changes),
     )
     await _log(conn, env, "model", str(d.model_id), "model", d.before, changes)
 
