@@ -245,7 +245,9 @@ async def load(pub: Publisher, media_root: Path) -> dict[str, int]:
     await pub.publish_many(facts)
     # The first two creators are approved (tracked: their reels are on the Reels page).
     lead = Actor(id="lead", name="Lead", role="admin", channel="dashboard")
-    await pub.publish_many([CreatorReviewed(actor=lead, ig_user_id=f"5512{c:04d}", review_status="ok") for c in range(2)])
+    await pub.publish_many(
+        [CreatorReviewed(actor=lead, ig_user_id=f"5512{c:04d}", review_status="ok") for c in range(2)]
+    )
     # One fact the persistence service cannot decode: it lands in the DLQ.
     await pub.publish_raw(
         pub.topology.subject("subreddit.fetched"),
