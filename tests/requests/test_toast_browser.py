@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium: "Add subreddit" with Reddit at a closed port shows the
-request's live status in its toast and ends with the failure's reason (connection refused)."""
+request's live status in its toast and ends with the failure's reason (connection refused);
+"Add creator" without an Instagram key says at once that it is not configured."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from b9_gateway.app import create_app
 from b9_gateway.settings import Settings as GwSettings
 from b9_reddit_scraper.tracked import StaticTracked
 from reqkit import API_KEY
-from stack import base, put_control, reddit_service, reddit_settings, running
+from stack import base, ig_service, ig_settings, put_control, reddit_service, reddit_settings, running
 from upstreams import closed_port
 
 pytestmark = pytest.mark.browser
@@ -55,7 +56,8 @@ async def test_the_add_subreddit_toast_ends_with_the_reason(
     await put_control(rt, "reddit", requests_per_minute=60_000, interval_seconds=3600)
     errors: list[str] = []
     async with (
-        running((reddit_service(StaticTracked([])), reddit_settings(common_settings, dead))),
+        running((reddit_service(StaticTracked([])), reddit_settings(common_settings, dead)),
+                (ig_service(), ig_settings(common_settings, dead, ""))),
         gateway_server(common_settings, database_url, tmp_path) as url,
         async_playwright() as pw,
     ):
@@ -79,6 +81,13 @@ async def test_the_add_subreddit_toast_ends_with_the_reason(
             await expect(toast).to_contain_text("failed: connection refused by 127.0.0.1")
             SHOTS.mkdir(parents=True, exist_ok=True)
             await pg.screenshot(path=str(SHOTS / "18-toast-add-subreddit-failed.png"))
+            await pg.goto("/#/instagram/review")
+            await pg.get_by_role("button", name="Add creator").first.click()
+            await pg.get_by_label("Instagram username").fill("someone")
+            await pg.get_by_role("dialog").get_by_role("button", name="Add creator").click()
+            refusal = pg.get_by_role("dialog").get_by_role("alert")
+            await expect(refusal).to_contain_text("not configured (INSTAGRAM_API_KEY is not set)")
+            await pg.screenshot(path=str(SHOTS / "18-add-creator-not-configured.png"))
             await ctx.close()
         finally:
             await browser.close()
