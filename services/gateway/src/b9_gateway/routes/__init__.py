@@ -7,6 +7,7 @@ from b9_gateway.routes import (
     dlq,
     events,
     history,
+    insights,
     media,
     models,
     overview,
@@ -35,5 +36,6 @@ ROUTERS = [
     requests.router,
     events.router,
     alerts.router,
+    insights.router,
 ]
 MEDIA_ROUTER = media.router

@@ -1,0 +1,96 @@
+"""Insights computed from the facts already stored.
+
+Rising subreddits (``GET /api/v1/insights/rising-subreddits``): subscriber and activity growth over
+the last 7 or 30 days of each subreddit's own snapshots (``subreddit_snapshots``, one per fetch),
+ranked, with a sparkline. Only subreddits with enough history are listed: at least ``min_points``
+snapshots spanning the whole window (less one day of slack).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from fastapi import APIRouter, Depends, Query
+
+from b9_gateway.deps import Deps, get_deps
+from b9_gateway.http import JSON, page
+from b9_gateway.openapi import doc
+from b9_gateway.schemas import MAX_PER_PAGE
+
+router = APIRouter(tags=["insights"])
+SPARK = 30
+SORTS = {
+    "growth_pct": "growth_pct DESC NULLS LAST",
+    "growth": "growth DESC NULLS LAST",
+    "active_growth_pct": "active_growth_pct DESC NULLS LAST",
+    "subscribers": "end_subscribers DESC NULLS LAST",
+}
+
+
+class RisingSubreddit(msgspec.Struct):
+    subreddit: str
+    start_subscribers: int
+    end_subscribers: int
+    growth: int
+    growth_pct: float | None
+    start_active: int | None
+    end_active: int | None
+    active_growth_pct: float | None
+    points: int
+    since: datetime
+    until: datetime
+    sparkline: list[int]
+
+
+RISING_SQL = """
+WITH s AS (
+    SELECT subreddit, fact_at, subscribers, active_users, max(fact_at) OVER (PARTITION BY subreddit) AS last_at
+    FROM subreddit_snapshots WHERE subscribers IS NOT NULL
+), w AS (
+    SELECT subreddit, min(fact_at) AS since, max(fact_at) AS until, count(*) AS points,
+           (array_agg(subscribers ORDER BY fact_at))[1] AS start_subscribers,
+           (array_agg(subscribers ORDER BY fact_at DESC))[1] AS end_subscribers,
+           (array_agg(active_users ORDER BY fact_at))[1] AS start_active,
+           (array_agg(active_users ORDER BY fact_at DESC))[1] AS end_active,
+           array_agg(subscribers ORDER BY fact_at) AS sparkline
+    FROM s WHERE fact_at >= last_at - make_interval(days => $1)
+    GROUP BY subreddit
+    HAVING count(*) >= $2 AND max(fact_at) - min(fact_at) >= make_interval(days => $1 - 1)
+)
+SELECT subreddit, start_subscribers, end_subscribers, end_subscribers - start_subscribers AS growth,
+       CASE WHEN start_subscribers > 0 THEN (end_subscribers - start_subscribers)::float8 / start_subscribers END
+           AS growth_pct,
+       start_active, end_active,
+       CASE WHEN start_active > 0 THEN (end_active - start_active)::float8 / start_active END AS active_growth_pct,
+       points, since, until, sparkline, count(*) OVER () AS total
+FROM w
+"""
+
+
+def _spark(values: list[int]) -> list[int]:
+    if len(values) <= SPARK:
+        return values
+    step = (len(values) - 1) / (SPARK - 1)
+    return [values[round(i * step)] for i in range(SPARK)]
+
+
+@router.get("/insights/rising-subreddits", responses=doc(RisingSubreddit, paged=True),
+            summary="Subreddits ranked by growth over 7 or 30 days of their own snapshots")
+async def rising_subreddits(
+    days: Annotated[Literal["7", "30"], Query(description="The window: 7 or 30 days")] = "7",
+    sort: Annotated[Literal["growth_pct", "growth", "active_growth_pct", "subscribers"],
+                    Query(description="Ranking")] = "growth_pct",
+    min_points: Annotated[int, Query(ge=2, le=1000, description="Snapshots needed in the window")] = 3,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    found = await deps.pool.fetch(
+        f"{RISING_SQL} ORDER BY {SORTS[sort]}, subreddit LIMIT $3 OFFSET $4",
+        int(days), min_points, per_page, (page_no - 1) * per_page)
+    total = found[0]["total"] if found else 0
+    items = [{k: v for k, v in dict(r).items() if k != "total"} | {"sparkline": _spark(list(r["sparkline"]))}
+             for r in found]
+    return JSON(page(items, total, page_no, per_page))
