@@ -93,4 +93,6 @@ async def test_the_same_add_twice_is_one_request_and_one_command(
     assert [(c.kind, c.name.lower()) for c in commands] == [("subreddit", "twice_sub"), ("user", "twice_sub")]
     assert commands[0].request_id in ids
     assert state["status"] == "queued" and state["kind"] == "subreddit"
+    assert state["commands_waiting"] == 2  # both scrape.requested.reddit commands wait: no scraper runs
+
     assert unknown.status_code == 404

@@ -61,6 +61,9 @@ class RequestView(msgspec.Struct, omit_defaults=False):
     parts: int | None = None
     parts_done: int | None = None
     status_url: str = ""
+    # queued only: commands of this subject waiting in COMMANDS, this one included (the queue's
+    # length, an upper bound of the position); None when not queued or unknown
+    commands_waiting: int | None = None
 
 
 def status_url(request_id: str) -> str:
@@ -174,6 +177,16 @@ class Desk:
         return {"accepted": True, "event_id": opened.id, "subject": opened.record.get("subject") or "",
                 "target": target, **opened.fields()}
 
-    async def get(self, request_id: str) -> RequestView | None:
+    async def get(self, request_id: str, js: Any = None) -> RequestView | None:
         rec = await self.book.get(request_id)
-        return view(rec) if rec else None
+        if not rec:
+            return None
+        found = view(rec)
+        subject = rec.get("subject")
+        if found.status == "queued" and js is not None and subject:
+            try:
+                info = await js.stream_info(self.topology.stream("COMMANDS"), subjects_filter=subject)
+                found.commands_waiting = sum((info.state.subjects or {}).values())
+            except Exception:  # only a hint: the status answers without it
+                found.commands_waiting = None
+        return found

@@ -39,7 +39,7 @@ def replay_view(p: ReplayProgress) -> RequestView:
 @router.get("/{request_id}", responses=doc(RequestView),
             summary="A followed request: queued, running, done (with its result) or failed (with the reason)")
 async def get_request(request_id: RequestId, deps: Deps = Depends(get_deps)) -> JSON:
-    found = await deps.requests.get(request_id)
+    found = await deps.requests.get(request_id, deps.js)
     if found is not None:
         return JSON(msgspec.to_builtins(found))
     job = deps.replays.get(request_id)  # a replay's id is its request id

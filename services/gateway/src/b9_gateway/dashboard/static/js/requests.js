@@ -32,7 +32,8 @@ function statusLine(r) {
   if (r.status === 'running') return r.parts ? `running (${r.parts_done || 0} of ${r.parts} parts)` : 'running…';
   const wait = r.reason ? ` (${r.message || REASONS[r.reason] || r.reason})` : '';
   const at = r.estimated_start ? `, next try ${new Date(r.estimated_start).toLocaleTimeString()}` : '';
-  return `queued${wait}${at}`;
+  const line = r.commands_waiting > 1 ? `, ${r.commands_waiting} requests of this kind waiting` : '';
+  return `queued${wait}${line}${at}`;
 }
 
 /**
