@@ -14,7 +14,11 @@ function ticks(min, max, n = 4) {
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= step0);
   const lo = Math.floor(min / step) * step;
   const out = [];
-  for (let v = lo; v <= max + step * 0.001; v += step) out.push(Math.round(v * 1e6) / 1e6);
+  // up to the first tick at or above max, so the highest value stays inside the plot
+  for (let v = lo; ; v += step) {
+    out.push(Math.round(v * 1e6) / 1e6);
+    if (v >= max - step * 0.001) break;
+  }
   return out;
 }
 
@@ -22,9 +26,10 @@ function ticks(min, max, n = 4) {
  * series: [{name, points: [{x: Date|ms, y: number}]}]
  * opts: {title, height, format(y), xFormat(ms), area}
  */
-export function lineChart(series, { title, height = 220, width = 640, format = axisFmt, xFormat = (ms) => stamp(new Date(ms).toISOString()), area = true } = {}) {
+export function lineChart(series, { title, height = 220, width = 640, format = axisFmt, xFormat = null, area = true } = {}) {
   const H = height;
   const W = width;
+  const fmtX = xFormat || ((ms) => stamp(new Date(ms).toISOString()));
   const pts = series.flatMap((s) => s.points).filter((p) => p.y !== null && p.y !== undefined);
   const figure = h('figure.chart', { dataset: { chart: title } });
   if (pts.length === 0) {
@@ -35,13 +40,15 @@ export function lineChart(series, { title, height = 220, width = 640, format = a
     // One measurement is a value, not a trend: say it instead of a lone dot on a made-up axis.
     figure.dataset.points = String(pts.length);
     figure.append(h('div.chart-empty', 'One measurement so far (a line needs two): ',
-      series.filter((s) => s.points.length).map((s) => `${s.name} ${format(s.points[0].y)} at ${xFormat(+s.points[0].x)}`).join('; ')));
+      series.filter((s) => s.points.length).map((s) => `${s.name} ${format(s.points[0].y)} at ${fmtX(+s.points[0].x)}`).join('; ')));
     return figure;
   }
   figure.dataset.points = String(pts.length);
   const xs = pts.map((p) => +p.x);
   const ys = pts.map((p) => p.y);
-  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  // Axis labels: dates when the series spans days, else times (the full stamp is in each point's title)
+  const tickFmt = xFormat || (x1 - x0 > 2 * 86400e3 ? (ms) => dayLabel(ms) : (ms) => new Date(ms).toISOString().slice(11, 16));
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
   // Zoom in when the values sit far from zero (follower counts), else start at zero.
@@ -59,7 +66,7 @@ export function lineChart(series, { title, height = 220, width = 640, format = a
   const xticks = 4;
   for (let i = 0; i <= xticks; i++) {
     const x = x0 + ((x1 - x0) * i) / xticks;
-    svg.append(h('text.axis', { x: sx(x), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === xticks ? 'end' : 'middle' }, xFormat(x)));
+    svg.append(h('text.axis', { x: sx(x), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === xticks ? 'end' : 'middle' }, tickFmt(x)));
   }
   series.forEach((s, i) => {
     const color = s.color || COLORS[i % COLORS.length];
@@ -73,7 +80,7 @@ export function lineChart(series, { title, height = 220, width = 640, format = a
     svg.append(h('path.series', { d, stroke: color, fill: 'none' }));
     for (const q of p.length <= 24 ? p : []) {
       const c = h('circle', { cx: sx(+q.x), cy: sy(q.y), r: 3, fill: color });
-      c.append(h('title', `${s.name}: ${format(q.y)} at ${xFormat(+q.x)}`));
+      c.append(h('title', `${s.name}: ${format(q.y)} at ${fmtX(+q.x)}`));
       svg.append(c);
     }
   });
@@ -82,8 +89,14 @@ export function lineChart(series, { title, height = 220, width = 640, format = a
     figure.append(h('div.legend', series.filter((s) => s.points.some((q) => q.y !== null && q.y !== undefined)).map((s, i) => h('span.legend-item', h('span.swatch', { dataset: { c: i } }), s.name))));
     figure.querySelectorAll('.swatch').forEach((el, i) => { el.style.background = series[i].color || COLORS[i % COLORS.length]; });
   }
-  figure.append(srTable(series, format, xFormat));
+  figure.append(srTable(series, format, fmtX));
   return figure;
+}
+
+function dayLabel(ms) {
+  const d = new Date(ms);
+  const year = d.getUTCFullYear() === new Date().getUTCFullYear() ? {} : { year: 'numeric' };
+  return d.toLocaleDateString('en-GB', { day: '2-digit', month: 'short', ...year, timeZone: 'UTC' });
 }
 
 function srTable(series, format, xFormat) {
