@@ -20,7 +20,9 @@ async def test_add_with_reddit_unreachable_fails_with_the_connection_reason(
     dead = f"http://127.0.0.1:{closed_port()}"
     await put_control(rt, "reddit", requests_per_minute=60_000, interval_seconds=3600)
     async with (
-        running((reddit_service(StaticTracked([])), reddit_settings(common_settings, dead))),
+        # the service's default timeout and retries (3 attempts, 0.5 s backoff), as deployed
+        running((reddit_service(StaticTracked([])), reddit_settings(
+            common_settings, dead, reddit_timeout_seconds=16.0, reddit_max_attempts=3, reddit_retry_base_seconds=0.5))),
         gateway(common_settings, database_url, tmp_path) as (api, _),
     ):
         r = await api.post("/api/v1/subreddits", json={"name": "nowhere_sub"})
