@@ -163,3 +163,11 @@ async def test_every_json_success_answer_has_its_shape_documented(spec: dict[str
                         and schema.get("type") not in ("object", "array"):
                     vague.append((method, path, code, schema))
     assert not vague, vague
+
+
+async def test_parameters_are_never_null_in_the_document(spec: dict[str, Any]) -> None:
+    """A list parameter documented as anyOf [array, null] let a bare string pass as 'invalid'
+    although it is the same request on the wire as a one-item list."""
+    nullable = [(path, p["name"]) for path, ops in spec["paths"].items() for op in ops.values()
+                for p in op.get("parameters", []) if any(v.get("type") == "null" for v in p["schema"].get("anyOf", []))]
+    assert not nullable, nullable

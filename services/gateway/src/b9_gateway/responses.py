@@ -9,6 +9,7 @@ and the input rules the schema states for every operation.
 - 409 for writes (the request conflicts with the current state: the answer says why);
 - 503 for everything behind PostgreSQL / NATS (``Retry-After``, JSON reason);
 - 429 for the open routes that count failed sign-ins (``/api/v1/login``);
+- parameters are never null (FastAPI's ``anyOf [X, null]`` keeps X);
 - every request string (parameters and bodies) excludes NUL (PostgreSQL cannot store it;
   ``answers.RejectNul`` refuses it before any route runs);
 - ``x-b9-rules`` on operations with rules a JSON Schema cannot state (cross-field checks,
@@ -116,6 +117,20 @@ def _nul_free(schema: Any, components: dict[str, Any], seen: set[str]) -> None:
         _nul_free(sub, components, seen)
 
 
+def _not_null(param: dict[str, Any]) -> None:
+    """A query or path parameter is never null (absent means no value): keep the other branch
+    of FastAPI's ``anyOf [X, null]``, as ``query.openapi_parameters`` does for the fast lane. A
+    list parameter with its null branch reads, on the wire, like a bare string."""
+    schema = param.get("schema")
+    if not isinstance(schema, dict):
+        return
+    variants = schema.get("anyOf")
+    if variants:
+        rest = [v for v in variants if v.get("type") != "null"]
+        if len(rest) == 1 and len(rest) < len(variants):
+            param["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **rest[0]}
+
+
 def standardize(spec: dict[str, Any]) -> None:
     components = spec.get("components", {}).get("schemas", {})
     seen: set[str] = set()
@@ -123,6 +138,7 @@ def standardize(spec: dict[str, Any]) -> None:
         for method, op in ops.items():
             _document(path, method, op)
             for param in op.get("parameters", []):
+                _not_null(param)
                 _nul_free(param.get("schema"), components, seen)
             for media in op.get("requestBody", {}).get("content", {}).values():
                 _nul_free(media.get("schema"), components, seen)
