@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alenv import Stack, wait_for
-from b9_common.events import SubredditFetched, now
+from b9_common.events import CreatorAnalytics, CreatorScraped, SubredditFetched, now
 
 # name -> subscribers per day, oldest first (the last value is today)
 HISTORY = {
@@ -44,3 +44,47 @@ async def test_rising_subreddits_rank_known_growth_and_skip_short_histories(st: 
     assert [r["subreddit"] for r in month["items"]] == ["slow"]  # the only one with 30 days
     assert month["items"][0]["growth"] == 1500 and len(month["items"][0]["sparkline"]) == 30
     assert (await st.client.get("/api/v1/insights/rising-subreddits", params={"days": 14})).status_code == 422
+
+
+def _creator(uid: str, followers: int, rate: float, views: float) -> CreatorScraped:
+    return CreatorScraped(ig_user_id=uid, username=f"user{uid}", followers_count=followers,
+                          analytics=CreatorAnalytics(engagement_rate=rate, avg_reel_views=views))
+
+
+async def test_creator_flags_carry_their_reasons_and_make_the_score(st: Stack) -> None:
+    t, envs = now(), []
+
+    def scraped(uid: str, days_ago: int, followers: int, rate: float, views: float) -> None:
+        envs.append(st.rt.publisher.envelope(_creator(uid, followers, rate, views),
+                                             occurred_at=t - timedelta(days=days_ago)))
+
+    for k in range(6):  # ordinary creators of 10^4 followers: engagement 2.5-3.5 %, 0.1 views per follower
+        for d in (20, 10, 0):
+            scraped(f"p{k}", d, 20_000 + 100 * k + 50 * (20 - d), 0.025 + 0.002 * k, 2_000)
+    scraped("bought", 35, 20_000, 0.005, 2_500)
+    scraped("bought", 34, 30_000, 0.005, 2_500)  # +50 % overnight...
+    scraped("bought", 0, 30_100, 0.005, 2_500)  # ...then nothing for a month
+    scraped("pods", 0, 40_000, 0.2, 4_000)
+    scraped("viewbot", 0, 15_000, 0.03, 200_000)
+    await st.rt.publisher.publish_many(envs)
+    await wait_for(lambda: st.pool.fetchval("SELECT count(*) = 23 FROM creator_follower_history"),
+                   what="every history point")
+    r = await st.client.get("/api/v1/insights/creator-authenticity")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    got = {c["ig_user_id"]: c for c in body["items"]}
+    assert [c["ig_user_id"] for c in body["items"]] == ["bought", "pods", "viewbot"]  # by score, peers unflagged
+    bought = got["bought"]
+    assert bought["score"] == 80
+    assert [s["signal"] for s in bought["signals"]] == ["follower_jump", "engagement_low", "stall_after_spike"]
+    assert "followers rose 50.0 % (20,000 -> 30,000)" in bought["signals"][0]["explanation"]
+    assert "0.5 %" in bought["signals"][1]["explanation"] and "median" in bought["signals"][1]["explanation"]
+    assert "only 0.3 % in the next 34 days" in bought["signals"][2]["explanation"]
+    assert [(s["signal"], got["pods"]["score"]) for s in got["pods"]["signals"]] == [("engagement_high", 25)]
+    assert [s["signal"] for s in got["viewbot"]["signals"]] == ["views_outlier"]
+    assert "13.333 per follower" in got["viewbot"]["signals"][0]["explanation"]
+    assert body["thresholds"]["jump_pct"] == 0.2
+    # thresholds live in the control bucket: a looser views band clears the view-bot
+    await st.deps.control.put("insights.authenticity", b'{"views_high": 20}')
+    again = (await st.client.get("/api/v1/insights/creator-authenticity")).json()
+    assert "viewbot" not in [c["ig_user_id"] for c in again["items"]] and again["thresholds"]["views_high"] == 20

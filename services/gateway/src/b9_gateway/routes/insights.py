@@ -4,6 +4,9 @@ Rising subreddits (``GET /api/v1/insights/rising-subreddits``): subscriber and a
 the last 7 or 30 days of each subreddit's own snapshots (``subreddit_snapshots``, one per fetch),
 ranked, with a sparkline. Only subreddits with enough history are listed: at least ``min_points``
 snapshots spanning the whole window (less one day of slack).
+
+Creator authenticity (``GET /api/v1/insights/creator-authenticity``): the signals of
+``b9_gateway.authenticity`` per creator, each with its explanation, and the score they make.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Annotated, Literal
 
 import msgspec
 from fastapi import APIRouter, Depends, Query
+from nats.js.errors import KeyNotFoundError
 
+from b9_gateway import authenticity
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, page
 from b9_gateway.openapi import doc
@@ -94,3 +99,56 @@ async def rising_subreddits(
     items = [{k: v for k, v in dict(r).items() if k != "total"} | {"sparkline": _spark(list(r["sparkline"]))}
              for r in found]
     return JSON(page(items, total, page_no, per_page))
+
+
+class Signal(msgspec.Struct):
+    signal: str
+    explanation: str
+
+
+class CreatorAuthenticity(msgspec.Struct):
+    ig_user_id: str
+    username: str | None
+    followers_count: int
+    engagement_rate: float | None
+    score: int
+    signals: list[Signal]
+
+
+CREATORS_SQL = """
+SELECT c.ig_user_id, c.username, c.followers_count, c.engagement_rate, c.avg_reel_views,
+       coalesce(array_agg(h.followers_count ORDER BY h.fact_at) FILTER (WHERE h.fact_at IS NOT NULL), '{}')
+           AS history,
+       coalesce(array_agg(h.fact_at ORDER BY h.fact_at) FILTER (WHERE h.fact_at IS NOT NULL), '{}') AS history_at
+FROM instagram_creators c LEFT JOIN creator_follower_history h USING (ig_user_id)
+WHERE c.followers_count > 0
+GROUP BY c.ig_user_id
+"""
+THRESHOLDS_KEY = "insights.authenticity"
+
+
+async def thresholds(deps: Deps) -> dict[str, float]:
+    """The defaults, overridden by the control bucket's ``insights.authenticity`` (a JSON object)."""
+    try:
+        entry = await deps.control.get(THRESHOLDS_KEY)
+        given = msgspec.json.decode(entry.value or b"{}", type=dict[str, float])
+    except (KeyNotFoundError, msgspec.DecodeError):
+        given = {}
+    return {**authenticity.DEFAULTS, **{k: v for k, v in given.items() if k in authenticity.DEFAULTS}}
+
+
+@router.get("/insights/creator-authenticity", responses=doc(CreatorAuthenticity, paged=True),
+            summary="Creators' authenticity signals (each explained) and the score they make, highest first")
+async def creator_authenticity(
+    min_score: Annotated[int, Query(ge=0, le=100, description="Only creators scoring at least this")] = 1,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
+    deps: Deps = Depends(get_deps),
+) -> JSON:
+    rows = [dict(r) for r in await deps.pool.fetch(CREATORS_SQL)]
+    t = await thresholds(deps)
+    found = [a for a in authenticity.assess(rows, t) if a["score"] >= min_score]
+    found.sort(key=lambda a: (-a["score"], a["username"] or "", a["ig_user_id"]))
+    start = (page_no - 1) * per_page
+    body = page(found[start:start + per_page], len(found), page_no, per_page)
+    return JSON({**body, "thresholds": t})
