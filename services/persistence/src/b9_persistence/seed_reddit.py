@@ -172,7 +172,8 @@ class RedditSeed:
             name, scale, st = subreddit_name(si), max(1.0, self.subs[si] ** 0.5 / 20), self.stats[si]
             golden, good_day, nsfw = self.golden[si], self.day_bias[si], si % 10 < 7
             lift = [scale * (1.6 + math.cos(2 * math.pi * (h - golden) / 24)) for h in range(24)]
-            authors = st.authors
+            authors, hour_sum, hour_n, day_sum, day_n = st.authors, st.hour_sum, st.hour_n, st.day_sum, st.day_n
+            sum_score = sum_comments = 0
             for _ in range(cnt):
                 hour = int(golden + 7 * (rand() + rand() + rand() - 1.5)) % 24  # ~normal, sd 3.5 h
                 days = int(30 * rand() ** 1.15)
@@ -195,16 +196,18 @@ class RedditSeed:
                 ))
                 if len(authors) < AUTHORS_SAMPLED:
                     authors.setdefault(ai, None)
-                st.n, st.score, st.comments = st.n + 1, st.score + score, st.comments + comments
+                sum_score += score
+                sum_comments += comments
                 if score > 0:
-                    st.hour_sum[hour] += score
-                    st.hour_n[hour] += 1
-                    st.day_sum[wd] += score
-                    st.day_n[wd] += 1
+                    hour_sum[hour] += score
+                    hour_n[hour] += 1
+                    day_sum[wd] += score
+                    day_n[wd] += 1
                 n += 1
                 if len(batch) == 100:
                     yield self._posts_env(k, batch)
                     k, batch = k + 1, []
+            st.n, st.score, st.comments = cnt, sum_score, sum_comments
         if batch:
             yield self._posts_env(k, batch)
 
