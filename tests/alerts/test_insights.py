@@ -60,14 +60,15 @@ async def test_creator_flags_carry_their_reasons_and_make_the_score(st: Stack) -
 
     for k in range(6):  # ordinary creators of 10^4 followers: engagement 2.5-3.5 %, 0.1 views per follower
         for d in (20, 10, 0):
-            scraped(f"p{k}", d, 20_000 + 100 * k + 50 * (20 - d), 0.025 + 0.002 * k, 2_000)
-    scraped("bought", 35, 20_000, 0.005, 2_500)
-    scraped("bought", 34, 30_000, 0.005, 2_500)  # +50 % overnight...
-    scraped("bought", 0, 30_100, 0.005, 2_500)  # ...then nothing for a month
-    scraped("pods", 0, 40_000, 0.2, 4_000)
-    scraped("viewbot", 0, 15_000, 0.03, 200_000)
+            scraped(f"p{k}", d, 20_000 + 100 * k + 50 * (20 - d), 2.5 + 0.2 * k, 2_000)
+    scraped("bought", 35, 20_000, 0.5, 2_500)
+    scraped("bought", 34, 30_000, 0.5, 2_500)  # +50 % overnight...
+    scraped("bought", 0, 30_100, 0.5, 2_500)  # ...then nothing for a month
+    scraped("pods", 0, 40_000, 20.0, 4_000)
+    scraped("viewbot", 0, 15_000, 3.0, 200_000)
+    scraped("private", 0, 25_000, 0.0, 0)  # no media read: no rate, not a low one
     await st.rt.publisher.publish_many(envs)
-    await wait_for(lambda: st.pool.fetchval("SELECT count(*) = 23 FROM creator_follower_history"),
+    await wait_for(lambda: st.pool.fetchval("SELECT count(*) = 24 FROM creator_follower_history"),
                    what="every history point")
     r = await st.client.get("/api/v1/insights/creator-authenticity")
     assert r.status_code == 200, r.text
@@ -78,7 +79,7 @@ async def test_creator_flags_carry_their_reasons_and_make_the_score(st: Stack) -
     assert bought["score"] == 80
     assert [s["signal"] for s in bought["signals"]] == ["follower_jump", "engagement_low", "stall_after_spike"]
     assert "followers rose 50.0 % (20,000 -> 30,000)" in bought["signals"][0]["explanation"]
-    assert "0.5 %" in bought["signals"][1]["explanation"] and "median" in bought["signals"][1]["explanation"]
+    assert "engagement rate 0.50 % is under 0.25 x the median 3.00 %" in bought["signals"][1]["explanation"]
     assert "only 0.3 % in the next 34 days" in bought["signals"][2]["explanation"]
     assert [(s["signal"], got["pods"]["score"]) for s in got["pods"]["signals"]] == [("engagement_high", 25)]
     assert [s["signal"] for s in got["viewbot"]["signals"]] == ["views_outlier"]

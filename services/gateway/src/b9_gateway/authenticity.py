@@ -8,6 +8,8 @@ JSON object overriding any of them, read on every request):
   (same power of ten of followers): bought followers do not engage. Weight 40.
 - ``engagement_low`` / ``engagement_high``: engagement rate below ``low_ratio`` x or above
   ``high_ratio`` x that peer median (at least ``min_peers`` peers with a rate). Weight 25.
+  Rates are in percent as the instagram scraper stores them; a rate of 0 (no media read) is
+  unknown, neither low nor a peer.
 - ``views_outlier``: average reel views per follower below ``views_low`` or above ``views_high``.
   Weight 20.
 - ``stall_after_spike``: after a jump of ``jump_pct``, growth over the following ``stall_days`` days
@@ -38,8 +40,9 @@ def bucket(followers: int) -> int:
 def peer_medians(creators: list[dict[str, Any]], min_peers: float) -> dict[int, float]:
     rates: dict[int, list[float]] = {}
     for c in creators:
-        if c.get("engagement_rate") is not None:
-            rates.setdefault(bucket(c["followers_count"]), []).append(c["engagement_rate"])
+        rate = _known(c.get("engagement_rate"))
+        if rate is not None:
+            rates.setdefault(bucket(c["followers_count"]), []).append(rate)
     return {b: statistics.median(r) for b, r in rates.items() if len(r) >= min_peers}
 
 
@@ -47,9 +50,19 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
 
 
+def _rate(x: float) -> str:
+    """Engagement rates are stored in percent already (the instagram scraper's analytics)."""
+    return f"{x:.2f} %"
+
+
+def _known(rate: Any) -> float | None:
+    """0 means no reel or post was read (private, empty): no rate, not a low one."""
+    return float(rate) if rate is not None and rate > 0 else None
+
+
 def signals(c: dict[str, Any], medians: dict[int, float], t: dict[str, float]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    followers, rate = c["followers_count"], c.get("engagement_rate")
+    followers, rate = c["followers_count"], _known(c.get("engagement_rate"))
     median = medians.get(bucket(followers))
     hist: list[int] = list(c.get("history") or [])
     at: list[datetime] = list(c.get("history_at") or [])
@@ -59,16 +72,16 @@ def signals(c: dict[str, Any], medians: dict[int, float], t: dict[str, float]) -
         i, j = max(big, key=lambda x: x[1])
         out.append({"signal": "follower_jump", "explanation":
                     f"followers rose {_pct(j)} ({hist[i - 1]:,} -> {hist[i]:,}) between {at[i - 1]:%Y-%m-%d} and "
-                    f"{at[i]:%Y-%m-%d} while the engagement rate is {_pct(rate)}, under "
-                    f"{t['jump_engagement_ratio']:g} x the {_pct(median)} of creators of similar size"})
+                    f"{at[i]:%Y-%m-%d} while the engagement rate is {_rate(rate)}, under "
+                    f"{t['jump_engagement_ratio']:g} x the {_rate(median)} of creators of similar size"})
     if rate is not None and median:
         if rate < median * t["low_ratio"]:
             out.append({"signal": "engagement_low", "explanation":
-                        f"engagement rate {_pct(rate)} is under {t['low_ratio']:g} x the median {_pct(median)} "
+                        f"engagement rate {_rate(rate)} is under {t['low_ratio']:g} x the median {_rate(median)} "
                         f"of creators with 10^{bucket(followers)} followers"})
         elif rate > median * t["high_ratio"]:
             out.append({"signal": "engagement_high", "explanation":
-                        f"engagement rate {_pct(rate)} is over {t['high_ratio']:g} x the median {_pct(median)} "
+                        f"engagement rate {_rate(rate)} is over {t['high_ratio']:g} x the median {_rate(median)} "
                         f"of creators with 10^{bucket(followers)} followers (engagement pods, bought likes)"})
     views = c.get("avg_reel_views")
     if views is not None and followers > 0 and views > 0:

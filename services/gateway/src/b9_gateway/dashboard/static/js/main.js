@@ -4,18 +4,20 @@ import { api, live, setUnauthorizedHandler, setRole } from './api.js';
 import { loading, errorBox } from './ui.js';
 
 const NAV = [
-  ['Monitor', [['#/', 'Overview', 'overview']]],
+  ['Monitor', [['#/', 'Overview', 'overview'], ['#/alerts', 'Alerts', 'alerts']]],
   ['Reddit', [
     ['#/reddit/review', 'Subreddit review', 'review'],
     ['#/reddit/categorization', 'Categorization', 'categorization'],
     ['#/reddit/posting', 'Posting', 'posting'],
     ['#/reddit/posts', 'Post analysis', 'posts'],
     ['#/reddit/users', 'User analysis', 'users'],
+    ['#/reddit/rising', 'Rising subreddits', 'rising'],
   ]],
   ['Instagram', [
     ['#/instagram/review', 'Creator review', 'creators'],
     ['#/instagram/niching', 'Niching', 'niching'],
     ['#/instagram/reels', 'Reels', 'reels'],
+    ['#/instagram/authenticity', 'Authenticity', 'authenticity'],
   ]],
   ['Admin', [
     ['#/models', 'Models', 'models'],
@@ -43,6 +45,9 @@ const ROUTES = [
   [/^\/admin\/dlq$/, 'dlq', 'dlqPage'],
   [/^\/admin\/replays$/, 'replays', 'replaysPage'],
   [/^\/admin\/accounts$/, 'accounts', 'accountsPage'],
+  [/^\/alerts$/, 'alerts', 'alertsPage'],
+  [/^\/reddit\/rising$/, 'insights', 'risingPage'],
+  [/^\/instagram\/authenticity$/, 'insights', 'authenticityPage'],
 ];
 
 const app = document.getElementById('app');
