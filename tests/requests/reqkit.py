@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from b9_common.service import connect
 from b9_common.settings import CommonSettings
 from b9_gateway.app import create_app
@@ -20,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reasons"))
 from stack import base, events, wait_for
 
 API_KEY = "requests-test-key-0123456789"
-__all__ = ["API_KEY", "events", "gateway", "poll_status", "wait_for"]
+__all__ = ["API_KEY", "events", "gateway", "gateway_server", "poll_status", "wait_for"]
 
 
 @contextlib.asynccontextmanager
@@ -40,6 +43,27 @@ async def gateway(common: CommonSettings, database_url: str, tmp: Path
         await deps.aclose()
         await pool.close()
         await rt.close()
+
+
+@contextlib.asynccontextmanager
+async def gateway_server(common: CommonSettings, database_url: str, tmp: Path) -> AsyncIterator[str]:
+    settings = GwSettings(**base(common), database_url=database_url, gateway_api_key=API_KEY,
+                          media_store_url=f"file://{tmp}", gateway_rate_limit=0)  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+        sock.close()
 
 
 async def poll_status(api: httpx.AsyncClient, url: str, statuses: tuple[str, ...],

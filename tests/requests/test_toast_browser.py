@@ -4,48 +4,20 @@ request's live status in its toast and ends with the failure's reason (connectio
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from b9_common.service import Runtime
 from b9_common.settings import CommonSettings
-from b9_gateway.app import create_app
-from b9_gateway.settings import Settings as GwSettings
 from b9_reddit_scraper.tracked import StaticTracked
-from reqkit import API_KEY
-from stack import base, ig_service, ig_settings, put_control, reddit_service, reddit_settings, running
+from reqkit import API_KEY, gateway_server
+from stack import ig_service, ig_settings, put_control, reddit_service, reddit_settings, running
 from upstreams import closed_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-@contextlib.asynccontextmanager
-async def gateway_server(common: CommonSettings, database_url: str, tmp: Path) -> AsyncIterator[str]:
-    settings = GwSettings(**base(common), database_url=database_url, gateway_api_key=API_KEY,
-                          media_store_url=f"file://{tmp}", gateway_rate_limit=0)  # type: ignore[arg-type]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
-        sock.close()
 
 
 async def test_the_add_subreddit_toast_ends_with_the_reason(
