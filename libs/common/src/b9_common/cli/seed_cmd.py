@@ -24,12 +24,12 @@ console = make_console()
 
 
 def seed_command(
-    scale: str = typer.Option("small", "--scale", help="small (~22k events) or full (the original's size)"),
+    scale: str = typer.Option("small", "--scale", help="small (~5k events, 18k posts) or full (the original's size)"),
     media: bool = typer.Option(True, "--media/--no-media",
                                help="generate images and clips for a few creators; the media service stores them"),
     media_wait: float = typer.Option(120.0, "--media-wait", help="seconds to wait for the media service's answers"),
 ) -> None:
-    """Publish synthetic subreddits, users, posts, creators and categorizations."""
+    """Publish synthetic subreddits, users, posts, creators, categorizations, decisions and media."""
     if scale not in ("small", "full"):
         raise typer.BadParameter("small or full", param_hint="--scale")
     with exit_on_config_error("b9"):
