@@ -1,5 +1,5 @@
 // Reels: cards with the stored thumbnails / videos (served from /media/...), search and sorts.
-import { h, clear, num, compact, pct, day, throttle } from '../dom.js';
+import { h, clear, num, compact, pct, ago, throttle } from '../dom.js';
 import { get, live, settled } from '../api.js';
 import { mediaUrl } from '../dom.js';
 import { pageHeader, statCards, select, searchBox, pager } from '../ui.js';
@@ -16,7 +16,7 @@ export function mediaCard(m) {
     h('div.meta',
       h('div.caption', { title: m.caption || '' }, m.caption || h('span.muted', 'No caption')),
       h('div.metrics', m.kind === 'reel' ? h('span', `${compact(m.play_count)} views`) : null, h('span', `${compact(m.like_count)} likes`), h('span', `${compact(m.comment_count)} comments`)),
-      h('div.muted', m.username ? h('a', { href: `#/instagram/creators/${encodeURIComponent(m.ig_user_id)}` }, `@${m.username}`) : null, ` · ${day(m.taken_at)} · ${pct(100 * (m.engagement_rate || 0), 1)} eng.`)));
+      h('div.muted', m.username ? h('a', { href: `#/instagram/creators/${encodeURIComponent(m.ig_user_id)}` }, `@${m.username}`) : null, ` · ${ago(m.taken_at)} · ${pct(100 * (m.engagement_rate || 0), 1)} eng.`)));
 }
 
 export async function reelsPage({ main }) {
