@@ -68,6 +68,7 @@ export const EVENT_STREAMS = {
   'creator.related_processed': 'SCRAPE', 'scrape.attempted': 'SCRAPE',
   'subreddit.categorized': 'DERIVED', 'creator.categorized': 'DERIVED',
   'media.stored': 'DERIVED', 'media.failed': 'DERIVED',
+  'notification.created': 'DERIVED', 'webhook.delivered': 'DERIVED', 'webhook.failed': 'DERIVED',
   'scrape.requested.reddit': 'COMMANDS', 'scrape.requested.instagram': 'COMMANDS',
   'categorize.requested': 'COMMANDS', 'media.requested': 'COMMANDS',
 };

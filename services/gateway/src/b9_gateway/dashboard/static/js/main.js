@@ -2,6 +2,7 @@
 import { h, clear } from './dom.js';
 import { api, live, setUnauthorizedHandler, setRole } from './api.js';
 import { loading, errorBox } from './ui.js';
+import { bell } from './bell.js';
 
 const NAV = [
   ['Monitor', [['#/', 'Overview', 'overview'], ['#/alerts', 'Alerts', 'alerts']]],
@@ -79,7 +80,7 @@ function shell() {
     }
   });
   const nav = h('nav.sidebar', { 'aria-label': 'Main' },
-    h('div.brand', h('span.logo', 'b9'), h('span', 'Agency dashboard')),
+    h('div.brand', h('span.logo', 'b9'), h('span', 'Agency dashboard'), bell()),
     NAV.map(([group, links]) => h('div.nav-group', h('div.nav-title', { id: `nav-${group}` }, group),
       h('ul', { 'aria-labelledby': `nav-${group}` }, links.map(([href, label, id]) => h('li', h('a.nav-link', { href, dataset: { nav: id } }, label)))))),
     h('div.sidebar-foot', status,

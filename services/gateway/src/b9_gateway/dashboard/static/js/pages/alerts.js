@@ -1,8 +1,8 @@
 // Alerts: rules (reviewers and admins make them), the notifications they raised, each rule's
 // webhook deliveries. Read state is this browser's: the newest notification seen is kept per
 // person in localStorage and sent as `since` (the API counts the later ones as unread).
-import { h, clear, num, stamp, toast } from '../dom.js';
-import { get, post, patch, del } from '../api.js';
+import { h, clear, num, stamp, toast, throttle } from '../dom.js';
+import { get, post, patch, del, live, settled } from '../api.js';
 import { pageHeader, dataTable, button, badge, dialog, field, statCards } from '../ui.js';
 import { historySection } from '../history.js';
 
@@ -35,6 +35,7 @@ export async function alertsPage({ main }) {
         button('Delete', () => remove(r), { small: true, kind: 'danger', 'aria-label': `Delete ${r.name}` })) },
     ],
   });
+  const offLive = live.on('notification.created', settled(throttle(() => load(), 1000)));
   const notes = dataTable({
     caption: 'Notifications', key: (n) => n.id, empty: 'No notifications yet.',
     cols: [
@@ -59,7 +60,11 @@ export async function alertsPage({ main }) {
 
   function markRead() {
     const first = notes.el.querySelector('tbody tr');
-    get('/notifications', { per_page: 1 }).then((p) => { if (p.items.length) localStorage.setItem(SEEN_KEY, p.items[0].created_at); load(); });
+    get('/notifications', { per_page: 1 }).then((p) => {
+      if (p.items.length) localStorage.setItem(SEEN_KEY, p.items[0].created_at);
+      window.dispatchEvent(new Event('b9-notifications-read'));
+      load();
+    });
     return first;
   }
 
@@ -105,4 +110,5 @@ export async function alertsPage({ main }) {
   clear(main, pageHeader('Alerts', 'Rules over the live stream, what they raised, where it was sent',
     button('Mark all read', markRead), button('New rule', create, { kind: 'primary' })), stats, rules.el, notes.el);
   await load();
+  return { dispose: offLive };
 }

@@ -1,0 +1,41 @@
+// The notifications bell in the sidebar: unread count (after this browser's last-read cursor),
+// refreshed live when the feed brings `notification.created`, and when the Alerts page marks read.
+import { h } from './dom.js';
+import { live, settled } from './api.js';
+import { unreadCount } from './pages/alerts.js';
+
+function icon() {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  for (const [k, v] of Object.entries({ viewBox: '0 0 24 24', width: '18', height: '18', fill: 'none', stroke: 'currentColor',
+    'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true' })) svg.setAttribute(k, v);
+  for (const d of ['M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9', 'M10.3 21a1.94 1.94 0 0 0 3.4 0']) {
+    const p = document.createElementNS(NS, 'path');
+    p.setAttribute('d', d);
+    svg.append(p);
+  }
+  return svg;
+}
+
+export function bell() {
+  const count = h('span.badge.info.bell-count', { hidden: true, 'aria-live': 'polite' });
+  const el = h('a.bell', { href: '#/alerts', title: 'Notifications', 'aria-label': 'Notifications' }, icon(), count);
+  Object.assign(el.style, { marginLeft: 'auto', display: 'inline-flex', alignItems: 'center', gap: '4px', color: 'inherit' });
+  let timer = null;
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try {
+        const n = await unreadCount();
+        count.textContent = n > 99 ? '99+' : String(n);
+        count.hidden = n === 0;
+        count.style.display = n === 0 ? 'none' : '';
+        el.setAttribute('aria-label', `Notifications: ${n} unread`);
+      } catch { /* signed out or offline: the next event or page view tries again */ }
+    }, 300);
+  };
+  live.on('notification.created', settled(refresh));  // after persistence has stored it
+  window.addEventListener('b9-notifications-read', refresh);
+  refresh();
+  return el;
+}
