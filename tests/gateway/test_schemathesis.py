@@ -7,8 +7,10 @@ rejected, positive data accepted, auth, ...), every operation, a fresh random se
 Only the live event feed (``/api/v1/events``) is left out: it is a server-sent stream that
 never ends, so no request to it completes (tests/gateway/test_live_feed.py covers it).
 
-Operations whose document lists ``x-b9-rules`` (rules a JSON Schema cannot state, answered
-422 naming the field) accept 422 for schema-valid data; exactly those, read from the document.
+The stateful phase follows links from Location headers only (the dependency analysis links
+nullable response fields to path parameters). Operations whose document lists ``x-b9-rules``
+(rules a JSON Schema cannot state, answered 422 naming the field) accept 422 for schema-valid
+data; exactly those, read from the document.
 """
 
 from __future__ import annotations
@@ -59,7 +61,11 @@ def config_for(spec: dict[str, Any]) -> str:
                     '[operations.checks.positive_data_acceptance]\n'
                     'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]\n'
                 )
-    return "\n".join(blocks)
+    # Stateful phase: links from Location headers only. The dependency analysis also links a
+    # nullable response field to a path parameter (a user's model_id: null -> GET /models/None)
+    # and counts the 422 as "valid data rejected": a false positive of the inference.
+    inference = '[phases.stateful.inference]\nalgorithms = ["location-headers"]\n'
+    return "\n".join([inference, *blocks])
 
 
 @pytest.mark.slow
