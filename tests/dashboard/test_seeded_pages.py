@@ -1,6 +1,6 @@
 """Acceptance (#18): after `b9 seed --scale small` on a fresh database (media through the real
-media service), every page shows the data it exists to show, and axe-core finds no serious or
-critical violation on any page. Screenshots: test-artifacts/screenshots/seed-*.png."""
+media service), every page shows the data it exists to show, and axe-core finds no violation
+(of any impact) on any page. Screenshots: test-artifacts/screenshots/seed-*.png."""
 
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ PAGES = ["#/", "#/reddit/review", "#/reddit/categorization", "#/reddit/posting",
          "#/admin/dlq", "#/admin/replays", "#/admin/accounts"]
 
 
-async def test_axe_finds_no_serious_violation_on_any_page(spage: Any, seeded: Seeded, tmp_path: Path) -> None:
+async def test_axe_finds_no_violation_on_any_page(spage: Any, seeded: Seeded, tmp_path: Path) -> None:
     pg = spage
     axe = await axe_source()
     user = await seeded.pool.fetchval("SELECT username FROM reddit_users ORDER BY total_karma DESC LIMIT 1")
@@ -231,7 +231,7 @@ async def _axe(pg: Any, axe: str) -> list[str]:
       const r = await axe.run(context, { resultTypes: ['violations'],
                                          rules: { 'no-autoplay-audio': { enabled: false } } });
       if (!r.passes.length) return ['axe checked nothing'];
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+      return r.violations.map((v) =>
+        `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
     }""")
     return list(res)

@@ -135,7 +135,7 @@ function loginPage(message) {
   h('div.field', h('label', { for: 'login-key' }, 'API key'), input,
     h('small#login-help.muted', 'Your own key (b9 users add NAME --role ROLE prints it); the first admin key is in .b9/admin-api-key.')),
   err, submit);
-  clear(app, h('main.login-wrap', form));
+  clear(app, h('main#main.login-wrap', { tabindex: '-1' }, form)); // #main: the skip link's target here too
   input.focus();
 }
 

@@ -95,7 +95,8 @@ export function dataTable({ cols, key, caption, selectable = false, onSelect = (
   const headRow = h('tr');
   const renderHead = () => clear(headRow, selectable ? h('th.sel', { scope: 'col' }, allBox) : null,
     cols.map((c) => {
-      if (!c.sort || !onSort) return h('th', { scope: 'col', class: c.class }, c.label);
+      // a column without a visible label (row actions) still names itself to assistive technology
+      if (!c.sort || !onSort) return h('th', { scope: 'col', class: c.class }, c.label || h('span.sr-only', c.srLabel || 'Actions'));
       const on = cur && cur.sort === c.sort;
       const next = on ? (cur.order === 'asc' ? 'desc' : 'asc') : (c.order || 'desc');
       return h('th', { scope: 'col', class: c.class, 'aria-sort': on ? (cur.order === 'asc' ? 'ascending' : 'descending') : null },
