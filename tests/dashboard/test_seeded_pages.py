@@ -4,6 +4,7 @@ media service), every page shows the data it exists to show, and axe-core finds 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -235,3 +236,19 @@ async def _axe(pg: Any, axe: str) -> list[str]:
         `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
     }""")
     return list(res)
+
+
+async def test_a_history_of_one_point_says_so(spage: Any, seeded: Seeded) -> None:
+    """One scrape is a value, not a trend: no lone dot on a made-up two-hour axis."""
+    from b9_common.events import CreatorScraped
+
+    await seeded.rt.publisher.publish(CreatorScraped(ig_user_id="77000001", username="once.seen", followers_count=4321))
+    for _ in range(100):
+        if await seeded.pool.fetchval("SELECT count(*) FROM creator_follower_history WHERE ig_user_id = '77000001'"):
+            break
+        await asyncio.sleep(0.1)
+    await _go(spage, "#/instagram/creators/77000001")
+    chart = spage.locator("#follower-chart")
+    await expect(chart).to_contain_text("One measurement so far")
+    await expect(chart).to_contain_text("4,321")
+    await expect(chart.locator("svg")).to_have_count(0)
