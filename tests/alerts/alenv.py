@@ -124,11 +124,13 @@ async def wait_for(cond: Callable[[], Any], within: float = 15.0, what: str = "c
 
 @contextlib.asynccontextmanager
 async def stack(nats_url: str, namespace: str, database_url: str, *, alerts: bool = True,
-                allowed: str = "127.0.0.1", retry_seconds: float = 30.0) -> AsyncIterator[Stack]:
+                allowed: str = "127.0.0.1", retry_seconds: float = 30.0,
+                insights_interval: float = 600.0) -> AsyncIterator[Stack]:
     common = {"nats_url": nats_url, "b9_namespace": namespace, "metrics_port": -1, "database_url": database_url}
     gsettings = GSettings(**common, gateway_api_key=API_KEY, alert_webhook_allowed_hosts=allowed)  # type: ignore[arg-type]
     asettings = ASettings(**common, alert_webhook_allowed_hosts=allowed, alert_webhook_secret=SECRET,  # type: ignore[arg-type]
-                          alert_webhook_retry_seconds=retry_seconds, alert_webhook_timeout=2.0)
+                          alert_webhook_retry_seconds=retry_seconds, alert_webhook_timeout=2.0,
+                          alerts_insights_interval=insights_interval)
     rt = await connect(gsettings, "alerts-tests", "0")
     await rt.topology.provision(rt.js)
     stop = asyncio.Event()

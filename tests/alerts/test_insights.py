@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from alenv import Stack, wait_for
+from alenv import Stack, stack, wait_for
 from b9_common.events import CreatorAnalytics, CreatorScraped, SubredditFetched, now
 
 # name -> subscribers per day, oldest first (the last value is today)
@@ -89,3 +90,27 @@ async def test_creator_flags_carry_their_reasons_and_make_the_score(st: Stack) -
     await st.deps.control.put("insights.authenticity", b'{"views_high": 20}')
     again = (await st.client.get("/api/v1/insights/creator-authenticity")).json()
     assert "viewbot" not in [c["ig_user_id"] for c in again["items"]] and again["thresholds"]["views_high"] == 20
+
+
+async def test_rules_on_insights_notify_once_per_subreddit_and_creator(nats_url: str, namespace: str,
+                                                                      database_url: str) -> None:
+    async with stack(nats_url, namespace, database_url, insights_interval=0.3) as st:
+        t = now()
+        envs = [st.rt.publisher.envelope(SubredditFetched(name=name, subscribers=n, active_users=n // 10),
+                                         occurred_at=t - timedelta(days=len(subs) - 1 - i))
+                for name, subs in HISTORY.items() for i, n in enumerate(subs)]
+        envs += [st.rt.publisher.envelope(_creator(f"p{k}", 20_000 + k, 3.0, 2_000)) for k in range(6)]
+        envs.append(st.rt.publisher.envelope(_creator("pods", 40_000, 20.0, 4_000)))
+        await st.rt.publisher.publish_many(envs)
+        await wait_for(lambda: st.pool.fetchval("SELECT count(*) = 7 FROM instagram_creators"), what="the creators")
+        rising = (await st.client.post("/api/v1/alerts", json={
+            "name": "rising", "on": "subreddit.rising", "where": {"growth_pct": {"gte": 0.03}}})).json()
+        flagged = (await st.client.post("/api/v1/alerts", json={
+            "name": "pods", "on": "creator.flagged", "where": {"signals": "engagement_high"}})).json()
+        await wait_for(lambda: st.pool.fetchval("SELECT count(*) = 3 FROM notifications"), what="3 notifications")
+        await asyncio.sleep(1.0)  # several more evaluations: still once each
+        rows = await st.pool.fetch("SELECT rule_id, entity, title FROM notifications ORDER BY rule_id, entity")
+        assert sorted((r["rule_id"], r["entity"]) for r in rows) == sorted(
+            [(rising["id"], "fast"), (rising["id"], "slow"), (flagged["id"], "pods")])
+        assert {r["title"] for r in rows if r["entity"] == "fast"} == {"r/fast +100 % in 7 days"}
+        assert {r["title"] for r in rows if r["entity"] == "pods"} == {"@userpods flagged: engagement_high (score 25)"}

@@ -124,6 +124,23 @@ _LIST = [
     _t("media.failed", "media.failed", "An asset that could not be stored", _one("source_url"),
        lambda e, d: f"media failed: {d.get('reason')}", lambda e, d: "/#/"),
 ]
+# Insights (b9_common.insights), computed by the alerts service every ALERTS_INSIGHTS_INTERVAL seconds
+# from the read model: their "source" is not an event type.
+INSIGHTS = {"subreddit.rising": "insight.subreddit_rising", "creator.flagged": "insight.creator_flagged"}
+_LIST += [
+    Target("subreddit.rising", INSIGHTS["subreddit.rising"],
+           "A subreddit growing over its last 7 days of snapshots (growth_pct 0.25 = +25 %)", _one("subreddit"),
+           lambda e, d: f"r/{d.get('subreddit')} +{(d.get('growth_pct') or 0) * 100:.0f} % in 7 days",
+           lambda e, d: f"/#/reddit/subreddits/{d.get('subreddit')}",
+           frozenset({"subreddit", "start_subscribers", "end_subscribers", "growth", "growth_pct",
+                      "start_active", "end_active", "active_growth_pct", "points"})),
+    Target("creator.flagged", INSIGHTS["creator.flagged"],
+           "A creator with authenticity signals (score 0-100; signals: follower_jump, engagement_low, "
+           "engagement_high, views_outlier, stall_after_spike)", _one("ig_user_id"),
+           lambda e, d: f"@{d.get('username')} flagged: {', '.join(d.get('signals') or [])} (score {d.get('score')})",
+           _creator_link,
+           frozenset({"ig_user_id", "username", "followers_count", "engagement_rate", "score", "signals"})),
+]
 TARGETS: dict[str, Target] = {t.name: t for t in _LIST}
 
 
@@ -292,4 +309,4 @@ def compile_where(where: Any, fields: frozenset[str] | None = None) -> Predicate
     return node({} if where is None else where, "", 0)
 
 
-__all__ = ["OPS", "TARGETS", "Target", "WhereError", "anchor", "compile_where", "targets_by_source"]
+__all__ = ["INSIGHTS", "OPS", "TARGETS", "Target", "WhereError", "anchor", "compile_where", "targets_by_source"]

@@ -114,6 +114,34 @@ class Evaluator:
             self.published += len(out)
             self._remember(batch_ids)
 
+    async def evaluate_rows(self, source: str, rows: list[dict[str, Any]], day: str) -> int:
+        """Insight rows (``b9_common.insights``) against the rules on ``source``: the same matching,
+        caps and ids as events; occurrence ``once`` or, for ``repeat: every``, the UTC day."""
+        targets = self.rules.by_source.get(source)
+        out: list[Envelope[Any]] = []
+        batch_ids: set[str] = set()
+        for target, matcher in targets or ():
+            for row in rows:
+                for entity, f in target.items(row):
+                    for rule in matcher.candidates(f):
+                        if not rule.predicate(f):  # type: ignore[misc]
+                            continue
+                        self.matched += 1
+                        occurrence = "once" if rule.repeat == "once" else day
+                        nid = notification_id(rule.id, entity, occurrence)
+                        if nid in self.seen or nid in batch_ids or not self._admit(rule, entity):
+                            continue
+                        batch_ids.add(nid)
+                        out.append(self.publisher.envelope(NotificationCreated(
+                            rule_id=rule.id, rule_name=rule.name, on=rule.on, entity=entity, occurrence=occurrence,
+                            title=target.title(entity, f), link=target.link(entity, f), event_type=source,
+                            fields=_small(f)), id_=nid))
+        if out:
+            await self.publisher.publish_many(out)
+            self.published += len(out)
+            self._remember(batch_ids)
+        return len(out)
+
     def _remember(self, ids: set[str]) -> None:
         for i in ids:
             self.seen[i] = None

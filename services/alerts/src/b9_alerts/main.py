@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
+from b9_common import insights
+from b9_common.alert_rules import INSIGHTS
 from b9_common.errors import DecodeError
 from b9_common.events.catalogue import decoder_for, stream_subjects
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.topology import ConsumerSpec
+from nats.js.errors import KeyNotFoundError
 
 from b9_alerts import __version__
 from b9_alerts.handler import Evaluator
@@ -68,6 +73,14 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
                 log.warning("rules not reloaded: %s", exc)
 
     evaluator = Evaluator(rules, rt.publisher)
+
+    async def insights_loop() -> None:
+        while settings.alerts_insights_interval > 0:
+            await asyncio.sleep(settings.alerts_insights_interval)
+            try:
+                await evaluate_insights(pool, rt, evaluator)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("insights not evaluated: %s", exc)
     sender = Sender(settings, rules, rt.publisher, pool)
     evaluate, webhooks = consumer_specs(settings)
 
@@ -91,10 +104,31 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
             ConsumerDef(webhooks, batch_handler=sender.handle, batch=settings.alert_webhook_concurrency,
                         batch_concurrency=1, batch_wait=0.0),
         ],
-        loops=[evaluator.digest_loop, refresh],
+        loops=[evaluator.digest_loop, refresh, insights_loop],
         closers=[close],
         status=status,
     )
+
+
+async def evaluate_insights(pool: asyncpg.Pool, rt: Runtime, evaluator: Evaluator) -> int:
+    """Rules on insights: computed from the read model only when some active rule watches them."""
+    sources = evaluator.rules.by_source
+    day = datetime.now(UTC).date().isoformat()
+    n = 0
+    if INSIGHTS["subreddit.rising"] in sources:
+        rows = [dict(r) for r in await pool.fetch(insights.RISING_SQL, 7, 3)]
+        n += await evaluator.evaluate_rows(INSIGHTS["subreddit.rising"], rows, day)
+    if INSIGHTS["creator.flagged"] in sources:
+        control = await rt.topology.control_kv(rt.js)
+        try:
+            given = msgspec.json.decode((await control.get("insights.authenticity")).value or b"{}",
+                                        type=dict[str, float])
+        except (KeyNotFoundError, msgspec.DecodeError):
+            given = {}
+        found = insights.assess([dict(r) for r in await pool.fetch(insights.CREATORS_SQL)], given)
+        rows = [{**a, "signals": [s["signal"] for s in a["signals"]]} for a in found if a["score"] > 0]
+        n += await evaluator.evaluate_rows(INSIGHTS["creator.flagged"], rows, day)
+    return n
 
 
 SERVICE = ServiceDef(name="alerts", version=__version__, settings_cls=Settings, bootstrap=bootstrap)

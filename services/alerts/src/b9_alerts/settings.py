@@ -25,6 +25,8 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-i
     # Seconds before an unacknowledged event is handed out again (after a crash); webhook deliveries
     # add their retry time and timeout to it, so a delivery still retrying is never sent twice.
     alerts_ack_wait: float = 30.0
+    # Seconds between evaluations of the insight rules (subreddit.rising, creator.flagged); 0 = never.
+    alerts_insights_interval: float = 600.0
 
     def validate(self) -> None:
         super().validate()

@@ -6,7 +6,7 @@ ranked, with a sparkline. Only subreddits with enough history are listed: at lea
 snapshots spanning the whole window (less one day of slack).
 
 Creator authenticity (``GET /api/v1/insights/creator-authenticity``): the signals of
-``b9_gateway.authenticity`` per creator, each with its explanation, and the score they make.
+``b9_common.insights`` per creator, each with its explanation, and the score they make.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+from b9_common import insights as authenticity
+from b9_common.insights import CREATORS_SQL, RISING_SQL
 from fastapi import APIRouter, Depends, Query
 from nats.js.errors import KeyNotFoundError
 
-from b9_gateway import authenticity
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, page
 from b9_gateway.openapi import doc
@@ -49,29 +50,6 @@ class RisingSubreddit(msgspec.Struct):
     sparkline: list[int]
 
 
-RISING_SQL = """
-WITH s AS (
-    SELECT subreddit, fact_at, subscribers, active_users, max(fact_at) OVER (PARTITION BY subreddit) AS last_at
-    FROM subreddit_snapshots WHERE subscribers IS NOT NULL
-), w AS (
-    SELECT subreddit, min(fact_at) AS since, max(fact_at) AS until, count(*) AS points,
-           (array_agg(subscribers ORDER BY fact_at))[1] AS start_subscribers,
-           (array_agg(subscribers ORDER BY fact_at DESC))[1] AS end_subscribers,
-           (array_agg(active_users ORDER BY fact_at))[1] AS start_active,
-           (array_agg(active_users ORDER BY fact_at DESC))[1] AS end_active,
-           array_agg(subscribers ORDER BY fact_at) AS sparkline
-    FROM s WHERE fact_at >= last_at - make_interval(days => $1)
-    GROUP BY subreddit
-    HAVING count(*) >= $2 AND max(fact_at) - min(fact_at) >= make_interval(days => $1 - 1)
-)
-SELECT subreddit, start_subscribers, end_subscribers, end_subscribers - start_subscribers AS growth,
-       CASE WHEN start_subscribers > 0 THEN (end_subscribers - start_subscribers)::float8 / start_subscribers END
-           AS growth_pct,
-       start_active, end_active,
-       CASE WHEN start_active > 0 THEN (end_active - start_active)::float8 / start_active END AS active_growth_pct,
-       points, since, until, sparkline, count(*) OVER () AS total
-FROM w
-"""
 
 
 def _spark(values: list[int]) -> list[int]:
@@ -115,15 +93,6 @@ class CreatorAuthenticity(msgspec.Struct):
     signals: list[Signal]
 
 
-CREATORS_SQL = """
-SELECT c.ig_user_id, c.username, c.followers_count, c.engagement_rate, c.avg_reel_views,
-       coalesce(array_agg(h.followers_count ORDER BY h.fact_at) FILTER (WHERE h.fact_at IS NOT NULL), '{}')
-           AS history,
-       coalesce(array_agg(h.fact_at ORDER BY h.fact_at) FILTER (WHERE h.fact_at IS NOT NULL), '{}') AS history_at
-FROM instagram_creators c LEFT JOIN creator_follower_history h USING (ig_user_id)
-WHERE c.followers_count > 0
-GROUP BY c.ig_user_id
-"""
 THRESHOLDS_KEY = "insights.authenticity"
 
 
