@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ class Receiver:
     bad_signatures: int = 0
     calls: int = 0
     url: str = ""
+    arrived: dict[str, float] = field(default_factory=dict)  # delivery id -> first 2xx (monotonic)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -48,6 +50,7 @@ class Receiver:
         status = self.plan(n)
         if status == 200:
             self.got.append({"delivery": request.headers["X-B9-Delivery"], **msgspec.json.decode(body)})
+            self.arrived.setdefault(request.headers["X-B9-Delivery"], time.monotonic())
         return web.Response(status=status)
 
     def entities(self) -> list[str]:
