@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from alenv import Stack, receiver, stack, wait_for
 from b9_common.events import SubredditDiscovered, SubredditFetched
 
@@ -96,3 +97,25 @@ async def test_an_always_failing_receiver_is_marked_failed_with_the_reason(nats_
         [d] = await _log(st, gone["id"])
         assert (d["outcome"], d["attempts"]) == ("failed", 1)
         assert "HTTP 404" in d["reason"] and "not retried" in d["reason"], d
+
+
+async def test_slack_compatible_bodies_are_signed_text(st: Stack) -> None:
+    async with receiver() as rec:
+        await _rule(st, name="to slack", webhook=rec.url, slack=True)
+        await st.rt.publisher.publish(SubredditDiscovered(name="SlackMe"))
+        await wait_for(lambda: rec.got, what="the delivery")
+        [got] = rec.got
+        assert set(got) == {"delivery", "text"} and rec.bad_signatures == 0
+        assert got["text"] == "*to slack*: r/SlackMe <http://127.0.0.1:8000/#/reddit/subreddits/SlackMe|open in b9>"
+
+
+async def test_a_name_resolving_to_loopback_is_refused_at_delivery(st: Stack) -> None:
+    # The gateway was told to accept "localhost" (its allow-list); the alerts service was not: every
+    # delivery resolves the name and checks each answer before connecting (DNS rebinding).
+    st.deps.settings = msgspec.structs.replace(st.deps.settings, alert_webhook_allowed_hosts="127.0.0.1,localhost")
+    rule = await _rule(st, webhook="https://localhost:9/hook")
+    await st.rt.publisher.publish(SubredditDiscovered(name="rebound"))
+    await wait_for(lambda: st.pool.fetchval("SELECT count(*) FROM webhook_deliveries"), what="the outcome")
+    [d] = await _log(st, rule["id"])
+    assert (d["outcome"], d["attempts"]) == ("failed", 1), d
+    assert "localhost resolves to" in d["reason"] and "loopback" in d["reason"], d
