@@ -89,7 +89,7 @@ async def test_an_always_failing_receiver_is_marked_failed_with_the_reason(nats_
         await wait_for(lambda: st.pool.fetchval("SELECT count(*) FROM webhook_deliveries"), what="the outcome")
         [d] = await _log(st, rule["id"])
         assert d["outcome"] == "failed" and d["attempts"] >= 2 and rec.calls == d["attempts"]
-        assert d["reason"] == "HTTP 503 from 127.0.0.1", d
+        assert (d["reason"], d["status"]) == ("HTTP 503 from 127.0.0.1", 503), d
         # a final 4xx is not retried
         gone = await _rule(st, name="gone", webhook=rec.url.replace("/hook", "/nowhere"))
         await st.rt.publisher.publish(SubredditDiscovered(name="doomed2"))

@@ -142,6 +142,13 @@ class Evaluator:
             self._remember(batch_ids)
         return len(out)
 
+    async def preload(self, pool: Any) -> int:
+        """The ids of the newest notifications already stored: a restart does not publish them again
+        (nor count them against a cap)."""
+        rows = await pool.fetch("SELECT id FROM notifications ORDER BY created_at DESC LIMIT $1", SEEN_MAX)
+        self._remember({r["id"] for r in reversed(rows)})
+        return len(rows)
+
     def _remember(self, ids: set[str]) -> None:
         for i in ids:
             self.seen[i] = None

@@ -73,6 +73,7 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
                 log.warning("rules not reloaded: %s", exc)
 
     evaluator = Evaluator(rules, rt.publisher)
+    await evaluator.preload(pool)
 
     async def insights_loop() -> None:
         while settings.alerts_insights_interval > 0:

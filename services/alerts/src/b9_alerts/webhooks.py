@@ -46,9 +46,17 @@ _json = msgspec.json.Encoder()
 class Refused(Exception):
     """Not retried: the URL is refused or the receiver answered a final 4xx."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class Transient(Exception):
     """Retried until the retry time is up."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class GuardedResolver(AbstractResolver):
@@ -152,7 +160,7 @@ class Sender:
             self.delivered += 1
             return WebhookDelivered(**common, attempts=attempts, status=status or 200, duration_ms=ms)
         except (Refused, Transient) as exc:
-            reason = str(exc)
+            reason, status = str(exc), exc.status or status
         self.failed += 1
         log.warning("webhook of rule %s failed after %d attempts: %s", rule.id, attempts, reason)
         return WebhookFailed(**common, attempts=attempts, status=status, reason=reason,
@@ -178,5 +186,5 @@ class Sender:
         if 200 <= status < 300:
             return status, ""
         if status >= 500 or status in (408, 429):
-            raise Transient(f"HTTP {status} from {webhook_url.host_of(url)}")
-        raise Refused(f"HTTP {status} from {webhook_url.host_of(url)} (not retried)")
+            raise Transient(f"HTTP {status} from {webhook_url.host_of(url)}", status)
+        raise Refused(f"HTTP {status} from {webhook_url.host_of(url)} (not retried)", status)
