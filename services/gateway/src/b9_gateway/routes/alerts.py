@@ -31,6 +31,7 @@ On = Literal[tuple(TARGETS)]  # type: ignore[valid-type]
 RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 WHERE_HELP = "Filter over the event's fields (all hold). " + (WHERE_DOC or "").split("The ``where`` language::")[-1]
+WHERE_HELP += "\nFields per `on`:\n" + "\n".join(f"- {t.name}: {', '.join(sorted(t.fields))}" for t in TARGETS.values())
 ON_HELP = "What to watch: " + "; ".join(f"{t.name}: {t.summary}" for t in TARGETS.values())
 RULE_COLS = ('id, name, on_type AS "on", "where", webhook, slack, repeat, cap, window_seconds, paused, '
              "created_at, created_by, updated_at, updated_by")
