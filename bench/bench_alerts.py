@@ -136,8 +136,8 @@ async def run(n: int) -> list[Row]:
             gc.collect()
             gc.freeze()
             live = Evaluator(ruleset, rt.publisher)
-            spec = consumer_specs(settings)[0][0]  # alerts on SCRAPE
-            cdef = ConsumerDef(spec, batch_handler=live.handle, batch=512, batch_concurrency=1)
+            spec = consumer_specs(settings)[0][0]  # alerts on SCRAPE, as the service runs it
+            cdef = ConsumerDef(spec, batch_handler=live.handle, batch=settings.alerts_batch, batch_concurrency=2)
             c0, t0 = time.process_time(), time.perf_counter()
             report = await replay(rt, cdef, Slice(stream="SCRAPE"))
             el, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -228,11 +228,24 @@ def _fast(key: str, op: str, want: Any) -> Predicate | None:
             v.__class__ is list and w in [_norm(x) for x in v])
     if op == "eq" and want.__class__ is bool:
         return lambda d: (v := d.get(key)) is want or (v.__class__ is list and want in v)
+    if op == "contains" and want.__class__ is str:
+        w = want.lower()
+        return lambda d: w in v.lower() if (v := d.get(key)).__class__ is str else (
+            v.__class__ is list and w in [_norm(x) for x in v])
     if op == "in" and all(x.__class__ is str for x in want):
         s = frozenset(x.lower() for x in want)
         return lambda d: v.lower() in s if (v := d.get(key)).__class__ is str else (
             v.__class__ is list and bool(s & set(map(_norm, v))))
     return None
+
+
+def _any(alts: list[Predicate]) -> Predicate:
+    if len(alts) == 1:
+        return alts[0]
+    if len(alts) == 2:
+        a, b = alts
+        return lambda d: a(d) or b(d)
+    return lambda d: any(p(d) for p in alts)
 
 
 def _all(parts: list[Predicate]) -> Predicate:
@@ -284,8 +297,7 @@ def compile_where(where: Any, fields: frozenset[str] | None = None) -> Predicate
             if key == "any":
                 if not isinstance(cond, list) or not cond:
                     raise WhereError(f"{here} must be a non-empty list of filters")
-                alts = [node(c, here, depth + 1) for c in cond]
-                parts.append(lambda d, alts=alts: any(a(d) for a in alts))  # type: ignore[misc]
+                parts.append(_any([node(c, here, depth + 1) for c in cond]))
             elif key == "not":
                 inner = node(cond, here, depth + 1)
                 parts.append(lambda d, inner=inner: not inner(d))  # type: ignore[misc]

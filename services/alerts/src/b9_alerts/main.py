@@ -99,7 +99,9 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
 
     return App(
         consumers=[
-            *(ConsumerDef(spec, batch_handler=evaluator.handle, batch=settings.alerts_batch, batch_concurrency=1,
+            # two batches in flight: the next is fetched and decoded while one is evaluated (order does not
+            # matter: ids are deterministic, a notification two batches both publish is stored once)
+            *(ConsumerDef(spec, batch_handler=evaluator.handle, batch=settings.alerts_batch, batch_concurrency=2,
                           batch_wait=0.02) for spec in evaluate),
             # one batch of at most ALERT_WEBHOOK_CONCURRENCY at a time: no delivery waits for a slot (ack_wait)
             ConsumerDef(webhooks, batch_handler=sender.handle, batch=settings.alert_webhook_concurrency,
