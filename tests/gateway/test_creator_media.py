@@ -96,3 +96,35 @@ async def test_media_refuses_a_raw_dot_dot_path(env: Env) -> None:
             assert status == 404 and b"TOP-SECRET" not in body, (target, status, body)
             # answered by the media route with the `..` key (the check was reached)
             assert b"media " in body and b"../secret.txt not found" in body, (target, body)
+
+
+async def test_media_stored_under_the_media_services_ids_reaches_the_creator_page(env: Env) -> None:
+    """The media service names assets <media_pk>:thumbnail, <media_pk>:video, <media_pk>:<n> and
+    profile:<owner>:<file> (services/media handlers.py): the creator page must find them."""
+    from b9_common.events import MediaStored
+
+    fact = msgspec.structs.replace(creator(1), ig_user_id="9888", username="real.ids",
+                                   reels=[msgspec.structs.replace(media(1, 0, "reel"), media_pk="rr1")],
+                                   posts=[msgspec.structs.replace(media(1, 0, "post"), media_pk="pp1")])
+    await env.rt.publisher.publish(fact)
+
+    def stored(source_id: str, kind: str, key: str) -> MediaStored:
+        return MediaStored(source_url=f"https://cdn.example.com/{key}", source_id=source_id, owner="9888",
+                           kind=kind, content_hash=key, storage_key=key, content_type="image/jpeg",
+                           bytes_in=10, bytes_out=5)  # type: ignore[arg-type]
+
+    for item in (stored("profile:9888:pic.jpg", "profile_picture", "k/pic"),
+                 stored("rr1:thumbnail", "thumbnail", "k/rr1-thumb"), stored("rr1:video", "video", "k/rr1-video"),
+                 stored("pp1:0", "photo", "k/pp1-photo")):
+        await env.rt.publisher.publish(item)
+
+    async def linked() -> bool:
+        return await env.pool.fetchval(
+            "SELECT profile_pic_key = 'k/pic' FROM instagram_creators WHERE ig_user_id = '9888'") is True \
+            and await env.pool.fetchval("SELECT count(*) FROM media_assets WHERE owner = '9888'") == 4
+
+    await _wait(linked)
+    body = (await env.client.get("/api/v1/creators/9888")).json()
+    assert body["creator"]["profile_pic_key"] == "k/pic"
+    assert [(r["thumbnail_key"], r["video_key"]) for r in body["reels"]] == [("k/rr1-thumb", "k/rr1-video")]
+    assert [p["thumbnail_key"] for p in body["posts"]] == ["k/pp1-photo"]

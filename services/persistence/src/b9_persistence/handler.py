@@ -25,7 +25,9 @@ from b9_persistence.writers_alerts import APPLY as ALERT_DECISIONS
 from b9_persistence.writers_alerts import WRITERS as ALERT_WRITERS
 from b9_persistence.writers_decisions import APPLY as DECISIONS
 from b9_persistence.writers_decisions import Pending
+from b9_persistence.writers_derived import AFTER_COMMIT as DERIVED_AFTER
 from b9_persistence.writers_derived import WRITERS as DERIVED_WRITERS
+from b9_persistence.writers_instagram import AFTER_COMMIT as INSTAGRAM_AFTER
 from b9_persistence.writers_instagram import WRITERS as INSTAGRAM_WRITERS
 from b9_persistence.writers_reddit import WRITERS as REDDIT_WRITERS
 
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 
 Writer = Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[int]]
 WRITERS: dict[str, Writer] = {**REDDIT_WRITERS, **INSTAGRAM_WRITERS, **DERIVED_WRITERS, **ALERT_WRITERS}
+# Statements that must see other consumers' committed rows: run after the writer's commit.
+AFTER_COMMIT: dict[str, Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[None]]] = {
+    **INSTAGRAM_AFTER, **DERIVED_AFTER,
+}
 DECISIONS = {**DECISIONS, **ALERT_DECISIONS}
 
 class DatabaseUnavailable(Exception):
@@ -130,6 +136,9 @@ class Persistence:
             with tracing.span(f"db write {type_}", {"db.system.name": "postgresql", "b9.events": len(envs)}):
                 async with conn.transaction():
                     n = await WRITERS[type_](conn, envs)
+                after = AFTER_COMMIT.get(type_)
+                if after is not None:
+                    await after(conn, envs)
         finally:
             await self.pool.release(conn)
         self.rows[type_] = self.rows.get(type_, 0) + n

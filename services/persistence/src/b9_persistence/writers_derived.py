@@ -11,7 +11,7 @@ import msgspec
 from b9_common.events import Envelope
 
 from b9_persistence.staging import NEWER, clean_list, clean_opt, merge_sql, newest, stage, update_set
-from b9_persistence.writers_instagram import PROFILE_PIC_SQL
+from b9_persistence.writers_instagram import link_profile_pictures
 
 Env: TypeAlias = Envelope[Any]
 _json = msgspec.json.Encoder()
@@ -129,10 +129,12 @@ async def write_media(conn: asyncpg.Connection, envs: list[Env]) -> int:
         envs, lambda e: (e.data.source_id, e.data.kind, _md5(e.data.source_url)), _order)]
     await stage(conn, "media_assets", ASSET_COLS, rows)
     await conn.execute(ASSET_SQL)
-    pics = sorted({r[0] for r in rows if r[1] == "profile_picture"})
-    if pics:
-        await conn.execute(PROFILE_PIC_SQL, pics)
     return len(rows)
+
+
+async def _after_media(conn: asyncpg.Connection, envs: list[Env]) -> None:
+    await link_profile_pictures(conn, [e.data.owner or e.data.source_id for e in envs
+                                       if e.type == "media.stored" and e.data.kind == "profile_picture"])
 
 
 # -- scrape.attempted ---------------------------------------------------------------------
@@ -173,3 +175,4 @@ WRITERS = {
     "media.failed": write_media,
     "scrape.attempted": write_attempts,
 }
+AFTER_COMMIT = {"media.stored": _after_media}

@@ -92,13 +92,17 @@ UPDATE instagram_media t SET is_reel = t.is_reel OR s.is_reel, is_post = t.is_po
     kind = CASE WHEN t.is_reel OR s.is_reel THEN 'reel' ELSE 'post' END
 FROM stg_instagram_media s
 WHERE t.media_pk = s.media_pk AND ((s.is_reel AND NOT t.is_reel) OR (s.is_post AND NOT t.is_post))"""
-# Link the newest stored profile picture to its creator (order-independent).
+# Link the newest stored profile picture to its creator (order-independent). The media service
+# names a picture ``profile:<ig_user_id>:<file>`` with the creator as ``owner``; a bare
+# ``source_id = ig_user_id`` (older facts) is accepted too. $1: creator ids.
 PROFILE_PIC_SQL = """
 UPDATE instagram_creators c SET profile_pic_key = a.storage_key
-FROM (SELECT DISTINCT ON (source_id) source_id, storage_key FROM media_assets
-      WHERE kind = 'profile_picture' AND status = 'stored' AND source_id = ANY($1::text[])
-      ORDER BY source_id, fact_at DESC, fact_id DESC) a
-WHERE c.ig_user_id = a.source_id AND c.profile_pic_key IS DISTINCT FROM a.storage_key"""
+FROM (SELECT DISTINCT ON (who) who, storage_key FROM (
+        SELECT coalesce(owner, source_id) AS who, storage_key, fact_at, fact_id FROM media_assets
+        WHERE kind = 'profile_picture' AND status = 'stored'
+          AND (owner = ANY($1::text[]) OR source_id = ANY($1::text[]))) x
+      ORDER BY who, fact_at DESC, fact_id DESC) a
+WHERE c.ig_user_id = a.who AND c.profile_pic_key IS DISTINCT FROM a.storage_key"""
 
 
 def _order(env: Env) -> tuple[Any, str]:
@@ -216,8 +220,19 @@ async def write_creators(conn: asyncpg.Connection, envs: list[Env]) -> int:
         ])
         await conn.execute(MEDIA_SQL)
         await conn.execute(MEDIA_ROLES_SQL)
-    await conn.execute(PROFILE_PIC_SQL, [e.data.ig_user_id for e in latest])
     return len(latest) + len(hist) + len(media)
+
+
+async def link_profile_pictures(conn: asyncpg.Connection, creator_ids: list[str]) -> None:
+    """Run AFTER the writer's transaction has committed (handler ``AFTER_COMMIT``): a creator's
+    scrape and its picture's media.stored are written by two consumers at once, and neither
+    transaction sees the other's rows; of two post-commit links the later one sees both."""
+    if creator_ids:
+        await conn.execute(PROFILE_PIC_SQL, sorted(set(creator_ids)))
+
+
+async def _after_creators(conn: asyncpg.Connection, envs: list[Env]) -> None:
+    await link_profile_pictures(conn, [e.data.ig_user_id for e in envs])
 
 
 # -- creator.discovered ---------------------------------------------------------------------------
@@ -282,3 +297,4 @@ WRITERS = {
     "creator.discovered": write_discovered,
     "creator.related_processed": write_related,
 }
+AFTER_COMMIT = {"creator.scraped": _after_creators}

@@ -159,10 +159,12 @@ MEDIA_COLS = (
     "m.media_pk, m.ig_user_id, c.username, c.niche, m.kind, m.post_type, m.shortcode, m.taken_at, m.caption, "
     "m.play_count, m.view_count, m.like_count, m.comment_count, m.engagement_rate, m.duration, m.thumbnail_url, "
     "m.video_url, "
-    "(SELECT storage_key FROM media_assets a WHERE a.source_id = m.media_pk AND a.status = 'stored' "
-    " AND a.kind IN ('thumbnail', 'photo', 'poster') ORDER BY a.kind = 'thumbnail' DESC LIMIT 1) AS thumbnail_key, "
-    "(SELECT storage_key FROM media_assets a WHERE a.source_id = m.media_pk AND a.status = 'stored' "
-    " AND a.kind = 'video' LIMIT 1) AS video_key, m.is_reel, m.is_post, m.is_viral"
+    # the media service names an item's assets <media_pk>:thumbnail / :video / :<n> (n-th image)
+    "(SELECT storage_key FROM media_assets a WHERE a.source_id IN (m.media_pk, m.media_pk || ':thumbnail', "
+    " m.media_pk || ':0') AND a.status = 'stored' AND a.kind IN ('thumbnail', 'photo', 'poster') "
+    " ORDER BY a.kind = 'thumbnail' DESC LIMIT 1) AS thumbnail_key, "
+    "(SELECT storage_key FROM media_assets a WHERE a.source_id IN (m.media_pk, m.media_pk || ':video') "
+    " AND a.status = 'stored' AND a.kind = 'video' LIMIT 1) AS video_key, m.is_reel, m.is_post, m.is_viral"
 )
 MEDIA_FROM = "instagram_media m LEFT JOIN instagram_creators c ON c.ig_user_id = m.ig_user_id"
 
