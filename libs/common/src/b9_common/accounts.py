@@ -20,10 +20,11 @@ import secrets
 import time
 
 import msgspec
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from b9_common.events.decisions import ROLES, Role
+from b9_common.kvkeys import kv_keys
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 BOOTSTRAP_ID = "bootstrap"
@@ -126,11 +127,7 @@ class AccountStore:
         return await self.get(found[0].decode()) if found else None
 
     async def list(self) -> list[Account]:
-        try:
-            keys = await self.accounts.keys()
-        except NoKeysError:
-            return []
-        found = [await self.get(k[2:]) for k in keys if k.startswith("a.")]
+        found = [await self.get(k[2:]) for k in await kv_keys(self.accounts, "a.")]
         return sorted((a for a in found if a), key=lambda a: (a.created_at, a.name))
 
     async def add(self, name: str, role: str) -> tuple[Account, str]:

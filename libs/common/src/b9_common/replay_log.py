@@ -27,6 +27,7 @@ from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 from ulid import ULID
 
+from b9_common.kvkeys import kv_keys
 from b9_common.topology import DAY, Topology, ensure_kv
 
 log = logging.getLogger(__name__)
@@ -128,10 +129,7 @@ def _from_row(r: Any) -> ReplayRecord:
 
 async def _kv_list(js: JetStreamContext, topology: Topology) -> list[ReplayRecord]:
     kv = await replays_kv(js, topology)
-    try:
-        keys = await kv.keys()
-    except Exception:  # nats-py raises NoKeysError on an empty bucket
-        return []
+    keys = await kv_keys(kv)
     out = []
     for key in keys:
         try:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
+from b9_common.kvkeys import kv_keys
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
@@ -85,10 +86,7 @@ async def write_control(kv: KeyValue, scraper: str, patch: dict[str, Any], by: s
 async def heartbeats(kv: KeyValue) -> list[dict[str, Any]]:
     """Every live replica's heartbeat (entries expire with the bucket's TTL)."""
     out: list[dict[str, Any]] = []
-    try:
-        keys = await kv.keys()
-    except Exception:  # NoKeysError when empty
-        return out
+    keys = await kv_keys(kv)
     now = datetime.now(UTC)
     for key in keys:
         try:

@@ -14,6 +14,7 @@ from rich.text import Text
 from b9_common.cli.settings import CliSettings, make_console, redact
 from b9_common.cli.up_reach import connect_cli
 from b9_common.heartbeat import Beat
+from b9_common.kvkeys import kv_keys
 from b9_common.topology import STREAMS, Topology
 
 console = make_console()
@@ -75,7 +76,7 @@ async def _services(js: nats.js.JetStreamContext, topo: Topology) -> None:
         rt.add_column(col)
     try:
         kv = await js.key_value(topo.bucket("heartbeats"))
-        keys = await kv.keys()
+        keys = await kv_keys(kv)
     except Exception:
         keys = []
     now = datetime.now(UTC)

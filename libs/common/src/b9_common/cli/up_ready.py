@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 import msgspec
 import nats
-from nats.js.errors import NoKeysError
 from rich.table import Table
 
 from b9_common.cli.settings import StackFile
 from b9_common.cli.up_procs import say
 from b9_common.heartbeat import Beat
+from b9_common.kvkeys import kv_keys
 
 if TYPE_CHECKING:
     from b9_common.cli.up import Stack
@@ -40,10 +40,7 @@ async def _gateway_ready(http: aiohttp.ClientSession, url: str) -> bool:
 
 async def _beating_pids(kv: nats.js.kv.KeyValue) -> dict[str, set[int]]:
     pids: dict[str, set[int]] = {}
-    try:
-        keys = await kv.keys()
-    except NoKeysError:
-        return pids
+    keys = await kv_keys(kv)
     for key in keys:
         with contextlib.suppress(Exception):
             entry = await kv.get(key)
