@@ -1,5 +1,5 @@
 // Dead letters: list (filter by type and reason), inspect, retry one or all matching, purge.
-import { h, clear, num, date, throttle, toast } from '../dom.js';
+import { h, clear, num, date, when, throttle, toast } from '../dom.js';
 import { get, post, live } from '../api.js';
 import { pageHeader, statCards, dataTable, button, badge, dialog, field, errorBox } from '../ui.js';
 
@@ -15,7 +15,7 @@ export async function dlqPage({ main }) {
       { label: 'Reason', render: (d) => h('div.cell-sub', d.reason || '—') },
       { label: 'Consumer', render: (d) => d.consumer || '—' },
       { label: 'Deliveries', class: 'num', render: (d) => num(d.deliveries) },
-      { label: 'Failed', render: (d) => date(d.failed_at || d.stored_at) },
+      { label: 'Dead-lettered (received time)', render: (d) => when(d.failed_at || d.stored_at, 'received') },
       { label: '', render: (d) => h('div.row-actions', button('Inspect', () => inspect(d.seq), { small: true, 'aria-label': `Inspect dead letter ${d.seq}` }),
         button('Retry', () => retry(d.seq), { small: true, kind: 'primary', 'aria-label': `Retry dead letter ${d.seq}` })) },
     ],

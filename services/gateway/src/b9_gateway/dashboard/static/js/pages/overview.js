@@ -1,7 +1,7 @@
 // Overview / monitor: scraper cards with start/stop, pipeline streams and lag, DLQ depth,
 // events per second per stream and the live event feed (all pushed over SSE). Scraper cards
 // follow the control KV (control.changed) and the replicas' heartbeats (heartbeat) live.
-import { h, clear, num, pct, usd, age, ago, throttle, toast } from '../dom.js';
+import { h, clear, num, pct, usd, age, ago, throttle, toast, when } from '../dom.js';
 import { get, post, live, streamOf, settled } from '../api.js';
 import { pageHeader, statCards, badge, button, select } from '../ui.js';
 import { lineChart } from '../charts.js';
@@ -82,7 +82,7 @@ export async function overviewPage({ main }) {
         h('div', h('dt', 'Attempts today'), h('dd', num(t.attempts))),
         h('div', h('dt', 'Calls today'), h('dd', num(t.calls))),
         h('div', h('dt', 'Cost today'), h('dd', usd(t.cost_usd))),
-        h('div', h('dt', 'Last attempt'), h('dd', ago(s.last_attempt_at)))),
+        h('div', h('dt', 'Last attempt'), h('dd', when(s.last_attempt_at, 'event', { relative: true })))),
       h('div.replicas', h('h3', `Replicas (${s.replicas.length})`),
         s.replicas.length
           ? h('ul', s.replicas.map((r) => h('li', { dataset: { replica: r.replica } }, h('span.mono', r.replica), badge(r.status || 'running', ageOf(r) > 60 ? 'warn' : (REPLICA_KIND[r.status || 'running'] || 'warn')),
