@@ -42,7 +42,7 @@ def _known_tag(tag: str) -> str:
 
 # A tag of the taxonomy: the schema lists them (enum), so a client knows the valid values.
 Tag = Annotated[str, AfterValidator(_known_tag), WithJsonSchema({"type": "string", "enum": sorted(taxonomy.ALL_TAGS)})]
-Niche = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Niche = Annotated[str, StringConstraints(min_length=1, max_length=100)]  # as sent: schema = behaviour
 # Deprecated: decisions are recorded under the authenticated account; ``by`` is accepted and ignored.
 Actor = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Review = Literal["Ok", "No Seller", "Non Related", "User Feed", "Banned"]

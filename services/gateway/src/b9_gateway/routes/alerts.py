@@ -29,7 +29,7 @@ from b9_gateway.schemas import MAX_PER_PAGE, Body, DateTime
 router = APIRouter(tags=["alerts"])
 On = Literal[tuple(TARGETS)]  # type: ignore[valid-type]
 RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]  # as sent: schema = behaviour
 WHERE_HELP = "Filter over the event's fields (all hold). " + (WHERE_DOC or "").split("The ``where`` language::")[-1]
 WHERE_HELP += "\nFields per `on`:\n" + "\n".join(f"- {t.name}: {', '.join(sorted(t.fields))}" for t in TARGETS.values())
 ON_HELP = "What to watch: " + "; ".join(f"{t.name}: {t.summary}" for t in TARGETS.values())

@@ -20,7 +20,7 @@ from b9_gateway.sql import Where, paged
 
 router = APIRouter(tags=["models"])
 IdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]  # as sent (the dashboard trims)
 Status = Literal["active", "inactive", "onboarding", "paused"]
 # sort -> (column, its natural direction); ``order`` reverses it (a second click on a header)
 REC_SORTS = {
