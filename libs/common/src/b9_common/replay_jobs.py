@@ -30,7 +30,7 @@ from b9_common.replay import ReplayReport, replay
 from b9_common.replay_log import ReplayLog, ReplayRecord, new_record
 from b9_common.replay_slices import Resolved, resolve
 from b9_common.replay_wrap import Tracker, wrap_consumer
-from b9_common.service import App, ConsumerDef, ServiceDef, connect
+from b9_common.service import App, ConsumerDef, ServiceDef, close_adapters, connect
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +161,7 @@ async def run_replay(
                 return result
             return await _execute(rt, cdef, req, result, database_url, progress, stop, started_by, record_id)
         finally:
-            for closer in app.closers:
-                try:
-                    await closer()
-                except Exception:
-                    log.exception("closing an adapter failed")
+            await close_adapters(app)
     finally:
         await rt.close()
 

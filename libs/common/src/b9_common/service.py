@@ -81,6 +81,15 @@ class App:
     status: Callable[[], dict[str, Any]] | None = None
 
 
+async def close_adapters(app: App) -> None:
+    """Run every closer of a bootstrapped app; one that fails is logged and the others still run."""
+    for closer in app.closers:
+        try:
+            await closer()
+        except Exception:
+            log.exception("closing an adapter failed")
+
+
 @dataclass
 class ServiceDef:
     name: str
@@ -249,11 +258,7 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
         t.cancel()
     await asyncio.gather(*loops, return_exceptions=True)
     await heartbeat.stop()
-    for closer in app.closers:
-        try:
-            await closer()
-        except Exception:
-            log.exception("closing an adapter failed")
+    await close_adapters(app)
     await rt.close()
     waiter.cancel()
     log.info("stopped")

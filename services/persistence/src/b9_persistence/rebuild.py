@@ -29,7 +29,7 @@ from b9_common.publisher import Publisher
 from b9_common.replay import ReplayReport, replay
 from b9_common.replay_jobs import WORK_QUEUE_STREAMS
 from b9_common.replay_slices import Resolved, resolve
-from b9_common.service import ConsumerDef, Runtime, connect
+from b9_common.service import ConsumerDef, Runtime, close_adapters, connect
 
 from b9_persistence import __version__
 from b9_persistence.main import SERVICE
@@ -175,11 +175,7 @@ async def rebuild(settings: Settings, target_url: str, *, on_plan: Plan | None =
             finally:
                 watcher.cancel()
         finally:
-            for closer in app.closers:
-                try:
-                    await closer()
-                except Exception:
-                    log.exception("closing an adapter failed")
+            await close_adapters(app)
     finally:
         await rt.close()
     return RebuildReport(runs, refused.facts, time.perf_counter() - t0)

@@ -48,7 +48,7 @@ async def _log(conn: asyncpg.Connection, env: Env, entity_type: str, entity_id: 
     )
 
 
-async def _exists(conn: asyncpg.Connection, sql: str, key: str, what: str) -> str:
+async def _exists(conn: asyncpg.Connection, sql: str, key: str | int, what: str) -> str:
     found = await conn.fetchval(sql, key)
     if found is None:
         raise Pending(f"{what} {key!r} is not in the read model yet")
@@ -122,7 +122,7 @@ async def account_linked(conn: asyncpg.Connection, env: Env) -> None:
     if await conn.fetchval("SELECT 1 FROM model_tombstones WHERE model_id = $1", d.model_id):
         linked = None  # the model was deleted: a link to it means no model
     else:
-        await _exists(conn, "SELECT id FROM models WHERE id::text = $1", str(d.model_id), "model")
+        await _exists(conn, "SELECT id FROM models WHERE id = $1", d.model_id, "model")
         linked = d.model_id
     name = await _set_model(conn, env, linked)
     await _log(conn, env, "user", name.lower(), "model", d.before, d.model_id)
@@ -209,7 +209,7 @@ async def model_updated(conn: asyncpg.Connection, env: Env) -> None:
     if await conn.fetchval("SELECT 1 FROM model_tombstones WHERE model_id = $1", d.model_id):
         await _log(conn, env, "model", str(d.model_id), "model", d.before, changes)
         return
-    await _exists(conn, "SELECT id FROM models WHERE id::text = $1", str(d.model_id), "model")
+    await _exists(conn, "SELECT id FROM models WHERE id = $1", d.model_id, "model")
     await conn.execute(
         MODEL_UPDATE, d.model_id, env.occurred_at, env.id, d.name, d.description,
         None if d.assigned_tags is None else list(d.assigned_tags), d.status, d.actor.name, _version(env),
