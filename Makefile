@@ -4,9 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.install-stamp
 PYPROJECTS := pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
-MEMBERS := libs/common $(wildcard services/*)
+MEMBERS := $(wildcard libs/*) $(wildcard services/*)
+# Locked versions: uv.lock (uv's own) and constraints.txt (the same pins exported for pip).
+LOCKS := uv.lock constraints.txt
 
-.PHONY: run test install lint typecheck bench chaos clean
+.PHONY: run test install lint typecheck bench chaos clean lock
 
 run: install
 	@echo "==> starting b9 (b9 up): NATS, PostgreSQL and every service; the table comes when all are ready"
@@ -18,24 +20,31 @@ test: install
 
 install: $(STAMP)
 
-# With uv on PATH: `uv sync`. Otherwise: python3 -m venv + pip, editable installs of every member.
-# Each step says what it does and the installers show their own progress (a first install
-# downloads a few hundred MB and takes minutes; later runs skip this until a pyproject changes).
-$(STAMP): $(PYPROJECTS)
+# With uv on PATH: `uv sync --locked` (the versions in uv.lock). Otherwise: python3 -m venv + pip,
+# editable installs of every member, pinned by constraints.txt (exported from uv.lock), so both
+# paths install the same versions. Each step says what it does and the installers show their own
+# progress (a first install downloads a few hundred MB and takes minutes; later runs skip this
+# until a pyproject or a lock changes).
+$(STAMP): $(PYPROJECTS) $(LOCKS)
 	@if command -v uv >/dev/null 2>&1; then \
-		echo "==> installing b9 and its test tools into $(VENV) with uv (uv sync)"; \
-		uv sync --all-packages --group dev --python python3; \
+		echo "==> installing b9 and its test tools into $(VENV) with uv (uv sync --locked)"; \
+		uv sync --locked --all-packages --group dev --python python3; \
 	else \
 		echo "==> [1/3] creating the virtual environment $(VENV) (python3 -m venv)"; \
 		test -x $(PY) || python3 -m venv $(VENV); \
 		echo "==> [2/3] upgrading pip"; \
 		$(PY) -m pip install --upgrade pip; \
 		echo "==> [3/3] installing b9's packages (editable) and the test tools with pip: first time takes minutes"; \
-		$(PY) -m pip install $(foreach m,$(MEMBERS),-e $(m)) \
+		$(PY) -m pip install -c constraints.txt $(foreach m,$(MEMBERS),-e $(m)) \
 			$$($(PY) scripts/dev_deps.py); \
 	fi
 	@touch $(STAMP)
 	@echo "==> installed"
+
+# Re-resolve after changing a dependency: writes uv.lock and constraints.txt (uv comes with the dev
+# tools). `make test` fails while either is stale (scripts/check_lock.py).
+lock: install
+	$(VENV)/bin/python scripts/check_lock.py --write
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench

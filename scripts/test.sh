@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V=.venv/bin
+$V/python scripts/check_lock.py
 $V/ruff check libs services tests bench
 $V/mypy libs/common/src services/*/src
 $V/python -m pytest "$@"
