@@ -50,7 +50,7 @@ lint: install
 	$(VENV)/bin/ruff check libs services tests bench
 
 typecheck: install
-	$(VENV)/bin/mypy libs/common/src services/*/src
+	$(VENV)/bin/mypy libs/*/src services/*/src
 
 # The gateway benchmark drives load with wrk (C, epoll): installed from Debian when missing.
 bench: install

@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 V=.venv/bin
 $V/python scripts/check_lock.py
 $V/ruff check libs services tests bench
-$V/mypy libs/common/src services/*/src
+$V/mypy libs/*/src services/*/src
 $V/python -m pytest "$@"

@@ -1,30 +1,21 @@
-"""Every SQL query the scraper runs (read only) against persistence's read model.
+"""The directory on PostgreSQL: the read model's own queries (``b9_readmodel.tracking``), read only.
 
-Tables (services/persistence/.../migrations/0002_read_model.sql): ``instagram_creators``
-(``ig_user_id`` key, ``username``, ``review_status``, ``niche``, ``related_processed``,
-``fact_at`` = last scraped). A creator added by hand before its first scrape has
-``ig_user_id = 'pending:<username>'``; it is tracked by username like the others.
+The SQL and the column names (``instagram_creators``: ``review_status``, ``niche``,
+``related_processed``, ``fact_at``; ``pending:<username>`` ids of creators added by hand)
+live in the read model's package, which persistence owns.
 """
 
 from __future__ import annotations
 
 import asyncpg
+from b9_readmodel import tracking
+from b9_readmodel.tracking import DirectoryCreator
 
 from b9_instagram_scraper.directory import TrackedCreator
 
-_APPROVED = """
-SELECT ig_user_id, username, niche FROM instagram_creators
-WHERE review_status = 'ok' AND username IS NOT NULL
-ORDER BY fact_at ASC NULLS FIRST LIMIT $1"""
-_RELATED_PENDING = """
-SELECT ig_user_id, username, niche FROM instagram_creators
-WHERE review_status = 'ok' AND username IS NOT NULL AND NOT related_processed
-  AND ig_user_id NOT LIKE 'pending:%'
-ORDER BY fact_at DESC NULLS LAST LIMIT $1"""
-_KNOWN_USERNAMES = (
-    "SELECT lower(username) AS u FROM instagram_creators WHERE lower(username) = ANY($1::text[])"
-)
-_KNOWN_IDS = "SELECT ig_user_id FROM instagram_creators WHERE ig_user_id = ANY($1::text[])"
+
+def _tracked(rows: list[DirectoryCreator]) -> list[TrackedCreator]:
+    return [TrackedCreator(r.ig_user_id, r.username, r.niche) for r in rows]
 
 
 class PgDirectory:
@@ -42,24 +33,20 @@ class PgDirectory:
         return self._pool
 
     async def approved(self, limit: int) -> list[TrackedCreator]:
-        rows = await (await self._p()).fetch(_APPROVED, limit)
-        return [TrackedCreator(r["ig_user_id"], r["username"], r["niche"]) for r in rows]
+        return _tracked(await tracking.approved_creators(await self._p(), limit))
 
     async def related_pending(self, limit: int) -> list[TrackedCreator]:
-        rows = await (await self._p()).fetch(_RELATED_PENDING, limit)
-        return [TrackedCreator(r["ig_user_id"], r["username"], r["niche"]) for r in rows]
+        return _tracked(await tracking.related_pending_creators(await self._p(), limit))
 
     async def known_usernames(self, usernames: list[str]) -> set[str]:
         if not usernames:
             return set()
-        rows = await (await self._p()).fetch(_KNOWN_USERNAMES, [u.lower() for u in usernames])
-        return {r["u"] for r in rows}
+        return await tracking.known_usernames(await self._p(), usernames)
 
     async def known_ids(self, ig_user_ids: list[str]) -> set[str]:
         if not ig_user_ids:
             return set()
-        rows = await (await self._p()).fetch(_KNOWN_IDS, ig_user_ids)
-        return {r["ig_user_id"] for r in rows}
+        return await tracking.known_creator_ids(await self._p(), ig_user_ids)
 
     async def close(self) -> None:
         if self._pool is not None:

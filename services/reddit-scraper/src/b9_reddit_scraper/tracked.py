@@ -1,9 +1,7 @@
 """Which subreddits the scraper tracks and which names are already known (read-only).
 
-Scrapers never write PostgreSQL; this is the one place that reads it. The table and
-column names live here only (persistence's ``subreddits``: name, review, and ``fact_at`` =
-occurred_at of the last ``subreddit.fetched``, i.e. last scraped), so adapting to a schema
-change is a change to ``TRACKED_SQL`` / ``KNOWN_SQL``.
+Scrapers never write PostgreSQL; this is the one place that reads it, through the read
+model's own queries (``b9_readmodel.tracking``: the SQL and column names live there).
 """
 
 from __future__ import annotations
@@ -13,19 +11,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from b9_readmodel.tracking import known_subreddit_names, tracked_subreddits
+
 log = logging.getLogger(__name__)
 
 Mode = Literal["full", "metadata"]
 REVIEW_MODES: dict[str, Mode] = {"Ok": "full", "No Seller": "metadata"}
-
-# Ok before No Seller, then never-scraped first, then stalest first.
-TRACKED_SQL = """
-SELECT name, review FROM subreddits
-WHERE review = ANY($1::text[])
-ORDER BY (review = 'Ok') DESC, fact_at ASC NULLS FIRST, name
-LIMIT $2
-"""
-KNOWN_SQL = "SELECT lower(name) FROM subreddits"
 
 
 @dataclass(frozen=True)
@@ -69,7 +60,7 @@ class StaticTracked:
 
 
 class PgTracked:
-    """Read-only queries on persistence's tables; known names cached for ``known_ttl`` s."""
+    """Read-only queries on the read model; known names cached for ``known_ttl`` s."""
 
     def __init__(self, pool: Any, *, known_ttl: float = 3600.0) -> None:
         self.pool = pool
@@ -78,13 +69,12 @@ class PgTracked:
         self._known_at = float("-inf")
 
     async def tracked(self, limit: int) -> list[Tracked]:
-        rows = await self.pool.fetch(TRACKED_SQL, list(REVIEW_MODES), limit)
-        return [Tracked(r["name"], REVIEW_MODES[r["review"]]) for r in rows]
+        rows = await tracked_subreddits(self.pool, list(REVIEW_MODES), limit)
+        return [Tracked(r.name, REVIEW_MODES[r.review]) for r in rows]
 
     async def known(self) -> set[str]:
         if time.monotonic() - self._known_at > self.known_ttl:
-            rows = await self.pool.fetch(KNOWN_SQL)
-            self._known = {r[0] for r in rows}
+            self._known = await known_subreddit_names(self.pool)
             self._known_at = time.monotonic()
         return set(self._known)
 
