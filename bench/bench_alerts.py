@@ -101,7 +101,7 @@ async def run(n: int) -> list[Row]:
     from b9_common.embedded import ensure_nats
     from b9_common.events import encode
     from b9_common.events.catalogue import decoder_for
-    from b9_common.replay import Slice, replay
+    from b9_common.replay.runner import Slice, replay
     from b9_common.service import ConsumerDef, connect
 
     rule_envs, events = rules_and_events(n)

@@ -38,7 +38,7 @@ async def run(n: int) -> list[Row]:
     from b9_categorizer.settings import Settings
     from b9_categorizer.taxonomy import load_taxonomy
     from b9_common.embedded import ensure_nats
-    from b9_common.replay import Slice, replay
+    from b9_common.replay.runner import Slice, replay
     from b9_common.service import ConsumerDef, connect
     from cat_data import real_subreddits
 

@@ -71,7 +71,7 @@ def _pct(xs: list[float]) -> tuple[float, float]:
 
 
 async def run(scale: str, n: int, duration: int) -> list[Row]:
-    from b9_common.metrics import free_port
+    from b9_common.ops.metrics import free_port
 
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")

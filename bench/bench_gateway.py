@@ -315,7 +315,7 @@ def row(
 
 
 async def run(scale: str, duration: int, rounds: int, reuse_port: bool) -> list[Row]:
-    from b9_common.metrics import free_port
+    from b9_common.ops.metrics import free_port
 
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")

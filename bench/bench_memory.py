@@ -35,9 +35,9 @@ from b9_common.db import migrate
 from b9_common.embedded import EmbeddedNats, EmbeddedPostgres
 from b9_common.events import PostsFetched, RedditPost, SubredditFetched
 from b9_common.events.envelope import make_envelope
-from b9_common.metrics import free_port
-from b9_common.publisher import Publisher
-from b9_common.topology import Topology
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import Topology
+from b9_common.ops.metrics import free_port
 from common import Row, print_table, write_json
 
 SERVICES = ["persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "gateway"]

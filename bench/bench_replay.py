@@ -40,8 +40,8 @@ T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 async def _cli_replay(sdef: Any, settings: Any, target: str, cli: Any, **kw: Any) -> dict[str, Any]:
     from b9_common.cli import replay_cmd
-    from b9_common.replay_jobs import ReplayRequest
-    from b9_common.replay_log import list_records
+    from b9_common.replay.jobs import ReplayRequest
+    from b9_common.replay.log import list_records
     from b9_common.service import connect
     from rich.console import Console
 
@@ -80,7 +80,7 @@ async def run(n_cat: int, n_persist: int) -> list[Row]:
     from b9_categorizer.main import SERVICE as CATEGORIZER
     from b9_categorizer.settings import Settings as CSettings
     from b9_common.cli.settings import CliSettings
-    from b9_common.replay_jobs import ReplayRequest, run_replay
+    from b9_common.replay.jobs import ReplayRequest, run_replay
     from b9_common.service import connect
     from b9_persistence.main import SERVICE as PERSISTENCE
     from b9_persistence.settings import Settings as PSettings

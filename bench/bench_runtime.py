@@ -18,11 +18,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nats
-from b9_common.consumer import Consumer
 from b9_common.embedded import EmbeddedNats
 from b9_common.events import Envelope, SubredditFetched, encode
-from b9_common.publisher import Publisher
-from b9_common.topology import ConsumerSpec, Topology
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import ConsumerSpec, Topology
 from common import Row, print_table, write_json
 
 

@@ -1,6 +1,6 @@
 """Generate infra/nats/auth.conf: one NATS user per b9 service, least-privilege permissions.
 
-The users, roles and permissions live in libs/common (``b9_common.nats_auth``): the same
+The users, roles and permissions live in libs/common (``b9_common.jetstream.auth``): the same
 source renders the embedded nats-server's accounts in ``make run``. Passwords are never
 written here: nats-server resolves ``$NATS_<USER>_PASSWORD`` from the environment
 (env/stack.env). Run ``python infra/nats/gen_auth.py`` after changing ROLES or the catalogue;
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from b9_common.nats_auth import ACCOUNT, ROLES, Role, password_var, permissions, render
+from b9_common.jetstream.auth import ACCOUNT, ROLES, Role, password_var, permissions, render
 
 __all__ = ["ACCOUNT", "ROLES", "Role", "password_var", "permissions", "render"]
 HERE = Path(__file__).resolve().parent

@@ -17,7 +17,7 @@ from aiohttp import web
 from b9_alerts.main import SERVICE as ALERTS
 from b9_alerts.settings import Settings as ASettings
 from b9_alerts.webhooks import sign
-from b9_common.accounts import AccountStore
+from b9_common.accounts.store import AccountStore
 from b9_common.service import Runtime, connect, serve
 from b9_gateway.app import create_app
 from b9_gateway.deps import Deps, build_deps, build_pool

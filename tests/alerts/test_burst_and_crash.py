@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alenv import SECRET, Stack, receiver, stack, wait_for
 from b9_common.events import SubredditDiscovered
-from b9_common.replay_jobs import ReplayRequest, load_service, run_replay
+from b9_common.replay.jobs import ReplayRequest, load_service, run_replay
 
 BIN = Path(sys.executable).parent / "b9-alerts"
 

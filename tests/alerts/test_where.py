@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from b9_common import webhook_url
-from b9_common.alert_rules import TARGETS, WhereError, compile_where
+from b9_common.alerting.rules import TARGETS, WhereError, compile_where
+from b9_common.net import webhook_url
 
 SUB = TARGETS["subreddit.fetched"].fields
 

@@ -20,7 +20,7 @@ from b9_common.events import (
     SubredditCategorized,
     SubredditFetched,
 )
-from b9_common.replay import Slice, replay
+from b9_common.replay.runner import Slice, replay
 from b9_common.service import Runtime, serve
 from cat_data import real_subreddits
 from cat_fake_openai import FakeOpenAI

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nats
-from b9_common.publisher import MSG_ID, Publisher
-from b9_common.topology import Topology
+from b9_common.jetstream.publisher import MSG_ID, Publisher
+from b9_common.jetstream.topology import Topology
 from chaos_facts import FactSet, Poison
 from chaos_stack import Servers, Workers
 

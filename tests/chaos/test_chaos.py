@@ -21,7 +21,7 @@ import nats
 import pytest
 from b9_common.events import CreatorScraped, Envelope
 from b9_common.events.catalogue import EVENTS
-from b9_common.topology import Topology
+from b9_common.jetstream.topology import Topology
 from chaos_compare import compare, show_row, table_digest
 from chaos_driver import Progress, expected_dlq, faults, publish, read_dlq
 from chaos_facts import FactSet, generate

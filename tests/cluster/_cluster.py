@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nats
 from b9_common.embedded import EmbeddedNats
-from b9_common.metrics import free_port
+from b9_common.ops.metrics import free_port
 from nats.aio.client import Client as NATS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import Counter
 
 from b9_common.events import Envelope, RedditScrapeRequested, ScrapeAttempted
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef
 from b9_common.settings import CommonSettings
-from b9_common.topology import ConsumerSpec
 
 
 def scraper(handled: Counter[str]) -> ServiceDef:

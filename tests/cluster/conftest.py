@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from b9_common.jetstream.topology import Topology
 from b9_common.service import ServiceDef, serve
-from b9_common.topology import Topology
 from nats.js import JetStreamContext
 
 from ._cluster import REPO, Cluster

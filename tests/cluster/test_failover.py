@@ -9,7 +9,7 @@ import time
 import asyncpg
 from b9_common.errors import PublishError
 from b9_common.events import Envelope, ScrapeAttempted
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
 from b9_persistence.main import consumer_specs
 
 from ._cluster import Cluster

@@ -12,7 +12,7 @@ from b9_common.events import (
     ScrapeAttempted,
     SubredditDiscovered,
 )
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
 from nats.aio.client import Client as NATS
 
 from ._cluster import Cluster

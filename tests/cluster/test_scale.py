@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 
 import asyncpg
 from b9_common.events import RedditScrapeRequested
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
 from b9_common.settings import CommonSettings
 
 from ._cluster import Cluster

@@ -10,11 +10,11 @@ import os
 import signal
 import sys
 
-from b9_common.consumer import Consumer
 from b9_common.events import Envelope, SubredditDiscovered
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import connect
 from b9_common.settings import CommonSettings
-from b9_common.topology import ConsumerSpec
 
 
 async def main() -> None:

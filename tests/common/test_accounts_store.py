@@ -6,8 +6,8 @@ import asyncio
 
 import msgspec
 import pytest
-from b9_common.accounts import AccountError, AccountStore, Session, ensure_admin, session_key, split_key
-from b9_common.accounts_mirror import AccountsMirror
+from b9_common.accounts.mirror import AccountsMirror
+from b9_common.accounts.store import AccountError, AccountStore, Session, ensure_admin, session_key, split_key
 from b9_common.service import Runtime
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from b9_common.asyncapi import generate_json
+from b9_common.events.asyncapi import generate_json
 
 PARSER = "@asyncapi/parser@3.6.6"
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ async def test_b9_asyncapi_output_passes_the_official_parser(validator: Path, tm
 
 async def test_document_with_a_server_and_a_namespace_passes_too(validator: Path, tmp_path: Path) -> None:
     """The gateway's variant (namespaced subjects) and one with a NATS server block."""
-    from b9_common.topology import Topology
+    from b9_common.jetstream.topology import Topology
 
     doc = tmp_path / "asyncapi.json"
     doc.write_bytes(generate_json(Topology(namespace="ns1"), version="9.9.9", nats_url="nats://127.0.0.1:4222"))

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from b9_common.consumer import Consumer, default_backoff
-from b9_common.delivery import Delivery, nak_payload
 from b9_common.errors import Reject, Retry, Skip
 from b9_common.events import Envelope, ScrapeAttempted
+from b9_common.jetstream.consumer import Consumer, default_backoff
+from b9_common.jetstream.delivery import Delivery, nak_payload
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import Runtime
-from b9_common.topology import ConsumerSpec
 
 
 def _attempt(target: str) -> ScrapeAttempted:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from b9_common.consumer import Consumer
 from b9_common.errors import Reject, Retry
 from b9_common.events import Envelope, ScrapeAttempted, SubredditDiscovered
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import Runtime
-from b9_common.topology import ConsumerSpec
 
 
 def _attempt(i: int) -> ScrapeAttempted:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from b9_common.consumer import Consumer
-from b9_common.delivery import Delivery
 from b9_common.events import PostsFetched, RedditPost
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.delivery import Delivery
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import Runtime
-from b9_common.topology import ConsumerSpec
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,12 +8,12 @@ import json
 import logging
 
 import pytest
-from b9_common.consumer import Consumer
-from b9_common.delivery import Delivery
 from b9_common.events import Envelope, ScrapeAttempted
-from b9_common.logs import JsonFormatter
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.delivery import Delivery
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.ops.logs import JsonFormatter
 from b9_common.service import Runtime
-from b9_common.topology import ConsumerSpec
 
 
 class Lines(logging.Handler):
@@ -45,7 +45,7 @@ async def _run(rt: Runtime, name: str, batch: bool) -> list[dict[str, object]]:
     kw = {"batch_handler": batch_handler, "batch": 1} if batch else {"handler": handler, "concurrency": 1}
     consumer = Consumer(rt.nc, rt.js, rt.topology, spec, publisher=rt.publisher, **kw)  # type: ignore[arg-type]
     lines = Lines()
-    logger = logging.getLogger("b9_common.consumer")
+    logger = logging.getLogger("b9_common.jetstream.consumer")
     logger.addHandler(lines)
     await consumer.start()
     try:

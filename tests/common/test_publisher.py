@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from b9_common.errors import PublishError
 from b9_common.events import SubredditDiscovered
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import Topology
 from b9_common.service import Runtime
-from b9_common.topology import Topology
 
 
 async def test_publish_many_acks_every_event_and_dedups_ids(rt: Runtime) -> None:

@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime
 
 from b9_common.events import Envelope, ScrapeAttempted, SubredditDiscovered
-from b9_common.replay import Slice, replay
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.replay.runner import Slice, replay
 from b9_common.service import ConsumerDef, Runtime
-from b9_common.topology import ConsumerSpec
 
 
 def _spec() -> ConsumerSpec:

@@ -9,11 +9,11 @@ import signal
 import sys
 from pathlib import Path
 
-from b9_common.consumer import Consumer
 from b9_common.events import Envelope, SubredditDiscovered
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import Runtime, connect
 from b9_common.settings import CommonSettings
-from b9_common.topology import ConsumerSpec
 
 WORKER = Path(__file__).with_name("_worker.py")
 

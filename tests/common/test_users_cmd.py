@@ -9,12 +9,12 @@ from pathlib import Path
 
 import nats
 import pytest
-from b9_common.accounts import AccountStore, session_valid
+from b9_common.accounts.store import AccountStore, session_valid
 from b9_common.cli import commands  # noqa: F401 - registers the verbs
 from b9_common.cli.main import app
 from b9_common.cli.users_cmd import ensure_bootstrap_admin
+from b9_common.jetstream.topology import Topology
 from b9_common.service import Runtime
-from b9_common.topology import Topology
 from typer.testing import CliRunner
 
 

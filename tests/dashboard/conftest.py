@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 import uvicorn
-from b9_common.heartbeat import Heartbeat
+from b9_common.ops.heartbeat import Heartbeat
 from b9_common.service import Runtime, connect, serve
 from b9_common.settings import CommonSettings
 from b9_gateway.app import create_app

@@ -24,7 +24,7 @@ from b9_common.events import (
     UserFetched,
 )
 from b9_common.events.decisions import Actor, CreatorReviewed
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
 from PIL import Image, ImageDraw
 
 NOW = datetime.now(UTC).replace(microsecond=0)

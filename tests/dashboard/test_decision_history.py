@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from b9_common.accounts import AccountStore
+from b9_common.accounts.store import AccountStore
 from dashdata import SUBS
 from dashkit import Dash, log_in, new_page, shot
 from playwright.async_api import expect

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from b9_common.heartbeat import Heartbeat
+from b9_common.ops.heartbeat import Heartbeat
 from b9_common.service import connect
 from b9_common.settings import CommonSettings
 from dashkit import Dash, shot

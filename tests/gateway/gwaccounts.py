@@ -9,7 +9,7 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
-from b9_common.accounts import Account, AccountStore
+from b9_common.accounts.store import Account, AccountStore
 from b9_common.service import connect
 from b9_gateway.app import create_app
 from b9_gateway.deps import build_deps

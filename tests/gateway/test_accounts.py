@@ -7,7 +7,7 @@ import asyncio
 import time
 
 import msgspec
-from b9_common.accounts import Session, session_key
+from b9_common.accounts.store import Session, session_key
 from gwaccounts import bearer, client_of, person, second_worker, store_of, within
 from gwdata import THUMB_BYTES, THUMB_KEY
 from gwenv import AUTH, Env

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import msgspec
 import pytest
-from b9_common.heartbeat import Heartbeat
+from b9_common.ops.heartbeat import Heartbeat
 from b9_common.service import connect
 from b9_common.settings import CommonSettings
 from gwenv import AUTH, Env

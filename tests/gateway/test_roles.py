@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from b9_common.topology import STREAMS
+from b9_common.jetstream.topology import STREAMS
 from b9_gateway import policy
 from gwaccounts import bearer, person
 from gwenv import Env

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from b9_common.metrics import free_port
+from b9_common.ops.metrics import free_port
 from b9_common.service import serve
 from b9_gateway.main import SERVICE
 from gwenv import AUTH, Env

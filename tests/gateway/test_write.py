@@ -9,7 +9,7 @@ import httpx
 import msgspec
 import pytest
 from b9_common.events import ScrapeAttempted, decoder_for
-from b9_common.topology import ConsumerSpec
+from b9_common.jetstream.topology import ConsumerSpec
 from gwenv import Env
 
 MUTATIONS = [

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from b9_common.embedded import EmbeddedNats
-from b9_common.metrics import free_port
+from b9_common.ops.metrics import free_port
 
 from ._stack import BIN, Up, alive, cmdline, data_root, descendants, env_for, run_b9, wait_gone
 

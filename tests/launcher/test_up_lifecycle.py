@@ -18,9 +18,9 @@ import nats
 import pytest
 from b9_common.errors import PublishError
 from b9_common.events import SubredditDiscovered, SubredditFetched
-from b9_common.heartbeat import Beat
-from b9_common.publisher import Publisher
-from b9_common.topology import Topology
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import Topology
+from b9_common.ops.heartbeat import Beat
 
 from ._stack import (
     SERVICES,

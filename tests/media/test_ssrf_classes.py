@@ -11,7 +11,7 @@ import ipaddress
 import pytest
 from _media_helpers import Origin, loopback_settings, photo_12mp
 from b9_common.events import MediaFailed, MediaItem
-from b9_common.netsafety import address_problem, literal_host
+from b9_common.net.safety import address_problem, literal_host
 from b9_media.safety import Blocked, StaticResolver, UrlPolicy
 from b9_media.settings import Settings
 from yarl import URL

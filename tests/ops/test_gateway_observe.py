@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from b9_common import tracing
+from b9_common.ops import tracing
 from b9_gateway.observe import HTTP_SECONDS, Observe
 from fastapi import APIRouter, FastAPI
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from b9_categorizer.main import SERVICE as CATEGORIZER
 from b9_categorizer.settings import Settings as CSettings
-from b9_common import tracing
+from b9_common.ops import tracing
 from b9_common.service import ServiceDef, connect, serve
 from b9_gateway.app import create_app
 from b9_gateway.deps import build_deps, build_pool

@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from b9_common import tracing
-from b9_common.consumer import Consumer
-from b9_common.delivery import Delivery
 from b9_common.events import Envelope, ScrapeAttempted
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.delivery import Delivery
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.ops import tracing
 from b9_common.service import Runtime
-from b9_common.topology import ConsumerSpec
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
@@ -49,7 +49,8 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 
 
 def test_off_the_runtime_does_not_import_opentelemetry() -> None:
-    code = ("import sys, b9_common.service, b9_common.consumer, b9_common.publisher, b9_common.tracing as t;"
+    code = ("import sys, b9_common.service, b9_common.jetstream.consumer, b9_common.jetstream.publisher;"
+            "import b9_common.ops.tracing as t;"
             "assert t.init('x', '0', '') is False and not t.ENABLED;"
             "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

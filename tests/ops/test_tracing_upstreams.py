@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from b9_common import tracing
-from b9_common.metrics import UPSTREAM_CALLS
+from b9_common.ops import tracing
+from b9_common.ops.metrics import UPSTREAM_CALLS
 from b9_common.service import Runtime, ServiceDef, serve
 from b9_reddit_scraper import main as reddit
 from b9_reddit_scraper.settings import Settings as RSettings

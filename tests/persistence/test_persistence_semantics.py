@@ -6,7 +6,6 @@ import uuid
 
 import asyncpg
 import pfactories as f
-from b9_common.consumer import Consumer
 from b9_common.events import (
     AccountLinked,
     Actor,
@@ -18,8 +17,9 @@ from b9_common.events import (
     SubredditTagged,
     UserMarkedOurs,
 )
+from b9_common.jetstream.consumer import Consumer
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import Runtime
-from b9_common.topology import ConsumerSpec
 from b9_persistence.handler import Persistence
 from b9_persistence.main import consumer_specs
 from b9_persistence.staging import init_connection

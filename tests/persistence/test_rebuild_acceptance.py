@@ -29,8 +29,8 @@ from b9_common.events import (
     SubredditTagged,
     UserMarkedOurs,
 )
-from b9_common.publisher import Publisher
-from b9_common.replay_jobs import ReplayRequest, run_replay
+from b9_common.jetstream.publisher import Publisher
+from b9_common.replay.jobs import ReplayRequest, run_replay
 from b9_common.service import Runtime
 from b9_persistence.main import SERVICE, STREAMS
 from b9_persistence.rebuild_cmd import rebuild_main

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from b9_common.delivery import Delivery
 from b9_common.errors import Retry
-from b9_common.replay import Slice, replay
+from b9_common.jetstream.delivery import Delivery
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.replay.runner import Slice, replay
 from b9_common.service import ConsumerDef, Runtime
-from b9_common.topology import ConsumerSpec
 from pfactories import subreddit
 
 

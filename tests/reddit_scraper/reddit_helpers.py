@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 import nats
 from b9_common.events import decoder_for
+from b9_common.jetstream.topology import Topology
 from b9_common.service import Runtime, ServiceDef, serve
-from b9_common.topology import Topology
 from b9_reddit_scraper import main as svc
 from b9_reddit_scraper.settings import Settings
 from b9_reddit_scraper.tracked import TrackedSource

@@ -1,4 +1,4 @@
-"""Under the real NATS accounts (``b9_common.nats_auth``, as ``b9 up`` and infra run them) the
+"""Under the real NATS accounts (``b9_common.jetstream.auth``, as ``b9 up`` and infra run them) the
 reddit-scraper user can read the queued subreddit commands discovery treats as known."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import nats
 from b9_common.cli.up_backends import NatsBackend, load_or_make_passwords
 from b9_common.events import RedditScrapeRequested
-from b9_common.publisher import Publisher
-from b9_common.topology import Topology
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import Topology
 from b9_reddit_scraper.pending import PendingCommands
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from b9_common.dlq_admin import DlqAdmin
+from b9_common.jetstream.dlq_admin import DlqAdmin
 from b9_common.service import Runtime
 from rt_helpers import cli, fetchval, live_persistence, psettings, publish, sub, until, user
 

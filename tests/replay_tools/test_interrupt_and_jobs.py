@@ -9,7 +9,7 @@ import signal
 
 from b9_common.cli import replay_cmd
 from b9_common.cli.settings import CliSettings
-from b9_common.replay_jobs import ReplayJobs, ReplayRequest
+from b9_common.replay.jobs import ReplayJobs, ReplayRequest
 from b9_common.service import Runtime
 from b9_persistence.main import SERVICE as PERSISTENCE
 from rich.console import Console

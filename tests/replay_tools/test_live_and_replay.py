@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from b9_common.replay_jobs import ReplayRequest, run_replay
+from b9_common.replay.jobs import ReplayRequest, run_replay
 from b9_common.service import Runtime, connect
 from b9_common.settings import CommonSettings
 from b9_persistence.main import SERVICE as PERSISTENCE

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from b9_common.replay_log import ReplayRecord, list_records
+from b9_common.replay.log import ReplayRecord, list_records
 from b9_common.service import Runtime
 from b9_persistence.seed import SCALES
 from rt_helpers import cli, fetchval, table_hashes

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from b9_common.replay import ReplayReport
-from b9_common.replay_jobs import ReplayRequest, run_replay
-from b9_common.replay_log import list_records
+from b9_common.replay.jobs import ReplayRequest, run_replay
+from b9_common.replay.log import list_records
+from b9_common.replay.runner import ReplayReport
 from b9_common.service import Runtime
 from b9_persistence.main import SERVICE as PERSISTENCE
 from rt_helpers import facts, fetchval, psettings, publish, sub, user

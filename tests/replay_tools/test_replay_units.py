@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from b9_common.errors import Reject, Retry, Skip
-from b9_common.replay_jobs import ReplayError, pick_consumer, split_target
-from b9_common.replay_slices import parse_time
-from b9_common.replay_wrap import Pacer, Tracker, as_batch
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.replay.jobs import ReplayError, pick_consumer, split_target
+from b9_common.replay.slices import parse_time
+from b9_common.replay.wrap import Pacer, Tracker, as_batch
 from b9_common.service import App, ConsumerDef
-from b9_common.topology import ConsumerSpec
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

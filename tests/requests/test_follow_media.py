@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from b9_common.events import MediaItem, MediaRequested, new_id
-from b9_common.requests import open_book
+from b9_common.ops.requests import open_book
 from b9_common.service import Runtime, serve
 from b9_media.main import SERVICE
 from b9_media.settings import Settings

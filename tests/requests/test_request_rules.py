@@ -1,11 +1,11 @@
-"""Pure rules of b9_common.requests: dedup keys, staleness, the attempt a scope marks."""
+"""Pure rules of b9_common.ops.requests: dedup keys, staleness, the attempt a scope marks."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from b9_common.events import ScrapeAttempted
-from b9_common.requests import STALE_AFTER, dedup_key, failure_fields, is_active, note, scope
+from b9_common.ops.requests import STALE_AFTER, dedup_key, failure_fields, is_active, note, scope
 
 
 def test_dedup_keys_are_valid_kv_keys_and_case_insensitive() -> None:

@@ -1,4 +1,4 @@
-"""Under the real NATS accounts (``b9_common.nats_auth``, as ``b9 up`` and infra run them) the
+"""Under the real NATS accounts (``b9_common.jetstream.auth``, as ``b9 up`` and infra run them) the
 gateway opens, updates and watches requests, and every service that runs commands reports them;
 a service without the permission (persistence) cannot."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import nats
 import pytest
 from b9_common.cli.up_backends import NatsBackend, load_or_make_passwords
-from b9_common.requests import Reporter, RequestBook
-from b9_common.topology import Topology
+from b9_common.jetstream.topology import Topology
+from b9_common.ops.requests import Reporter, RequestBook
 
 
 def _free_port() -> int:

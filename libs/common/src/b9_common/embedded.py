@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from b9_common.metrics import free_port
+from b9_common.ops.metrics import free_port
 
 log = logging.getLogger(__name__)
 MIN_NATS = (2, 10)

@@ -29,14 +29,14 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from b9_common import tracing
-from b9_common.consumer import BatchHandler, Consumer, Handler
-from b9_common.heartbeat import Heartbeat
-from b9_common.logs import setup_logging
-from b9_common.metrics import serve_metrics
-from b9_common.publisher import Publisher
+from b9_common.jetstream.consumer import BatchHandler, Consumer, Handler
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import ConsumerSpec, Topology
+from b9_common.ops import tracing
+from b9_common.ops.heartbeat import Heartbeat
+from b9_common.ops.logs import setup_logging
+from b9_common.ops.metrics import serve_metrics
 from b9_common.settings import CommonSettings, exit_on_config_error, load_settings
-from b9_common.topology import ConsumerSpec, Topology
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

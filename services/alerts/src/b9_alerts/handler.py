@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from b9_common.delivery import Delivery
 from b9_common.events import Envelope
 from b9_common.events.alerts import NotificationCreated
-from b9_common.publisher import Publisher
+from b9_common.jetstream.delivery import Delivery
+from b9_common.jetstream.publisher import Publisher
 
 from b9_alerts.rules import Rule, RuleSet
 
@@ -115,7 +115,7 @@ class Evaluator:
             self._remember(batch_ids)
 
     async def evaluate_rows(self, source: str, rows: list[dict[str, Any]], day: str) -> int:
-        """Insight rows (``b9_common.insights``) against the rules on ``source``: the same matching,
+        """Insight rows (``b9_common.alerting.insights``) against the rules on ``source``: the same matching,
         caps and ids as events; occurrence ``once`` or, for ``repeat: every``, the UTC day."""
         targets = self.rules.by_source.get(source)
         out: list[Envelope[Any]] = []

@@ -15,12 +15,12 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from b9_common import insights
-from b9_common.alert_rules import INSIGHTS
+from b9_common.alerting import insights
+from b9_common.alerting.rules import INSIGHTS
 from b9_common.errors import DecodeError
 from b9_common.events.catalogue import decoder_for, stream_subjects
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
-from b9_common.topology import ConsumerSpec
 from nats.js.errors import KeyNotFoundError
 
 from b9_alerts import __version__

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from b9_common.alert_rules import TARGETS, Predicate, Target, WhereError, anchor, compile_where
+from b9_common.alerting.rules import TARGETS, Predicate, Target, WhereError, anchor, compile_where
 from b9_common.events import Envelope
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from b9_common.net.webhook_url import parse_hosts
 from b9_common.settings import CommonSettings, ConfigError, require_url
-from b9_common.webhook_url import parse_hosts
 
 
 class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-ignore]

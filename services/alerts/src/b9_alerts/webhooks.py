@@ -29,11 +29,11 @@ import msgspec
 import stamina
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
-from b9_common import webhook_url
-from b9_common.delivery import Delivery
 from b9_common.events import Envelope
 from b9_common.events.alerts import WebhookDelivered, WebhookFailed
-from b9_common.publisher import Publisher
+from b9_common.jetstream.delivery import Delivery
+from b9_common.jetstream.publisher import Publisher
+from b9_common.net import webhook_url
 
 from b9_alerts.rules import Rule, RuleSet
 from b9_alerts.settings import Settings

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import re
 
-from b9_common.topology import Topology, ensure_kv
+from b9_common.jetstream.topology import Topology, ensure_kv
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.errors import KeyNotFoundError

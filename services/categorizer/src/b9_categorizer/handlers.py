@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from b9_common.delivery import Delivery
 from b9_common.events import CategorizeRequested, CreatorScraped, SubredditFetched
-from b9_common.requests import Reporter
+from b9_common.jetstream.delivery import Delivery
+from b9_common.ops.requests import Reporter
 
 from b9_categorizer.content import (
     CreatorInput,

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 import openai
-from b9_common import tracing
+from b9_common.ops import tracing
 
 from b9_categorizer.accounting import Pricing, split
 from b9_categorizer.content import CreatorInput, SubredditInput

@@ -6,9 +6,9 @@ from functools import partial
 from typing import Any
 
 import openai
-from b9_common.requests import Reporter, open_book
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.ops.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
-from b9_common.topology import ConsumerSpec
 
 from b9_categorizer import __version__
 from b9_categorizer.accounting import Pricing

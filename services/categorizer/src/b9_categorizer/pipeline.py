@@ -19,7 +19,7 @@ from b9_common.errors import PublishError, Retry
 from b9_common.events import CreatorCategorized, Envelope, SubredditCategorized
 from b9_common.events.derived import Method
 from b9_common.events.envelope import now
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
 
 from b9_categorizer.cache import ResultCache
 from b9_categorizer.content import CreatorInput, SubredditInput, content_hash

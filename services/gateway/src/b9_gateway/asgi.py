@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from b9_common import tracing
+from b9_common.ops import tracing
 from b9_common.settings import exit_on_config_error, load_settings
 from fastapi import FastAPI
 

@@ -18,8 +18,8 @@ import logging
 import math
 from typing import Any, Literal
 
-from b9_common.accounts import Account, AccountStore, bootstrap_account
-from b9_common.accounts_mirror import AccountsMirror
+from b9_common.accounts.mirror import AccountsMirror
+from b9_common.accounts.store import Account, AccountStore, bootstrap_account
 from b9_common.events import Actor
 from fastapi import HTTPException, Request
 from starlette.requests import cookie_parser

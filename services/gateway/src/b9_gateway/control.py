@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
-from b9_common.kvkeys import kv_keys
+from b9_common.jetstream.kv import kv_keys
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 

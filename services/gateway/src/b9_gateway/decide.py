@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from b9_common.events import new_id
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
 from fastapi import HTTPException
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription

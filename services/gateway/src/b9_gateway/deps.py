@@ -11,10 +11,10 @@ from typing import Any
 
 import asyncpg
 from b9_common.db import create_pool
-from b9_common.publisher import Publisher
-from b9_common.replay_jobs import ReplayJobs
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import Topology
+from b9_common.replay.jobs import ReplayJobs
 from b9_common.service import Runtime
-from b9_common.topology import Topology
 from fastapi import Request
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext

@@ -1,5 +1,5 @@
 """The outermost ASGI middleware: request latency for Prometheus, and a SERVER span per
-request when tracing is on (``b9_common.tracing``; a ``traceparent`` from the client is
+request when tracing is on (``b9_common.ops.tracing``; a ``traceparent`` from the client is
 honoured). Commands published while a request is handled continue its trace.
 
 ``b9_http_request_seconds{method,route,status}``: ``route`` is the route's path template
@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from b9_common import tracing
+from b9_common.ops import tracing
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

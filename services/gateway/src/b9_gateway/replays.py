@@ -1,6 +1,6 @@
 """Replays inside the gateway process: the jobs, their settings, their progress as the API shows it.
 
-A replay runs the target service's own handler code: ``b9_common.replay_jobs`` loads the
+A replay runs the target service's own handler code: ``b9_common.replay.jobs`` loads the
 service through the ``b9.services`` entry point and bootstraps it (adapters only, no live
 consumer) with its own Settings read from ``Settings.service_env()`` (the gateway's NATS,
 namespace, database and media store on top of the process environment), exactly as
@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from b9_common.replay_jobs import Job, ReplayJobs
-from b9_common.replay_log import ReplayRecord
+from b9_common.replay.jobs import Job, ReplayJobs
+from b9_common.replay.log import ReplayRecord
 from b9_common.service import ServiceDef
 from b9_common.settings import load_settings
 

@@ -1,4 +1,4 @@
-"""Requests people can follow (``b9_common.requests``), the gateway's side.
+"""Requests people can follow (``b9_common.ops.requests``), the gateway's side.
 
 ``Desk.accept`` opens a request for a command (or finds the same kind and target already
 queued or running: then nothing is published and its id is the answer), puts the id on the
@@ -22,9 +22,9 @@ from typing import Any
 
 import msgspec
 from b9_common.events import InstagramScrapeRequested, RedditScrapeRequested, new_id, spec_of
-from b9_common.publisher import Publisher
-from b9_common.requests import RECORD_PREFIX, RequestBook
-from b9_common.topology import Topology
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import Topology
+from b9_common.ops.requests import RECORD_PREFIX, RequestBook
 from nats.js.kv import KeyValue
 
 from b9_gateway.control import heartbeats, is_scraper_beat

@@ -45,7 +45,7 @@ RULES: dict[tuple[str, str], list[str]] = {
         "since excludes from_seq and until excludes to_seq; to_seq >= from_seq",
         "subject: every subject must be one the consumer takes",
     ],
-    # SSRF rules that depend on DNS and the deployment's allow-list (b9_common.webhook_url)
+    # SSRF rules that depend on DNS and the deployment's allow-list (b9_common.net.webhook_url)
     ("post", "/api/v1/alerts"): [
         "webhook: an https URL (http only for ALERT_WEBHOOK_ALLOWED_HOSTS) without credentials whose "
         "host is a canonical address or a name resolving only to public addresses",

@@ -13,11 +13,11 @@ import re
 import time
 from typing import Any, cast
 
-from b9_common import requests
 from b9_common.errors import Reject, Retry
 from b9_common.events import Envelope, InstagramScrapeRequested, ScrapeAttempted
 from b9_common.events.ops import Outcome, Reason
-from b9_common.requests import Reporter
+from b9_common.ops import requests
+from b9_common.ops.requests import Reporter
 
 from b9_instagram_scraper.ports import Result, why_of
 from b9_instagram_scraper.provider import InstagramProvider

@@ -15,7 +15,7 @@ import logging
 import random
 from contextlib import suppress
 
-from b9_common import tracing
+from b9_common.ops import tracing
 
 from b9_instagram_scraper.commands import CommandGate
 from b9_instagram_scraper.control import Control

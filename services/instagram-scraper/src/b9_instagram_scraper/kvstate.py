@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 import msgspec
-from b9_common.topology import Topology, ensure_kv
+from b9_common.jetstream.topology import Topology, ensure_kv
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError

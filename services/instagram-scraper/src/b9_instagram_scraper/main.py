@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from b9_common.requests import Reporter, open_book
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.ops.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
-from b9_common.topology import ConsumerSpec
 
 from b9_instagram_scraper import __version__
 from b9_instagram_scraper.commands import CommandGate, CommandHandler

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from b9_common.reasons import Why
+from b9_common.ops.reasons import Why
 
 from b9_instagram_scraper.growth import CreatorState
 from b9_instagram_scraper.provider import CallMeter, ProviderError

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from b9_common.events.ops import Reason
-from b9_common.reasons import Why
+from b9_common.ops.reasons import Why
 
 from b9_instagram_scraper.profile import Profile
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import aiohttp
 import stamina
-from b9_common import tracing
-from b9_common.reasons import from_exception, from_status
+from b9_common.ops import tracing
+from b9_common.ops.reasons import from_exception, from_status
 
 from b9_instagram_scraper import __version__
 from b9_instagram_scraper.profile import (

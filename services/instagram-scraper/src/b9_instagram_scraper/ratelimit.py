@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from b9_common.metrics import UPSTREAM_BUDGET
+from b9_common.ops.metrics import UPSTREAM_BUDGET
 
 HOUR = 3600.0
 

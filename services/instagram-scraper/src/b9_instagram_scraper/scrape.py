@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 import msgspec
-from b9_common import requests
 from b9_common.events import (
     CreatorScraped,
     IgMedia,
@@ -24,7 +23,8 @@ from b9_common.events import (
 )
 from b9_common.events.instagram import CreatorAvailability, MediaKind
 from b9_common.events.ops import Outcome
-from b9_common.metrics import SCRAPE_ATTEMPTS
+from b9_common.ops import requests
+from b9_common.ops.metrics import SCRAPE_ATTEMPTS
 
 from b9_instagram_scraper import analytics
 from b9_instagram_scraper.control import Control

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
-from b9_common import tracing
+from b9_common.ops import tracing
 from yarl import URL
 
 from b9_media.errors import MediaError, TransientError

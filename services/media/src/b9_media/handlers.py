@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from b9_common.errors import Retry, Skip
 from b9_common.events import CreatorScraped, Envelope, MediaItem, MediaRequested
-from b9_common.requests import Reporter
+from b9_common.ops.requests import Reporter
 
 from b9_media.errors import TransientError
 from b9_media.pipeline import MediaPipeline, Outcome

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from b9_common.requests import Reporter, open_book
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.ops.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.storage import open_store
-from b9_common.topology import ConsumerSpec
 
 from b9_media import __version__
 from b9_media.download import Downloader

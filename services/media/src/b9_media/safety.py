@@ -1,6 +1,6 @@
 """Server-side request forgery guards: which URLs, hosts and addresses may be fetched.
 
-Which addresses count as public is ``b9_common.netsafety`` (shared with other fetchers).
+Which addresses count as public is ``b9_common.net.safety`` (shared with other fetchers).
 
 Every hop of a download passes ``UrlPolicy.check_url`` (scheme, host allow-list, IP
 literals), and every DNS answer passes ``GuardedResolver`` before aiohttp connects: the
@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from b9_common.events.derived import MediaFailure
-from b9_common.netsafety import METADATA, IPAddress, OddAddress, address_problem, literal_host, public_address
+from b9_common.net.safety import METADATA, IPAddress, OddAddress, address_problem, literal_host, public_address
 from yarl import URL
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

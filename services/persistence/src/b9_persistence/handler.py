@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from b9_common import tracing
-from b9_common.delivery import Delivery
 from b9_common.errors import Retry
 from b9_common.events import Envelope
+from b9_common.jetstream.delivery import Delivery
+from b9_common.ops import tracing
 
 from b9_persistence.checks import check
 from b9_persistence.writers_alerts import APPLY as ALERT_DECISIONS

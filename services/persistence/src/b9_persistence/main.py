@@ -10,8 +10,8 @@ import asyncpg
 import msgspec
 from b9_common.db import migrate
 from b9_common.events.catalogue import stream_subjects
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
-from b9_common.topology import ConsumerSpec
 
 from b9_persistence import __version__
 from b9_persistence.handler import Persistence

@@ -4,7 +4,7 @@
 (migrations, pool, its consumer definitions) against ``target_url``, then, for every stream
 persistence consumes (its own ``App.consumers``, work queues aside), runs the real batch
 handler from the stream's first message to its last sequence at the start through an
-ephemeral consumer (``b9_common.replay.replay``), all streams side by side. Live traffic
+ephemeral consumer (``b9_common.replay.runner.replay``), all streams side by side. Live traffic
 arriving meanwhile is not chased, and the live durable consumers are not touched.
 
 Facts the handler refuses are *not* dead-lettered again (the live run already did): the
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import msgspec
-from b9_common.dlq import ORIGINAL_SEQ, ORIGINAL_STREAM, ORIGINAL_SUBJECT, REASON
-from b9_common.publisher import Publisher
-from b9_common.replay import ReplayReport, replay
-from b9_common.replay_jobs import WORK_QUEUE_STREAMS
-from b9_common.replay_slices import Resolved, resolve
+from b9_common.jetstream.dlq import ORIGINAL_SEQ, ORIGINAL_STREAM, ORIGINAL_SUBJECT, REASON
+from b9_common.jetstream.publisher import Publisher
+from b9_common.replay.jobs import WORK_QUEUE_STREAMS
+from b9_common.replay.runner import ReplayReport, replay
+from b9_common.replay.slices import Resolved, resolve
 from b9_common.service import ConsumerDef, Runtime, close_adapters, connect
 
 from b9_persistence import __version__

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from b9_common.events import Envelope
-from b9_common.publisher import Publisher
+from b9_common.jetstream.publisher import Publisher
 
 from b9_persistence.seed_instagram import InstagramSeed
 from b9_persistence.seed_reddit import RedditSeed

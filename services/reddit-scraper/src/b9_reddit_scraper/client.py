@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import aiohttp
 from b9_common.events.ops import Reason
-from b9_common.reasons import Why, from_exception, from_status
+from b9_common.ops.reasons import Why, from_exception, from_status
 
 from b9_reddit_scraper.control import ControlState, Priority, ScraperDisabled
 from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget

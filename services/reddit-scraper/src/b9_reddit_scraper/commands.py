@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from b9_common import requests
 from b9_common.errors import Retry
 from b9_common.events import Envelope, RedditScrapeRequested
-from b9_common.requests import Reporter
+from b9_common.ops import requests
+from b9_common.ops.requests import Reporter
 
 from b9_reddit_scraper.control import ControlState, Priority, ScraperDisabled
 from b9_reddit_scraper.scraper import Scraper

@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 import msgspec
-from b9_common import tracing
+from b9_common.ops import tracing
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 

@@ -8,11 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from b9_common import tracing
-from b9_common.metrics import UPSTREAM_BUDGET
-from b9_common.requests import Reporter, open_book
+from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.ops import tracing
+from b9_common.ops.metrics import UPSTREAM_BUDGET
+from b9_common.ops.requests import Reporter, open_book
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
-from b9_common.topology import ConsumerSpec
 from nats.js.api import KeyValueConfig
 
 from b9_reddit_scraper import __version__
@@ -41,7 +41,7 @@ COMMANDS = ConsumerSpec(
 
 
 async def state_kv(rt: Runtime) -> Any:
-    from b9_common.topology import ensure_kv
+    from b9_common.jetstream.topology import ensure_kv
 
     return await ensure_kv(rt.js, KeyValueConfig(
         bucket=rt.topology.bucket(STATE_BUCKET), history=1, ttl=STATE_TTL,

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from b9_common import requests
 from b9_common.events import (
     PostsFetched,
     RedditPost,
@@ -22,8 +21,9 @@ from b9_common.events import (
     SubredditFetched,
     UserFetched,
 )
-from b9_common.metrics import SCRAPE_ATTEMPTS
-from b9_common.reasons import Why
+from b9_common.ops import requests
+from b9_common.ops.metrics import SCRAPE_ATTEMPTS
+from b9_common.ops.reasons import Why
 
 from b9_reddit_scraper import formulas, review
 from b9_reddit_scraper.client import RedditClient, Result, Tally

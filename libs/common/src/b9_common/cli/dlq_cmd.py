@@ -26,9 +26,9 @@ from rich.text import Text
 
 from b9_common.cli.settings import CliSettings, load_cli_settings, make_console
 from b9_common.cli.up_reach import cli_nats
-from b9_common.dlq_admin import DeadLetter, DlqAdmin, counts_by_type
+from b9_common.jetstream.dlq_admin import DeadLetter, DlqAdmin, counts_by_type
+from b9_common.jetstream.topology import Topology
 from b9_common.settings import exit_on_config_error
-from b9_common.topology import Topology
 
 console = make_console()
 dlq_app = typer.Typer(help="Dead letters: list, show, retry, purge", no_args_is_help=True, rich_markup_mode=None)

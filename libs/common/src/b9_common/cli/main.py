@@ -10,7 +10,7 @@ import warnings
 import typer
 
 from b9_common.cli.settings import CliSettings, NotRunning, load_cli_settings
-from b9_common.logs import setup_logging
+from b9_common.ops.logs import setup_logging
 from b9_common.settings import exit_on_config_error
 
 # Plain click help (typer's rich panels print "<bool>" beside every flag, --help included).
@@ -63,7 +63,7 @@ def asyncapi() -> None:
     """Print the AsyncAPI 3.1.0 document of the event catalogue."""
     import sys
 
-    from b9_common.asyncapi import generate_json
+    from b9_common.events.asyncapi import generate_json
 
     sys.stdout.write(generate_json().decode() + "\n")
 

@@ -26,13 +26,13 @@ from rich.text import Text
 from b9_common.cli.service_settings import quiet_logging, service_settings
 from b9_common.cli.settings import CliSettings, effective_database_url, load_cli_settings, make_console
 from b9_common.cli.up_reach import cli_nats, ensure_reachable
-from b9_common.replay import ReplayReport
-from b9_common.replay_jobs import ReplayError, ReplayRequest, ReplayResult, load_service, run_replay, split_target
-from b9_common.replay_log import list_records
-from b9_common.replay_slices import Resolved, parse_time
+from b9_common.jetstream.topology import Topology
+from b9_common.replay.jobs import ReplayError, ReplayRequest, ReplayResult, load_service, run_replay, split_target
+from b9_common.replay.log import list_records
+from b9_common.replay.runner import ReplayReport
+from b9_common.replay.slices import Resolved, parse_time
 from b9_common.service import ConsumerDef, ServiceDef
 from b9_common.settings import ConfigError, exit_on_config_error
-from b9_common.topology import Topology
 
 console = make_console()
 # Services with nothing to replay: the gateway has no consumers, the scrapers read only COMMANDS

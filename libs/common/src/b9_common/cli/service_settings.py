@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from b9_common.cli.settings import CliSettings, effective_database_url, effective_nats_url
-from b9_common.logs import setup_logging
+from b9_common.ops.logs import setup_logging
 from b9_common.service import ServiceDef
 from b9_common.settings import load_settings
 

@@ -13,9 +13,9 @@ from rich.text import Text
 
 from b9_common.cli.settings import CliSettings, make_console, redact
 from b9_common.cli.up_reach import connect_cli
-from b9_common.heartbeat import Beat
-from b9_common.kvkeys import kv_keys
-from b9_common.topology import STREAMS, Topology
+from b9_common.jetstream.kv import kv_keys
+from b9_common.jetstream.topology import STREAMS, Topology
+from b9_common.ops.heartbeat import Beat
 
 console = make_console()
 

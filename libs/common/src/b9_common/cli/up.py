@@ -30,8 +30,8 @@ from b9_common.cli.up_procs import Child, Services, available_services, console,
 from b9_common.cli.up_ready import summary, wait_ready
 from b9_common.db import migrate
 from b9_common.embedded import MIN_NATS, nats_version, version_tuple
-from b9_common.metrics import free_port
-from b9_common.topology import Topology
+from b9_common.jetstream.topology import Topology
+from b9_common.ops.metrics import free_port
 
 log = logging.getLogger("b9.up")
 API_KEY_FILE = "gateway-api-key"

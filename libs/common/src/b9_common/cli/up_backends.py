@@ -1,7 +1,7 @@
 """The embedded nats-server and PostgreSQL of `b9 up`: started as its own children (so the
 kernel stops them when `b9 up` dies), watched, and restarted on the same port and data.
 
-NATS runs with the accounts of ``b9_common.nats_auth`` (the same users and permissions as
+NATS runs with the accounts of ``b9_common.jetstream.auth`` (the same users and permissions as
 infra/): one user per service, an admin for the CLI, passwords generated once into
 ``<data dir>/nats-auth.json`` (mode 0600) and handed to nats-server through its environment.
 PostgreSQL is pgserver's build, run as ``postgres -D <data dir>/pg`` on a Unix socket only
@@ -26,8 +26,8 @@ import psutil
 from b9_common.cli.settings import AUTH_FILE
 from b9_common.cli.up_procs import backoff, say, spawn
 from b9_common.embedded import nats_server_binary
-from b9_common.nats_auth import ROLES, password_var, render
-from b9_common.topology import Topology
+from b9_common.jetstream.auth import ROLES, password_var, render
+from b9_common.jetstream.topology import Topology
 
 USERS = ("admin", "sys", *ROLES)
 
@@ -155,7 +155,7 @@ class NatsBackend(Backend):
         self.store.mkdir(parents=True, exist_ok=True)
         self.config = self.store / "nats.conf"
         self.config.write_text(
-            "# Written by `b9 up` at each start: the accounts are b9_common.nats_auth's (as infra/nats).\n"
+            "# Written by `b9 up` at each start: the accounts are b9_common.jetstream.auth's (as infra/nats).\n"
             f"listen: {host}:{port}\n"
             f'jetstream {{ store_dir: "{self.store}" }}\n' + render(topology))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from b9_common.cli.settings import make_console
-from b9_common.metrics import free_port
+from b9_common.ops.metrics import free_port
 
 log = logging.getLogger("b9.up")
 console = make_console(stderr=True)

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from b9_common.cli.settings import StackFile
 from b9_common.cli.up_procs import say
-from b9_common.heartbeat import Beat
-from b9_common.kvkeys import kv_keys
+from b9_common.jetstream.kv import kv_keys
+from b9_common.ops.heartbeat import Beat
 
 if TYPE_CHECKING:
     from b9_common.cli.up import Stack

@@ -24,12 +24,12 @@ import typer
 from nats.js import JetStreamContext
 from rich.table import Table
 
-from b9_common.accounts import Account, AccountError, AccountStore, ensure_admin
+from b9_common.accounts.store import Account, AccountError, AccountStore, ensure_admin
 from b9_common.cli.settings import CliSettings, load_cli_settings, make_console
 from b9_common.cli.up_reach import cli_nats
 from b9_common.events.decisions import ROLES
+from b9_common.jetstream.topology import Topology
 from b9_common.settings import exit_on_config_error
-from b9_common.topology import Topology
 
 console = make_console()
 users_app = typer.Typer(help="People's accounts: add, list, disable, rotate keys", no_args_is_help=True)

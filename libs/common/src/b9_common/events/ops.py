@@ -53,4 +53,4 @@ class ScrapeAttempted(msgspec.Struct, kw_only=True):
     reason: Reason | None = None  # None only in events written before reasons existed
     message: str | None = None  # short and human: "connection refused by 127.0.0.1:9"
     http_status: int | None = None  # the status when reason is http_status (or the one seen)
-    request_id: str | None = None  # the followed request this attempt answers (b9_common.requests)
+    request_id: str | None = None  # the followed request this attempt answers (b9_common.ops.requests)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from b9_common.accounts import Account, AccountError, AccountStore
-from b9_common.accounts_mirror import AccountsMirror
+from b9_common.accounts.mirror import AccountsMirror
+from b9_common.accounts.store import Account, AccountError, AccountStore
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from b9_common import webhook_url
-from b9_common.alert_rules import TARGETS, WhereError, compile_where
-from b9_common.alert_rules import __doc__ as WHERE_DOC
+from b9_common.alerting.rules import TARGETS, WhereError, compile_where
+from b9_common.alerting.rules import __doc__ as WHERE_DOC
 from b9_common.events import new_id
 from b9_common.events.alerts import AlertRuleCreated, AlertRuleDeleted, AlertRuleUpdated
+from b9_common.net import webhook_url
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import Field, StringConstraints
 

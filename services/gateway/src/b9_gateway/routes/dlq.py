@@ -1,11 +1,11 @@
-"""DLQ admin: list, show, retry one/all, purge (shared logic in b9_common.dlq_admin)."""
+"""DLQ admin: list, show, retry one/all, purge (shared logic in b9_common.jetstream.dlq_admin)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import msgspec
-from b9_common.dlq_admin import DeadLetter, DlqAdmin
+from b9_common.jetstream.dlq_admin import DeadLetter, DlqAdmin
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 

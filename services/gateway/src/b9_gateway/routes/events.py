@@ -20,8 +20,8 @@ from typing import Annotated, Any
 
 import anyio
 import msgspec
-from b9_common.dlq_admin import subject_matches
 from b9_common.events.catalogue import EVENTS
+from b9_common.jetstream.dlq_admin import subject_matches
 from fastapi import APIRouter, Depends, Query, Request
 from nats.aio.msg import Msg
 from sse_starlette import EventSourceResponse

@@ -6,7 +6,7 @@ ranked, with a sparkline. Only subreddits with enough history are listed: at lea
 snapshots spanning the whole window (less one day of slack).
 
 Creator authenticity (``GET /api/v1/insights/creator-authenticity``): the signals of
-``b9_common.insights`` per creator, each with its explanation, and the score they make.
+``b9_common.alerting.insights`` per creator, each with its explanation, and the score they make.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
-from b9_common import insights as authenticity
-from b9_common.insights import CREATORS_SQL, RISING_SQL
+from b9_common.alerting import insights as authenticity
+from b9_common.alerting.insights import CREATORS_SQL, RISING_SQL
 from fastapi import APIRouter, Depends, Query
 from nats.js.errors import KeyNotFoundError
 

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import msgspec
-from b9_common.topology import STREAMS
+from b9_common.jetstream.topology import STREAMS
 from fastapi import APIRouter, Depends
 
 from b9_gateway.deps import Deps, get_deps

@@ -11,9 +11,9 @@ from importlib.metadata import entry_points
 from typing import Annotated, Any
 
 import msgspec
-from b9_common.replay_jobs import ReplayBusy, ReplayError, ReplayRequest
-from b9_common.replay_log import get_record, list_records
-from b9_common.replay_slices import parse_time
+from b9_common.replay.jobs import ReplayBusy, ReplayError, ReplayRequest
+from b9_common.replay.log import get_record, list_records
+from b9_common.replay.slices import parse_time
 from b9_common.settings import ConfigError
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import Field, field_validator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from b9_common.replay_log import get_record
+from b9_common.replay.log import get_record
 from fastapi import APIRouter, Depends, Path
 
 from b9_gateway.deps import Deps, get_deps

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import msgspec
-from b9_common.accounts import Account
-from b9_common.accounts_mirror import AccountsMirror
+from b9_common.accounts.mirror import AccountsMirror
+from b9_common.accounts.store import Account
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 

@@ -1,9 +1,9 @@
-"""Which webhook URLs an alert rule may name (the SSRF rules of ``netsafety``, shared by the
+"""Which webhook URLs an alert rule may name (the SSRF rules of ``net.safety``, shared by the
 gateway at rule creation and the alerts service at every delivery).
 
 - scheme ``https``, or ``http`` for an allow-listed host; no credentials in the URL;
 - the host an IP literal in canonical form or a name; odd IPv4 spellings (``127.1``) refused;
-- every address (the literal, or every DNS answer) public unicast per ``netsafety.address_problem``,
+- every address (the literal, or every DNS answer) public unicast per ``net.safety.address_problem``,
   unless the host is on the allow-list (``ALERT_WEBHOOK_ALLOWED_HOSTS``: ``host``, ``*.domain``;
   ``127.0.0.1`` to allow a local receiver).
 
@@ -19,7 +19,7 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from b9_common.netsafety import OddAddress, address_problem, literal_host
+from b9_common.net.safety import OddAddress, address_problem, literal_host
 
 
 def parse_hosts(raw: str) -> tuple[str, ...]:

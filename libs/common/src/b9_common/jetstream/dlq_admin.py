@@ -1,7 +1,7 @@
 """DLQ administration shared by the gateway's admin API and the ``b9 dlq`` CLI.
 
 Dead letters are the original bytes on ``<ns>.dlq.<type>`` with headers naming the
-original subject, stream, sequence, consumer and the reason (see ``b9_common.dlq``).
+original subject, stream, sequence, consumer and the reason (see ``b9_common.jetstream.dlq``).
 A retry republishes the original bytes to the original subject (with a fresh message id
 derived from the DLQ sequence, so retrying the same entry twice stores it once), then
 deletes the dead letter.
@@ -17,9 +17,9 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
-from b9_common import dlq
-from b9_common.publisher import MSG_ID
-from b9_common.topology import Topology
+from b9_common.jetstream import dlq
+from b9_common.jetstream.publisher import MSG_ID
+from b9_common.jetstream.topology import Topology
 
 MAX_SCAN = 20_000
 

@@ -124,7 +124,7 @@ _LIST = [
     _t("media.failed", "media.failed", "An asset that could not be stored", _one("source_url"),
        lambda e, d: f"media failed: {d.get('reason')}", lambda e, d: "/#/"),
 ]
-# Insights (b9_common.insights), computed by the alerts service every ALERTS_INSIGHTS_INTERVAL seconds
+# Insights (b9_common.alerting.insights), computed by the alerts service every ALERTS_INSIGHTS_INTERVAL seconds
 # from the read model: their "source" is not an event type.
 INSIGHTS = {"subreddit.rising": "insight.subreddit_rising", "creator.flagged": "insight.creator_flagged"}
 _LIST += [

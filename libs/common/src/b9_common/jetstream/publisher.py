@@ -12,11 +12,11 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError
 
-from b9_common import tracing
 from b9_common.errors import PublishError
 from b9_common.events.catalogue import spec_of
 from b9_common.events.envelope import Envelope, encode, make_envelope
-from b9_common.topology import Topology
+from b9_common.jetstream.topology import Topology
+from b9_common.ops import tracing
 
 MSG_ID = "Nats-Msg-Id"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from b9_common.delivery import AckMeta
-from b9_common.publisher import MSG_ID, Publisher
+from b9_common.jetstream.delivery import AckMeta
+from b9_common.jetstream.publisher import MSG_ID, Publisher
 
 REASON = "B9-Dlq-Reason"
 ORIGINAL_SUBJECT = "B9-Original-Subject"

@@ -19,7 +19,7 @@ import msgspec
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from b9_common.accounts import Account, AccountStore, Session, key_matches, session_key, session_valid, split_key
+from b9_common.accounts.store import Account, AccountStore, Session, key_matches, session_key, session_valid, split_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from b9_common.events.catalogue import EVENTS, stream_subjects
-from b9_common.topology import Topology
+from b9_common.jetstream.topology import Topology
 
 ACCOUNT = "B9"
 
@@ -83,7 +83,7 @@ ROLES: dict[str, Role] = {
         kv_write=("media_sources.>", "requests.>"),
         kv_read=("control", "media_sources", "requests"),
     ),
-    # (requests.>: followed requests, b9_common.requests: the services that run commands report them)
+    # (requests.>: followed requests, b9_common.ops.requests: the services that run commands report them)
     "persistence": Role(reads=("SCRAPE", "DERIVED", "DECISIONS"), core_pub=(APPLIED,)),
     # Alerts: evaluates rules over the streams; hears rule changes at once on core NATS (every replica).
     "alerts": Role(

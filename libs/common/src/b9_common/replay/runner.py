@@ -17,11 +17,11 @@ from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from b9_common.consumer import Consumer, Handler
-from b9_common.delivery import Delivery, parse_ack_subject
 from b9_common.events.envelope import Envelope, new_id
+from b9_common.jetstream.consumer import Consumer, Handler
+from b9_common.jetstream.delivery import Delivery, parse_ack_subject
+from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import ConsumerDef, Runtime, build_consumer
-from b9_common.topology import ConsumerSpec
 
 log = logging.getLogger(__name__)
 

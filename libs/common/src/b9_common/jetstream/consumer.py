@@ -24,17 +24,17 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from b9_common import tracing
-from b9_common.delivery import ACK, TERM, Delivery, mark_failure, nak_payload, parse_ack_subject
-from b9_common.dlq import dead_letter
 from b9_common.errors import HandlerError, PublishError, Reject
 from b9_common.events.catalogue import EVENTS, decoder_for
 from b9_common.events.envelope import Envelope
-from b9_common.logs import message_context
-from b9_common.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
-from b9_common.publisher import Publisher, write_commands
-from b9_common.pull import PullEngine
-from b9_common.topology import ConsumerSpec, Topology
+from b9_common.jetstream.delivery import ACK, TERM, Delivery, mark_failure, nak_payload, parse_ack_subject
+from b9_common.jetstream.dlq import dead_letter
+from b9_common.jetstream.publisher import Publisher, write_commands
+from b9_common.jetstream.pull import PullEngine
+from b9_common.jetstream.topology import ConsumerSpec, Topology
+from b9_common.ops import tracing
+from b9_common.ops.logs import message_context
+from b9_common.ops.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
 
 log = logging.getLogger(__name__)
 

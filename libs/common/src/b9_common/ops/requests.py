@@ -37,7 +37,7 @@ import msgspec
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from b9_common.topology import Topology
+from b9_common.jetstream.topology import Topology
 
 log = logging.getLogger(__name__)
 

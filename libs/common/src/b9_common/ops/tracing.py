@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from b9_common.metrics import UPSTREAM_CALLS
+from b9_common.ops.metrics import UPSTREAM_CALLS
 
 ENABLED = False
 TRACEPARENT = "traceparent"
@@ -64,7 +64,7 @@ def init(service: str, version: str, endpoint: str, *, exporter: Any = None) -> 
     else:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     _provider, _otel = provider, trace
-    _tracer = provider.get_tracer("b9_common.tracing", version)
+    _tracer = provider.get_tracer("b9_common.ops.tracing", version)
     ENABLED = True
     return True
 

@@ -13,9 +13,9 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from b9_common.consumer import BatchHandler, Handler
-from b9_common.delivery import Delivery, mark_failure
 from b9_common.errors import HandlerError
+from b9_common.jetstream.consumer import BatchHandler, Handler
+from b9_common.jetstream.delivery import Delivery, mark_failure
 from b9_common.service import ConsumerDef
 
 log = logging.getLogger(__name__)

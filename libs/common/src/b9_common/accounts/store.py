@@ -8,7 +8,7 @@ a session expires at its ``expires_at`` (the bucket's age limit only collects ga
 An API key looks like ``b9_<account id>_<secret>`` (secret: 32 random bytes, urlsafe): the id
 finds the account in O(1) and only ``sha256(secret)`` is stored. Rotating the key changes the
 hash, and every session remembers the hash it was created under, so rotation ends them all.
-Readers that must see changes at once (the gateway) use ``AccountsMirror`` (accounts_mirror.py).
+Readers that must see changes at once (the gateway) use ``AccountsMirror`` (accounts/mirror.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from b9_common.events.decisions import ROLES, Role
-from b9_common.kvkeys import kv_keys
+from b9_common.jetstream.kv import kv_keys
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 BOOTSTRAP_ID = "bootstrap"

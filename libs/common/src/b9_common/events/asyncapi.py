@@ -11,11 +11,11 @@ from typing import Any
 
 import msgspec
 
-from b9_common.dlq import DLQ_HEADERS, REASON
 from b9_common.events.catalogue import EVENTS
 from b9_common.events.envelope import Envelope
-from b9_common.publisher import MSG_ID
-from b9_common.topology import Topology
+from b9_common.jetstream.dlq import DLQ_HEADERS, REASON
+from b9_common.jetstream.publisher import MSG_ID
+from b9_common.jetstream.topology import Topology
 
 REF = "#/components/schemas/{name}"
 

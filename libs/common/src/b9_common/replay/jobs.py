@@ -3,8 +3,8 @@
 ``run_replay(sdef, settings, request, ...)`` connects, bootstraps the service (its adapters
 only: no live consumer is started; the live durable keeps consuming meanwhile, the replay
 reads through its own ephemeral consumer), picks the ConsumerDef, resolves and counts the
-slice, runs ``b9_common.replay.replay`` over it with the real handler, records the replay
-(``b9_common.replay_log``) and calls the App's closers.
+slice, runs ``b9_common.replay.runner.replay`` over it with the real handler, records the replay
+(``b9_common.replay.log``) and calls the App's closers.
 
 Resuming: the handler is wrapped so that every sequence handed to it is tracked until it
 settles. After a stop (Ctrl-C, ``stop`` event, idle), ``resume_from`` is the lowest sequence
@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from typing import Any
 
-from b9_common.replay import ReplayReport, replay
-from b9_common.replay_log import ReplayLog, ReplayRecord, new_record
-from b9_common.replay_slices import Resolved, resolve
-from b9_common.replay_wrap import Tracker, wrap_consumer
+from b9_common.replay.log import ReplayLog, ReplayRecord, new_record
+from b9_common.replay.runner import ReplayReport, replay
+from b9_common.replay.slices import Resolved, resolve
+from b9_common.replay.wrap import Tracker, wrap_consumer
 from b9_common.service import App, ConsumerDef, ServiceDef, close_adapters, connect
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def pick_consumer(app: App, service: str, consumer: str | None, stream: str | No
 
 
 def _check_subjects(cdef: ConsumerDef, subjects: tuple[str, ...]) -> None:
-    from b9_common.dlq_admin import subject_matches
+    from b9_common.jetstream.dlq_admin import subject_matches
 
     own = cdef.spec.subjects
     for s in subjects:
@@ -280,7 +280,7 @@ class ReplayJobs:
     ``load_settings(sdef.settings_cls)``, i.e. the process environment). ``max_running``
     bounds concurrent replays (``start`` raises ReplayBusy beyond it); ``on_update(job)`` is
     called when a job is planned, makes progress (at most ~10 times a second) and ends. The
-    job id is also the id of its record (``replay_log``). The newest ``keep`` finished jobs
+    job id is also the id of its record (``replay.log``). The newest ``keep`` finished jobs
     stay in memory.
     """
 

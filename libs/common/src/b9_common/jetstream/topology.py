@@ -37,7 +37,7 @@ HEARTBEAT_TTL = 30.0
 ACCOUNTS_BUCKET = "accounts"
 SESSIONS_BUCKET = "sessions"
 SESSIONS_MAX_AGE = 30 * 86_400.0  # a session's own expires_at is the limit; this collects garbage
-REQUESTS_BUCKET = "requests"  # b9_common.requests: followed requests, 24 h
+REQUESTS_BUCKET = "requests"  # b9_common.ops.requests: followed requests, 24 h
 REQUESTS_TTL = 86_400.0
 DUPLICATE_WINDOW = 120.0
 
@@ -175,19 +175,19 @@ class Topology:
     async def accounts_kv(self, js: JetStreamContext) -> KeyValue:
         return await ensure_kv(js, KeyValueConfig(
             bucket=self.bucket(ACCOUNTS_BUCKET), history=5, replicas=self.replicas,
-            description="People's accounts (b9_common.accounts)",
+            description="People's accounts (b9_common.accounts.store)",
         ))
 
     async def sessions_kv(self, js: JetStreamContext) -> KeyValue:
         return await ensure_kv(js, KeyValueConfig(
             bucket=self.bucket(SESSIONS_BUCKET), history=1, ttl=SESSIONS_MAX_AGE,
-            replicas=self.replicas, description="Dashboard sessions (b9_common.accounts)",
+            replicas=self.replicas, description="Dashboard sessions (b9_common.accounts.store)",
         ))
 
     async def requests_kv(self, js: JetStreamContext) -> KeyValue:
         return await ensure_kv(js, KeyValueConfig(
             bucket=self.bucket(REQUESTS_BUCKET), history=1, ttl=REQUESTS_TTL,
-            replicas=self.replicas, description="Requests people follow (b9_common.requests)",
+            replicas=self.replicas, description="Requests people follow (b9_common.ops.requests)",
         ))
 
 

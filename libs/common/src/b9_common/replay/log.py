@@ -27,8 +27,8 @@ from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 from ulid import ULID
 
-from b9_common.kvkeys import kv_keys
-from b9_common.topology import DAY, Topology, ensure_kv
+from b9_common.jetstream.kv import kv_keys
+from b9_common.jetstream.topology import DAY, Topology, ensure_kv
 
 log = logging.getLogger(__name__)
 

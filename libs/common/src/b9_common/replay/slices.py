@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from b9_common.events.envelope import new_id
-from b9_common.replay import Slice, seq_at_time
+from b9_common.replay.runner import Slice, seq_at_time
 from b9_common.service import Runtime
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*(?:ago)?\s*$", re.IGNORECASE)

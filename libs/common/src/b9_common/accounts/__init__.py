@@ -1,0 +1,1 @@
+"""Tracked accounts: the KV store and its in-process mirror."""

@@ -1,0 +1,1 @@
+"""Alert rules and the insights they are evaluated against."""

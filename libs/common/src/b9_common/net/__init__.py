@@ -1,0 +1,1 @@
+"""Outbound network safety: SSRF guards and webhook URL checks."""

@@ -1,0 +1,1 @@
+"""Operations: logging, metrics, heartbeats, tracing, reason codes, request contexts."""
