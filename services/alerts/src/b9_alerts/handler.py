@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import msgspec
@@ -81,33 +82,36 @@ class Evaluator:
     async def handle(self, deliveries: list[Delivery]) -> None:
         out: list[Envelope[Any]] = []
         batch_ids: set[str] = set()
+        by_source = self.rules.by_source
         for d in deliveries:
             env = d.envelope
-            targets = self.rules.by_source.get(d.type) if env is not None else None
+            targets = by_source.get(d.type) if env is not None else None
             if not targets or env is None:
                 d.skip("no rule watches it")
                 continue
             replayed = d.meta.consumer not in DURABLES
-            ns = d.meta.timestamp_ns
-            stored_at = datetime.fromtimestamp(ns / 1e9, UTC) if ns else env.occurred_at
-            fields = msgspec.to_builtins(env.data)
+            stored_ns = d.meta.timestamp_ns or int(env.occurred_at.timestamp() * 1e9)
+            full: dict[str, Any] | None = None  # the whole payload as plain data, made on the first match
             for target, matcher in targets:
-                for entity, f in target.items(fields):
+                for i, (entity, f) in enumerate(target.items(matcher.project(env.data))):
                     for rule in matcher.candidates(f):
-                        if (not replayed and stored_at < rule.created_at) or not rule.predicate(f):  # type: ignore[misc]
+                        if (not replayed and stored_ns < rule.created_ns) or not rule.predicate(f):  # type: ignore[misc]
                             continue
                         self.matched += 1
-                        nid = notification_id(rule.id, entity, "once" if rule.repeat == "once" else env.id)
+                        occurrence = "once" if rule.repeat == "once" else env.id
+                        nid = notification_id(rule.id, entity, occurrence)
                         if nid in self.seen or nid in batch_ids:
                             continue
                         if not replayed and not self._admit(rule, entity):
                             continue
                         batch_ids.add(nid)
+                        if full is None:
+                            full = msgspec.to_builtins(env.data)
+                        _, whole = next(islice(target.items(full), i, None))
                         note = NotificationCreated(
-                            rule_id=rule.id, rule_name=rule.name, on=rule.on, entity=entity,
-                            occurrence="once" if rule.repeat == "once" else env.id,
-                            title=target.title(entity, f), link=target.link(entity, f), event_id=env.id,
-                            event_type=env.type, event_at=env.occurred_at, fields=_small(f), replayed=replayed)
+                            rule_id=rule.id, rule_name=rule.name, on=rule.on, entity=entity, occurrence=occurrence,
+                            title=target.title(entity, whole), link=target.link(entity, whole), event_id=env.id,
+                            event_type=env.type, event_at=env.occurred_at, fields=_small(whole), replayed=replayed)
                         out.append(self.publisher.envelope(note, id_=nid, trace=env.trace))
         if out:
             await self.publisher.publish_many(out)  # raises: the whole batch is redelivered

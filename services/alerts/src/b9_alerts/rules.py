@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -19,7 +19,10 @@ import msgspec
 from b9_common.alerting.rules import TARGETS, Predicate, Target, WhereError, anchor, compile_where
 from b9_common.events import Envelope
 
+from b9_alerts.project import Project, projector
+
 log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIELDS = ("name", "on", "where", "webhook", "slack", "repeat", "cap", "window_seconds", "paused")
 
 
@@ -39,6 +42,7 @@ class Rule:
     decided: tuple[datetime, str]  # (decided_at, decision_id) of the last change
     deleted: bool = False
     predicate: Predicate | None = field(default=None, compare=False)
+    created_ns: int = field(default=0, compare=False)  # created_at in unix ns (against the stream time)
 
     @property
     def active(self) -> bool:
@@ -49,7 +53,8 @@ def _compiled(rule: Rule) -> Rule:
     if rule.deleted or rule.on not in TARGETS:
         return replace(rule, predicate=None)
     try:
-        return replace(rule, predicate=compile_where(rule.where))
+        return replace(rule, predicate=compile_where(rule.where),
+                       created_ns=(rule.created_at - EPOCH) // timedelta(microseconds=1) * 1000)
     except WhereError as exc:
         log.warning("alert rule %s has a filter that does not compile (%s): inactive", rule.id, exc)
         return replace(rule, predicate=None)
@@ -58,9 +63,11 @@ def _compiled(rule: Rule) -> Rule:
 class Matcher:
     """The rules on one target, indexed by their anchor (``alert_rules.anchor``): an event is checked
     only against the rules whose anchor it meets (a name in their list, a number over their
-    threshold) and those without one; the full filter still decides."""
+    threshold) and those without one; the full filter still decides. ``project`` gives what the
+    rules read of a payload (``b9_alerts.project``)."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], project: Project = msgspec.to_builtins) -> None:
+        self.project = project
         self.always: list[Rule] = []
         self.eq: dict[str, dict[str, list[Rule]]] = {}
         ge: dict[str, list[tuple[float, int, Rule]]] = {}
@@ -118,7 +125,8 @@ class RuleSet:
             if rule.active:
                 target = TARGETS[rule.on]
                 index.setdefault(target.source, {}).setdefault(target.name, (target, []))[1].append(rule)
-        self.by_source = {src: [(t, Matcher(rs)) for t, rs in by_target.values()] for src, by_target in index.items()}
+        self.by_source = {src: [(t, Matcher(rs, projector(t, [r.where for r in rs]))) for t, rs in by_target.values()]
+                          for src, by_target in index.items()}
 
     async def load(self, pool: asyncpg.Pool) -> int:
         found = await pool.fetch(
