@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from b9_gateway import sql
-from b9_gateway.routes import users
-from b9_gateway.routes.posts import LIST_SORTS, POST_COLS
+from b9_readmodel import users
+from b9_readmodel.posts import LIST_SORTS, POST_COLS
 from gwenv import Env
 
 

@@ -6,6 +6,7 @@ package's own tables of allowed names, never from a request.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -53,3 +54,16 @@ def page_sql(select: str, from_: str, cond: str, order: str, lim: str, off: str,
 def count_sql(from_: str, cond: str) -> str:
     """The exact total of a list (see ``ListQuery``)."""
     return f"SELECT count(*) FROM {from_}{cond}"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """One filtered, ordered list of the read model, not yet run: the gateway reads a page of it
+    with ``page_sql`` and its exact total with ``count_sql`` (cached, on its own schedule).
+    ``key``: the table's unique key, for deep pages read as a deferred join (or None)."""
+
+    select: str
+    from_: str
+    where: Where
+    order: str
+    key: str | None = None

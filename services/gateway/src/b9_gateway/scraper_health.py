@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import asyncpg
 import msgspec
+from b9_readmodel import attempts
 
 WINDOW_SECONDS = 15 * 60
 WINDOW_ATTEMPTS = 20
@@ -34,14 +35,6 @@ NOT_A_FAILURE = ("interrupted",)
 WAITING_STATUSES = ("budget_exhausted", "waiting_for_budget")
 
 Health = Literal["ok", "degraded", "failing", "not_configured", "stopped", "waiting_for_budget"]
-
-# Attempts stored before the scrapers set a reason: derived from the outcome.
-REASON_SQL = """coalesce(reason, CASE outcome WHEN 'success' THEN 'ok' WHEN 'not_found' THEN 'not_found'
-  WHEN 'private' THEN 'private' WHEN 'quarantined' THEN 'private' WHEN 'banned' THEN 'banned'
-  WHEN 'rate_limited' THEN 'budget_exhausted' WHEN 'not_configured' THEN 'not_configured'
-  ELSE 'unknown' END)"""
-TODAY_SQL = "date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-
 
 class Failure(msgspec.Struct):
     at: str
@@ -63,35 +56,11 @@ class HealthStatus(msgspec.Struct):
 
 
 async def failures(conn: asyncpg.Connection, scraper: str, limit: int) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        f"SELECT fact_at, target_kind, target, outcome, {REASON_SQL} AS reason, "
-        "coalesce(message, error) AS message, http_status, replica FROM scrape_attempts "
-        "WHERE scraper = $1 AND outcome <> 'success' ORDER BY fact_at DESC LIMIT $2",
-        scraper, limit,
-    )
     out = []
-    for r in rows:
+    for r in await attempts.failures(conn, scraper, limit):
         row = dict(r)
         out.append({"at": row.pop("fact_at").isoformat(), **row})
     return out
-
-
-async def _recent(conn: asyncpg.Connection, scraper: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT outcome, {REASON_SQL} AS reason, coalesce(message, error) AS message "
-        "FROM scrape_attempts WHERE scraper = $1 AND fact_at >= now() - make_interval(secs => $2) "
-        "ORDER BY fact_at DESC LIMIT $3",
-        scraper, float(WINDOW_SECONDS), WINDOW_ATTEMPTS,
-    )
-
-
-async def _by_reason_today(conn: asyncpg.Connection, scraper: str) -> dict[str, int]:
-    rows = await conn.fetch(
-        f"SELECT {REASON_SQL} AS reason, count(*) AS n FROM scrape_attempts "
-        f"WHERE scraper = $1 AND outcome <> 'success' AND fact_at >= {TODAY_SQL} GROUP BY 1",
-        scraper,
-    )
-    return {r["reason"]: int(r["n"]) for r in rows}
 
 
 def assess(enabled: bool, replicas: list[dict[str, Any]], recent: list[dict[str, Any]],
@@ -137,9 +106,9 @@ async def add_health(pool: asyncpg.Pool, status: dict[str, Any]) -> dict[str, An
     ``today.by_reason`` (failures today by reason, plus ``ok`` = successes)."""
     scraper = status["scraper"]
     async with pool.acquire() as conn:
-        recent = [dict(r) for r in await _recent(conn, scraper)]
+        recent = [dict(r) for r in await attempts.recent(conn, scraper, float(WINDOW_SECONDS), WINDOW_ATTEMPTS)]
         last = await failures(conn, scraper, LAST_FAILURES)
-        by_reason = await _by_reason_today(conn, scraper)
+        by_reason = await attempts.failures_today_by_reason(conn, scraper)
     ok = int(status["today"].get("successes") or 0)
     status["today"]["by_reason"] = {**({"ok": ok} if ok else {}), **by_reason}
     status["health"] = assess(bool(status["enabled"]), status["replicas"], recent,

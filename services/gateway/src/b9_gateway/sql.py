@@ -12,11 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from b9_readmodel.sql import Where, count_sql, like_prefix, page_sql
+from b9_readmodel.sql import ListQuery, count_sql, page_sql
 
 from b9_gateway.pool import FairPool
-
-__all__ = ["DEFER_OFFSET", "Totals", "Where", "invalidate_counts", "like_prefix", "paged", "totals_for"]
 
 log = logging.getLogger(__name__)
 
@@ -113,25 +111,17 @@ def invalidate_counts() -> None:
 DEFER_OFFSET = 1_000
 
 
-async def paged(
-    pool: asyncpg.Pool,
-    select: str,
-    from_: str,
-    where: Where,
-    order: str,
-    page: int,
-    per_page: int,
-    key: str | None = None,
-) -> tuple[list[asyncpg.Record], int]:
-    """Rows of one page and the total (exact: from the page itself when it is the last
+async def paged(pool: asyncpg.Pool, query: ListQuery, page: int, per_page: int) -> tuple[list[asyncpg.Record], int]:
+    """Rows of one page of ``query`` and the total (exact: from the page itself when it is the last
     one, else from ``totals_for(pool)``: one count per query and parameters every few seconds).
-    ``key``: the table's unique key, for deep pages (``DEFER_OFFSET``)."""
+    Past ``DEFER_OFFSET`` a query with a ``key`` is read as a deferred join."""
+    where, from_ = query.where, query.from_
     cond = where.sql()
     params = list(where.params)
     offset = (page - 1) * per_page
     lim, off = where.p(per_page), where.p(offset)
-    deep_key = key if offset >= DEFER_OFFSET else None
-    rows = await pool.fetch(page_sql(select, from_, cond, order, lim, off, deep_key), *where.params)
+    deep_key = query.key if offset >= DEFER_OFFSET else None
+    rows = await pool.fetch(page_sql(query.select, from_, cond, query.order, lim, off, deep_key), *where.params)
     if len(rows) < per_page and (rows or page == 1):
         return rows, offset + len(rows)
     count_key = (from_, cond, *(tuple(p) if isinstance(p, list) else p for p in params))

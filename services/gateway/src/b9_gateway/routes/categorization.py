@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_common.events import CategorizeItem, CategorizeRequested
+from b9_readmodel import categorization as rm
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import Field
 
@@ -63,20 +64,10 @@ class StartBody(Body):
 
 
 async def _subreddit_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
-    base = "SELECT name, title, public_description, description, rules, over18 FROM subreddits WHERE "
     if body.names:
-        found = await deps.pool.fetch(
-            base + "lower(name) = ANY($1::text[]) LIMIT $2",
-            [clean_sub(n).lower() for n in body.names],
-            body.limit,
-        )
+        found = await rm.subreddits_named(deps.pool, [clean_sub(n).lower() for n in body.names], body.limit)
     else:
-        found = await deps.pool.fetch(
-            base + "review = 'Ok' AND (cardinality(tags) = 0 OR $1) AND coalesce(tags_source, 'auto') <> 'manual' "
-            "ORDER BY subreddit_score DESC NULLS LAST, name LIMIT $2",
-            body.force,
-            body.limit,
-        )
+        found = await rm.subreddits_to_tag(deps.pool, body.force, body.limit)
     out = []
     for r in found:
         rules = r["rules"] if isinstance(r["rules"], list) else []
@@ -96,20 +87,10 @@ async def _subreddit_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
 
 
 async def _creator_items(deps: Deps, body: StartBody) -> list[CategorizeItem]:
-    cols = "ig_user_id, username, full_name, biography, profile_pic_url"
     if body.creator_ids:
-        found = await deps.pool.fetch(
-            f"SELECT {cols} FROM instagram_creators WHERE ig_user_id = ANY($1::text[]) LIMIT $2",
-            body.creator_ids,
-            body.limit,
-        )
+        found = await rm.creators_by_id(deps.pool, body.creator_ids, body.limit)
     else:
-        found = await deps.pool.fetch(
-            f"SELECT {cols} FROM instagram_creators WHERE review_status = 'ok' AND (cardinality(tags) = 0 OR $1) "
-            "AND ig_user_id NOT LIKE 'pending:%' ORDER BY followers_count DESC NULLS LAST LIMIT $2",
-            body.force,
-            body.limit,
-        )
+        found = await rm.creators_to_tag(deps.pool, body.force, body.limit)
     media = await _recent_media([r["ig_user_id"] for r in found], deps)
     out = []
     for r in found:
@@ -133,19 +114,7 @@ async def _recent_media(ids: list[str], deps: Deps) -> dict[str, tuple[list[str]
     """Per creator, in one query: the captions (with ``#hashtags``) of the latest
     ``CAPTIONS`` posts and reels, as the categorizer builds them from a scrape, and the
     latest ``THUMBNAILS`` thumbnail URLs."""
-    found = await deps.pool.fetch(
-        "SELECT ig_user_id, caption, hashtags, thumbnail_url, n, nt FROM ("
-        " SELECT ig_user_id, caption, hashtags, thumbnail_url, taken_at, media_pk,"
-        "  row_number() OVER (PARTITION BY ig_user_id ORDER BY taken_at DESC NULLS LAST, media_pk) AS n,"
-        "  row_number() OVER (PARTITION BY ig_user_id, thumbnail_url IS NULL"
-        "   ORDER BY taken_at DESC NULLS LAST, media_pk) AS nt"
-        " FROM instagram_media WHERE ig_user_id = ANY($1::text[])) m "
-        "WHERE n <= $2 OR (thumbnail_url IS NOT NULL AND nt <= $3) "
-        "ORDER BY ig_user_id, taken_at DESC NULLS LAST, media_pk",
-        ids,
-        CAPTIONS,
-        THUMBNAILS,
-    )
+    found = await rm.recent_media(deps.pool, ids, CAPTIONS, THUMBNAILS)
     out: dict[str, tuple[list[str], list[str]]] = {}
     for m in found:
         captions, thumbs = out.setdefault(m["ig_user_id"], ([], []))
@@ -190,22 +159,8 @@ async def start(body: StartBody, deps: Deps = Depends(get_deps)) -> JSON:
 @router.get("/stats", responses=doc(Stats), summary="Tagging progress, top tags and cost")
 async def stats(deps: Deps = Depends(get_deps)) -> JSON:
     async with deps.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT count(*) AS ok, count(*) FILTER (WHERE cardinality(tags) > 0) AS tagged, "
-            "count(*) FILTER (WHERE tags_source = 'manual') AS manual FROM subreddits WHERE review = 'Ok'"
-        )
-        top = await conn.fetch(
-            "SELECT t AS tag, count(*) AS count FROM subreddits, unnest(tags) t "
-            "WHERE review = 'Ok' GROUP BY t ORDER BY count(*) DESC, t LIMIT 30"
-        )
-        cats = await conn.fetch(
-            "SELECT primary_category AS c, count(*) AS n FROM subreddits WHERE review = 'Ok' "
-            "AND primary_category IS NOT NULL GROUP BY 1"
-        )
-        hist = await conn.fetchrow(
-            "SELECT count(*) AS n, coalesce(sum(cost_usd), 0)::float8 AS cost, "
-            "max(fact_at) AS last FROM categorizations"
-        )
+        got = await rm.tagging_stats(conn)
+    row, top, cats, hist = got.ok, got.top_tags, got.by_category, got.history
     ok, tagged = int(row["ok"]), int(row["tagged"])
     return JSON(
         {

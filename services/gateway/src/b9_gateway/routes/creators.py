@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from b9_common.events import CreatorNiched, CreatorReviewed, InstagramScrapeRequested
+from b9_readmodel import creators as rm
+from b9_readmodel import media as rm_media
 from fastapi import APIRouter, Depends, Path, Query, Request
 from msgspec import Meta
 from pydantic import Field
@@ -28,26 +30,10 @@ from b9_gateway.schemas import (
     IgUsername,
     Niche,
 )
-from b9_gateway.sql import Where, like_prefix, paged
+from b9_gateway.sql import paged
 
 router = APIRouter(tags=["creators"])
 KeyPath = Annotated[str, Path(min_length=1, max_length=200)]
-SORTS = {
-    "followers": "followers_count",
-    "engagement": "engagement_rate",
-    "discovered": "discovered_at",
-    "last_scraped": "fact_at",
-    "avg_reel_views": "avg_reel_views",
-    "growth": "growth_weekly_pct",
-    "username": "username",
-}
-REEL_SORTS = {
-    "views": "m.play_count DESC",
-    "recent": "m.taken_at DESC NULLS LAST",
-    "likes": "m.like_count DESC",
-    "engagement": "m.engagement_rate DESC",
-    "comments": "m.comment_count DESC",
-}
 
 
 class CreatorItem(msgspec.Struct):
@@ -76,14 +62,6 @@ class CreatorItem(msgspec.Struct):
     discovered_at: datetime | None
     discovered_followers_count: int | None
     last_scraped_at: datetime | None
-
-
-LIST_COLS = (
-    "ig_user_id, username, full_name, biography, external_url, profile_pic_url, profile_pic_key, "
-    "is_verified, is_private, followers_count, following_count, media_count, engagement_rate, "
-    "avg_reel_views, avg_reel_likes, avg_post_likes, growth_weekly_pct, review_status, reviewed_by, niche, tags, "
-    "discovery_source, discovered_at, discovered_followers_count, fact_at AS last_scraped_at"
-)
 
 
 class Reel(msgspec.Struct):
@@ -155,20 +133,6 @@ class RelatedBody(Body):
     batch_size: int = Field(default=10, ge=1, le=500)
 
 
-MEDIA_COLS = (
-    "m.media_pk, m.ig_user_id, c.username, c.niche, m.kind, m.post_type, m.shortcode, m.taken_at, m.caption, "
-    "m.play_count, m.view_count, m.like_count, m.comment_count, m.engagement_rate, m.duration, m.thumbnail_url, "
-    "m.video_url, "
-    # the media service names an item's assets <media_pk>:thumbnail / :video / :<n> (n-th image)
-    "(SELECT storage_key FROM media_assets a WHERE a.source_id IN (m.media_pk, m.media_pk || ':thumbnail', "
-    " m.media_pk || ':0') AND a.status = 'stored' AND a.kind IN ('thumbnail', 'photo', 'poster') "
-    " ORDER BY a.kind = 'thumbnail' DESC LIMIT 1) AS thumbnail_key, "
-    "(SELECT storage_key FROM media_assets a WHERE a.source_id IN (m.media_pk, m.media_pk || ':video') "
-    " AND a.status = 'stored' AND a.kind = 'video' LIMIT 1) AS video_key, m.is_reel, m.is_post, m.is_viral"
-)
-MEDIA_FROM = "instagram_media m LEFT JOIN instagram_creators c ON c.ig_user_id = m.ig_user_id"
-
-
 class CreatorQuery(msgspec.Struct, frozen=True, kw_only=True):
     review: Literal["pending", "ok", "non_related", "any"] | None = None
     niche: Annotated[str, Meta(max_length=100)] | None = None
@@ -195,37 +159,11 @@ class CreatorQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 @query_get(router, "/creators", CreatorQuery, responses=doc(CreatorItem, paged=True), summary="List creators")
 async def list_creators(deps: Deps, query: CreatorQuery) -> JSON:
-    review, niche, niched, tags, q = query.review, query.niche, query.niched, query.tags, query.q
-    min_followers, max_followers = query.min_followers, query.max_followers
-    min_engagement, max_engagement = query.min_engagement, query.max_engagement
-    w = Where()
-    if review == "pending":
-        w.add("review_status IS NULL")
-    elif review in ("ok", "non_related"):
-        w.add("review_status = {}", review)
-    if niche:
-        w.add("niche = {}", niche)
-    if niched is not None:
-        w.add("niche IS NOT NULL" if niched else "niche IS NULL")
-    for bound, op in ((min_followers, ">="), (max_followers, "<=")):
-        if bound is not None:
-            w.add(f"coalesce(followers_count, discovered_followers_count) {op} {{}}", bound)
-    if min_engagement is not None:
-        w.add("engagement_rate >= {}", min_engagement)
-    if max_engagement is not None:
-        w.add("engagement_rate <= {}", max_engagement)
-    if tags:
-        w.add("tags && {}::text[]", tags)
-    if q and q.strip():
-        w.add(
-            "(search @@ websearch_to_tsquery('simple', {}) OR lower(username) LIKE {})",
-            q,
-            like_prefix(q.strip().lstrip("@")),
-        )
-    col = SORTS[query.sort]
-    direction = "ASC" if query.order == "asc" else "DESC"
-    order_sql = f"{col} {direction} NULLS LAST, ig_user_id"
-    items, total = await paged(deps.pool, LIST_COLS, "instagram_creators", w, order_sql, query.page, query.per_page)
+    lq = rm.creator_list(
+        query.review, query.niche, query.niched, query.min_followers, query.max_followers,
+        query.min_engagement, query.max_engagement, query.tags, query.q, query.sort, query.order,
+    )
+    items, total = await paged(deps.pool, lq, query.page, query.per_page)
     return JSON(page_bytes(CreatorItem, items, total, query.page, query.per_page))
 
 
@@ -257,13 +195,7 @@ async def start_related(body: RelatedBody, deps: Deps = Depends(get_deps)) -> JS
     summary="Related-creator discovery progress",
 )
 async def related_status(deps: Deps = Depends(get_deps)) -> JSON:
-    row = await deps.pool.fetchrow(
-        "SELECT count(*) FILTER (WHERE review_status = 'ok') AS approved, "
-        "count(*) FILTER (WHERE review_status = 'ok' AND related_processed) AS processed, "
-        "count(*) FILTER (WHERE review_status = 'ok' AND NOT related_processed) AS unprocessed, "
-        "coalesce(sum(related_new) FILTER (WHERE related_processed_at >= now() - interval '24 hours'), 0) AS new24, "
-        "max(related_processed_at) AS last FROM instagram_creators"
-    )
+    row = await rm.related_progress(deps.pool)
     info = await deps.js.stream_info(
         deps.topology.stream("COMMANDS"),
         subjects_filter=deps.topology.subject("scrape.requested.instagram"),
@@ -290,37 +222,14 @@ async def get_creator(
     key: KeyPath, media: Annotated[int, Query(ge=0, le=200)] = 30, deps: Deps = Depends(get_deps)
 ) -> JSON:
     async with deps.pool.acquire() as conn:
-        c = await conn.fetchrow(
-            "SELECT *, fact_at AS last_scraped_at FROM instagram_creators WHERE ig_user_id = $1 "
-            "OR lower(username) = lower($1) ORDER BY ig_user_id = $1 DESC, fact_at DESC NULLS LAST LIMIT 1",
-            key,
-        )
+        c = await rm.creator(conn, key)
         if c is None:
             raise not_found(f"creator {key}")
         uid = c["ig_user_id"]
-        hist = await conn.fetch(
-            "SELECT fact_at AS at, followers_count, following_count, media_count "
-            "FROM creator_follower_history WHERE ig_user_id = $1 ORDER BY fact_at",
-            uid,
-        )
-        reels = await conn.fetch(
-            f"SELECT {MEDIA_COLS} FROM {MEDIA_FROM} WHERE m.ig_user_id = $1 AND m.kind = 'reel' "
-            "ORDER BY m.taken_at DESC NULLS LAST LIMIT $2",
-            uid,
-            media,
-        )
-        posts = await conn.fetch(
-            f"SELECT {MEDIA_COLS} FROM {MEDIA_FROM} WHERE m.ig_user_id = $1 AND m.is_post "
-            "ORDER BY m.taken_at DESC NULLS LAST LIMIT $2",
-            uid,
-            media,
-        )
-        assets = await conn.fetch(
-            "SELECT source_id, kind, status, storage_key, content_type, bytes_out, width, height, duration, "
-            "poster_key, failure_reason FROM media_assets WHERE owner = $1 OR source_id = $1 "
-            "ORDER BY fact_at DESC LIMIT 500",
-            uid,
-        )
+        hist = await rm.follower_history(conn, uid)
+        reels = await rm_media.creator_media(conn, uid, "reel", media)
+        posts = await rm_media.creator_media(conn, uid, "post", media)
+        assets = await rm_media.creator_assets(conn, uid)
     creator = {k: v for k, v in dict(c).items() if k != "search"}
     return JSON(
         {
@@ -336,10 +245,7 @@ async def get_creator(
 async def _decide(request: Request, deps: Deps, ids: list[str], field: str, value: str | None,
                   one: bool = False) -> JSON:
     """One ``creator.reviewed`` / ``creator.niched`` decision per known creator, stored before answering."""
-    col = "review_status" if field == "review" else "niche"
-    found = await deps.pool.fetch(
-        f"SELECT ig_user_id, {col} AS v FROM instagram_creators WHERE ig_user_id = ANY($1::text[])", ids
-    )
+    found = await rm.current(deps.pool, ids, field)
     if one and not found:
         raise not_found(f"creator {ids[0]}")
     actor, batch = actor_of(request), new_batch(len(found))

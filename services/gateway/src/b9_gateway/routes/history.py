@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+from b9_readmodel.decisions import history_page
 from fastapi import APIRouter, Depends, Query
 
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, page_bytes
 from b9_gateway.openapi import doc
 from b9_gateway.schemas import MAX_PER_PAGE, clean_sub, clean_user
-from b9_gateway.sql import Where
 
 router = APIRouter(tags=["history"])
 
@@ -56,19 +56,7 @@ async def history(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
     deps: Deps = Depends(get_deps),
 ) -> JSON:
-    w = Where()
-    if entity_type is not None:
-        w.add("entity_type = {}", entity_type)
-    if entity_id is not None:
-        w.add("entity_id = {}", _entity_key(entity_type or "", entity_id))
-    if actor is not None:
-        w.add("actor_id = {}", actor)
+    key = _entity_key(entity_type or "", entity_id) if entity_id is not None else None
     async with deps.pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM decision_log{w.sql()}", *w.params)
-        found = await conn.fetch(
-            f"SELECT id, type, entity_type, entity_id, field, before, after, actor_id, actor_name, actor_role, "
-            f"channel, batch, decided_at FROM decision_log{w.sql()} ORDER BY decided_at DESC, id DESC "
-            f"LIMIT {w.p(per_page)} OFFSET {w.p((page - 1) * per_page)}",
-            *w.params,
-        )
+        found, total = await history_page(conn, entity_type, key, actor, page, per_page)
     return JSON(page_bytes(HistoryItem, found, total, page, per_page))

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_common.events import ModelCreated, ModelDeleted, ModelUpdated
+from b9_readmodel import models as rm
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import Field, StringConstraints
 
@@ -14,22 +15,14 @@ from b9_gateway.decide import actor_of, new_model_id
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found, page, rows
 from b9_gateway.openapi import doc
-from b9_gateway.routes.subreddits import LIST_COLS, SubredditItem
+from b9_gateway.routes.subreddits import SubredditItem
 from b9_gateway.schemas import MAX_INT, MAX_PER_PAGE, Body, Tag
-from b9_gateway.sql import Where, paged
+from b9_gateway.sql import paged
 
 router = APIRouter(tags=["models"])
 IdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]  # as sent (the dashboard trims)
 Status = Literal["active", "inactive", "onboarding", "paused"]
-# sort -> (column, its natural direction); ``order`` reverses it (a second click on a header)
-REC_SORTS = {
-    "score": ("subreddit_score", "desc"),
-    "avg_upvotes": ("avg_upvotes_per_post", "desc"),
-    "min_karma": ("min_post_karma", "asc"),
-    "engagement": ("engagement", "desc"),
-    "subscribers": ("subscribers", "desc"),
-}
 RecSort = Literal["score", "avg_upvotes", "min_karma", "engagement", "subscribers"]
 Order = Literal["asc", "desc"]
 
@@ -68,29 +61,20 @@ class ModelPatch(Body):
     status: Status | None = None
 
 
-SELECT_MODEL = (
-    "SELECT m.id, m.name, m.description, m.assigned_tags, m.status, m.created_at, m.updated_at, "
-    "(SELECT count(*) FROM reddit_users u WHERE u.model_id = m.id) AS accounts FROM models m"
-)
-
-
 @router.get("/models", responses=doc(Model, many=True), summary="Every model")
 async def list_models(deps: Deps = Depends(get_deps)) -> JSON:
-    return JSON(rows(await deps.pool.fetch(SELECT_MODEL + " ORDER BY m.name")))
+    return JSON(rows(await rm.models(deps.pool)))
 
 
 async def _one(deps: Deps, id_: int) -> dict[str, Any]:
-    row = await deps.pool.fetchrow(SELECT_MODEL + " WHERE m.id = $1", id_)
+    row = await rm.model(deps.pool, id_)
     if row is None:
         raise not_found(f"model {id_}")
     return dict(row)
 
 
 async def _name_taken(deps: Deps, name: str, but: int | None = None) -> None:
-    taken = await deps.pool.fetchval(
-        "SELECT id FROM models WHERE lower(name) = lower($1) AND id IS DISTINCT FROM $2", name, but
-    )
-    if taken is not None:
+    if await rm.named(deps.pool, name, but) is not None:
         raise HTTPException(409, detail=f"a model named {name!r} exists")
 
 
@@ -114,11 +98,7 @@ async def create_model(body: ModelBody, request: Request, deps: Deps = Depends(g
 @router.get("/models/{id_}", responses=doc(ModelDetail), summary="A model and its Reddit accounts")
 async def get_model(id_: IdPath, deps: Deps = Depends(get_deps)) -> JSON:
     model = await _one(deps, id_)
-    accounts = await deps.pool.fetch(
-        "SELECT username, total_karma, account_age_days, our_creator, verified, icon_img, fact_at AS last_scraped_at "
-        "FROM reddit_users WHERE model_id = $1 ORDER BY username",
-        id_,
-    )
+    accounts = await rm.accounts(deps.pool, id_)
     return JSON({"model": model, "accounts": rows(accounts)})
 
 
@@ -186,17 +166,7 @@ async def recommend(deps: Deps, tags: list[str], sfw: bool | None, sort: str, pa
     """A page of recommendations, plus ``counts`` over all of them (SFW, verification required)."""
     if not tags:
         return JSON({**page([], 0, page_no, per_page), "counts": {"sfw": 0, "verification_required": 0}})
-    w = Where()
-    w.add("review = 'Ok'")
-    w.add("tags && {}::text[]", tags)
-    if sfw is not None:
-        w.add("over18 = {}", not sfw)
-    col, natural = REC_SORTS[sort]
-    direction = (order or natural).upper()
-    nulls = "FIRST" if direction == "ASC" and col == "min_post_karma" else "LAST"
-    counts = await deps.pool.fetchrow(  # before paged(), which adds its limit/offset parameters
-        "SELECT count(*) FILTER (WHERE NOT over18) AS sfw, count(*) FILTER (WHERE verification_required) "
-        f"AS verification_required FROM subreddits{w.sql()}", *w.params)
-    items, total = await paged(deps.pool, LIST_COLS, "subreddits", w, f"{col} {direction} NULLS {nulls}, name",
-                               page_no, per_page)
+    lq = rm.recommendation_list(tags, sfw, sort, order)
+    counts = await rm.recommendation_counts(deps.pool, lq)
+    items, total = await paged(deps.pool, lq, page_no, per_page)
     return JSON({**page(rows(items), total, page_no, per_page), "counts": dict(counts)})

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+from b9_readmodel import posts as rm
 from fastapi import APIRouter, Depends, Query
 from msgspec import Meta
 
@@ -14,7 +15,7 @@ from b9_gateway.http import JSON, page, page_bytes, rows
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
 from b9_gateway.schemas import MAX_PER_PAGE
-from b9_gateway.sql import Where, paged
+from b9_gateway.sql import paged
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
@@ -54,44 +55,6 @@ class ViralStats(msgspec.Struct):
     by_hour: list[HourStat]
 
 
-SORTS = {
-    "score": "score DESC",
-    "comments": "num_comments DESC",
-    "recent": "created_utc DESC",
-    "ratio": "upvote_ratio DESC NULLS LAST",
-}
-
-
-def viral_cte(
-    w: Where,
-    hours: int,
-    per_subreddit: int,
-    q: str | None,
-    sfw: bool | None,
-    category: str | None,
-    subreddit: str | None,
-) -> str:
-    subs = ["review = 'Ok'"]
-    if sfw is not None:
-        subs.append(f"over18 = {w.p(not sfw)}")
-    if category:
-        subs.append(f"primary_category = {w.p(category)}")
-    if subreddit:
-        subs.append(f"lower(name) = lower({w.p(subreddit)})")
-    posts = [f"p.created_utc >= now() - make_interval(hours => {w.p(hours)})", "p.score > 0"]
-    if q and q.strip():
-        posts.append(f"to_tsvector('simple', p.title) @@ websearch_to_tsquery('simple', {w.p(q)})")
-    return (
-        "WITH ok AS (SELECT name, primary_category, tags, over18 FROM subreddits WHERE " + " AND ".join(subs) + "), "
-        "ranked AS (SELECT p.reddit_id, p.subreddit, p.author, p.title, p.url, p.permalink, p.thumbnail, p.score, "
-        "p.num_comments, p.upvote_ratio::float8 AS upvote_ratio, p.over_18, p.content_type, p.posting_hour, "
-        "p.created_utc, ok.primary_category AS sub_primary_category, ok.tags AS sub_tags, ok.over18 AS sub_over18, "
-        "row_number() OVER (PARTITION BY p.subreddit ORDER BY p.score DESC, p.reddit_id) AS rank "
-        "FROM reddit_posts p JOIN ok ON ok.name = p.subreddit WHERE " + " AND ".join(posts) + "), "
-        f"viral AS (SELECT * FROM ranked WHERE rank <= {w.p(per_subreddit)}) "
-    )
-
-
 Hours = Annotated[int, Query(ge=1, le=24 * 90, description="Time window in hours")]
 PerSub = Annotated[int, Query(ge=1, le=50)]
 Text = Annotated[str | None, Query(max_length=200)]
@@ -114,19 +77,11 @@ class ViralQuery(msgspec.Struct, frozen=True, kw_only=True):
 )
 async def viral(deps: Deps, query: ViralQuery) -> JSON:
     page_no, per_page = query.page, query.per_page
-    w = Where()
-    cte = viral_cte(w, query.hours, query.per_subreddit, query.q, query.sfw, query.category, query.subreddit)
-    lim, off = w.p(per_page), w.p((page_no - 1) * per_page)
-    sql = (
-        cte + "SELECT *, count(*) OVER () AS total FROM viral "
-        f"ORDER BY {SORTS[query.sort]}, reddit_id LIMIT {lim} OFFSET {off}"
-    )
     async with deps.pool.acquire() as conn:
-        found = await conn.fetch(sql, *w.params)
-        if found:
-            total = int(found[0]["total"])
-        else:
-            total = int(await conn.fetchval(cte + "SELECT count(*) FROM viral", *w.params[:-2]))
+        found, total = await rm.viral_page(
+            conn, query.hours, query.per_subreddit, query.q, query.sfw, query.category, query.subreddit,
+            query.sort, page_no, per_page,
+        )
     items = [{k: v for k, v in dict(r).items() if k != "total"} for r in found]
     return JSON(page(items, total, page_no, per_page))
 
@@ -139,19 +94,8 @@ async def viral_stats(
     category: Annotated[str | None, Query(max_length=50)] = None,
     deps: Deps = Depends(get_deps),
 ) -> JSON:
-    w = Where()
-    cte = viral_cte(w, hours, per_subreddit, None, sfw, category, None)
     async with deps.pool.acquire() as conn:
-        by_sub = await conn.fetch(
-            cte + "SELECT subreddit, count(*) AS posts, avg(score)::float8 AS avg_score, "
-            "sum(num_comments) AS comments FROM viral GROUP BY subreddit",
-            *w.params,
-        )
-        by_hour = await conn.fetch(
-            cte + "SELECT posting_hour AS hour, count(*) AS posts, "
-            "avg(score)::float8 AS avg_score FROM viral GROUP BY 1 ORDER BY 1",
-            *w.params,
-        )
+        by_sub, by_hour = await rm.viral_by_subreddit_and_hour(conn, hours, per_subreddit, sfw, category)
     subs = rows(by_sub)
     best_avg = max(subs, key=lambda s: (s["avg_score"], s["subreddit"]), default=None)
     best_com = max(subs, key=lambda s: (s["comments"], s["subreddit"]), default=None)
@@ -184,17 +128,6 @@ class PostItem(msgspec.Struct):
     created_utc: datetime
 
 
-POST_COLS = (
-    "reddit_id, subreddit, author, title, url, permalink, score, num_comments, "
-    "upvote_ratio::float8 AS upvote_ratio, over_18, content_type, posting_hour, created_utc"
-)
-LIST_SORTS = {
-    "score": "score DESC, reddit_id",
-    "recent": "created_utc DESC, reddit_id",
-    "comments": "num_comments DESC, reddit_id",
-}
-
-
 class PostQuery(msgspec.Struct, frozen=True, kw_only=True):
     subreddit: Annotated[str, Meta(max_length=200)] | None = None
     author: Annotated[str, Meta(max_length=200)] | None = None
@@ -208,25 +141,6 @@ class PostQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 @query_get(router, "", PostQuery, responses=doc(PostItem, paged=True), summary="List posts with filters")
 async def list_posts(deps: Deps, query: PostQuery) -> JSON:
-    subreddit, author, content_type, over18, min_score = (
-        query.subreddit,
-        query.author,
-        query.content_type,
-        query.over18,
-        query.min_score,
-    )
-    w = Where()
-    if subreddit:
-        w.add("subreddit = {}", subreddit)
-    if author:
-        w.add("author = {}", author)
-    if content_type:
-        w.add("content_type = {}", content_type)
-    if over18 is not None:
-        w.add("over_18 = {}", over18)
-    if min_score is not None:
-        w.add("score >= {}", min_score)
-    items, total = await paged(
-        deps.pool, POST_COLS, "reddit_posts", w, LIST_SORTS[query.sort], query.page, query.per_page, key="reddit_id"
-    )
+    lq = rm.post_list(query.subreddit, query.author, query.content_type, query.over18, query.min_score, query.sort)
+    items, total = await paged(deps.pool, lq, query.page, query.per_page)
     return JSON(page_bytes(PostItem, items, total, query.page, query.per_page))

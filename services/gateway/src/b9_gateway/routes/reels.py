@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
+from b9_readmodel.media import reel_list
 from fastapi import APIRouter
 from msgspec import Meta
 
@@ -12,9 +13,9 @@ from b9_gateway.deps import Deps
 from b9_gateway.http import JSON, page_bytes
 from b9_gateway.openapi import doc
 from b9_gateway.query import query_get
-from b9_gateway.routes.creators import MEDIA_COLS, MEDIA_FROM, REEL_SORTS, Reel
+from b9_gateway.routes.creators import Reel
 from b9_gateway.schemas import MAX_INT, MAX_PER_PAGE
-from b9_gateway.sql import Where, paged
+from b9_gateway.sql import paged
 
 router = APIRouter(tags=["creators"])
 
@@ -34,22 +35,6 @@ class ReelQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 @query_get(router, "/reels", ReelQuery, responses=doc(Reel, paged=True), summary="Reels with search and sort")
 async def list_reels(deps: Deps, query: ReelQuery) -> JSON:
-    creator, q, niche, min_views = query.creator, query.q, query.niche, query.min_views
-    w = Where()
-    w.add("m.kind = 'reel'")
-    if creator:
-        w.add("m.ig_user_id = {}", creator)
-    if niche:
-        w.add("c.niche = {}", niche)
-    if query.review == "pending":
-        w.add("c.review_status IS NULL")
-    elif query.review != "any":
-        w.add("c.review_status = {}", query.review)
-    if min_views is not None:
-        w.add("m.play_count >= {}", min_views)
-    if q and q.strip():
-        w.add("to_tsvector('simple', m.caption) @@ websearch_to_tsquery('simple', {})", q)
-    items, total = await paged(
-        deps.pool, MEDIA_COLS, MEDIA_FROM, w, REEL_SORTS[query.sort] + ", m.media_pk", query.page, query.per_page
-    )
+    lq = reel_list(query.creator, query.q, query.niche, query.min_views, query.review, query.sort)
+    items, total = await paged(deps.pool, lq, query.page, query.per_page)
     return JSON(page_bytes(Reel, items, total, query.page, query.per_page))

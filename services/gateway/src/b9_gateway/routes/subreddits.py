@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_common.events import RedditScrapeRequested, SubredditReviewed, SubredditTagged
+from b9_readmodel import subreddits as rm
+from b9_readmodel.sql import Where
 from fastapi import APIRouter, Depends, Path, Query, Request
 from msgspec import Meta
 
@@ -27,21 +29,12 @@ from b9_gateway.schemas import (
     TagsBody,
     clean_sub,
 )
-from b9_gateway.sql import Where, like_prefix, paged
+from b9_gateway.sql import paged
 
 router = APIRouter(prefix="/subreddits", tags=["subreddits"])
 
 NamePath = Annotated[str, Path(pattern=r"^(r/)?[A-Za-z0-9_]{1,50}$")]
 ReviewFilter = Literal["unreviewed", "Ok", "No Seller", "Non Related", "User Feed", "Banned", "any"]
-SORTS = {
-    "score": "subreddit_score",
-    "avg_upvotes": "avg_upvotes_per_post",
-    "engagement": "engagement",
-    "subscribers": "subscribers",
-    "last_scraped": "fact_at",
-    "name": "name",
-}
-
 
 class SubredditItem(msgspec.Struct):
     name: str
@@ -69,15 +62,6 @@ class SubredditItem(msgspec.Struct):
     discovered_at: datetime | None
     best_posting_hour: int | None  # UTC hour with the highest mean score of the posts seen
     best_posting_day: int | None  # Monday = 0
-
-
-LIST_COLS = (
-    "name, title, public_description, subscribers, active_users, over18, icon_img, availability, review, "
-    "review_source, CASE WHEN review_source = 'manual' THEN reviewed_by END AS reviewed_by, tags, "
-    "primary_category, verification_required, subreddit_score, avg_upvotes_per_post, "
-    "engagement, min_post_karma, min_comment_karma, min_account_age_days, jsonb_array_length(rules) AS rules_count, "
-    "fact_at AS last_scraped_at, discovered_at, best_posting_hour, best_posting_day"
-)
 
 
 class Snapshot(msgspec.Struct):
@@ -126,51 +110,6 @@ class SubredditDetail(msgspec.Struct):
     top_posts: list[TopPost]
 
 
-def filters(
-    w: Where,
-    review: str | None,
-    tags: list[str] | None,
-    tags_mode: str,
-    tagged: bool | None,
-    primary_category: str | None,
-    over18: bool | None,
-    verification_required: bool | None,
-    min_subscribers: int | None,
-    max_subscribers: int | None,
-    q: str | None,
-) -> None:
-    if review == "unreviewed":
-        w.add("review IS NULL")
-    elif review and review != "any":
-        w.add("review = {}", review)
-    if tags:
-        w.add("tags @> {}::text[]" if tags_mode == "all" else "tags && {}::text[]", tags)
-    if tagged is not None:
-        w.add("cardinality(tags) > 0" if tagged else "cardinality(tags) = 0")
-    if primary_category:
-        w.add("primary_category = {}", primary_category)
-    if over18 is not None:
-        w.add("over18 = {}", over18)
-    if verification_required is not None:
-        w.add("verification_required = {}", verification_required)
-    if min_subscribers is not None:
-        w.add("subscribers >= {}", min_subscribers)
-    if max_subscribers is not None:
-        w.add("subscribers <= {}", max_subscribers)
-    if q and q.strip():
-        w.add(
-            "(search @@ websearch_to_tsquery('simple', {}) OR lower(name) LIKE {})",
-            q,
-            like_prefix(q.strip()),
-        )
-
-
-def order_by(sort: str, order: str) -> str:
-    col = SORTS[sort]
-    direction = "ASC" if order == "asc" else "DESC"
-    return f"{col} {direction} NULLS LAST, name" if col != "name" else f"name {direction}"
-
-
 class SubredditQuery(msgspec.Struct, frozen=True, kw_only=True):
     review: ReviewFilter | None = None
     tags: Annotated[list[str], Meta(max_length=20)] | None = None
@@ -191,7 +130,7 @@ class SubredditQuery(msgspec.Struct, frozen=True, kw_only=True):
 @query_get(router, "", SubredditQuery, responses=doc(SubredditItem, paged=True), summary="List subreddits")
 async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
     w = Where()
-    filters(
+    rm.filters(
         w,
         q.review,
         q.tags,
@@ -204,9 +143,7 @@ async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
         q.max_subscribers,
         q.q,
     )
-    items, total = await paged(
-        deps.pool, LIST_COLS, "subreddits", w, order_by(q.sort, q.order), q.page, q.per_page, key="name"
-    )
+    items, total = await paged(deps.pool, rm.subreddit_list(w, q.sort, q.order), q.page, q.per_page)
     return JSON(page_bytes(SubredditItem, items, total, q.page, q.per_page))
 
 
@@ -228,23 +165,11 @@ async def get_subreddit(
     deps: Deps = Depends(get_deps),
 ) -> JSON:
     async with deps.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT *, fact_at AS last_scraped_at FROM subreddits WHERE lower(name) = lower($1)",
-            clean_sub(name),
-        )
+        row = await rm.subreddit(conn, clean_sub(name))
         if row is None:
             raise not_found(f"subreddit {name}")
-        snaps = await conn.fetch(
-            "SELECT fact_at AS at, subscribers, active_users, avg_upvotes_per_post, engagement, subreddit_score "
-            "FROM subreddit_snapshots WHERE subreddit = $1 ORDER BY fact_at DESC LIMIT $2",
-            row["name"],
-            history,
-        )
-        posts = await conn.fetch(
-            "SELECT reddit_id, title, author, score, num_comments, content_type, created_utc, permalink "
-            "FROM reddit_posts WHERE subreddit = $1 ORDER BY created_utc DESC LIMIT 200",
-            row["name"],
-        )
+        snaps = await rm.snapshots(conn, row["name"], history)
+        posts = await rm.recent_posts(conn, row["name"])
     sub = {k: v for k, v in dict(row).items() if k not in ("search", "rules")}
     top = sorted(rows(posts), key=lambda p: -p["score"])[:10]
     req = {
@@ -273,11 +198,7 @@ async def get_subreddit(
 
 async def _current(deps: Deps, names: list[str], col: str) -> dict[str, tuple[str, Any]]:
     """lower(asked name) -> (stored name, current value of ``col``) for the subreddits that exist."""
-    found = await deps.pool.fetch(
-        f"SELECT name, {col} AS v FROM subreddits WHERE lower(name) = ANY($1::text[])",
-        [clean_sub(n).lower() for n in names],
-    )
-    return {r["name"].lower(): (r["name"], r["v"]) for r in found}
+    return await rm.current(deps.pool, [clean_sub(n).lower() for n in names], col)
 
 
 async def _review(request: Request, deps: Deps, names: list[str], review: Review | None) -> tuple[dict[str, Any], bool]:

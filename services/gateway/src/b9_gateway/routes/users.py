@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_common.events import AccountLinked, AccountUnlinked, RedditScrapeRequested, UserMarkedOurs
+from b9_readmodel import models as rm_models
+from b9_readmodel import users as rm
 from fastapi import APIRouter, Depends, Path, Query, Request
 from msgspec import Meta
 from pydantic import ConfigDict, Field
@@ -25,18 +27,10 @@ from b9_gateway.schemas import (
     RedditUsername,
     clean_user,
 )
-from b9_gateway.sql import Where, like_prefix, paged
+from b9_gateway.sql import paged
 
 router = APIRouter(prefix="/users", tags=["users"])
 UserPath = Annotated[str, Path(pattern=r"^(u/)?[A-Za-z0-9_-]{1,50}$")]
-SORTS = {
-    "karma": "total_karma",
-    "karma_per_day": "karma_per_day",
-    "avg_post_score": "avg_post_score",
-    "account_age": "account_age_days",
-    "last_scraped": "fact_at",
-    "username": "username",
-}
 
 
 class UserItem(msgspec.Struct):
@@ -62,13 +56,6 @@ class UserDetail(msgspec.Struct):
     user: dict[str, Any]
     model: dict[str, Any] | None
     posts: list[dict[str, Any]]
-
-
-LIST_COLS = (
-    "username, availability, account_age_days, link_karma, comment_karma, total_karma, karma_per_day, "
-    "avg_post_score, avg_post_comments, preferred_content_type, most_active_hour, verified, icon_img, "
-    "our_creator, model_id, fact_at AS last_scraped_at"
-)
 
 
 class DiscoverBody(Body):
@@ -112,27 +99,10 @@ class UserQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 @query_get(router, "", UserQuery, responses=doc(UserItem, paged=True), summary="List and search Reddit users")
 async def list_users(deps: Deps, query: UserQuery) -> JSON:
-    q, our_creator, model_id, active_days = query.q, query.our_creator, query.model_id, query.active_days
-    min_karma, max_karma = query.min_karma, query.max_karma
-    w = Where()
-    if q and q.strip():
-        w.add("lower(username) LIKE {}", like_prefix(clean_user(q.strip())))
-    if our_creator is not None:
-        w.add("our_creator = {}", our_creator)
-    if model_id is not None:
-        w.add("model_id = {}", model_id)
-    if min_karma is not None:
-        w.add("total_karma >= {}", min_karma)
-    if max_karma is not None:
-        w.add("total_karma <= {}", max_karma)
-    if active_days is not None:
-        w.add("fact_at >= now() - make_interval(days => {})", active_days)
-    col = SORTS[query.sort]
-    direction = "ASC" if query.order == "asc" else "DESC"
-    order_sql = f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
-    items, total = await paged(
-        deps.pool, LIST_COLS, "reddit_users", w, order_sql, query.page, query.per_page, key="username"
-    )
+    prefix = clean_user(query.q.strip()) if query.q and query.q.strip() else None
+    lq = rm.user_list(prefix, query.our_creator, query.model_id, query.min_karma, query.max_karma,
+                      query.active_days, query.sort, query.order)
+    items, total = await paged(deps.pool, lq, query.page, query.per_page)
     return JSON(page_bytes(UserItem, items, total, query.page, query.per_page))
 
 
@@ -146,9 +116,7 @@ async def discover(body: DiscoverBody, request: Request, deps: Deps = Depends(ge
     name = clean_user(body.username)
     if body.our_creator:
         # "Add our creator": the mark is a decision (stored before the scrape is queued)
-        known = await deps.pool.fetchrow(
-            "SELECT username, our_creator FROM reddit_users WHERE lower(username) = lower($1)", name
-        )
+        known = await rm.marked_ours(deps.pool, name)
         mark = UserMarkedOurs(username=known["username"] if known else name, our_creator=True,
                               before=known["our_creator"] if known else None, actor=actor_of(request))
         await deps.decider.decide([mark])
@@ -162,23 +130,13 @@ async def get_user(
     deps: Deps = Depends(get_deps),
 ) -> JSON:
     async with deps.pool.acquire() as conn:
-        user = await conn.fetchrow(
-            "SELECT *, fact_at AS last_scraped_at FROM reddit_users WHERE lower(username) = lower($1)",
-            clean_user(username),
-        )
+        user = await rm.user(conn, clean_user(username))
         if user is None:
             raise not_found(f"user {username}")
-        found = await conn.fetch(
-            "SELECT reddit_id, subreddit, title, url, permalink, score, num_comments, content_type, over_18, "
-            "created_utc FROM reddit_posts WHERE author = $1 ORDER BY created_utc DESC LIMIT $2",
-            user["username"],
-            posts,
-        )
+        found = await rm.user_posts(conn, user["username"], posts)
         model = None
         if user["model_id"] is not None:
-            m = await conn.fetchrow(
-                "SELECT id, name, status, assigned_tags FROM models WHERE id = $1", user["model_id"]
-            )
+            m = await rm_models.model_brief(conn, user["model_id"])
             model = dict(m) if m else None
     return JSON({"user": dict(user), "model": model, "posts": rows(found)})
 
@@ -188,14 +146,9 @@ async def _update(request: Request, deps: Deps, names: list[str], our_creator: b
     """One decision per user and change (marked ours, linked, unlinked), stored before answering."""
     if our_creator is None and model_id is None and not unlink:
         raise invalid("body", "our_creator", "nothing to change: give our_creator, model_id or clear_model")
-    if model_id is not None:
-        exists = await deps.pool.fetchval("SELECT 1 FROM models WHERE id = $1", model_id)
-        if not exists:
-            raise not_found(f"model {model_id}")  # the body is valid; the model is not there
-    found = await deps.pool.fetch(
-        "SELECT username, our_creator, model_id FROM reddit_users WHERE lower(username) = ANY($1::text[])",
-        [clean_user(n).lower() for n in names],
-    )
+    if model_id is not None and not await rm_models.exists(deps.pool, model_id):
+        raise not_found(f"model {model_id}")  # the body is valid; the model is not there
+    found = await rm.current(deps.pool, [clean_user(n).lower() for n in names])
     actor = actor_of(request)
     per_user = (our_creator is not None) + (model_id is not None or unlink)
     batch = new_batch(len(found) * per_user)
