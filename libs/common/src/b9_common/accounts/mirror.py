@@ -20,6 +20,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from b9_common.accounts.store import Account, AccountStore, Session, key_matches, session_key, session_valid, split_key
+from b9_common.jetstream.natsio import bucket_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,7 +99,7 @@ class _Mirror(Generic[T]):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS reconnecting, bucket recreated: watch again
-                log.warning("watching %s failed (%s); retrying", self.kv._name, exc)
+                log.warning("watching %s failed (%s); retrying", bucket_name(self.kv), exc)
                 await asyncio.sleep(1.0)
 
 

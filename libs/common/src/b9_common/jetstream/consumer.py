@@ -24,12 +24,21 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from b9_common.errors import HandlerError, PublishError, Reject
-from b9_common.events.catalogue import EVENTS, decoder_for
+from b9_common.errors import HandlerError, PublishError
 from b9_common.events.envelope import Envelope
-from b9_common.jetstream.delivery import ACK, TERM, Delivery, mark_failure, nak_payload, parse_ack_subject
+from b9_common.jetstream.delivery import (
+    Delivery,
+    default_backoff,
+    mark_batch_failure,
+    mark_failure,
+    nak_payload,
+    open_delivery,
+    parse_ack_subject,
+    settlement,
+)
 from b9_common.jetstream.dlq import dead_letter
-from b9_common.jetstream.publisher import Publisher, write_commands
+from b9_common.jetstream.natsio import ack_frames, write_frames
+from b9_common.jetstream.publisher import Publisher
 from b9_common.jetstream.pull import PullEngine
 from b9_common.jetstream.topology import ConsumerSpec, Topology
 from b9_common.ops import tracing
@@ -40,11 +49,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
-
-
-def default_backoff(num_delivered: int) -> float:
-    """Nak delay after the n-th failed delivery: 1, 2, 4, ... seconds, at most 60."""
-    return float(min(60, 2 ** max(0, num_delivered - 1)))
+__all__ = ["BatchHandler", "Consumer", "Handler", "default_backoff"]
 
 
 class Consumer:
@@ -191,21 +196,8 @@ class Consumer:
         if meta is None:
             log.warning("message without JetStream metadata ignored", extra={"subject": msg.subject})
             return None
-        type_ = self.topology.type_of(msg.subject)
-        d = Delivery(msg=msg, meta=meta, type=type_)
         self._last_pending = meta.num_pending
-        if type_ not in EVENTS:
-            d.reject(f"unknown subject {msg.subject!r}")
-            return d
-        if self.gate is not None and not self.gate(d):
-            d.skip("outside slice")
-            d.reason = "gate"
-            return d
-        try:
-            d.envelope = decoder_for(type_).decode(msg.data)
-        except Reject as exc:
-            d.reject(exc.reason)
-        return d
+        return open_delivery(msg, meta, self.topology.type_of(msg.subject), self.gate)
 
     async def _run_one(self, msg: Msg) -> None:
         d = self._prepare(msg)
@@ -256,19 +248,14 @@ class Consumer:
                         await tracing.run_batch(self.batch_handler, good, self.spec.name)
                     else:
                         await self.batch_handler(good)
-                except HandlerError as exc:  # Retry / Reject / Skip for the items left unmarked
-                    for d in good:
-                        if d.outcome is None:
-                            mark_failure(d, exc)
                 except asyncio.CancelledError:
                     for d in good:
                         d.retry("shutdown", 0)
                     raise
-                except Exception as exc:
-                    log.exception("batch handler failed", extra={"consumer": self.spec.name})
-                    for d in good:
-                        if d.outcome in (None, "skip"):
-                            d.retry(f"{type(exc).__name__}: {exc}")
+                except Exception as exc:  # Retry / Reject / Skip: for the items left unmarked
+                    if not isinstance(exc, HandlerError):
+                        log.exception("batch handler failed", extra={"consumer": self.spec.name})
+                    mark_batch_failure(good, exc)
                 finally:
                     self._latency.observe(time.perf_counter() - t0)
             await self._settle_batch(ds)
@@ -297,8 +284,7 @@ class Consumer:
         if not acks:
             return
         try:
-            await write_commands(self.nc, b"".join([b"PUB %s 4\r\n+ACK\r\n" % d.msg.reply.encode()
-                                                     for d in acks]), len(acks), 4 * len(acks))
+            await write_frames(self.nc, ack_frames([d.msg.reply for d in acks]), len(acks), 4 * len(acks))
         except Exception as exc:  # connection gone: the server redelivers after ack_wait
             log.warning("could not settle messages: %s", exc)
         for d in acks:
@@ -309,10 +295,9 @@ class Consumer:
             await self._settle_one(d)
 
     async def _settle_one(self, d: Delivery) -> None:
-        outcome = d.outcome or "ack"
-        if outcome == "retry" and d.meta.num_delivered >= self.spec.max_deliver:
-            outcome, d.reason = "reject", f"max deliveries ({d.meta.num_delivered}) exhausted: {d.reason}"
-        if outcome == "reject":
+        s = settlement(d, self.spec.max_deliver, self.backoff)
+        d.reason = s.reason
+        if s.outcome == "dlq":
             try:
                 await dead_letter(
                     self.publisher, type_=d.type, subject=d.msg.subject, data=d.msg.data,
@@ -325,15 +310,8 @@ class Consumer:
             log.warning("dead-lettered: %s", d.reason, extra={"consumer": self.spec.name,
                                                               "subject": d.msg.subject,
                                                               "stream_seq": d.meta.stream_seq})
-            await self._reply(d.msg, TERM)
-            self._count(d, "dlq")
-        elif outcome == "retry":
-            delay = d.delay if d.delay is not None else self.backoff(d.meta.num_delivered)
-            await self._reply(d.msg, nak_payload(delay))
-            self._count(d, "retry")
-        else:
-            await self._reply(d.msg, ACK)
-            self._count(d, outcome)
+        await self._reply(d.msg, s.reply)
+        self._count(d, s.outcome)
 
     def _count(self, d: Delivery, outcome: str) -> None:
         self.counts[outcome] += 1

@@ -15,6 +15,7 @@ from nats.js.errors import APIError, NoStreamResponseError
 from b9_common.errors import PublishError
 from b9_common.events.catalogue import spec_of
 from b9_common.events.envelope import Envelope, encode, make_envelope
+from b9_common.jetstream.natsio import can_frame, client_of, hpub, write_frames
 from b9_common.jetstream.topology import Topology
 from b9_common.ops import tracing
 
@@ -101,12 +102,12 @@ class Publisher:
         Acks are counted on one wildcard reply subscription (no future per message), which is
         what makes bulk publishing fast in Python. While connected, the messages between two
         waits are framed here (``HPUB`` with the ``Nats-Msg-Id`` header, as the client would)
-        and handed to the client's write buffer in one piece: per-message ``nc.publish``
-        calls were a third of a bulk publish's CPU. Returns how many were acknowledged
+        and handed to the client's write buffer in one piece (``natsio``, the nats-py seam):
+        per-message ``nc.publish`` calls were a third of a bulk publish's CPU. Returns how many were acknowledged
         (duplicates inside the window count: the server acked them). Raises ``PublishError``
         naming the first failure once the batch is settled, or when acks stop arriving.
         """
-        nc = self.js._nc
+        nc = client_of(self.js)
         inbox = nc.new_inbox()
         state = _AckCounter(self.window)
         sub = await nc.subscribe(f"{inbox}.*", cb=state.on_ack, pending_msgs_limit=-1, pending_bytes_limit=-1)
@@ -126,7 +127,7 @@ class Publisher:
                 if subject is None:
                     subject = subjects[env.type] = self.topology.subject(env.type).encode()
                 tp = _traced(subject, env) if tracing.ENABLED else None
-                cmd = _hpub(subject, f"{inbox}.{sent}", env.id, data, tp) if _can_frame(nc, data) else None
+                cmd = _hpub(subject, f"{inbox}.{sent}", env.id, data, tp) if can_frame(nc, len(data)) else None
                 if cmd is None:  # reconnecting, oversized, odd id: the client's own checks decide
                     framed_bytes = await _write(nc, framed, framed_bytes)
                     headers = {MSG_ID: env.id} if tp is None else {MSG_ID: env.id, tracing.TRACEPARENT: tp}
@@ -146,10 +147,6 @@ class Publisher:
         return state.acked
 
 
-def _can_frame(nc: Any, data: bytes) -> bool:
-    return bool(nc.is_connected) and len(data) <= nc.max_payload
-
-
 def _traced(subject: bytes, env: Envelope[Any]) -> str:
     """Span one bulk publish (ended at once: acks are counted for the batch); its traceparent."""
     span = tracing.start_publish(subject.decode(), env)
@@ -158,35 +155,18 @@ def _traced(subject: bytes, env: Envelope[Any]) -> str:
 
 
 def _hpub(subject: bytes, reply: str, msg_id: str, data: bytes, traceparent: str | None = None) -> bytes | None:
-    """The ``HPUB`` command nats-py would send for ``publish(subject, data, reply, {MSG_ID: msg_id})``
-    (plus ``traceparent`` when tracing)."""
-    value = msg_id.strip()
-    if not value.isprintable() or not value.isascii():
-        return None
-    if traceparent is None:
-        hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % value.encode()
-    else:
-        hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\ntraceparent: %s\r\n\r\n" % (value.encode(), traceparent.encode())
-    return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject, reply.encode(), len(hdr), len(hdr) + len(data), hdr, data)
+    """The ``HPUB`` nats-py would send for ``publish(subject, data, reply, {MSG_ID: msg_id})``
+    (plus ``traceparent`` when tracing); None when nats-py's own checks must decide."""
+    headers = [(MSG_ID, msg_id)] if traceparent is None else [(MSG_ID, msg_id), (tracing.TRACEPARENT, traceparent)]
+    return hpub(subject, reply, headers, data)
 
 
 async def _write(nc: Any, framed: list[bytes], payload_bytes: int) -> int:
     """Hand framed commands to the client's write buffer and kick its flusher; returns 0."""
     if framed:
-        await write_commands(nc, b"".join(framed), len(framed), payload_bytes)
+        await write_frames(nc, b"".join(framed), len(framed), payload_bytes)
         framed.clear()
     return 0
-
-
-async def write_commands(nc: Any, data: bytes, n_msgs: int, payload_bytes: int) -> None:
-    """Queue already framed protocol commands (``PUB``/``HPUB``) as nats-py's ``publish`` does:
-    into the client's pending buffer, then wake its flusher. Only while connected (callers
-    check ``nc.is_connected``; while reconnecting they go through ``publish``)."""
-    nc.stats["out_msgs"] += n_msgs
-    nc.stats["out_bytes"] += payload_bytes
-    await nc._send_command(data)
-    if nc._flush_queue is not None and nc._flush_queue.empty():
-        await nc._flush_pending()
 
 
 class _AckCounter:

@@ -1,0 +1,147 @@
+"""Every use of nats-py's private internals, in one place, with a small surface.
+
+b9 goes below nats-py's public API in a few hot or broken spots; each is here and nowhere else,
+and ``tests/unit/test_natsio_contract.py`` checks it against the installed nats-py:
+
+- **Framing** (``hpub``, ``ack_frames``): the ``HPUB`` / ``PUB`` commands nats-py's ``publish``
+  would write for the same message, built here so a bulk publish or a batch of acks costs one
+  ``bytes.join`` instead of one ``publish`` call each (a third of a bulk publish's CPU, a tenth of
+  a batch consumer's). The contract test compares these bytes with what ``Client.publish`` sends.
+- **Writing** (``write_frames``): queues framed commands into the client's pending buffer
+  (``Client._send_command``) and wakes its flusher (``_flush_queue``, ``_flush_pending``), as
+  ``Client._send_publish`` does. Only while connected: callers check ``can_frame`` and fall back to
+  ``publish`` otherwise (nats-py's reconnect buffer and its size checks then apply).
+- **Ack subjects** (``parse_ack_subject``): the JetStream metadata in a message's reply subject,
+  parsed without the ``datetime`` nats-py's ``Msg.metadata`` builds per message; checked against
+  ``Msg.metadata`` on real JetStream messages.
+- **Handles** (``client_of``, ``kv_parts``, ``bucket_name``, ``message``): the connection a
+  ``JetStreamContext`` publishes on, a KV bucket's stream and subject prefix, and a ``Msg`` built
+  outside a subscription (``b9_common.testing``).
+
+``VERIFIED`` is the nats-py range this module was checked against; it matches the pin in
+``libs/common/pyproject.toml``. Raising the pin means running the contract test on the new release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
+
+VERIFIED = (2, 9), (2, 17)  # nats-py >= 2.9, < 2.17 (libs/common/pyproject.toml)
+HDR_LINE = b"NATS/1.0\r\n"
+
+
+def installed() -> str:
+    return version("nats-py")
+
+
+def verified(release: str | None = None) -> bool:
+    """Is this nats-py release (default: the installed one) in the range the seam was checked for?"""
+    parts = tuple(int(p) for p in (release or installed()).split(".")[:2] if p.isdigit())
+    low, high = VERIFIED
+    return low <= parts < high
+
+
+# -- handles ----------------------------------------------------------------------------------
+def client_of(js: JetStreamContext) -> NATS:
+    """The core connection a JetStream context publishes on (``JetStreamContext._nc``)."""
+    nc: NATS = js._nc
+    return nc
+
+
+def kv_parts(kv: KeyValue) -> tuple[JetStreamContext, str, str]:
+    """A KV bucket's JetStream context, stream name (``KV_<bucket>``) and subject prefix
+    (``$KV.<bucket>.``): ``KeyValue._js``, ``_stream``, ``_pre``."""
+    return kv._js, kv._stream, kv._pre
+
+
+def bucket_name(kv: KeyValue) -> str:
+    """The bucket's name (``KeyValue._name``)."""
+    name: str = kv._name
+    return name
+
+
+def message(subject: str, data: bytes, reply: str = "", headers: dict[str, str] | None = None) -> Msg:
+    """A ``Msg`` as a subscription would deliver it, with no client behind it (replies fail)."""
+    return Msg(_client=None, subject=subject, reply=reply, data=data, headers=headers)  # type: ignore[arg-type]
+
+
+# -- framing ----------------------------------------------------------------------------------
+def can_frame(nc: NATS, size: int) -> bool:
+    """Whether a message of ``size`` payload bytes may be framed and written here (connected,
+    within the server's ``max_payload``); otherwise go through ``publish``."""
+    return bool(nc.is_connected) and size <= nc.max_payload
+
+
+def hpub(subject: bytes, reply: str, headers: list[tuple[str, str]], data: bytes) -> bytes | None:
+    """The ``HPUB`` command ``Client.publish(subject, data, reply, dict(headers))`` writes, or
+    ``None`` when a header value needs nats-py's own handling (non-printable, non-ASCII)."""
+    lines = []
+    for key, raw in headers:
+        value = raw.strip()
+        if not value.isprintable() or not value.isascii():
+            return None
+        lines.append(b"%s: %s\r\n" % (key.encode(), value.encode()))
+    hdr = HDR_LINE + b"".join(lines) + b"\r\n"
+    return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject, reply.encode(), len(hdr), len(hdr) + len(data), hdr, data)
+
+
+def pub(subject: str, data: bytes) -> bytes:
+    """The ``PUB`` command ``Client.publish(subject, data)`` writes (no reply, no headers: nats-py
+    leaves the reply field empty, hence two spaces)."""
+    return b"PUB %s  %d\r\n%s\r\n" % (subject.encode(), len(data), data)
+
+
+def ack_frames(replies: list[str], payload: bytes = b"+ACK") -> bytes:
+    """One ``PUB <reply> <n>`` per message: the acks ``Msg.ack()`` would send, as one write."""
+    head = b"  %d\r\n%s\r\n" % (len(payload), payload)
+    return b"".join([b"PUB " + r.encode() + head for r in replies])
+
+
+async def write_frames(nc: NATS, data: bytes, n_msgs: int, payload_bytes: int) -> None:
+    """Queue framed ``PUB`` / ``HPUB`` commands as ``Client._send_publish`` does: count them in
+    ``stats``, append to the pending buffer, wake the flusher. Only while connected."""
+    nc.stats["out_msgs"] += n_msgs
+    nc.stats["out_bytes"] += payload_bytes
+    await nc._send_command(data)
+    if nc._flush_queue is not None and nc._flush_queue.empty():
+        await nc._flush_pending()
+
+
+# -- ack subjects -----------------------------------------------------------------------------
+@dataclass(slots=True)
+class AckMeta:
+    stream: str
+    consumer: str
+    num_delivered: int
+    stream_seq: int
+    consumer_seq: int
+    timestamp_ns: int
+    num_pending: int
+
+
+def parse_ack_subject(reply: str) -> AckMeta | None:
+    """Parse ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`` (v1) or
+    ``$JS.ACK.<domain>.<account hash>.<stream>...`` (v2, with or without a trailing token)."""
+    tokens = reply.split(".")
+    if len(tokens) < 9 or tokens[0] != "$JS" or tokens[1] != "ACK":
+        return None
+    off = 2 if len(tokens) == 9 else 4
+    try:
+        return AckMeta(
+            stream=tokens[off],
+            consumer=tokens[off + 1],
+            num_delivered=int(tokens[off + 2]),
+            stream_seq=int(tokens[off + 3]),
+            consumer_seq=int(tokens[off + 4]),
+            timestamp_ns=int(tokens[off + 5]),
+            num_pending=int(tokens[off + 6]),
+        )
+    except (IndexError, ValueError):
+        return None
+

@@ -1,0 +1,162 @@
+"""Contract of ``b9_common.jetstream.natsio`` with the installed nats-py: the bytes written
+through the seam are the bytes nats-py's public API writes for the same publish or ack, on a
+real client connected to a loopback fake server; ack subjects parse as ``Msg.metadata`` does."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from b9_common.jetstream import natsio
+from b9_common.jetstream.delivery import TERM, WPI, nak_payload
+from fake_nats import FakeNats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "libs" / "common" / "pyproject.toml"
+SUBJECT = "t1.subreddit.fetched"
+REPLY = "_INBOX.zX4kq2.17"
+ACK_V1 = "$JS.ACK.t1_SCRAPE.persistence.3.1042.977.1733100000123456789.12"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeNats]:
+    server = FakeNats()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def nc(fake: FakeNats) -> AsyncIterator[Client]:
+    client = await nats.connect(fake.url, allow_reconnect=False, connect_timeout=2)
+    yield client
+    await client.close()
+
+
+async def wrote(fake: FakeNats, nc: Client, action: Callable[[], Awaitable[Any]]) -> tuple[bytes, tuple[int, int]]:
+    """The bytes ``action`` put on the wire, and how it moved the client's out counters."""
+    mark, msgs, size = fake.mark(), nc.stats["out_msgs"], nc.stats["out_bytes"]
+    await action()
+    await nc.flush(timeout=2)
+    return fake.since(mark), (nc.stats["out_msgs"] - msgs, nc.stats["out_bytes"] - size)
+
+
+def test_the_installed_nats_py_is_in_the_range_the_seam_was_verified_for() -> None:
+    assert natsio.verified(), f"nats-py {natsio.installed()} is outside {natsio.VERIFIED}: run this test on it, " \
+                              "then move natsio.VERIFIED and the pin in libs/common/pyproject.toml together"
+    deps = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    pin = next(d for d in deps if d.startswith("nats-py"))
+    low, high = (tuple(int(x) for x in v.split(".")) for v in re.findall(r"[<>]=?\s*([\d.]+)", pin))
+    assert (low, high) == natsio.VERIFIED, f"the pin {pin!r} and natsio.VERIFIED differ"
+
+
+def test_verified_is_a_half_open_range() -> None:
+    assert natsio.verified("2.9.0") and natsio.verified("2.16.3")
+    assert not natsio.verified("2.8.4") and not natsio.verified("2.17.0") and not natsio.verified("3.0.0")
+
+
+@pytest.mark.parametrize("headers", [
+    [("Nats-Msg-Id", "01JDZ8W6Q2X3T4V5B6N7M8K9PA")],
+    [("Nats-Msg-Id", " 3f2a-uuid-like "), ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")],
+])
+@pytest.mark.parametrize("data", [b'{"id":"x","data":{}}', b"", b"\x00\xff" * 5000])
+async def test_hpub_is_the_frame_publish_writes(fake: FakeNats, nc: Client, headers: list[tuple[str, str]],
+                                                data: bytes) -> None:
+    expected, counted = await wrote(fake, nc, lambda: nc.publish(SUBJECT, data, reply=REPLY, headers=dict(headers)))
+    frame = natsio.hpub(SUBJECT.encode(), REPLY, headers, data)
+    assert frame is not None
+    got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, frame, 1, len(data)))
+    assert got == expected and expected.startswith(b"HPUB ")
+    assert ours == counted == (1, len(data))
+
+
+async def test_frames_joined_in_one_write_are_the_publishes_one_by_one(fake: FakeNats, nc: Client) -> None:
+    msgs = [(f"t1.posts.fetched.{i}", f"{REPLY[:-2]}{i}", str(i) * 40, b"x" * i) for i in range(5)]
+
+    async def one_by_one() -> None:
+        for subject, reply, mid, data in msgs:
+            await nc.publish(subject, data, reply=reply, headers={"Nats-Msg-Id": mid})
+
+    expected, counted = await wrote(fake, nc, one_by_one)
+    frames = [natsio.hpub(s.encode(), r, [("Nats-Msg-Id", m)], d) for s, r, m, d in msgs]
+    joined = b"".join(f for f in frames if f is not None)
+    got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, joined, len(msgs), sum(len(m[3]) for m in msgs)))
+    assert got == expected and ours == counted
+
+
+@pytest.mark.parametrize("value", ["line\nbreak", "caf\u00e9", "tab\there"])
+def test_hpub_leaves_values_nats_py_would_rewrite_to_publish(value: str) -> None:
+    assert natsio.hpub(SUBJECT.encode(), REPLY, [("Nats-Msg-Id", value)], b"{}") is None
+
+
+async def test_batch_acks_are_the_acks_publish_writes(fake: FakeNats, nc: Client) -> None:
+    replies = [ACK_V1.replace(".3.1042.", f".1.{1000 + i}.") for i in range(4)]
+
+    async def one_by_one() -> None:
+        for r in replies:
+            await nc.publish(r, b"+ACK")
+
+    expected, counted = await wrote(fake, nc, one_by_one)
+    got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, natsio.ack_frames(replies), 4, 16))
+    assert got == expected and ours == counted
+
+
+@pytest.mark.parametrize(("reply_with", "ours"), [
+    (lambda m: m.nak(delay=4), nak_payload(4.0)),
+    (lambda m: m.nak(delay=0.25), nak_payload(0.25)),
+    (lambda m: m.nak(), nak_payload(None)),
+    (lambda m: m.term(), TERM),
+    (lambda m: m.in_progress(), WPI),
+])
+async def test_settling_replies_are_what_msg_methods_send(fake: FakeNats, nc: Client,
+                                                          reply_with: Callable[[Msg], Awaitable[None]],
+                                                          ours: bytes) -> None:
+    msg = Msg(_client=nc, subject=SUBJECT, reply=ACK_V1, data=b"{}")
+    expected, _ = await wrote(fake, nc, lambda: reply_with(msg))
+    got, _ = await wrote(fake, nc, lambda: nc.publish(ACK_V1, ours))
+    assert got == expected
+    assert natsio.pub(ACK_V1, ours) == expected
+
+
+async def test_can_frame_only_while_connected_and_within_max_payload(nc: Client) -> None:
+    assert natsio.can_frame(nc, 1024) and natsio.can_frame(nc, nc.max_payload)
+    assert not natsio.can_frame(nc, nc.max_payload + 1)
+    await nc.close()
+    assert not natsio.can_frame(nc, 10)
+
+
+async def test_client_of_a_jetstream_context_is_its_connection(nc: Client) -> None:
+    assert natsio.client_of(nc.jetstream()) is nc
+
+
+@pytest.mark.parametrize("reply", [
+    ACK_V1,
+    "$JS.ACK.hub.a1b2c3.t1_SCRAPE.persistence.3.1042.977.1733100000123456789.12",
+    "$JS.ACK._.a1b2c3.t1_SCRAPE.persistence.3.1042.977.1733100000123456789.12.x9Zr",
+])
+def test_ack_subjects_parse_as_msg_metadata_does(reply: str) -> None:
+    meta, theirs = natsio.parse_ack_subject(reply), natsio.message(SUBJECT, b"", reply).metadata
+    assert meta is not None
+    assert (meta.stream, meta.consumer, meta.num_delivered, meta.stream_seq, meta.consumer_seq, meta.num_pending) == (
+        theirs.stream, theirs.consumer, theirs.num_delivered, theirs.sequence.stream, theirs.sequence.consumer,
+        theirs.num_pending)
+    assert abs(meta.timestamp_ns / 1e9 - theirs.timestamp.timestamp()) < 1e-3
+
+
+@pytest.mark.parametrize("reply", [
+    "", "_INBOX.abc", "$JS.ACK.s.c.1.2.3", "$JS.ACK.s.c.x.2.3.4.5", "$JS.API.s.c.1.2.3.4.5",
+])
+def test_what_is_not_an_ack_subject_has_no_metadata(reply: str) -> None:
+    assert natsio.parse_ack_subject(reply) is None
+
+
+def test_message_is_a_msg_as_a_subscription_delivers_it() -> None:
+    msg = natsio.message(SUBJECT, b"{}", ACK_V1, {"Nats-Msg-Id": "a"})
+    assert (msg.subject, msg.data, msg.reply, msg.headers) == (SUBJECT, b"{}", ACK_V1, {"Nats-Msg-Id": "a"})
+    assert msg.metadata.sequence.stream == 1042
