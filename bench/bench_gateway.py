@@ -50,28 +50,27 @@ QUERIES = {
 def bare_app() -> Any:
     from b9_gateway.deps import build_pool
     from b9_gateway.http import page_bytes
-    from b9_gateway.routes import creators, posts, subreddits
+    from b9_gateway.routes.creators import CreatorItem
+    from b9_gateway.routes.posts import PostItem
+    from b9_gateway.routes.subreddits import SubredditItem
     from b9_gateway.settings import Settings
-    from b9_gateway.sql import Where, paged
+    from b9_gateway.sql import paged
+    from b9_readmodel import creators, posts, subreddits
+    from b9_readmodel.sql import ListQuery, Where
 
     state: dict[str, Any] = {}
 
-    def q_subreddits() -> tuple[Any, str, str, Where, str]:
+    def q_subreddits() -> tuple[Any, ListQuery]:
         w = Where()
-        w.add("review IS NULL")
-        order = subreddits.order_by("avg_upvotes", "desc")
-        return subreddits.SubredditItem, subreddits.LIST_COLS, "subreddits", w, order
+        subreddits.filters(w, "unreviewed", None, "any", None, None, None, None, None, None, None)
+        return SubredditItem, subreddits.subreddit_list(w, "avg_upvotes", "desc")
 
-    def q_creators() -> tuple[Any, str, str, Where, str]:
-        w = Where()
-        w.add("coalesce(followers_count, discovered_followers_count) >= {}", 1000)
-        order = "followers_count DESC NULLS LAST, ig_user_id"
-        return creators.CreatorItem, creators.LIST_COLS, "instagram_creators", w, order
+    def q_creators() -> tuple[Any, ListQuery]:
+        query = creators.creator_list(None, None, None, 1000, None, None, None, None, None, "followers", "desc")
+        return CreatorItem, query
 
-    def q_posts() -> tuple[Any, str, str, Where, str]:
-        w = Where()
-        w.add("content_type = {}", "image")
-        return posts.PostItem, posts.POST_COLS, "reddit_posts", w, posts.LIST_SORTS["score"]
+    def q_posts() -> tuple[Any, ListQuery]:
+        return PostItem, posts.post_list(None, None, "image", None, None, "score")
 
     routes = {"/api/v1/subreddits": q_subreddits, "/api/v1/creators": q_creators, "/api/v1/posts": q_posts}
 
@@ -91,8 +90,8 @@ def bare_app() -> Any:
                     await state["pool"].close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
-        struct, select, from_, w, order = routes[scope["path"]]()
-        items, total = await paged(state["pool"], select, from_, w, order, 1, 50)
+        struct, query = routes[scope["path"]]()
+        items, total = await paged(state["pool"], query, 1, 50)
         body = page_bytes(struct, items, total, 1, 50)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
