@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from b9_common.events.asyncapi import generate_json
+from b9_common.jetstream.asyncapi import generate_json
 
 PARSER = "@asyncapi/parser@3.6.6"
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from b9_common.cli.app import app
 from b9_common.cli.dlq_cmd import dlq_app
-from b9_common.cli.main import app
 from b9_common.cli.replay_cmd import replay_command
 from b9_common.cli.seed_cmd import seed_command
 from b9_common.cli.users_cmd import users_app

@@ -9,20 +9,12 @@ import warnings
 
 import typer
 
+from b9_common.cli.app import app, debug
 from b9_common.cli.settings import CliSettings, NotRunning, load_cli_settings
 from b9_common.ops.logs import setup_logging
 from b9_common.settings import exit_on_config_error
 
-# Plain click help (typer's rich panels print "<bool>" beside every flag, --help included).
-app = typer.Typer(help="b9 creator-discovery pipeline", no_args_is_help=True, add_completion=False,
-                  rich_markup_mode=None, pretty_exceptions_enable=False)
 NOT_RUNNING = 3  # exit status when the stack is not running here
-_debug = {"on": False}
-
-
-@app.callback()
-def _options(debug: bool = typer.Option(False, "--debug", help="show Python tracebacks on errors")) -> None:
-    _debug["on"] = debug
 
 
 def _settings() -> CliSettings:
@@ -63,7 +55,7 @@ def asyncapi() -> None:
     """Print the AsyncAPI 3.1.0 document of the event catalogue."""
     import sys
 
-    from b9_common.events.asyncapi import generate_json
+    from b9_common.jetstream.asyncapi import generate_json
 
     sys.stdout.write(generate_json().decode() + "\n")
 
@@ -95,12 +87,12 @@ def main() -> None:
     try:
         app()
     except NotRunning as exc:
-        if _debug["on"]:
+        if debug["on"]:
             raise
         sys.stderr.write(f"{exc}\n")
         raise SystemExit(NOT_RUNNING) from None
     except Exception as exc:  # one line; the traceback with --debug
-        if _debug["on"]:
+        if debug["on"]:
             raise
         sys.stderr.write(f"b9: {type(exc).__name__}: {exc} (run with --debug for the traceback)\n")
         raise SystemExit(1) from None

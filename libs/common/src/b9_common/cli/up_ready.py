@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import aiohttp
 import msgspec
@@ -15,12 +15,10 @@ import nats
 from rich.table import Table
 
 from b9_common.cli.settings import StackFile
-from b9_common.cli.up_procs import say
+from b9_common.cli.up_procs import Services, say
 from b9_common.jetstream.kv import kv_keys
+from b9_common.jetstream.topology import Topology
 from b9_common.ops.heartbeat import Beat
-
-if TYPE_CHECKING:
-    from b9_common.cli.up import Stack
 
 CONFIG_REFUSED = 2
 INTERRUPTED = 130
@@ -56,7 +54,19 @@ async def _either(a: asyncio.Event, b: asyncio.Event, timeout: float) -> None:
         w.cancel()
 
 
-async def wait_ready(st: Stack, stack: StackFile, stop: asyncio.Event, timeout: float) -> int:
+class Starting(Protocol):
+    """What the wait needs of the stack being started (``up.Stack``)."""
+
+    @property
+    def services(self) -> Services: ...
+    @property
+    def data(self) -> Path: ...
+    @property
+    def topology(self) -> Topology: ...
+    def admin_nats_url(self, stack: StackFile) -> str: ...
+
+
+async def wait_ready(st: Starting, stack: StackFile, stop: asyncio.Event, timeout: float) -> int:
     """0 when all are ready; 2 when one refused its configuration; 1 after ``timeout``; 130 on Ctrl-C."""
     services = st.services
     nc = await nats.connect(st.admin_nats_url(stack), connect_timeout=5, max_reconnect_attempts=-1,

@@ -9,13 +9,11 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
+from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
-
-if TYPE_CHECKING:
-    from b9_common.service import Runtime
 
 log = logging.getLogger(__name__)
 INTERVAL = 5.0
@@ -33,8 +31,25 @@ class Beat(msgspec.Struct, kw_only=True):
     detail: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class Buckets(Protocol):
+    async def heartbeat_kv(self, js: JetStreamContext) -> KeyValue: ...
+
+
+class Host(Protocol):
+    """What a heartbeat needs of its service (``b9_common.service.Runtime`` is one)."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def replica(self) -> str: ...
+    @property
+    def js(self) -> JetStreamContext: ...
+    @property
+    def topology(self) -> Buckets: ...
+
+
 class Heartbeat:
-    def __init__(self, rt: Runtime, version: str, status: Callable[[], dict[str, Any]] | None) -> None:
+    def __init__(self, rt: Host, version: str, status: Callable[[], dict[str, Any]] | None) -> None:
         self.rt = rt
         self.version = version
         self.status = status

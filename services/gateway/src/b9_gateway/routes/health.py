@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import msgspec
-from b9_common.events.asyncapi import generate as asyncapi_doc
+from b9_common.jetstream.asyncapi import generate as asyncapi_doc
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
