@@ -21,6 +21,7 @@ from b9_common.errors import DecodeError
 from b9_common.events.catalogue import decoder_for, stream_subjects
 from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
+from b9_readmodel import insights as rm_insights
 from nats.js.errors import KeyNotFoundError
 
 from b9_alerts import __version__
@@ -119,7 +120,7 @@ async def evaluate_insights(pool: asyncpg.Pool, rt: Runtime, evaluator: Evaluato
     day = datetime.now(UTC).date().isoformat()
     n = 0
     if INSIGHTS["subreddit.rising"] in sources:
-        rows = [dict(r) for r in await pool.fetch(insights.RISING_SQL, 7, 3)]
+        rows = [dict(r) for r in await rm_insights.rising(pool, 7, 3)]
         n += await evaluator.evaluate_rows(INSIGHTS["subreddit.rising"], rows, day)
     if INSIGHTS["creator.flagged"] in sources:
         control = await rt.topology.control_kv(rt.js)
@@ -128,7 +129,7 @@ async def evaluate_insights(pool: asyncpg.Pool, rt: Runtime, evaluator: Evaluato
                                         type=dict[str, float])
         except (KeyNotFoundError, msgspec.DecodeError):
             given = {}
-        found = insights.assess([dict(r) for r in await pool.fetch(insights.CREATORS_SQL)], given)
+        found = insights.assess([dict(r) for r in await rm_insights.creator_histories(pool)], given)
         rows = [{**a, "signals": [s["signal"] for s in a["signals"]]} for a in found if a["score"] > 0]
         n += await evaluator.evaluate_rows(INSIGHTS["creator.flagged"], rows, day)
     return n

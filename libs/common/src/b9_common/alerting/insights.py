@@ -1,10 +1,11 @@
 """Insights computed from the stored facts (shared by the gateway's pages and the alerts service's
 rules on ``subreddit.rising`` / ``creator.flagged``).
 
-Rising subreddits: ``RISING_SQL`` ($1 = days, $2 = snapshots needed): subscriber and activity growth
-over the window of each subreddit's own snapshots, only for subreddits with enough history.
+Rising subreddits: ``b9_readmodel.insights.rising``: subscriber and activity growth over the window
+of each subreddit's own snapshots, only for subreddits with enough history.
 
-Creator authenticity: signals, each with a plain explanation, and a score made of them.
+Creator authenticity: signals, each with a plain explanation, and a score made of them, from the
+rows of ``b9_readmodel.insights.creator_histories``.
 
 Signals (thresholds in ``DEFAULTS``; the control bucket's key ``insights.authenticity`` holds a
 JSON object overriding any of them, read on every request):
@@ -116,38 +117,3 @@ def assess(creators: list[dict[str, Any]], overrides: dict[str, float] | None = 
                     "followers_count": c["followers_count"], "engagement_rate": c.get("engagement_rate"),
                     "score": min(100, sum(WEIGHTS[s["signal"]] for s in found)), "signals": found})
     return out
-
-
-RISING_SQL = """
-WITH s AS (
-    SELECT subreddit, fact_at, subscribers, active_users, max(fact_at) OVER (PARTITION BY subreddit) AS last_at
-    FROM subreddit_snapshots WHERE subscribers IS NOT NULL
-), w AS (
-    SELECT subreddit, min(fact_at) AS since, max(fact_at) AS until, count(*) AS points,
-           (array_agg(subscribers ORDER BY fact_at))[1] AS start_subscribers,
-           (array_agg(subscribers ORDER BY fact_at DESC))[1] AS end_subscribers,
-           (array_agg(active_users ORDER BY fact_at))[1] AS start_active,
-           (array_agg(active_users ORDER BY fact_at DESC))[1] AS end_active,
-           array_agg(subscribers ORDER BY fact_at) AS sparkline
-    FROM s WHERE fact_at >= last_at - make_interval(days => $1)
-    GROUP BY subreddit
-    HAVING count(*) >= $2 AND max(fact_at) - min(fact_at) >= make_interval(days => $1 - 1)
-)
-SELECT subreddit, start_subscribers, end_subscribers, end_subscribers - start_subscribers AS growth,
-       CASE WHEN start_subscribers > 0 THEN (end_subscribers - start_subscribers)::float8 / start_subscribers END
-           AS growth_pct,
-       start_active, end_active,
-       CASE WHEN start_active > 0 THEN (end_active - start_active)::float8 / start_active END AS active_growth_pct,
-       points, since, until, sparkline, count(*) OVER () AS total
-FROM w
-"""
-
-CREATORS_SQL = """
-SELECT c.ig_user_id, c.username, c.followers_count, c.engagement_rate, c.avg_reel_views,
-       coalesce(array_agg(h.followers_count ORDER BY h.fact_at) FILTER (WHERE h.fact_at IS NOT NULL), '{}')
-           AS history,
-       coalesce(array_agg(h.fact_at ORDER BY h.fact_at) FILTER (WHERE h.fact_at IS NOT NULL), '{}') AS history_at
-FROM instagram_creators c LEFT JOIN creator_follower_history h USING (ig_user_id)
-WHERE c.followers_count > 0
-GROUP BY c.ig_user_id
-"""

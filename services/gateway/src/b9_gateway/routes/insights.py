@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from b9_common.alerting import insights as authenticity
-from b9_common.alerting.insights import CREATORS_SQL, RISING_SQL
+from b9_readmodel import insights as rm
 from fastapi import APIRouter, Depends, Query
 from nats.js.errors import KeyNotFoundError
 
@@ -27,12 +27,6 @@ from b9_gateway.schemas import MAX_PER_PAGE
 
 router = APIRouter(tags=["insights"])
 SPARK = 30
-SORTS = {
-    "growth_pct": "growth_pct DESC NULLS LAST",
-    "growth": "growth DESC NULLS LAST",
-    "active_growth_pct": "active_growth_pct DESC NULLS LAST",
-    "subscribers": "end_subscribers DESC NULLS LAST",
-}
 
 
 class RisingSubreddit(msgspec.Struct):
@@ -70,9 +64,7 @@ async def rising_subreddits(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
     deps: Deps = Depends(get_deps),
 ) -> JSON:
-    found = await deps.pool.fetch(
-        f"{RISING_SQL} ORDER BY {SORTS[sort]}, subreddit LIMIT $3 OFFSET $4",
-        int(days), min_points, per_page, (page_no - 1) * per_page)
+    found = await rm.rising_page(deps.pool, int(days), min_points, sort, per_page, (page_no - 1) * per_page)
     total = found[0]["total"] if found else 0
     items = [{k: v for k, v in dict(r).items() if k != "total"} | {"sparkline": _spark(list(r["sparkline"]))}
              for r in found]
@@ -114,7 +106,7 @@ async def creator_authenticity(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
     deps: Deps = Depends(get_deps),
 ) -> JSON:
-    rows = [dict(r) for r in await deps.pool.fetch(CREATORS_SQL)]
+    rows = [dict(r) for r in await rm.creator_histories(deps.pool)]
     t = await thresholds(deps)
     found = [a for a in authenticity.assess(rows, t) if a["score"] >= min_score]
     found.sort(key=lambda a: (-a["score"], a["username"] or "", a["ig_user_id"]))

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 from b9_common.jetstream.topology import STREAMS
+from b9_readmodel import overview as rm
 from fastapi import APIRouter, Depends
 
 from b9_gateway.deps import Deps, get_deps
@@ -49,40 +50,11 @@ class Overview(msgspec.Struct):
     generated_at: float
 
 
-COUNTS_SQL = """
-SELECT
-  (SELECT count(*) FROM subreddits) AS subreddits,
-  (SELECT count(*) FROM subreddits WHERE discovered_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-      OR (discovered_at IS NULL AND fact_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'))
-      AS subreddits_new_today,
-  (SELECT count(*) FROM reddit_users) AS users,
-  (SELECT count(*) FROM reddit_users WHERE our_creator) AS our_creators,
-  (SELECT count(*) FROM instagram_creators) AS creators,
-  (SELECT count(*) FROM models) AS models,
-  (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'reddit_posts'::regclass) AS posts_estimate,
-  (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'instagram_media'::regclass) AS media_estimate,
-  (SELECT count(*) FROM media_assets WHERE status = 'stored') AS media_stored
-"""
-
-
 async def _db(deps: Deps) -> dict[str, Any]:
     async with deps.pool.acquire() as conn:
-        counts = dict(await conn.fetchrow(COUNTS_SQL))
-        by_review = await conn.fetch(
-            "SELECT coalesce(review, 'unreviewed') AS r, count(*) AS n FROM subreddits GROUP BY 1"
-        )
-        by_creator = await conn.fetch(
-            "SELECT coalesce(review_status, 'pending') AS r, count(*) AS n FROM instagram_creators GROUP BY 1"
-        )
-        daily = await conn.fetch(
-            "SELECT scraper, sum(attempts) AS attempts, sum(attempts) FILTER (WHERE outcome = 'success') AS ok, "
-            "sum(calls) AS calls, sum(cost_usd)::float8 AS cost FROM scraper_daily "
-            "WHERE day = (now() AT TIME ZONE 'UTC')::date GROUP BY scraper"
-        )
-        cat_cost = await conn.fetchval(
-            "SELECT coalesce(sum(cost_usd), 0)::float8 FROM categorizations "
-            "WHERE fact_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-        )
+        got = await rm.overview(conn)
+    counts, by_review, by_creator = dict(got.counts), got.subreddits_by_review, got.creators_by_review
+    daily, cat_cost = got.scrapers_today, got.categorization_cost_today
     scrapers: dict[str, Any] = {}
     for s in ("reddit", "instagram"):
         r = next((d for d in daily if d["scraper"] == s), None)

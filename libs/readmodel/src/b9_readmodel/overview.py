@@ -1,0 +1,54 @@
+"""The dashboard overview's numbers: table counts (big tables estimated from the planner's
+statistics), subreddits and creators by review, today's scraper totals and categorization cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+COUNTS_SQL = """
+SELECT
+  (SELECT count(*) FROM subreddits) AS subreddits,
+  (SELECT count(*) FROM subreddits WHERE discovered_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+      OR (discovered_at IS NULL AND fact_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'))
+      AS subreddits_new_today,
+  (SELECT count(*) FROM reddit_users) AS users,
+  (SELECT count(*) FROM reddit_users WHERE our_creator) AS our_creators,
+  (SELECT count(*) FROM instagram_creators) AS creators,
+  (SELECT count(*) FROM models) AS models,
+  (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'reddit_posts'::regclass) AS posts_estimate,
+  (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'instagram_media'::regclass) AS media_estimate,
+  (SELECT count(*) FROM media_assets WHERE status = 'stored') AS media_stored
+"""
+
+
+@dataclass(frozen=True)
+class OverviewRows:
+    counts: asyncpg.Record  # the columns of COUNTS_SQL
+    subreddits_by_review: list[asyncpg.Record]  # r ('unreviewed' for none), n
+    creators_by_review: list[asyncpg.Record]  # r ('pending' for none), n
+    scrapers_today: list[asyncpg.Record]  # scraper, attempts, ok, calls, cost (UTC day)
+    categorization_cost_today: float | None
+
+
+async def overview(conn: asyncpg.Connection) -> OverviewRows:
+    """Every number of the overview, on one connection."""
+    counts = await conn.fetchrow(COUNTS_SQL)
+    by_review = await conn.fetch(
+        "SELECT coalesce(review, 'unreviewed') AS r, count(*) AS n FROM subreddits GROUP BY 1"
+    )
+    by_creator = await conn.fetch(
+        "SELECT coalesce(review_status, 'pending') AS r, count(*) AS n FROM instagram_creators GROUP BY 1"
+    )
+    daily = await conn.fetch(
+        "SELECT scraper, sum(attempts) AS attempts, sum(attempts) FILTER (WHERE outcome = 'success') AS ok, "
+        "sum(calls) AS calls, sum(cost_usd)::float8 AS cost FROM scraper_daily "
+        "WHERE day = (now() AT TIME ZONE 'UTC')::date GROUP BY scraper"
+    )
+    cat_cost = await conn.fetchval(
+        "SELECT coalesce(sum(cost_usd), 0)::float8 FROM categorizations "
+        "WHERE fact_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    )
+    assert counts is not None  # a SELECT of scalar subqueries has one row
+    return OverviewRows(counts, by_review, by_creator, daily, cat_cost)
