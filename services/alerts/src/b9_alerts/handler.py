@@ -28,6 +28,7 @@ from b9_common.events import Envelope
 from b9_common.events.alerts import NotificationCreated
 from b9_common.jetstream.delivery import Delivery
 from b9_common.jetstream.publisher import Publisher
+from b9_readmodel.alerts import newest_notification_ids
 
 from b9_alerts.rules import Rule, RuleSet
 
@@ -149,7 +150,7 @@ class Evaluator:
     async def preload(self, pool: Any) -> int:
         """The ids of the newest notifications already stored: a restart does not publish them again
         (nor count them against a cap)."""
-        rows = await pool.fetch("SELECT id FROM notifications ORDER BY created_at DESC LIMIT $1", SEEN_MAX)
+        rows = await newest_notification_ids(pool, SEEN_MAX)
         self._remember({r["id"] for r in reversed(rows)})
         return len(rows)
 

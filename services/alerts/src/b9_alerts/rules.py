@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 from b9_common.alerting.rules import TARGETS, Predicate, Target, WhereError, anchor, compile_where
 from b9_common.events import Envelope
+from b9_readmodel import alerts as rm_alerts
 
 from b9_alerts.project import Project, projector
 
@@ -129,9 +130,7 @@ class RuleSet:
                           for src, by_target in index.items()}
 
     async def load(self, pool: asyncpg.Pool) -> int:
-        found = await pool.fetch(
-            'SELECT id, name, on_type, "where"::text AS where_json, webhook, slack, repeat, cap, window_seconds, '
-            "paused, created_at, deleted_at, decided_at, decision_id FROM alert_rules")
+        found = await rm_alerts.all_rules(pool)
         for r in found:
             self._put(Rule(id=r["id"], name=r["name"], on=r["on_type"], where=msgspec.json.decode(r["where_json"]),
                            webhook=r["webhook"], slack=r["slack"], repeat=r["repeat"], cap=r["cap"],

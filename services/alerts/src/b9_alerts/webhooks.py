@@ -34,6 +34,7 @@ from b9_common.events.alerts import WebhookDelivered, WebhookFailed
 from b9_common.jetstream.delivery import Delivery
 from b9_common.jetstream.publisher import Publisher
 from b9_common.net import webhook_url
+from b9_readmodel.alerts import delivery_logged
 
 from b9_alerts.rules import Rule, RuleSet
 from b9_alerts.settings import Settings
@@ -132,7 +133,7 @@ class Sender:
         if rule is None or rule.deleted or not rule.webhook:
             d.skip("no webhook")
             return
-        if await self.pool.fetchval("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", env.id):
+        if await delivery_logged(self.pool, env.id):
             d.skip("already delivered (or failed)")
             return
         async with self.sem:

@@ -132,10 +132,7 @@ export function debounce(fn, ms) {
 export function throttle(fn, ms) {
   let last = 0;
   let timer = null;
-  let cancelled = false;
-  // cancel() for good: a page's live re-reads (settled() timers) may fire after it is left
   const wrapped = () => {
-    if (cancelled) return;
     const wait = last + ms - Date.now();
     if (wait <= 0) {
       last = Date.now();
@@ -144,7 +141,7 @@ export function throttle(fn, ms) {
       timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, wait);
     }
   };
-  wrapped.cancel = () => { cancelled = true; clearTimeout(timer); };
+  wrapped.cancel = () => clearTimeout(timer);
   return wrapped;
 }
 
