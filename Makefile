@@ -8,7 +8,7 @@ MEMBERS := $(wildcard libs/*) $(wildcard services/*)
 # Locked versions: uv.lock (uv's own) and constraints.txt (the same pins exported for pip).
 LOCKS := uv.lock constraints.txt
 
-.PHONY: run test install lint typecheck bench chaos clean lock
+.PHONY: run test unit install lint typecheck bench chaos clean lock
 
 run: install
 	@echo "==> starting b9 (b9 up): NATS, PostgreSQL and every service; the table comes when all are ready"
@@ -17,6 +17,13 @@ run: install
 test: install
 	@echo "==> testing: ruff, mypy, then pytest against real NATS and PostgreSQL (scripts/test.sh)"
 	bash scripts/test.sh
+
+# The fast tier: handlers and library seams through b9_common.testing, no NATS or PostgreSQL
+# (tests/unit/conftest.py fails a test that reaches for one). `make test` runs these too.
+# Without the hypothesis/schemathesis plugins (unused here, they are half of pytest's start-up).
+unit: install
+	@echo "==> unit tier: tests/unit without servers"
+	$(PY) -m pytest tests/unit -q -p no:schemathesis -p no:hypothesispytest
 
 install: $(STAMP)
 
