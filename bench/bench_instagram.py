@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "insta
 
 import ig_fixtures as fx
 from b9_common.events import CreatorScraped
+from b9_common.scraping.ratelimit import RateLimiter
 from b9_instagram_scraper import analytics
 from b9_instagram_scraper.media import parse_media
 from b9_instagram_scraper.provider import CallMeter
 from b9_instagram_scraper.rapidapi import RapidApiProvider
-from b9_instagram_scraper.ratelimit import RateLimiter
 from ig_upstream import API_KEY, FakeProvider
 
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import ig_fixtures as fx
 import pytest
+from b9_common.scraping.ratelimit import RateLimiter
 from b9_instagram_scraper.rapidapi import RapidApiProvider
-from b9_instagram_scraper.ratelimit import RateLimiter
 from ig_upstream import API_KEY, FAST, FakeProvider
 
 

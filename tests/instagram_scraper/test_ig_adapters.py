@@ -6,11 +6,11 @@ import asyncio
 
 import asyncpg
 import pytest
+from b9_common.scraping.ratelimit import RateLimiter
 from b9_common.service import Runtime
 from b9_instagram_scraper.directory_pg import PgDirectory
 from b9_instagram_scraper.growth import CreatorState
 from b9_instagram_scraper.kvstate import Claims, KnownStore, StateStore, open_buckets
-from b9_instagram_scraper.ratelimit import RateLimiter
 
 
 async def test_pg_directory_reads_the_read_model(pool: asyncpg.Pool) -> None:

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from b9_reddit_scraper.control import ScraperDisabled
+from b9_common.events.control import RedditControl
+from b9_common.scraping.control import ControlWatch, ScraperDisabled
 from b9_reddit_scraper.cycle import CycleRunner
 from b9_reddit_scraper.tracked import Tracked
 
@@ -45,7 +46,7 @@ async def test_every_refresh_task_exception_is_retrieved() -> None:
     loop.set_exception_handler(lambda _loop, ctx: reported.append(str(ctx.get("message"))))
     try:
         scraper = DisabledTogether(4)
-        control = SimpleNamespace(check=lambda: None, config=SimpleNamespace(batch_size=4))
+        control = ControlWatch(RedditControl(batch_size=4))
         runner = CycleRunner(scraper, SimpleNamespace(), control, FakeKV(), replica="r1")  # type: ignore[arg-type]
         items = [Tracked(name=f"s{i}", mode="full") for i in range(4)]  # type: ignore[call-arg]
         with pytest.raises(ScraperDisabled):

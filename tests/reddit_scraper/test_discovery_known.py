@@ -11,14 +11,17 @@ from typing import Any
 import aiohttp
 import pytest
 from b9_common.events import RedditPost, RedditScrapeRequested
+from b9_common.events.control import RedditControl
+from b9_common.scraping.control import ControlWatch
+from b9_common.scraping.gate import CommandsFirst
+from b9_common.scraping.ratelimit import SharedBudget
 from b9_common.service import Runtime
 from b9_reddit_scraper import formulas
 from b9_reddit_scraper import main as svc
 from b9_reddit_scraper.client import RedditClient
-from b9_reddit_scraper.control import ControlConfig, ControlState, Priority
 from b9_reddit_scraper.cycle import CycleRunner
 from b9_reddit_scraper.pending import PendingCommands
-from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
+from b9_reddit_scraper.ratelimit import HeaderPacer
 from b9_reddit_scraper.scraper import Scraper
 from b9_reddit_scraper.settings import Settings
 from b9_reddit_scraper.tracked import StaticTracked
@@ -44,11 +47,11 @@ def test_a_post_in_top_and_in_its_authors_submissions_counts_once() -> None:
 async def parts(rt: Runtime, upstream: FakeReddit, make_settings: Callable[..., Settings],
                 ) -> AsyncIterator[tuple[Settings, RedditClient, CycleRunner]]:
     settings = make_settings()
-    control = ControlState(ControlConfig(requests_per_minute=60_000))
+    control = ControlWatch(RedditControl(requests_per_minute=60_000))
     kv = await svc.state_kv(rt)
     async with aiohttp.ClientSession(headers={"User-Agent": settings.reddit_user_agent}) as session:
         client = RedditClient(session, settings, control, HeaderPacer(),
-                              SharedBudget(kv, control), Priority())
+                              SharedBudget(kv, control, lambda: 1000.0), CommandsFirst())
         scraper = Scraper(client, rt.publisher, StaticTracked([], known=KNOWN), settings)
         yield settings, client, CycleRunner(scraper, scraper.tracked, control, kv, replica="r1")
 

@@ -6,11 +6,13 @@ import asyncio
 
 import aiohttp
 import pytest
+from b9_common.events.control import RedditControl
+from b9_common.scraping.control import ControlWatch, ScraperDisabled
+from b9_common.scraping.ratelimit import SharedBudget
 from b9_common.settings import ConfigError, load_settings
 from b9_reddit_scraper.client import RedditClient, Tally
-from b9_reddit_scraper.control import ControlState, ScraperDisabled
 from b9_reddit_scraper.parse import parse_about, parse_posts, parse_user
-from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
+from b9_reddit_scraper.ratelimit import HeaderPacer
 from b9_reddit_scraper.settings import Settings
 from b9_reddit_scraper.tracked import PgTracked, Tracked
 from reddit_fake_upstream import FakeReddit, built_about, fixture, fixture_json
@@ -69,7 +71,7 @@ def test_pacer_waits_past_the_window_when_spent() -> None:
 
 
 async def test_pacer_sleep_is_cut_short_by_disable() -> None:
-    control = ControlState()
+    control = ControlWatch(RedditControl())
     p = HeaderPacer()
     p.block(30)
     task = asyncio.create_task(p.reserve(control))
@@ -86,9 +88,9 @@ async def test_oauth_token_is_fetched_sent_and_refreshed_before_expiry() -> None
     await fake.start()
     settings = Settings(reddit_api_base=fake.url, reddit_user_agent=UA, reddit_client_id="cid",
                         reddit_client_secret="secret")
-    control = ControlState()
+    control = ControlWatch(RedditControl())
     async with aiohttp.ClientSession() as session:
-        budget = SharedBudget(None, control)
+        budget = SharedBudget(None, control, lambda: 100 / 60)
         client = RedditClient(session, settings, control, HeaderPacer(), budget)
         tally = Tally()
         r1 = await client.get("r/redditdev/about", tally=tally)

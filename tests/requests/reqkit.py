@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reasons"))
 from stack import base, events, wait_for
 
 API_KEY = "requests-test-key-0123456789"
-__all__ = ["API_KEY", "events", "gateway", "gateway_server", "poll_status", "wait_for"]
+__all__ = ["API_KEY", "events", "gateway", "gateway_server", "poll_status", "request_changes", "wait_for"]
 
 
 @contextlib.asynccontextmanager
@@ -77,3 +78,25 @@ async def poll_status(api: httpx.AsyncClient, url: str, statuses: tuple[str, ...
 
     found: dict[str, Any] = await wait_for(done, within=within)
     return found
+
+
+async def request_changes(api: httpx.AsyncClient, ready: asyncio.Event, out: list[dict[str, Any]],
+                          rid: Callable[[], str | None] = lambda: None, max_seconds: float = 40) -> None:
+    """Read the live feed's ``request.changed`` events into ``out`` (``ready`` is set once the feed
+    listens) until one is done or failed; with ``rid``, only that request's (``rid()`` is asked
+    at each event: the id may be known only after the listening started)."""
+    params = {"subject": "request.changed", "max_seconds": max_seconds}
+    async with api.stream("GET", "/api/v1/events", params=params) as r:
+        event = None
+        async for line in r.aiter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+                if event == "ready":
+                    ready.set()
+            elif line.startswith("data: ") and event == "request.changed":
+                change = json.loads(line[6:])
+                if rid() not in (None, change["id"]):
+                    continue
+                out.append(change)
+                if change["status"] in ("done", "failed"):
+                    return

@@ -5,7 +5,6 @@ when Reddit cannot be reached."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import httpx
 from b9_common.service import Runtime
 from b9_common.settings import CommonSettings
 from b9_reddit_scraper.tracked import StaticTracked
-from reqkit import API_KEY, gateway_server
+from reqkit import API_KEY, gateway_server, request_changes
 from stack import put_control, reddit_service, reddit_settings, running
 from upstreams import closed_port
 
@@ -29,22 +28,7 @@ async def test_the_feed_sends_each_change_of_a_request(
         httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30) as api,
     ):
         ready = asyncio.Event()
-
-        async def listen() -> None:
-            params = {"subject": "request.changed", "max_seconds": 25}
-            async with api.stream("GET", "/api/v1/events", params=params) as r:
-                event = None
-                async for line in r.aiter_lines():
-                    if line.startswith("event: "):
-                        event = line[7:]
-                        if event == "ready":
-                            ready.set()
-                    elif line.startswith("data: ") and event == "request.changed":
-                        changes.append(json.loads(line[6:]))
-                        if changes[-1]["status"] in ("done", "failed"):
-                            return
-
-        task = asyncio.create_task(listen())
+        task = asyncio.create_task(request_changes(api, ready, changes, max_seconds=25))
         await asyncio.wait_for(ready.wait(), 15)
         r = await api.post("/api/v1/subreddits", json={"name": "nowhere_sub"})
         rid = r.json()["request_id"]

@@ -36,6 +36,8 @@ from b9_common.ops import tracing
 from b9_common.ops.heartbeat import Heartbeat
 from b9_common.ops.logs import setup_logging
 from b9_common.ops.metrics import serve_metrics
+from b9_common.ops.requests import open_book
+from b9_common.ops.requests_dlq import DeadLetterReporter
 from b9_common.settings import CommonSettings, exit_on_config_error, load_settings
 
 log = logging.getLogger(__name__)
@@ -207,6 +209,20 @@ def build_consumer(rt: Runtime, cdef: ConsumerDef, **overrides: Any) -> Consumer
     )
 
 
+async def _consumers(rt: Runtime, app: App) -> tuple[list[Consumer], list[DeadLetterReporter]]:
+    """The app's consumers; each of COMMANDS fails the followed request of a command it dead-letters."""
+    consumers, reporters = [], []
+    book = None
+    for c in app.consumers:
+        if c.spec.stream != "COMMANDS":
+            consumers.append(build_consumer(rt, c))
+            continue
+        book = book or await open_book(rt.js, rt.topology)
+        reporters.append(DeadLetterReporter(book, c.spec.name))
+        consumers.append(build_consumer(rt, c, observer=reporters[-1]))
+    return consumers, reporters
+
+
 async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None = None,
                 grace: float = 20.0, freeze_heap: bool = False) -> None:
     """Run a service until ``stop`` is set (or SIGTERM/SIGINT arrives), then drain.
@@ -238,7 +254,7 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
         log.warning("metrics endpoint not started: %s", exc)
     heartbeat = Heartbeat(rt, sdef.version, app.status)
     await heartbeat.start()
-    consumers = [build_consumer(rt, c) for c in app.consumers]
+    consumers, dead_letters = await _consumers(rt, app)
     for c in consumers:
         await c.start()
     loops: list[asyncio.Future[None]] = [asyncio.ensure_future(fn()) for fn in app.loops]
@@ -254,6 +270,7 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
             log.error("background loop died", exc_info=t.exception())
     log.info("draining")
     await asyncio.gather(*(c.stop(grace) for c in consumers))
+    await asyncio.gather(*(d.drain() for d in dead_letters))
     for t in loops:
         t.cancel()
     await asyncio.gather(*loops, return_exceptions=True)

@@ -1,9 +1,10 @@
 """Scraper control through the ``control`` KV bucket, and replica heartbeats.
 
-Keys ``scraper.reddit`` / ``scraper.instagram`` hold JSON:
-``{"enabled", "interval_seconds", "batch_size", "requests_per_minute" | "requests_per_hour",
-"updated_at", "updated_by"}``. Scrapers watch the key and react at once; a write here is
-the whole "start"/"stop".
+Keys ``scraper.reddit`` / ``scraper.instagram`` hold the catalogue's values
+(b9_common.events.control: ``RedditControl``, ``InstagramControl``): read here with their
+defaults filled in, written after the result is checked against the same Struct (a value it
+refuses is ``InvalidControl``, a 422 naming the field). Scrapers watch the key and react at
+once; a write here is the whole "start"/"stop".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
+from b9_common.events.control import CONTROLS, control_key
 from b9_common.jetstream.kv import kv_keys
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
@@ -22,30 +24,20 @@ log = logging.getLogger(__name__)
 Scraper = Literal["reddit", "instagram"]
 SCRAPERS: tuple[Scraper, ...] = ("reddit", "instagram")
 
-# The scrapers' own defaults when the key is missing (enabled unless someone stops them).
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "reddit": {
-        "enabled": True,
-        "interval_seconds": 300,
-        "batch_size": 5,
-        "requests_per_minute": 100,
-    },
-    "instagram": {
-        "enabled": True,
-        "interval_seconds": 14_400,
-        "batch_size": 10,
-        "requests_per_hour": 3600,
-    },
-}
+
+class InvalidControl(ValueError):
+    """The value a write would store breaks the catalogue's Struct (the message names the field)."""
 
 
-def control_key(scraper: str) -> str:
-    return f"scraper.{scraper}"
+def defaults(scraper: str) -> dict[str, Any]:
+    """The scraper's own defaults (what it runs with while the key is missing)."""
+    values: dict[str, Any] = msgspec.to_builtins(CONTROLS[scraper]())
+    return {k: v for k, v in values.items() if v is not None}
 
 
 async def read_control(kv: KeyValue, scraper: str) -> tuple[dict[str, Any], int | None]:
     """The scraper's control JSON (defaults filled in) and its KV revision (None if never set)."""
-    value = dict(DEFAULTS[scraper])
+    value = defaults(scraper)
     try:
         entry = await kv.get(control_key(scraper))
     except KeyNotFoundError:
@@ -61,12 +53,17 @@ async def read_control(kv: KeyValue, scraper: str) -> tuple[dict[str, Any], int 
 
 
 async def write_control(kv: KeyValue, scraper: str, patch: dict[str, Any], by: str = "api") -> dict[str, Any]:
-    """Merge ``patch`` into the scraper's control value (compare-and-set, retried on races)."""
+    """Merge ``patch`` into the scraper's control value (compare-and-set, retried on races);
+    InvalidControl when the result is not a valid value."""
     for _ in range(10):
         value, revision = await read_control(kv, scraper)
         value.update({k: v for k, v in patch.items() if v is not None})
         value["updated_at"] = datetime.now(UTC).isoformat()
         value["updated_by"] = by
+        try:
+            msgspec.convert(value, CONTROLS[scraper])
+        except msgspec.ValidationError as exc:
+            raise InvalidControl(f"{control_key(scraper)}: {exc}") from None
         raw = msgspec.json.encode(value)
         try:
             if revision is None:
@@ -74,12 +71,8 @@ async def write_control(kv: KeyValue, scraper: str, patch: dict[str, Any], by: s
             else:
                 await kv.update(control_key(scraper), raw, last=revision)
             return value
-        except KeyWrongLastSequenceError:
+        except KeyWrongLastSequenceError:  # written meanwhile (create() on an existing key too)
             continue
-        except Exception as exc:  # create() on a key written meanwhile
-            if "wrong last sequence" in str(exc).lower():
-                continue
-            raise
     raise RuntimeError(f"control key for {scraper} changed too often to update")
 
 

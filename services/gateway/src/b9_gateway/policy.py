@@ -4,7 +4,7 @@ The auth gate (``gate.py``) applies it before a route runs (and before the body 
 routes never check roles themselves and a new route is covered by the first rule it matches.
 
 Roles, each with everything of the one before:
-- ``viewer``: reads everything (GET/HEAD).
+- ``viewer``: reads everything (GET/HEAD) and marks their own notifications read.
 - ``reviewer``: every review, tag, niche, "our creator" mark, model action, and requests to
   add or analyze (subreddits, users, creators, related creators, categorization).
 - ``admin``: scraper control, replays, dead-letter retry/purge, accounts.
@@ -26,6 +26,7 @@ RULES: tuple[tuple[str, Role, Role], ...] = (
     ("/api/v1/replays", "admin", "viewer"),
     ("/api/v1/dlq", "admin", "viewer"),
     ("/api/v1/logout", "viewer", "viewer"),
+    ("/api/v1/notifications", "viewer", "viewer"),  # a person's own read mark
     ("/api/v1/", "reviewer", "viewer"),
     ("/media/", "admin", "viewer"),
 )

@@ -1,13 +1,12 @@
 """The ``scrape.requested.instagram`` command handler: manual add and related discovery, now.
 
-Commands go first: while one runs the cycle starts no new creator (``CommandGate``) and its
+Commands go first: while one runs the cycle starts no new creator (``CommandsFirst``) and its
 provider calls jump the rate limiter's queue. Transient provider failures nak the command
 with a delay (DLQ after max deliveries); a missing or private creator is an answer, not an error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -18,6 +17,7 @@ from b9_common.events import Envelope, InstagramScrapeRequested, ScrapeAttempted
 from b9_common.events.ops import Outcome, Reason
 from b9_common.ops import requests
 from b9_common.ops.requests import Reporter
+from b9_common.scraping.gate import CommandsFirst
 
 from b9_instagram_scraper.ports import Result, why_of
 from b9_instagram_scraper.provider import InstagramProvider
@@ -27,26 +27,6 @@ log = logging.getLogger(__name__)
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 RETRY_DELAY = 30.0
 RELATED_LINKS = {"api": "/api/v1/creators/related/status"}
-
-
-class CommandGate:
-    def __init__(self) -> None:
-        self.active = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def enter(self) -> None:
-        self.active += 1
-        self._idle.clear()
-
-    def leave(self) -> None:
-        self.active -= 1
-        if self.active <= 0:
-            self.active = 0
-            self._idle.set()
-
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
 
 
 def normalize_username(raw: str) -> str | None:
@@ -67,19 +47,16 @@ class CommandHandler:
     running, then done (with the creator / the counts of a related run) or failed with the
     reason; a transient failure keeps it queued with its reason while the command is retried."""
 
-    def __init__(self, scraper: Scraper, provider: InstagramProvider, gate: CommandGate,
+    def __init__(self, scraper: Scraper, provider: InstagramProvider, gate: CommandsFirst,
                  reporter: Reporter | None = None) -> None:
         self.scraper, self.provider, self.gate = scraper, provider, gate
         self.report = reporter or Reporter(None)
 
     async def __call__(self, env: Envelope[InstagramScrapeRequested]) -> None:
-        self.gate.enter()
         cmd = env.data
-        try:
+        async with self.gate.command():
             with requests.scope(cmd.request_id, cmd.kind, (cmd.username or "").lstrip("@")):
                 await self._handle(cmd)
-        finally:
-            self.gate.leave()
 
     async def _refuse(
         self, cmd: InstagramScrapeRequested, outcome: str, error: str, reason: Reason = "not_found"

@@ -2,10 +2,11 @@
 
 Each pass lists the approved creators (shuffled, as the original did) and, for each one that
 this replica manages to claim (``Claims``: due when never done or done longer than
-``interval_seconds`` ago), scrapes it, with at most ``batch_size`` at a time. Commands first:
-no creator starts while a command runs. ``enabled``/``batch_size``/budget changes apply at
-once: disabling cancels the creators in flight and the loop sleeps until the next change.
-Between passes it waits ``idle_seconds`` or until the control changes: it never spins.
+``interval_seconds`` ago), scrapes it, with at most ``batch_size`` at a time
+(b9_common.scraping.cycle.run_claimed). Commands first: no creator starts while a command
+runs. ``enabled``/``batch_size``/budget changes apply at once: disabling cancels the creators
+in flight and the loop sleeps until the next change. Between passes it waits
+``idle_seconds`` or until the control changes: it never spins.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import logging
 import random
 from contextlib import suppress
 
+from b9_common.events.control import InstagramControl
 from b9_common.ops import tracing
+from b9_common.scraping.control import ControlWatch, ScraperDisabled
+from b9_common.scraping.cycle import run_claimed
+from b9_common.scraping.gate import CommandsFirst
 
-from b9_instagram_scraper.commands import CommandGate
-from b9_instagram_scraper.control import Control
 from b9_instagram_scraper.directory import CreatorDirectory, TrackedCreator
 from b9_instagram_scraper.kvstate import Claims
 from b9_instagram_scraper.scrape import Scraper
@@ -26,6 +29,7 @@ from b9_instagram_scraper.scrape import Scraper
 log = logging.getLogger(__name__)
 MAX_CREATORS = 100_000
 DONE_OUTCOMES = {"success", "private", "not_found"}
+RELATED_INTERVAL = 7 * 86_400.0  # a creator's related discovery runs again after a week
 
 
 class Cycle:
@@ -34,8 +38,8 @@ class Cycle:
         scraper: Scraper,
         directory: CreatorDirectory,
         claims: Claims,
-        control: Control,
-        gate: CommandGate,
+        control: ControlWatch[InstagramControl],
+        gate: CommandsFirst,
         *,
         configured: bool,
         idle_seconds: float = 60.0,
@@ -56,13 +60,15 @@ class Cycle:
             )
             await asyncio.Event().wait()  # until the service stops; no polling
         while True:
-            if not self.control.current.enabled:
+            if not self.control.enabled:
                 self.state = "disabled"
-                await self.control.wait_change()
+                await self.control.wait_changed()
                 continue
             self.state = "running"
             try:
                 started = await self.run_pass()
+            except ScraperDisabled:
+                continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -71,50 +77,25 @@ class Cycle:
                 started = 0
             if started == 0:
                 self.state = "idle"
-                await self.control.wait_change(self.idle_seconds)
+                await self.control.wait_changed(self.idle_seconds)
 
     async def run_pass(self) -> int:
         self.cycle += 1
         self.scraped_this_pass = 0
         creators = await self.directory.approved(MAX_CREATORS)
         random.shuffle(creators)
-        tasks: set[asyncio.Task[None]] = set()
-        stopper = asyncio.create_task(self._stop_when_disabled(tasks))
-        started = 0
-        try:
-            for c in creators:
-                await self.gate.wait_idle()
-                while len(tasks) >= self.control.current.batch_size:
-                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                cfg = self.control.current
-                if not cfg.enabled:
-                    break
-                if not await self.claims.try_claim(c.ig_user_id, cfg.interval_seconds):
-                    continue
-                task = asyncio.create_task(self._one(c))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                started += 1
-            if tasks:
-                await asyncio.gather(*list(tasks), return_exceptions=True)
-            started += await self._related()
-        finally:
-            stopper.cancel()
-            with suppress(asyncio.CancelledError):
-                await stopper
+        started = await run_claimed(
+            creators, control=self.control, gate=self.gate, cancel_on_disable=True,
+            claim=lambda c: self.claims.try_claim(c.ig_user_id, self.control.config.interval_seconds),
+            work=self._one,
+        )
+        started += await self._related()
         if started:
             log.info(
                 "cycle pass done",
                 extra={"cycle": self.cycle, "started": started, "approved": len(creators)},
             )
         return started
-
-    async def _stop_when_disabled(self, tasks: set[asyncio.Task[None]]) -> None:
-        while True:
-            await self.control.wait_change()
-            if not self.control.current.enabled:
-                for t in list(tasks):
-                    t.cancel()
 
     async def _one(self, c: TrackedCreator) -> None:
         ok = False
@@ -133,15 +114,15 @@ class Cycle:
                 await asyncio.shield(self.claims.finish(c.ig_user_id, ok))
 
     async def _related(self) -> int:
-        n = self.control.current.related_per_cycle
+        n = self.control.config.related_per_cycle
         if n <= 0:
             return 0
         done = 0
         for source in await self.scraper.pending_sources(n):
             await self.gate.wait_idle()
-            if not self.control.current.enabled:
+            if not self.control.enabled:
                 break
-            if await self.claims.try_claim(f"related-{source.ig_user_id}", 7 * 86_400.0):
+            if await self.claims.try_claim(f"related-{source.ig_user_id}", RELATED_INTERVAL):
                 res = await self.scraper.discover_related(source, cycle=self.cycle)
                 await self.claims.finish(f"related-{source.ig_user_id}", res.outcome == "success")
                 done += 1

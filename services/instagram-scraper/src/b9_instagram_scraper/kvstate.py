@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable
 
 import msgspec
 from b9_common.jetstream.topology import Topology, ensure_kv
+from b9_common.scraping.claims import LeaseClaims
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
@@ -123,66 +123,10 @@ class KnownStore:
         await self.kv.put(_key("u", username), (ig_user_id or "").encode())
 
 
-class Claim(msgspec.Struct, kw_only=True):
-    state: str  # running | done | failed
-    replica: str
-    at: float
+class Claims(LeaseClaims):
+    """``ig_claims`` keys ``c.<ig_user_id>`` (b9_common.scraping.claims.LeaseClaims: due when
+    never done, done longer than ``interval`` ago, failed longer than ``retry_after`` ago, or
+    running longer than ``lease`` ago)."""
 
-
-class Claims:
-    """A creator is due when never done, done longer than ``interval`` ago, failed longer than
-    ``retry_after`` ago, or running longer than ``lease`` ago (its replica died)."""
-
-    _dec = msgspec.json.Decoder(Claim)
-
-    def __init__(
-        self,
-        kv: KeyValue,
-        replica: str,
-        *,
-        lease: float = 900.0,
-        retry_after: float = 900.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.kv, self.replica, self.lease, self.retry_after, self.clock = (
-            kv,
-            replica,
-            lease,
-            retry_after,
-            clock,
-        )
-
-    def _value(self, state: str) -> bytes:
-        return msgspec.json.encode(Claim(state=state, replica=self.replica, at=self.clock()))
-
-    def _due(self, c: Claim, interval: float) -> bool:
-        age = self.clock() - c.at
-        limit = {"done": interval, "failed": min(interval, self.retry_after)}.get(
-            c.state, self.lease
-        )
-        return age >= limit
-
-    async def try_claim(self, ig_user_id: str, interval: float) -> bool:
-        key = _key("c", ig_user_id)
-        try:
-            entry = await self.kv.get(key)
-        except KeyNotFoundError:
-            try:
-                await self.kv.create(key, self._value("running"))
-                return True
-            except KeyWrongLastSequenceError:
-                return False
-        try:
-            current = self._dec.decode(entry.value or b"")
-        except msgspec.DecodeError:
-            current = Claim(state="failed", replica="?", at=0.0)
-        if not self._due(current, interval):
-            return False
-        try:
-            await self.kv.update(key, self._value("running"), last=entry.revision)
-            return True
-        except KeyWrongLastSequenceError:
-            return False
-
-    async def finish(self, ig_user_id: str, ok: bool) -> None:
-        await self.kv.put(_key("c", ig_user_id), self._value("done" if ok else "failed"))
+    def key(self, item: str) -> str:
+        return _key("c", item)

@@ -9,25 +9,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from b9_common.events.control import InstagramControl, control_key
 from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.ops.requests import Reporter, open_book
+from b9_common.scraping.control import ControlWatch
+from b9_common.scraping.gate import CommandsFirst
+from b9_common.scraping.ratelimit import RateLimiter, follow_budget
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 
 from b9_instagram_scraper import __version__
-from b9_instagram_scraper.commands import CommandGate, CommandHandler
-from b9_instagram_scraper.control import Control
+from b9_instagram_scraper.commands import CommandHandler
 from b9_instagram_scraper.cycle import Cycle
 from b9_instagram_scraper.directory import CreatorDirectory, NullDirectory
 from b9_instagram_scraper.directory_pg import PgDirectory
 from b9_instagram_scraper.kvstate import Claims, KnownStore, StateStore, open_buckets
 from b9_instagram_scraper.provider import InstagramProvider
 from b9_instagram_scraper.rapidapi import NullProvider, RapidApiProvider
-from b9_instagram_scraper.ratelimit import RateLimiter
 from b9_instagram_scraper.scrape import Scraper
 from b9_instagram_scraper.settings import Settings
 
 log = logging.getLogger(__name__)
 NAME = "instagram-scraper"
+MIN_INTERVAL = 1 / 55  # the original paced all provider calls at most 55 per second
 COMMANDS = ConsumerSpec(
     name="instagram-scraper",
     stream="COMMANDS",
@@ -59,10 +62,13 @@ async def bootstrap(
     directory: CreatorDirectory | None = None,
     idle_seconds: float = 60.0,
 ) -> App:
-    control = Control(await rt.topology.control_kv(rt.js))
-    await control.start()
-    limiter = RateLimiter(per_hour=control.current.requests_per_hour)
+    control = ControlWatch(InstagramControl())
+    # the defaults are written when the key is absent (as the dashboard first showed them)
+    control_loop = await control.follow(await rt.topology.control_kv(rt.js), control_key("instagram"),
+                                        publish_defaults=True)
+    limiter = RateLimiter(MIN_INTERVAL, per_hour=control.config.requests_per_hour)
     control.on_change(lambda cfg: limiter.set_budget(cfg.requests_per_hour))
+    follow_budget(control, "instagram", lambda cfg: cfg.requests_per_hour / 60)
     provider = make_provider(settings, limiter, **(provider_overrides or {}))
     state_kv, known_kv, claims_kv = await open_buckets(rt.js, rt.topology)
     if directory is None:
@@ -76,7 +82,7 @@ async def bootstrap(
         control=control,
         replica=rt.replica,
     )
-    gate = CommandGate()
+    gate = CommandsFirst()
     cycle = Cycle(
         scraper,
         directory,
@@ -88,7 +94,7 @@ async def bootstrap(
     )
 
     def status() -> dict[str, Any]:
-        cfg = control.current
+        cfg = control.config
         if not provider.configured:
             state = "not_configured"
         elif not cfg.enabled:
@@ -116,8 +122,8 @@ async def bootstrap(
             ConsumerDef(COMMANDS, handler=CommandHandler(
                 scraper, provider, gate, Reporter(await open_book(rt.js, rt.topology), rt.replica)), concurrency=4)
         ],
-        loops=[cycle.run],
-        closers=[control.stop, provider.close, directory.close],
+        loops=[control_loop, cycle.run],
+        closers=[provider.close, directory.close],
         status=status,
     )
 

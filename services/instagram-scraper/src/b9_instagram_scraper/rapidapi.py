@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 import stamina
 from b9_common.ops import tracing
 from b9_common.ops.reasons import from_exception, from_status
+from b9_common.scraping.ratelimit import RateLimiter, parse_retry_after
 
 from b9_instagram_scraper import __version__
 from b9_instagram_scraper.profile import (
@@ -38,29 +37,10 @@ from b9_instagram_scraper.provider import (
     RateLimited,
     UpstreamError,
 )
-from b9_instagram_scraper.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"b9-instagram-scraper/{__version__} (creator-discovery pipeline; aiohttp)"
 PAGE_SIZE = 12  # the provider returns at most 12 items per page
-
-
-def parse_retry_after(value: str | None, cap: float) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds or HTTP date), capped; None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, min(seconds, cap))
 
 
 def _is_empty(body: Any) -> bool:

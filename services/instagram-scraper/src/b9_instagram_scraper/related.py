@@ -9,8 +9,9 @@ import time
 from typing import Literal
 
 from b9_common.events import CreatorDiscovered, RelatedProcessed
+from b9_common.events.control import InstagramControl
+from b9_common.scraping.control import ControlWatch
 
-from b9_instagram_scraper.control import Control
 from b9_instagram_scraper.directory import CreatorDirectory, TrackedCreator
 from b9_instagram_scraper.growth import CreatorState
 from b9_instagram_scraper.ports import EventSink, KnownLike, Result, StateLike, failed
@@ -30,7 +31,7 @@ class RelatedDiscovery:
     state: StateLike
     known: KnownLike
     directory: CreatorDirectory
-    control: Control
+    control: ControlWatch[InstagramControl]
 
     async def _attempted(
         self,

@@ -21,13 +21,14 @@ from b9_common.events import (
     IgMedia,
     ScrapeAttempted,
 )
+from b9_common.events.control import InstagramControl
 from b9_common.events.instagram import CreatorAvailability, MediaKind
 from b9_common.events.ops import Outcome
 from b9_common.ops import requests
 from b9_common.ops.metrics import SCRAPE_ATTEMPTS
+from b9_common.scraping.control import ControlWatch
 
 from b9_instagram_scraper import analytics
-from b9_instagram_scraper.control import Control
 from b9_instagram_scraper.directory import CreatorDirectory
 from b9_instagram_scraper.growth import CreatorState, growth, record
 from b9_instagram_scraper.media import parse_media
@@ -70,7 +71,7 @@ class Scraper(RelatedDiscovery):
     state: StateLike
     known: KnownLike
     directory: CreatorDirectory
-    control: Control
+    control: ControlWatch[InstagramControl]
     replica: str = ""
     clock: Callable[[], float] = time.time
     totals: dict[str, int] = field(default_factory=dict)
@@ -89,7 +90,7 @@ class Scraper(RelatedDiscovery):
         cycle: int | None,
     ) -> None:
         self._count(res.outcome)
-        cost = res.calls * self.control.current.cost_per_request
+        cost = res.calls * self.control.config.cost_per_request
         why = why_of(res)
         attempt = ScrapeAttempted(
             scraper="instagram",
@@ -171,7 +172,7 @@ class Scraper(RelatedDiscovery):
             )
             if not reels and not posts:
                 availability = "empty"
-        cfg = self.control.current
+        cfg = self.control.config
         rule = analytics.ViralRule(cfg.viral_min_views, cfg.viral_multiplier)
         figures = analytics.compute(
             reels, posts, p.followers_count, rule, datetime.fromtimestamp(now, UTC)

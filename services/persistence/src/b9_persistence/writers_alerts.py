@@ -5,6 +5,9 @@ Rules follow the decision rules of ``writers_decisions``: newer-wins on ``(decid
 decision_id)``, a delete leaves a tombstone (``deleted_at``) so a late update changes nothing,
 and every change is logged once (keyed by the event id) for the history.
 
+A read mark (``notifications.read``) is per account (``notification_reads``): the later
+``(read_up_to, read_up_to_id)`` wins whatever the order the marks arrive in, and it is logged.
+
 Notifications are keyed by their deterministic event id (``ON CONFLICT DO NOTHING``: the first
 stored wins, a replayed copy of one already stored changes nothing). A delivery is keyed by its
 delivery id; ``delivered`` replaces an earlier ``failed``, never the reverse.
@@ -67,10 +70,26 @@ async def rule_deleted(conn: asyncpg.Connection, env: Env) -> None:
     await _log(conn, env, "alert_rule", d.rule_id, "rule", {"name": d.name}, None)
 
 
+async def notifications_read(conn: asyncpg.Connection, env: Env) -> None:
+    """A person's read mark: the later of the stored one and this one (order of arrival does not matter)."""
+    d = env.data
+    await conn.execute(
+        "INSERT INTO notification_reads (account_id, read_up_to, read_up_to_id, decided_at, decision_id) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO UPDATE SET read_up_to = excluded.read_up_to, "
+        "read_up_to_id = excluded.read_up_to_id, decided_at = excluded.decided_at, decision_id = excluded.decision_id "
+        "WHERE (notification_reads.read_up_to, notification_reads.read_up_to_id) "
+        "< (excluded.read_up_to, excluded.read_up_to_id)",
+        d.actor.id, d.up_to, d.up_to_id, env.occurred_at, env.id,
+    )
+    await _log(conn, env, "account", d.actor.id, "notifications_read", None,
+               {"up_to": d.up_to, "up_to_id": d.up_to_id})
+
+
 APPLY: dict[str, Apply] = {
     "alert_rule.created": rule_created,
     "alert_rule.updated": rule_updated,
     "alert_rule.deleted": rule_deleted,
+    "notifications.read": notifications_read,
 }
 
 

@@ -1,7 +1,9 @@
 """Async Reddit client: one pooled aiohttp session, app-only OAuth, pacing, retries, outcomes.
 
 Every HTTP request sent (token requests included) is counted in the caller's ``Tally``, so
-``scrape.attempted`` carries the number of calls an attempt really took.
+``scrape.attempted`` carries the number of calls an attempt really took. A failed request
+raises a type of ``retry`` and is retried there (stamina); ``get`` turns what is left into a
+``Result``.
 """
 
 from __future__ import annotations
@@ -9,23 +11,34 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import aiohttp
+from b9_common.events.control import RedditControl
 from b9_common.events.ops import Reason
 from b9_common.ops.reasons import Why, from_exception, from_status
+from b9_common.scraping.control import ControlWatch
+from b9_common.scraping.gate import CommandsFirst
+from b9_common.scraping.ratelimit import SharedBudget, parse_retry_after
 
-from b9_reddit_scraper.control import ControlState, Priority, ScraperDisabled
-from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
+from b9_reddit_scraper.ratelimit import HeaderPacer
+from b9_reddit_scraper.retry import (
+    RETRY_STATUSES,
+    BadResponse,
+    ConnectionFailed,
+    RateLimited,
+    ServerError,
+    TokenRejected,
+    Transient,
+    retrying,
+)
 from b9_reddit_scraper.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "not_found", "private", "banned", "quarantined", "rate_limited", "failed"]
-RETRY_STATUSES = frozenset({408, 500, 502, 503, 504, 520, 522})
 TOKEN_REFRESH_MARGIN = 60.0
 
 
@@ -71,12 +84,6 @@ class ClientStats:
         self.status_counts[status] = self.status_counts.get(status, 0) + 1
 
 
-class _Transient(Exception):
-    def __init__(self, message: str, why: Why) -> None:
-        super().__init__(message)
-        self.why = why
-
-
 _OUTCOME_WHY: dict[str, Reason] = {"not_found": "not_found", "private": "private",
                                    "banned": "banned", "quarantined": "private"}
 
@@ -100,11 +107,11 @@ def _classify(status: int, body: Any) -> Outcome:
 
 
 class RedditClient:
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings, control: ControlState,
-                 pacer: HeaderPacer, budget: SharedBudget,
-                 priority: Priority | None = None) -> None:
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings,
+                 control: ControlWatch[RedditControl], pacer: HeaderPacer, budget: SharedBudget,
+                 priority: CommandsFirst | None = None) -> None:
         self.session = session
-        self.priority = priority or Priority()
+        self.priority = priority or CommandsFirst()
         self.settings = settings
         self.control = control
         self.pacer = pacer
@@ -147,22 +154,27 @@ class RedditClient:
                 raw = await resp.read()
                 if resp.status == 429:
                     self.pacer.block(self._retry_after(resp.headers))
-                    raise _Transient("token endpoint answered 429", from_status(429, "token"))
+                    tally.rate_limited += 1
+                    raise RateLimited("token endpoint answered 429", from_status(429, "token"))
                 if resp.status >= 500 or resp.status == 408:
-                    raise _Transient(f"token endpoint answered {resp.status}",
-                                     from_status(resp.status, "token"))
+                    raise ServerError(f"token endpoint answered {resp.status}",
+                                      from_status(resp.status, "token"))
                 if resp.status != 200:
-                    raise _Transient(f"token endpoint answered {resp.status}: {raw[:200]!r}",
-                                     from_status(resp.status, "token"))
+                    raise TokenRejected(f"token endpoint answered {resp.status}: {raw[:200]!r}",
+                                        from_status(resp.status, "token"))
                 body = json.loads(raw)
-        except (TimeoutError, aiohttp.ClientError, json.JSONDecodeError) as exc:
-            raise _Transient(f"token request failed: {exc!r}", from_exception(exc, "token")) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise ConnectionFailed(f"token request failed: {exc!r}",
+                                   from_exception(exc, "token")) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadResponse(f"token request failed: {exc!r}",
+                              from_exception(exc, "token")) from exc
         finally:
             self.pacer.done()
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
-            raise _Transient("token endpoint returned no access_token",
-                             Why("invalid_response", "the token endpoint returned no access_token"))
+            raise BadResponse("token endpoint returned no access_token",
+                              Why("invalid_response", "the token endpoint returned no access_token"))
         self._token = str(token)
         lifetime = float(body.get("expires_in", 3600))
         # refreshed a minute before it expires (a tenth of its life when that is shorter)
@@ -170,44 +182,26 @@ class RedditClient:
         log.info("reddit oauth token obtained", extra={"expires_in": body.get("expires_in")})
 
     def _retry_after(self, headers: Any) -> float:
-        try:
-            wait = float(headers.get("retry-after", ""))
-        except ValueError:
-            wait = self.settings.reddit_429_default_wait
-        return max(0.0, min(wait, self.settings.reddit_429_max_wait))
+        """The 429's ``Retry-After`` (seconds or an HTTP date), capped; a default when absent."""
+        cap = self.settings.reddit_429_max_wait
+        wait = parse_retry_after(headers.get("retry-after"), cap)
+        return min(self.settings.reddit_429_default_wait, cap) if wait is None else wait
 
     # -- requests --------------------------------------------------------------------
     async def get(self, path: str, params: dict[str, str | int] | None = None, *,
                   tally: Tally) -> Result:
-        """GET one endpoint: a ``Result`` always (ScraperDisabled propagates)."""
+        """GET one endpoint, retried: a ``Result`` always (ScraperDisabled propagates)."""
         query = {"raw_json": "1", **{k: str(v) for k, v in (params or {}).items()}}
-        attempts = self.settings.reddit_max_attempts
-        rate_limited = 0
-        last_error = "no attempt"
-        last_why = Why("connection", "no attempt")
-        attempt = 0
-        while attempt < attempts:
-            attempt += 1
-            try:
-                result = await self._once(self.url(path), query, tally)
-            except ScraperDisabled:
-                raise
-            except _Transient as exc:
-                last_error, last_why = str(exc), exc.why
-                if "429" in last_error:
-                    rate_limited += 1
-                    tally.rate_limited += 1
-                    if rate_limited > attempts:
-                        return Result("rate_limited", 429, error=last_error, why=from_status(429))
-                    attempt -= 1  # a 429 waits as told; it does not use up a retry
-                    continue
-                if attempt < attempts:
-                    base = self.settings.reddit_retry_base_seconds
-                    await self.control.sleep(base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
-                continue
-            return result
-        self.stats.errors += 1
-        return Result("failed", last_why.http_status or 0, error=last_error, why=last_why)
+        url = self.url(path)
+        try:
+            return await retrying(lambda: self._once(url, query, tally),
+                                  attempts=self.settings.reddit_max_attempts,
+                                  base=self.settings.reddit_retry_base_seconds)
+        except RateLimited as exc:
+            return Result("rate_limited", 429, error=str(exc), why=from_status(429))
+        except Transient as exc:
+            self.stats.errors += 1
+            return Result("failed", exc.why.http_status or 0, error=str(exc), why=exc.why)
 
     async def _once(self, url: str, query: dict[str, str], tally: Tally) -> Result:
         await self.priority.wait_turn()
@@ -224,23 +218,24 @@ class RedditClient:
                 status, headers = resp.status, resp.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
             self.pacer.done()
-            raise _Transient(f"{type(exc).__name__}: {exc}", from_exception(exc)) from exc
+            raise ConnectionFailed(f"{type(exc).__name__}: {exc}", from_exception(exc)) from exc
         self.pacer.done()
         self.pacer.update(headers)
         if status == 429:
             self.pacer.block(self._retry_after(headers))
-            raise _Transient(f"429 from {url}", from_status(429))
+            tally.rate_limited += 1
+            raise RateLimited(f"429 from {url}", from_status(429))
         if status == 401 and self.settings.oauth:
             self._token = None
-            raise _Transient("401: token rejected, refreshing", from_status(401))
+            raise TokenRejected("401: token rejected, refreshing", from_status(401))
         if status in RETRY_STATUSES:
-            raise _Transient(f"{status} from {url}", from_status(status))
+            raise ServerError(f"{status} from {url}", from_status(status))
         try:
             body = json.loads(raw) if raw else None
         except (json.JSONDecodeError, UnicodeDecodeError):
             if status == 200:
-                raise _Transient(f"malformed JSON from {url}",
-                                 Why("invalid_response", "Reddit answered 200 with a body that is not JSON")) from None
+                raise BadResponse(f"malformed JSON from {url}",
+                                  Why("invalid_response", "Reddit answered 200 with a body that is not JSON")) from None
             body = None
         if status == 200:
             return Result("ok", status, body)

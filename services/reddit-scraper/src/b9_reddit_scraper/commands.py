@@ -9,10 +9,12 @@ from typing import Any
 
 from b9_common.errors import Retry
 from b9_common.events import Envelope, RedditScrapeRequested
+from b9_common.events.control import RedditControl
 from b9_common.ops import requests
 from b9_common.ops.requests import Reporter
+from b9_common.scraping.control import ControlWatch, ScraperDisabled
+from b9_common.scraping.gate import CommandsFirst
 
-from b9_reddit_scraper.control import ControlState, Priority, ScraperDisabled
 from b9_reddit_scraper.scraper import Scraper
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,7 @@ RETRY_RATE_LIMITED = 30.0
 DISABLED_MESSAGE = "the Reddit scraper is stopped: the request waits until it is started"
 
 
-def command_handler(scraper: Scraper, control: ControlState, priority: Priority,
+def command_handler(scraper: Scraper, control: ControlWatch[RedditControl], priority: CommandsFirst,
                     claim_discovered: Callable[[str], Awaitable[bool]] | None = None,
                     requested: Callable[[str], Awaitable[None]] | None = None,
                     reporter: Reporter | None = None,
@@ -46,7 +48,7 @@ def command_handler(scraper: Scraper, control: ControlState, priority: Priority,
         await report.set(rid, "running")
         try:
             with requests.scope(rid, cmd.kind, cmd.name) as scope:
-                async with priority.urgent():
+                async with priority.command():
                     if cmd.kind == "subreddit":
                         if requested is not None:
                             await requested(cmd.name)

@@ -10,7 +10,9 @@ State in the scraper's own KV bucket (``reddit_scraper``, entries expire after 2
   also taken by a command for the name (a subreddit a person asked for is not discovered).
 
 Cycle n+1 starts ``interval_seconds`` after cycle n ran out of work (read at once when the
-control value changes). Subreddits go stalest first; ``batch_size`` refreshes run at a time.
+control value changes). Subreddits go stalest first; ``batch_size`` refreshes run at a time
+(b9_common.scraping.cycle.run_claimed). A disable lets the refreshes in flight end by
+themselves: each reports the calls it made (``scrape.attempted``) before it stops.
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
+from b9_common.events.control import RedditControl
 from b9_common.ops import tracing
+from b9_common.scraping import claims
+from b9_common.scraping.control import ControlWatch, ScraperDisabled
+from b9_common.scraping.cycle import run_claimed
+from b9_common.scraping.gate import CommandsFirst
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from b9_reddit_scraper.control import LOW_PRIORITY, ControlState, ScraperDisabled
 from b9_reddit_scraper.scraper import Scraper
 from b9_reddit_scraper.tracked import Tracked, TrackedSource
 
@@ -41,8 +48,8 @@ class CycleState(msgspec.Struct):
 
 
 class CycleRunner:
-    def __init__(self, scraper: Scraper, tracked: TrackedSource, control: ControlState,
-                 kv: KeyValue, *, replica: str) -> None:
+    def __init__(self, scraper: Scraper, tracked: TrackedSource,
+                 control: ControlWatch[RedditControl], kv: KeyValue, *, replica: str) -> None:
         self.scraper = scraper
         self.tracked = tracked
         self.control = control
@@ -60,17 +67,10 @@ class CycleRunner:
 
     # -- claims ------------------------------------------------------------------------
     async def claim(self, key: str) -> bool:
-        try:
-            await self.kv.create(key, self.replica.encode() or b"-")
-            return True
-        except KeyWrongLastSequenceError:
-            return False
+        return await claims.take(self.kv, key, self.replica.encode())
 
     async def release(self, key: str) -> None:
-        try:
-            await self.kv.delete(key)
-        except Exception as exc:
-            log.warning("could not release claim %s: %s", key, exc)
+        await claims.release(self.kv, key)
 
     async def claim_discovered(self, name: str) -> bool:
         return await self.claim(f"d.{name.lower()}")
@@ -140,34 +140,17 @@ class CycleRunner:
         await self._advance(state, revision)
 
     async def _run_items(self, cycle: int, items: list[Tracked]) -> None:
-        it = iter(items)
-        running: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                self.control.check()
-                while len(running) < self.control.config.batch_size:
-                    item = next(it, None)
-                    if item is None:
-                        break
-                    self.position += 1
-                    key = f"c{cycle}.{item.name.lower()}"
-                    if await self.claim(key):
-                        running.add(asyncio.create_task(self._refresh(cycle, item, key)))
-                if not running:
-                    return
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                # Look at every finished task (several end together when the scraper is disabled):
-                # an exception not retrieved is logged as "Task exception was never retrieved".
-                failed = [t.exception() for t in done if not t.cancelled()]
-                if any(isinstance(exc, ScraperDisabled) for exc in failed):
-                    raise ScraperDisabled("disabled during the cycle")
-        finally:
-            for t in running:
-                t.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        def counted() -> Iterator[Tracked]:
+            for item in items:
+                self.position += 1
+                yield item
+
+        await run_claimed(counted(), control=self.control,
+                          claim=lambda item: self.claim(_key(cycle, item)),
+                          work=lambda item: self._refresh(cycle, item, _key(cycle, item)))
 
     async def _refresh(self, cycle: int, item: Tracked, key: str) -> None:
-        LOW_PRIORITY.set(True)
+        CommandsFirst.background()  # its requests wait while commands run
         try:
             with tracing.span("refresh subreddit", {"b9.subreddit": item.name, "b9.cycle": cycle}):
                 await self.scraper.refresh_subreddit(item.name, item.mode, cycle=cycle,
@@ -179,3 +162,7 @@ class CycleRunner:
         except Exception:
             log.exception("refresh failed", extra={"subreddit": item.name})
             await self.release(key)
+
+
+def _key(cycle: int, item: Tracked) -> str:
+    return f"c{cycle}.{item.name.lower()}"

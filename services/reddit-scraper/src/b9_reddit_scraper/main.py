@@ -8,20 +8,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from b9_common.events.control import RedditControl, control_key
 from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.ops import tracing
-from b9_common.ops.metrics import UPSTREAM_BUDGET
 from b9_common.ops.requests import Reporter, open_book
+from b9_common.scraping.control import ControlWatch
+from b9_common.scraping.gate import CommandsFirst
+from b9_common.scraping.ratelimit import SharedBudget, follow_budget
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from nats.js.api import KeyValueConfig
 
 from b9_reddit_scraper import __version__
 from b9_reddit_scraper.client import RedditClient
 from b9_reddit_scraper.commands import command_handler
-from b9_reddit_scraper.control import ControlState, Priority, watch_control
 from b9_reddit_scraper.cycle import CycleRunner
 from b9_reddit_scraper.pending import PendingCommands
-from b9_reddit_scraper.ratelimit import HeaderPacer, SharedBudget
+from b9_reddit_scraper.ratelimit import HeaderPacer
 from b9_reddit_scraper.scraper import Scraper
 from b9_reddit_scraper.settings import Settings
 from b9_reddit_scraper.tracked import TrackedSource, open_tracked
@@ -68,8 +70,8 @@ def log_endpoints(settings: Settings) -> None:
 async def bootstrap(settings: Settings, rt: Runtime, *,
                     tracked: TrackedSource | None = None) -> App:
     log_endpoints(settings)
-    control = ControlState()
-    control_loop = await watch_control(await rt.topology.control_kv(rt.js), control)
+    control = ControlWatch(RedditControl())
+    control_loop = await control.follow(await rt.topology.control_kv(rt.js), control_key("reddit"))
     kv = await state_kv(rt)
     pool = None
     if tracked is None:
@@ -79,12 +81,10 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
         headers={"User-Agent": settings.reddit_user_agent.strip()},
         trace_configs=tracing.upstream_trace_configs("reddit"),
     )
-    budget_gauge = UPSTREAM_BUDGET.labels("reddit")
-    budget_gauge.set(control.config.requests_per_minute)
-    control.on_change(lambda c: budget_gauge.set(c.requests_per_minute))
+    follow_budget(control, "reddit", lambda c: c.requests_per_minute)
     pacer = HeaderPacer()
-    budget = SharedBudget(kv, control)
-    priority = Priority()
+    budget = SharedBudget(kv, control, lambda: control.config.requests_per_minute / 60.0)
+    priority = CommandsFirst()
     client = RedditClient(session, settings, control, pacer, budget, priority)
     pending = PendingCommands(rt.js, rt.topology)
     scraper = Scraper(client, rt.publisher, tracked, settings, replica=rt.replica,

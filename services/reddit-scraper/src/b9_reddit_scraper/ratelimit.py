@@ -1,13 +1,11 @@
-"""Request pacing: per replica from Reddit's ``x-ratelimit-*`` headers, across replicas from KV.
+"""Request pacing per replica from Reddit's ``x-ratelimit-*`` headers (across replicas: the
+shared budget of b9_common.scraping.ratelimit).
 
 ``HeaderPacer`` spreads what the window has left over the time it has left (like prawcore's
 RateLimiter, but counting the requests still in flight), so it slows down before a 429,
 never after. Reddit sends ``x-ratelimit-reset`` as whole seconds (floored), so the pacer
 keeps the latest lower bound of the window's end seen across responses and, once the
 window is spent, waits until just past it.
-
-``SharedBudget`` is a token bucket in a KV key, updated with optimistic concurrency
-(``kv.update(last=revision)``): every replica draws from one ``requests_per_minute``.
 """
 
 from __future__ import annotations
@@ -15,12 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
-import msgspec
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
-from nats.js.kv import KeyValue
-
-from b9_reddit_scraper.control import ControlState
+from b9_common.scraping.control import ControlWatch
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +34,7 @@ class HeaderPacer:
         self.reset: float | None = None
         self.window_end = 0.0        # lower bound of the current window's end (monotonic)
 
-    async def reserve(self, control: ControlState) -> None:
+    async def reserve(self, control: ControlWatch[Any]) -> None:
         """Take the next slot and sleep until it (raises ScraperDisabled if disabled meanwhile)."""
         now = self.clock()
         slot = max(now, self.next_at, self.blocked_until)
@@ -90,76 +85,3 @@ class HeaderPacer:
     def snapshot(self) -> dict[str, float | int | None]:
         return {"remaining": self.remaining, "used": self.used, "reset": self.reset,
                 "interval_s": round(self.interval, 3)}
-
-
-class _Bucket(msgspec.Struct):
-    tokens: float
-    at: float  # wall clock seconds
-
-
-class SharedBudget:
-    """Token bucket in KV: ``requests_per_minute`` shared by every replica, small burst."""
-
-    def __init__(self, kv: KeyValue | None, control: ControlState, *, key: str = "budget",
-                 burst_seconds: float = 5.0) -> None:
-        self.kv = kv
-        self.control = control
-        self.key = key
-        self.burst_seconds = burst_seconds
-        self.tokens_seen: float | None = None
-        self.conflicts = 0
-
-    @property
-    def rate(self) -> float:
-        return self.control.config.requests_per_minute / 60.0
-
-    async def acquire(self) -> None:
-        while True:
-            self.control.check()
-            wait = await self._try_take()
-            if wait <= 0:
-                return
-            await self.control.sleep(wait)
-
-    async def _try_take(self) -> float:
-        """0 when a token was taken, else seconds until one may be there."""
-        if self.kv is None:
-            return 0.0
-        rate = self.rate
-        cap = max(1.0, rate * self.burst_seconds)
-        for _ in range(20):
-            now = time.time()
-            try:
-                entry = await self.kv.get(self.key)
-                state = msgspec.json.decode(entry.value or b"", type=_Bucket)
-                revision: int | None = entry.revision
-            except KeyNotFoundError:
-                state, revision = _Bucket(tokens=cap, at=now), None
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                state, revision = _Bucket(tokens=cap, at=now), -1
-            except Exception as exc:  # NATS unavailable: fall back to local header pacing
-                log.warning("shared budget unavailable, pacing locally: %s", exc)
-                return 0.0
-            tokens = min(cap, state.tokens + max(0.0, now - state.at) * rate)
-            self.tokens_seen = tokens
-            if tokens < 1.0:
-                return (1.0 - tokens) / rate
-            value = msgspec.json.encode(_Bucket(tokens=tokens - 1.0, at=now))
-            try:
-                if revision is None:
-                    await self.kv.create(self.key, value)
-                elif revision == -1:
-                    await self.kv.put(self.key, value)
-                else:
-                    await self.kv.update(self.key, value, last=revision)
-                return 0.0
-            except KeyWrongLastSequenceError:
-                self.conflicts += 1
-                continue
-            except Exception as exc:
-                if "wrong last sequence" in str(exc).lower():
-                    self.conflicts += 1
-                    continue
-                log.warning("shared budget unavailable, pacing locally: %s", exc)
-                return 0.0
-        return 0.05

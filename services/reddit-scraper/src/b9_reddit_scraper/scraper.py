@@ -24,10 +24,10 @@ from b9_common.events import (
 from b9_common.ops import requests
 from b9_common.ops.metrics import SCRAPE_ATTEMPTS
 from b9_common.ops.reasons import Why
+from b9_common.scraping.control import ScraperDisabled
 
 from b9_reddit_scraper import formulas, review
 from b9_reddit_scraper.client import RedditClient, Result, Tally
-from b9_reddit_scraper.control import ScraperDisabled
 from b9_reddit_scraper.parse import (
     parse_about,
     parse_posts,

@@ -8,6 +8,7 @@ README (``services/alerts``) and in the OpenAPI schema: ``{"field": value}`` for
 ``{"field": {"gte": 10}}`` for an operator, several keys all holding, ``{"any": [...]}`` for
 either; it is data, never code.
 
+Read marks are decisions too (``notifications.read``: per account, kept in ``notification_reads``).
 Notifications carry a deterministic id (``hash(rule, entity, occurrence)``) as their envelope id, so
 redeliveries dedupe on ``Nats-Msg-Id`` and on persistence's primary key.
 """
@@ -65,6 +66,15 @@ class AlertRuleDeleted(_Decision, kw_only=True):
 
     rule_id: RuleId
     name: str | None = None
+
+
+class NotificationsRead(_Decision, kw_only=True):
+    """``notifications.read``: a person (``actor.id``, an account) read the notifications up to the
+    one created at ``up_to`` (id ``up_to_id`` breaks ties): on every browser they are read. The mark
+    only moves forward (persistence keeps the later of two), so an older tab cannot unread them."""
+
+    up_to: datetime
+    up_to_id: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
 class NotificationCreated(msgspec.Struct, kw_only=True):

@@ -67,6 +67,8 @@ _SPECS = [
     EventSpec("alert_rule.created", "DECISIONS", alerts.AlertRuleCreated, 1, "A person made an alert rule"),
     EventSpec("alert_rule.updated", "DECISIONS", alerts.AlertRuleUpdated, 1, "A person changed an alert rule"),
     EventSpec("alert_rule.deleted", "DECISIONS", alerts.AlertRuleDeleted, 1, "A person deleted an alert rule"),
+    EventSpec("notifications.read", "DECISIONS", alerts.NotificationsRead, 1,
+              "A person read their notifications up to one (on every browser)"),
     EventSpec("notification.created", "DERIVED", alerts.NotificationCreated, 1, "An alert rule matched"),
     EventSpec("webhook.delivered", "DERIVED", alerts.WebhookDelivered, 1, "A rule's webhook was delivered"),
     EventSpec("webhook.failed", "DERIVED", alerts.WebhookFailed, 1, "A rule's webhook failed, with the reason"),

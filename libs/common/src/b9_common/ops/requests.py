@@ -16,6 +16,9 @@ Keys (the bucket keeps them ``REQUESTS_TTL``, 24 h):
   15 min) gets the existing id (``open`` claims this key with compare-and-set, so two
   gateways racing open one request).
 
+A command that is dead-lettered fails its request with the DLQ's reason (``requests_dlq``: every
+consumer of ``COMMANDS`` that ``serve`` runs reports it).
+
 Writes are compare-and-set merges (a replica and the gateway may write one record at once).
 A service's report is best effort: a KV hiccup is logged and never fails the command.
 """
@@ -55,8 +58,9 @@ def now_iso() -> str:
 
 
 def is_active(rec: dict[str, Any], now: datetime | None = None) -> bool:
-    """Queued or running, and moved on within ``STALE_AFTER`` (a command lost or dead-lettered
-    leaves its request queued: after that long the same request opens a new one)."""
+    """Queued or running, and moved on within ``STALE_AFTER`` (a command lost leaves its request
+    queued: after that long the same request opens a new one; a dead-lettered one fails it at
+    once, ``requests_dlq``)."""
     if rec.get("status") not in ACTIVE:
         return False
     try:

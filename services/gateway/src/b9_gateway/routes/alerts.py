@@ -14,13 +14,13 @@ import msgspec
 from b9_common.alerting.rules import TARGETS, WhereError, compile_where
 from b9_common.alerting.rules import __doc__ as WHERE_DOC
 from b9_common.events import new_id
-from b9_common.events.alerts import AlertRuleCreated, AlertRuleDeleted, AlertRuleUpdated
+from b9_common.events.alerts import AlertRuleCreated, AlertRuleDeleted, AlertRuleUpdated, NotificationsRead
 from b9_common.net import webhook_url
 from b9_readmodel import alerts as rm
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import Field, StringConstraints
 
-from b9_gateway.decide import actor_of
+from b9_gateway.decide import DECIDED, actor_of, decided
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
@@ -69,6 +69,12 @@ class Notification(msgspec.Struct):
     entities: list[str]
     replayed: bool
     created_at: datetime
+    unread: bool  # for the person asking: after their read mark (or 'since')
+
+
+class ReadBody(Body):
+    up_to: DateTime = Field(strict=False, description="created_at of the newest notification read (the first listed)")
+    up_to_id: str = Field(default="", max_length=64, description="Its id (several can share a created_at)")
 
 
 class Delivery(msgspec.Struct):
@@ -191,11 +197,12 @@ async def deliveries(id_: RuleId, page: Annotated[int, Query(ge=1, le=100_000)] 
 
 
 @router.get("/notifications", responses=doc(Notification, paged=True),
-            summary="Notifications, newest first; 'unread' counts those after 'since'")
+            summary="Notifications, newest first; 'unread' counts those after the caller's read mark")
 async def notifications(
-    since: Annotated[DateTime | None, Query(description="The created_at of the newest notification this reader "
-                                                          "has seen: 'unread' counts the later ones (the dashboard "
-                                                          "keeps it per person in the browser)")] = None,
+    request: Request,
+    since: Annotated[DateTime | None, Query(description="Count as unread those created after this instead of "
+                                                          "after the caller's read mark (POST /notifications/read)")]
+    = None,
     rule: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
@@ -204,14 +211,31 @@ async def notifications(
     cond, params = ("WHERE rule_id = $1", [rule]) if rule else ("", [])
     n = len(params)
     async with deps.pool.acquire() as conn:
+        mark = await conn.fetchrow("SELECT read_up_to, read_up_to_id FROM notification_reads WHERE account_id = $1",
+                                   actor_of(request).id)
+        if since is not None:
+            after, cursor = f"created_at > ${n + 1}", [since]
+        elif mark is not None:
+            after, cursor = f"(created_at, id) > (${n + 1}, ${n + 2})", [mark[0], mark[1]]
+        else:
+            after, cursor = "true", []
+        m = n + len(cursor)
         total = await conn.fetchval(f"SELECT count(*) FROM notifications {cond}", *params)
         found = await conn.fetch(
             f'SELECT id, rule_id, rule_name, on_type AS "on", entity, title, link, event_type, event_at, fields, '
-            f"digest, count, entities, replayed, created_at FROM notifications {cond} "
-            f"ORDER BY created_at DESC, id DESC LIMIT ${n + 1} OFFSET ${n + 2}",
-            *params, per_page, (page - 1) * per_page)
-        unread = total if since is None else await conn.fetchval(
-            f"SELECT count(*) FROM notifications {cond} {'AND' if cond else 'WHERE'} created_at > ${n + 1}",
-            *params, since)
+            f"digest, count, entities, replayed, created_at, {after} AS unread FROM notifications {cond} "
+            f"ORDER BY created_at DESC, id DESC LIMIT ${m + 1} OFFSET ${m + 2}",
+            *params, *cursor, per_page, (page - 1) * per_page)
+        unread = await conn.fetchval(
+            f"SELECT count(*) FROM notifications {cond} {'AND' if cond else 'WHERE'} {after}", *params, *cursor)
     body = msgspec.json.decode(page_bytes(Notification, found, total, page, per_page))
-    return JSON({**body, "unread": unread})
+    return JSON({**body, "unread": unread, "read_up_to": mark[0] if mark else None,
+                 "read_up_to_id": mark[1] if mark else None})
+
+
+@router.post("/notifications/read", responses=DECIDED,
+             summary="Mark the caller's notifications read up to one: read on every browser of the account")
+async def mark_read(body: ReadBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
+    ids, stored = await deps.decider.decide([NotificationsRead(actor=actor_of(request), up_to=body.up_to,
+                                                               up_to_id=body.up_to_id)])
+    return decided(ids, stored, updated=1, missing=[])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
+from b9_common.events import control as contract
 from b9_readmodel import attempts as rm_attempts
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import Field
 
-from b9_gateway.control import SCRAPERS, heartbeats, is_scraper_beat, read_control, write_control
+from b9_gateway.control import SCRAPERS, InvalidControl, heartbeats, is_scraper_beat, read_control, write_control
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON
 from b9_gateway.openapi import doc
@@ -50,22 +53,35 @@ class ScraperStatus(msgspec.Struct):
     last_failures: list[Failure]
 
 
+# The limits are the catalogue's (b9_common.events.control); the API takes whole numbers and
+# asks for at least 10 s between cycles and a budget of at least 1 (shorter intervals and a
+# zero Instagram budget are for tests and operators writing the KV value themselves).
 class ConfigBody(StrictJson):
-    interval_seconds: int | None = Field(default=None, ge=10, le=30 * 86_400)
-    batch_size: int | None = Field(default=None, ge=1, le=100)
+    interval_seconds: int | None = Field(default=None, ge=10, le=contract.MAX_INTERVAL)
+    batch_size: int | None = Field(default=None, ge=1, le=contract.MAX_BATCH)
     by: str = Field(default="api", min_length=1, max_length=100)
 
 
 class RedditConfig(ConfigBody):
     """The Reddit scraper's budget is per minute (Reddit's own unit)."""
 
-    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    requests_per_minute: int | None = Field(default=None, ge=1, le=contract.MAX_PER_MINUTE)
 
 
 class InstagramConfig(ConfigBody):
     """The Instagram scraper's budget is per hour (the provider's plan unit)."""
 
-    requests_per_hour: int | None = Field(default=None, ge=1, le=1_000_000)
+    requests_per_hour: int | None = Field(default=None, ge=1, le=contract.MAX_PER_HOUR)
+
+
+async def _write(deps: Deps, scraper: str, patch: dict[str, Any], by: str = "api") -> None:
+    """Write the control value; one the catalogue refuses is a 422 with its reason."""
+    try:
+        await write_control(deps.control, scraper, patch, by=by)
+    except InvalidControl as exc:
+        field = re.search(r"at `\$\.(\w+)`", str(exc))
+        loc = ("body", field.group(1)) if field else ("body",)
+        raise RequestValidationError([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None
 
 
 async def status_of(deps: Deps, scraper: str, beats: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,19 +144,19 @@ async def get_failures(scraper: ScraperPath, limit: int = Query(50, ge=1, le=200
 
 @router.post("/{scraper}/start", responses=doc(ScraperStatus), summary="Enable (control KV)")
 async def start(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
-    await write_control(deps.control, scraper, {"enabled": True})
+    await _write(deps, scraper, {"enabled": True})
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
 
 
 @router.post("/{scraper}/stop", responses=doc(ScraperStatus), summary="Disable (control KV)")
 async def stop(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> JSON:
-    await write_control(deps.control, scraper, {"enabled": False})
+    await _write(deps, scraper, {"enabled": False})
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
 
 
 # One operation per scraper: the body differs (the rate budget's unit), so each has its schema.
 async def _configure(deps: Deps, scraper: str, body: ConfigBody) -> JSON:
-    await write_control(deps.control, scraper, body.model_dump(exclude={"by"}, exclude_none=True), by=body.by)
+    await _write(deps, scraper, body.model_dump(exclude={"by"}, exclude_none=True), by=body.by)
     return JSON(await status_of(deps, scraper, await heartbeats(deps.heartbeats)))
 
 

@@ -69,8 +69,15 @@ export const EVENT_STREAMS = {
   'subreddit.categorized': 'DERIVED', 'creator.categorized': 'DERIVED',
   'media.stored': 'DERIVED', 'media.failed': 'DERIVED',
   'notification.created': 'DERIVED', 'webhook.delivered': 'DERIVED', 'webhook.failed': 'DERIVED',
+  'notifications.read': 'DECISIONS',  // a person's read mark: their bell drops on every browser
   'scrape.requested.reddit': 'COMMANDS', 'scrape.requested.instagram': 'COMMANDS',
   'categorize.requested': 'COMMANDS', 'media.requested': 'COMMANDS',
+  // people's decisions (anyone's: another reviewer's approval changes this page's counts too)
+  'subreddit.reviewed': 'DECISIONS', 'subreddit.tagged': 'DECISIONS', 'user.marked_ours': 'DECISIONS',
+  'model.account_linked': 'DECISIONS', 'model.account_unlinked': 'DECISIONS', 'creator.reviewed': 'DECISIONS',
+  'creator.niched': 'DECISIONS', 'model.created': 'DECISIONS', 'model.updated': 'DECISIONS',
+  'model.deleted': 'DECISIONS', 'alert_rule.created': 'DECISIONS', 'alert_rule.updated': 'DECISIONS',
+  'alert_rule.deleted': 'DECISIONS',
 };
 
 // The gateway's own events (not on JetStream, not in the event feed): KV changes and replays.
@@ -179,5 +186,20 @@ export const SETTLE_MS = [600, 2500, 6000, 12000];
 export function settled(fn) {
   return () => {
     for (const ms of SETTLE_MS) setTimeout(fn, ms);
+  };
+}
+
+/**
+ * The overview's counts are cached by the gateway for a few seconds, so a re-read soon after
+ * this page's own action can still show the counts from before it (the page moved them at
+ * once). counts.acted() when an action of this page was stored; counts.fresh(ov) is false for an
+ * overview generated before that (for 15 s at most: the browser's and the server's clocks may
+ * differ). Another person's decision never marks the page, so it always takes the re-read counts.
+ */
+export function countsGuard() {
+  let actedAt = 0;
+  return {
+    acted() { actedAt = Date.now(); },
+    fresh(ov) { return !actedAt || Date.now() - actedAt > 15000 || (ov && ov.generated_at * 1000 >= actedAt); },
   };
 }

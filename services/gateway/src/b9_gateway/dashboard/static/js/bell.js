@@ -1,5 +1,6 @@
-// The notifications bell in the sidebar: unread count (after this browser's last-read cursor),
-// refreshed live when the feed brings `notification.created`, and when the Alerts page marks read.
+// The notifications bell in the sidebar: this person's unread count (after their read mark, the same
+// on every browser), refreshed live when the feed brings `notification.created` or a read mark
+// (`notifications.read`, maybe from another browser), and when the Alerts page marks read.
 import { h } from './dom.js';
 import { live, settled } from './api.js';
 import { unreadCount } from './pages/alerts.js';
@@ -35,6 +36,7 @@ export function bell() {
     }, 300);
   };
   live.on('notification.created', settled(refresh));  // after persistence has stored it
+  live.on('notifications.read', settled(refresh));
   window.addEventListener('b9-notifications-read', refresh);
   refresh();
   return el;

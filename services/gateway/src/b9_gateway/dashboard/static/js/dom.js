@@ -132,7 +132,10 @@ export function debounce(fn, ms) {
 export function throttle(fn, ms) {
   let last = 0;
   let timer = null;
+  let cancelled = false;
+  // cancel() for good: a page's live re-reads (settled() timers) may fire after it is left
   const wrapped = () => {
+    if (cancelled) return;
     const wait = last + ms - Date.now();
     if (wait <= 0) {
       last = Date.now();
@@ -141,7 +144,7 @@ export function throttle(fn, ms) {
       timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, wait);
     }
   };
-  wrapped.cancel = () => clearTimeout(timer);
+  wrapped.cancel = () => { cancelled = true; clearTimeout(timer); };
   return wrapped;
 }
 

@@ -12,7 +12,7 @@ const REASONS = {
   http_status: 'the upstream answered with an error', not_found: 'not found', private: 'private',
   banned: 'banned', not_configured: 'not configured', budget_exhausted: 'waiting for the request budget',
   invalid_response: 'the upstream answered something unreadable', disabled: 'the scraper is stopped',
-  interrupted: 'the scraper was stopped mid-way',
+  interrupted: 'the scraper was stopped mid-way', dead_lettered: 'the command could not be run (dead-lettered)',
 };
 
 function summary(r) {

@@ -1,6 +1,7 @@
 // Alerts: rules (reviewers and admins make them), the notifications they raised, each rule's
-// webhook deliveries. Read state is this browser's: the newest notification seen is kept per
-// person in localStorage and sent as `since` (the API counts the later ones as unread).
+// webhook deliveries. Read state is the account's (every browser of one person agrees): "Mark all
+// read" is a decision (POST /notifications/read, up to the newest notification) and the API marks
+// each notification `unread` and counts them against that person's mark.
 import { h, clear, num, stamp, toast, throttle } from '../dom.js';
 import { get, post, patch, del, live, settled } from '../api.js';
 import { pageHeader, dataTable, button, badge, dialog, field, statCards } from '../ui.js';
@@ -9,13 +10,8 @@ import { historySection } from '../history.js';
 const TARGETS = ['subreddit.discovered', 'subreddit.fetched', 'subreddit.categorized', 'subreddit.reviewed',
   'post.fetched', 'user.fetched', 'creator.scraped', 'creator.discovered', 'creator.media',
   'creator.categorized', 'creator.reviewed', 'scrape.attempted', 'media.failed'];
-const SEEN_KEY = 'b9-notifications-seen';
-
-export function lastSeen() { return localStorage.getItem(SEEN_KEY); }
 export async function unreadCount() {
-  const since = lastSeen();
-  const page = await get('/notifications', { per_page: 1, ...(since ? { since } : {}) });
-  return page.unread;
+  return (await get('/notifications', { per_page: 1 })).unread;
 }
 
 export async function alertsPage({ main }) {
@@ -35,7 +31,8 @@ export async function alertsPage({ main }) {
         button('Delete', () => remove(r), { small: true, kind: 'danger', 'aria-label': `Delete ${r.name}` })) },
     ],
   });
-  const offLive = live.on('notification.created', settled(throttle(() => load(), 1000)));
+  const reload = throttle(() => load(), 1000);
+  const offLive = ['notification.created', 'alert_rule.'].map((t) => live.on(t, settled(reload)));  // also anyone's rules
   const notes = dataTable({
     caption: 'Notifications', key: (n) => n.id, empty: 'No notifications yet.',
     cols: [
@@ -50,22 +47,20 @@ export async function alertsPage({ main }) {
   const stats = h('div');
 
   async function load() {
-    const since = lastSeen();
-    const [list, page] = await Promise.all([get('/alerts'), get('/notifications', { per_page: 50, ...(since ? { since } : {}) })]);
+    const [list, page] = await Promise.all([get('/alerts'), get('/notifications', { per_page: 50 })]);
     rules.setRows(list);
-    notes.setRows(page.items.map((n) => ({ ...n, unread: !since || n.created_at > since })));
+    notes.setRows(page.items);
     clear(stats, statCards([{ label: 'Rules', value: num(list.length) }, { label: 'Notifications', value: num(page.total) },
       { label: 'Unread', value: num(page.unread), id: 'unread' }]));
   }
 
-  function markRead() {
-    const first = notes.el.querySelector('tbody tr');
-    get('/notifications', { per_page: 1 }).then((p) => {
-      if (p.items.length) localStorage.setItem(SEEN_KEY, p.items[0].created_at);
+  async function markRead() {
+    try {
+      const [newest] = (await get('/notifications', { per_page: 1 })).items;
+      if (newest) await post('/notifications/read', { up_to: newest.created_at, up_to_id: newest.id });
       window.dispatchEvent(new Event('b9-notifications-read'));
-      load();
-    });
-    return first;
+      await load();
+    } catch (e) { toast(e.message, 'error'); }
   }
 
   async function toggle(r) {
@@ -110,5 +105,5 @@ export async function alertsPage({ main }) {
   clear(main, pageHeader('Alerts', 'Rules over the live stream, what they raised, where it was sent',
     button('Mark all read', markRead), button('New rule', create, { kind: 'primary' })), stats, rules.el, notes.el);
   await load();
-  return { dispose: offLive };
+  return { dispose() { offLive.forEach((f) => f()); reload.cancel(); } };
 }

@@ -126,5 +126,7 @@ export async function categorizationPage({ main }) {
   obs.observe(job.el, { attributes: true, attributeFilter: ['hidden'] });
   renderStats();
   await load();
-  return { dispose() { off(); obs.disconnect(); refreshStats.cancel(); reloadList.cancel(); } };
+  // anyone's tags or reviews (the list is the Ok subreddits)
+  const offDecisions = ['subreddit.tagged', 'subreddit.reviewed'].map((t) => live.on(t, later));
+  return { dispose() { off(); offDecisions.forEach((f) => f()); obs.disconnect(); refreshStats.cancel(); reloadList.cancel(); } };
 }

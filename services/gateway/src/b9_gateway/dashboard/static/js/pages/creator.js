@@ -53,6 +53,7 @@ export async function creatorDetailPage({ main, params: [key] }) {
   const refresh = throttle(async () => { try { d = await get(`/creators/${encodeURIComponent(key)}`, { media: 60 }); render(); } catch { /* keep */ } }, 3000);
   const later = settled(refresh);
   const mine = (ev) => [d.creator.ig_user_id, d.creator.username].includes(ev.key?.ig_user_id || ev.key?.username) || ev.data?.owner === d.creator.ig_user_id;
-  const offs = [live.on('creator.scraped', (ev) => { if (mine(ev)) later(); }), live.on('media.stored', (ev) => { if (mine(ev)) later(); })];
+  // its scrapes and media, and anyone's review or niche of it
+  const offs = ['creator.scraped', 'media.stored', 'creator.reviewed', 'creator.niched'].map((t) => live.on(t, (ev) => { if (mine(ev)) later(); }));
   return { dispose() { offs.forEach((f) => f()); refresh.cancel(); } };
 }

@@ -1,7 +1,7 @@
 // Instagram creator review: tabs, follower filters, sorts, single and bulk review,
 // add a creator, related-creator discovery with progress. New creators arrive over SSE.
 import { h, clear, num, compact, pct, ago, throttle, toast, mediaUrl } from '../dom.js';
-import { get, post, put, live, settled } from '../api.js';
+import { get, post, put, live, settled, countsGuard } from '../api.js';
 import { followRequest } from '../requests.js';
 import { pageHeader, statCards, tabs, searchBox, select, numberInput, dataTable, bulkBar, pager, button, badge, dialog, field, avatar, progress } from '../ui.js';
 
@@ -31,6 +31,7 @@ export async function creatorReviewPage({ main }) {
   const st = { review: 'pending', q: '', sort: 'followers', order: 'desc', min: null, max: null, page: 1 };
   const ov = await get('/overview');
   const counts = { ...ov.creators_by_review };
+  const guard = countsGuard();
   const related = h('div#related');
   // The stat cards and the tabs show the same counts, updated together after every action.
   const statsBox = h('div');
@@ -70,6 +71,7 @@ export async function creatorReviewPage({ main }) {
       const res = ids.length === 1 ? await put(`/creators/${encodeURIComponent(ids[0])}/review`, { review_status: status })
         : await post('/creators/review', { ids, review_status: status });
       table.removeKeys(ids);
+      guard.acted();
       counts[st.review] = Math.max(0, (counts[st.review] || 0) - res.updated);
       counts[status || 'pending'] = (counts[status || 'pending'] || 0) + res.updated;
       tabBar.setCounts(counts);
@@ -107,16 +109,20 @@ export async function creatorReviewPage({ main }) {
   const reload = throttle(async () => {
     try {
       const o = await get('/overview');
-      Object.assign(counts, { pending: 0, ok: 0, non_related: 0 }, o.creators_by_review);
-      Object.assign(ov, o);
-      tabBar.setCounts(counts);
-      renderStats();
+      if (guard.fresh(o)) {
+        Object.assign(counts, { pending: 0, ok: 0, non_related: 0 }, o.creators_by_review);
+        Object.assign(ov, o);
+        tabBar.setCounts(counts);
+        renderStats();
+      }
       await load();
     } catch { /* the next action shows the error */ }
   }, 2000);
   const reloadRelated = throttle(() => { loadRelated().catch(() => {}); }, 2000);
   const offs = [
     live.on('creator.scraped', settled(reload)),
+    // anyone's review: counts, tabs, the list and the approved creators related discovery runs on
+    live.on('creator.reviewed', settled(() => { reload(); reloadRelated(); })),
     live.on('creator.discovered', settled(() => { reload(); reloadRelated(); })),
     live.on('creator.related_processed', settled(reloadRelated)),
   ];

@@ -1,6 +1,6 @@
 // Models (personas): list, create, edit, delete; tags drive the posting recommendations.
-import { h, clear, num, day, toast } from '../dom.js';
-import { get, post, patch, del } from '../api.js';
+import { h, clear, num, day, toast, throttle } from '../dom.js';
+import { get, post, patch, del, live, settled } from '../api.js';
 import { pageHeader, dataTable, button, badge, dialog, field } from '../ui.js';
 import { taxonomy, tagSelect } from './categorization.js';
 import { historySection } from '../history.js';
@@ -56,5 +56,8 @@ export async function modelsPage({ main }) {
   }
 
   clear(main, pageHeader('Models', 'Personas, their tags and their Reddit accounts', button('New model', () => edit(null), { kind: 'primary' })), table.el);
+  const reload = throttle(() => load().catch(() => {}), 2000);
+  const off = live.on('model.', settled(reload));  // anyone's models and account links
   await load();
+  return { dispose() { off(); reload.cancel(); } };
 }

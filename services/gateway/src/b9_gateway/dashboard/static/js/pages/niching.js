@@ -1,9 +1,9 @@
 // Niching: approved creators with engagement, avg likes and views; set the niche per row or in bulk.
-import { h, clear, num, compact, pct, toast } from '../dom.js';
+import { h, clear, num, compact, pct, toast, throttle } from '../dom.js';
 
 // Mean likes of a creator's reels and posts: a 0 (no posts, or none counted) is no value, not a mean.
 const likes = (v) => (v ? compact(v) : '—');
-import { get, post, put } from '../api.js';
+import { get, post, put, live, settled } from '../api.js';
 import { pageHeader, tabs, searchBox, dataTable, bulkBar, pager, button, field } from '../ui.js';
 import { creatorCell, addCreatorDialog } from './creators.js';
 
@@ -59,5 +59,9 @@ export async function nichingPage({ main }) {
     tabs([{ id: 'all', label: 'All approved' }, { id: 'unniched', label: 'Without niche' }, { id: 'niched', label: 'With niche' }], st.tab, (id) => { st.tab = id; st.page = 1; load(); }, 'Niche status'),
     h('div.toolbar', searchBox('Search creators', '', (q) => { st.q = q; st.page = 1; load(); })),
     bulk.el, table.el, pg.el);
+  // anyone's review (who is approved) or niche; not while a niche is being typed in the table
+  const reload = throttle(() => { if (!table.el.contains(document.activeElement)) load().catch(() => {}); }, 3000);
+  const offs = ['creator.reviewed', 'creator.niched'].map((t) => live.on(t, settled(reload)));
   await load();
+  return { dispose() { offs.forEach((f) => f()); reload.cancel(); } };
 }

@@ -29,7 +29,7 @@ const REASON_LABEL = {
 };
 const reasonText = (f) => `${REASON_LABEL[f.reason] || f.reason}${f.http_status ? ` ${f.http_status}` : ''}`;
 
-const STREAMS = ['SCRAPE', 'DERIVED', 'COMMANDS', 'DLQ'];
+const STREAMS = ['SCRAPE', 'DERIVED', 'COMMANDS', 'DECISIONS', 'DLQ'];
 const WINDOW = 60; // seconds of events/s history
 
 export async function overviewPage({ main }) {
@@ -193,7 +193,7 @@ export async function overviewPage({ main }) {
     } catch (e) { if (e.status !== 401) console.warn(e); }
   }, 3000);
 
-  const filterSel = select('Show', [['', 'All events'], ['subreddit.', 'Subreddits'], ['creator.', 'Creators'], ['scrape.', 'Scrape attempts and commands'], ['media.', 'Media'], ['dlq.', 'Dead letters']], '', (v) => { feedFilter = v; });
+  const filterSel = select('Show', [['', 'All events'], ['subreddit.', 'Subreddits'], ['creator.', 'Creators'], ['scrape.', 'Scrape attempts and commands'], ['media.', 'Media'], ['dlq.', 'Dead letters'], ['DECISIONS', 'Decisions']], '', (v) => { feedFilter = v; });
   const pauseBtn = button('Pause', () => { paused = !paused; pauseBtn.textContent = paused ? 'Resume' : 'Pause'; pauseBtn.setAttribute('aria-pressed', String(paused)); }, { small: true, 'aria-pressed': 'false' });
   const counter = h('span.muted.small', { id: 'feed-count' }, '0 events');
   let seen = 0;
@@ -207,12 +207,14 @@ export async function overviewPage({ main }) {
     buckets.set(sec, b);
     seen += 1;
     counter.textContent = `${num(seen)} event${seen === 1 ? "" : "s"} since opened`;
-    if (!paused && (!feedFilter || ev.type.startsWith(feedFilter))) {
+    if (!paused && (!feedFilter || ev.type.startsWith(feedFilter) || feedFilter === st)) {
       feedList.prepend(feedItem(ev));
       while (feedList.children.length > 100) feedList.lastChild.remove();
       feedList.querySelector('.feed-empty')?.remove();
     }
-    if (ev.type === 'scrape.attempted' || ev.type.startsWith('dlq.') || ev.type.endsWith('.fetched') || ev.type === 'creator.scraped') later();
+    // counts that move: scrapes, dead letters and anyone's decisions (awaiting review, ours, models)
+    if (ev.type === 'scrape.attempted' || ev.type.startsWith('dlq.') || ev.type.endsWith('.fetched') || ev.type === 'creator.scraped'
+      || streamOf(ev.type) === 'DECISIONS') later();
   });
   feedList.append(h('li.feed-empty.muted', 'Waiting for events…'));
 

@@ -1,7 +1,7 @@
 // Posting: Reddit accounts linked to models, and subreddit recommendations by tags
 // (the model's tags or chosen ones) with an SFW toggle and sorts.
-import { h, clear, num, compact, pct, toast, weekday, hourUtc } from '../dom.js';
-import { get, put } from '../api.js';
+import { h, clear, num, compact, pct, toast, weekday, hourUtc, throttle } from '../dom.js';
+import { get, put, live, settled } from '../api.js';
 import { pageHeader, statCards, select, toggle, dataTable, pager, button, field, badge } from '../ui.js';
 import { subName } from './subreddits.js';
 import { taxonomy, tagSelect } from './categorization.js';
@@ -94,5 +94,9 @@ export async function postingPage({ main }) {
     h('h2.section', 'Recommended subreddits'), h('p.muted.small', 'Click a column header to sort by it, again to reverse. Requirements are the 10th percentile of the posters seen; best time is the UTC hour and weekday with the highest mean score.'),
     statsBox, recTable.el, pg.el);
   renderTags();
+  // anyone's account links (this model's list, every model's count)
+  const reload = throttle(() => { loadAccounts().catch(() => {}); refreshModels(); }, 2000);
+  const off = live.on('model.account_', settled(reload));
   await Promise.all([loadAccounts(), loadRecs()]);
+  return { dispose() { off(); reload.cancel(); } };
 }

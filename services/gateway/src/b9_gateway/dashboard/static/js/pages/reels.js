@@ -37,7 +37,8 @@ export async function reelsPage({ main }) {
     pg.update(res);
   }
   const reload = throttle(() => load().catch(() => {}), 4000);
-  const offs = [live.on('media.stored', settled(reload)), live.on('creator.scraped', settled(reload))];
+  // approved creators only: anyone's review changes which reels are listed
+  const offs = ['media.stored', 'creator.scraped', 'creator.reviewed'].map((t) => live.on(t, settled(reload)));
   clear(main, pageHeader('Reels', 'What our tracked (approved) creators post, with stored media'),
     h('div.toolbar', searchBox('Search captions', '', (q) => { st.q = q; st.page = 1; load(); }),
       select('Sort by', [['views', 'Most views'], ['recent', 'Most recent'], ['likes', 'Most liked'], ['engagement', 'Engagement'], ['comments', 'Most comments']], st.sort, (v) => { st.sort = v; st.page = 1; load(); })),

@@ -2,7 +2,7 @@
 // add subreddit) and subreddit detail (metric history chart, rules, requirements, top posts).
 import { historySection } from '../history.js';
 import { h, clear, num, compact, pct, ago, date, throttle, toast, initials, weekday, hourUtc } from '../dom.js';
-import { get, post, put, live, settled } from '../api.js';
+import { get, post, put, live, settled, countsGuard } from '../api.js';
 import { followRequest } from '../requests.js';
 import { pageHeader, statCards, tabs, searchBox, select, dataTable, bulkBar, pager, dialog, button, badge, field, errorBox } from '../ui.js';
 import { lineChart } from '../charts.js';
@@ -59,6 +59,7 @@ export async function reviewPage({ main }) {
   const st = { review: 'unreviewed', q: '', sort: 'avg_upvotes', order: 'desc', page: 1 };
   const ov = await get('/overview');
   const counts = { ...ov.subreddits_by_review };
+  const guard = countsGuard();
   const statsBox = h('div');
   const renderStats = () => clear(statsBox, statCards([
     { id: 'total', label: 'Subreddits', value: num(ov.counts.subreddits) },
@@ -97,6 +98,7 @@ export async function reviewPage({ main }) {
       const res = names.length === 1 ? await put(`/subreddits/${encodeURIComponent(names[0])}/review`, { review: r })
         : await post('/subreddits/review', { names, review: r });
       table.removeKeys(names);
+      guard.acted();
       const from = st.review;
       counts[from] = Math.max(0, (counts[from] || 0) - res.updated);
       counts[r || 'unreviewed'] = (counts[r || 'unreviewed'] || 0) + res.updated;
@@ -119,15 +121,18 @@ export async function reviewPage({ main }) {
   const reload = throttle(async () => {
     try {
       const o = await get('/overview');
-      Object.assign(ov, o);
-      Object.keys(counts).forEach((k) => delete counts[k]);
-      Object.assign(counts, o.subreddits_by_review);
-      tabBar.setCounts(counts);
-      renderStats();
+      if (guard.fresh(o)) {
+        Object.assign(ov, o);
+        Object.keys(counts).forEach((k) => delete counts[k]);
+        Object.assign(counts, o.subreddits_by_review);
+        tabBar.setCounts(counts);
+        renderStats();
+      }
     } catch { /* shown on next action */ }
     load();
   }, 4000);
-  const off = live.on('subreddit.fetched', settled(reload));
+  const offs = [live.on('subreddit.fetched', settled(reload)),
+    live.on('subreddit.reviewed', settled(reload))];  // anyone's review: counts, tabs and list
 
   clear(main,
     pageHeader('Subreddit review', 'Decide which subreddits we post in', button('Add subreddit', addSubredditDialog, { kind: 'primary' })),
@@ -137,7 +142,7 @@ export async function reviewPage({ main }) {
     bulk.el, listBox, pg.el);
   renderStats();
   await load();
-  return { dispose() { off(); reload.cancel(); } };
+  return { dispose() { offs.forEach((f) => f()); reload.cancel(); } };
 }
 
 export async function subredditDetailPage({ main, params: [name] }) {

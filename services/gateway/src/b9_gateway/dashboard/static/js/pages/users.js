@@ -61,7 +61,7 @@ export async function usersPage({ main }) {
   }
 
   const reload = throttle(() => load().catch(() => {}), 4000);
-  const off = live.on('user.fetched', settled(reload));
+  const offs = [live.on('user.fetched', settled(reload)), live.on('user.marked_ours', settled(reload))];
   clear(main,
     pageHeader('User analysis', 'Reddit accounts: quality, activity and ours', button('Add our creator', () => discoverDialog(load), { kind: 'primary' })),
     statCards([
@@ -75,7 +75,7 @@ export async function usersPage({ main }) {
       select('Sort by', [['karma', 'Karma'], ['karma_per_day', 'Karma per day'], ['avg_post_score', 'Avg post score'], ['account_age', 'Account age'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; st.order = 'desc'; table.setSort({ sort: v, order: 'desc' }); load(); })),
     bulk.el, table.el, pg.el);
   await load();
-  return { dispose() { off(); reload.cancel(); } };
+  return { dispose() { offs.forEach((f) => f()); reload.cancel(); } };
 }
 
 export async function userDetailPage({ main, params: [name] }) {
