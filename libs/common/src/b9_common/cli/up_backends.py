@@ -19,15 +19,19 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
-import psutil
 
 from b9_common.cli.settings import AUTH_FILE
 from b9_common.cli.up_procs import backoff, say, spawn
 from b9_common.embedded import nats_server_binary
+from b9_common.extras import MissingExtra
 from b9_common.jetstream.auth import ROLES, password_var, render
 from b9_common.jetstream.topology import Topology
+
+if TYPE_CHECKING:
+    import psutil
 
 USERS = ("admin", "sys", *ROLES)
 
@@ -56,6 +60,10 @@ def load_or_make_passwords(data: Path) -> dict[str, str]:
 def find_orphans(data: Path) -> list[psutil.Process]:
     """nats-server / postgres processes still using this data dir (left by a `b9 up` of an older
     version that was killed outright): we hold the lock, so they belong to no one."""
+    try:  # the embedded extra: only a b9 up that starts its own servers looks for these
+        import psutil
+    except ModuleNotFoundError as exc:
+        raise MissingExtra("embedded", "b9 up's embedded servers", exc) from exc
     inside = str(data.resolve()) + os.sep
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):
@@ -68,6 +76,8 @@ def find_orphans(data: Path) -> list[psutil.Process]:
 
 def stop_orphans(data: Path) -> list[int]:
     """Stop them (postgres: fast shutdown), killing what is left after 10 s. Blocking."""
+    import psutil
+
     procs = find_orphans(data)
     for proc in procs:
         with contextlib.suppress(psutil.Error):
@@ -192,13 +202,16 @@ class PostgresBackend(Backend):
 
     def prepare(self) -> None:
         """initdb when new (as pgserver does; as its system user when we are root)."""
-        from pgserver._commands import POSTGRES_BIN_PATH
-        from pgserver.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-            find_suitable_socket_dir,
-        )
+        try:
+            from pgserver._commands import POSTGRES_BIN_PATH
+            from pgserver.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+                find_suitable_socket_dir,
+            )
+        except ModuleNotFoundError as exc:
+            raise MissingExtra("embedded", "b9 up's embedded PostgreSQL", exc) from exc
 
         self.bin = POSTGRES_BIN_PATH
         self.pgdata.mkdir(parents=True, exist_ok=True)

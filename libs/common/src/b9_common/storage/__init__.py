@@ -1,10 +1,12 @@
-"""Object storage behind one interface: ``file://`` (embedded default) and ``s3://``."""
+"""Object storage behind one interface: ``file://`` (embedded default) and ``s3://`` (``S3Store``
+in ``storage.s3``, the s3 extra)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from b9_common.extras import MissingExtra
 from b9_common.storage.base import (
     InvalidKey,
     ObjectNotFound,
@@ -47,6 +49,10 @@ def open_store(url: str, settings: Any = None) -> ObjectStore:
     if parts.scheme == "s3":
         if not parts.netloc:
             raise ValueError(f"s3 store URL must name a bucket: s3://bucket/prefix (got {url!r})")
+        try:  # aioboto3 is the s3 extra: a service that never stores in S3 does without it
+            from b9_common.storage.s3 import S3Store
+        except ModuleNotFoundError as exc:
+            raise MissingExtra("s3", f"the store {url}", exc) from exc
         return S3Store(
             parts.netloc,
             parts.path.strip("/"),
