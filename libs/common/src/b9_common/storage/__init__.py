@@ -17,14 +17,12 @@ from b9_common.storage.base import (
     content_type_for,
 )
 from b9_common.storage.file import FileStore
-from b9_common.storage.s3 import S3Store
 
 __all__ = [
     "FileStore",
     "InvalidKey",
     "ObjectNotFound",
     "ObjectStore",
-    "S3Store",
     "StorageError",
     "StoredObject",
     "check_key",
