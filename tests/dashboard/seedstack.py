@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import uvicorn
+from b9_common.ops.metrics import free_port
 from b9_common.service import Runtime, connect, serve
 from b9_common.settings import CommonSettings
 from b9_gateway.app import create_app
@@ -87,14 +88,15 @@ async def seeded_stack(nats_url: str, pg_admin_url: str, template_db: str, tmp: 
     dsn = base.rpartition("/")[0] + f"/{db}" + (f"?{query}" if query else "")
     media_root = tmp / "media"
     media_root.mkdir()
+    seed_port = free_port()
     stop = asyncio.Event()
     common: dict[str, Any] = {"nats_url": nats_url, "b9_namespace": ns, "metrics_port": -1}
     tasks = [
         asyncio.create_task(serve(PERSISTENCE, PSettings(**common, database_url=dsn), stop=stop, grace=5)),
-        # the seed's origin is on loopback over http: allowed for this media service only
+        # the seed's origin is on loopback over http: this one origin is allowed, as `b9 up` does
         asyncio.create_task(serve(MEDIA, MSettings(**common, media_store_url=media_root.as_uri(),
-                                                   media_allowed_hosts="127.0.0.1", media_allow_http=True,
-                                                   media_allowed_networks="127.0.0.1/32"), stop=stop, grace=5)),
+                                                   media_allowed_origins=f"http://127.0.0.1:{seed_port}"),
+                                  stop=stop, grace=5)),
     ]
     rt = await connect(CommonSettings(**common), "seed", "0")
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
@@ -106,7 +108,7 @@ async def seeded_stack(nats_url: str, pg_admin_url: str, template_db: str, tmp: 
     try:
         await _consumers(rt, ("persistence", "media", "media-requests"), tasks)
         counts = await run_seed(rt, "small", media=True, media_wait=float(os.environ.get("B9_SEED_MEDIA_WAIT", 120)),
-                                now=this_hour())
+                                now=this_hour(), media_port=seed_port)
         await _wait(pool, 120)
         while not server.started:
             if gateway.done():

@@ -11,7 +11,9 @@ import shutil
 import signal
 import stat
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import aiohttp
 import asyncpg
 import msgspec
 import nats
@@ -167,6 +169,42 @@ async def test_the_cli_works_against_it(up: Up) -> None:
         assert admin_pw not in out, verb  # the CLI is admin, and says so without the password
     code, out, _ = await run_b9("dlq", "list", env=env)
     assert "subreddit.fetched" in out and "bad [bold]value[/x] at $[0]" in out, out
+
+
+async def test_seed_media_reach_the_reels_page(up: Up) -> None:
+    """`b9 seed --scale small` on the default stack: its generated pictures and clips go through
+    the real media service, which may fetch exactly the seed's loopback origin (b9 up names it in
+    MEDIA_ALLOWED_ORIGINS), are stored, and the Reels API lists reels with their images."""
+    port = up.stack["seed_media_port"]
+    media_env = environ(service_pids(up.proc.pid)["media"])
+    assert media_env["MEDIA_ALLOWED_ORIGINS"] == f"http://127.0.0.1:{port}", media_env.get("MEDIA_ALLOWED_ORIGINS")
+    assert "MEDIA_ALLOW_HTTP" not in media_env and "MEDIA_ALLOWED_NETWORKS" not in media_env  # nothing broader
+    code, out, _ = await run_b9("seed", "--scale", "small", "--media-wait", "150", env=env_for(up.data), timeout=420)
+    assert code == 0, out
+    assert "blocked" not in out and "failed" not in out and "skipped" not in out, out
+    conn = await asyncpg.connect(up.stack["database_url"], timeout=10)
+    try:
+        for _ in range(300):  # persistence stores media.stored a moment after the seed saw it
+            stored = await conn.fetch("SELECT kind, storage_key FROM media_assets WHERE status = 'stored'")
+            if len(stored) >= 50:
+                break
+            await asyncio.sleep(0.2)
+        failed = await conn.fetchval("SELECT count(*) FROM media_assets WHERE status = 'failed'")
+    finally:
+        await conn.close()
+    assert len(stored) >= 50 and failed == 0, (len(stored), failed)
+    assert {r["kind"] for r in stored} >= {"profile_picture", "thumbnail", "video"}
+    root = Path(up.stack["media_store_url"].removeprefix("file://"))
+    assert all((root / r["storage_key"]).is_file() for r in stored), root  # the objects are in the store
+    key = (up.data / "admin-api-key").read_text().strip()
+    async with aiohttp.ClientSession(up.stack["gateway_url"], headers={"Authorization": f"Bearer {key}"}) as http:
+        async with http.get("/api/v1/reels", params={"review": "ok", "sort": "views", "per_page": "36"}) as r:
+            assert r.status == 200, await r.text()
+            reels = (await r.json())["items"]
+        shown = [m for m in reels if m["thumbnail_key"]]
+        assert len(shown) >= 6, [(m["media_pk"], m["thumbnail_key"]) for m in reels]
+        async with http.get(f"/media/{shown[0]['thumbnail_key']}") as r:
+            assert r.status == 200 and r.content_type.startswith("image/") and len(await r.read()) > 1000
 
 
 async def test_a_crashed_service_is_restarted(up: Up) -> None:

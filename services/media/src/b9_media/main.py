@@ -67,6 +67,7 @@ def url_policy(s: Settings) -> UrlPolicy:
         allow_http=s.media_allow_http,
         allow_private=s.media_allow_private_addresses,
         allowed_networks=s.allowed_networks(),
+        allowed_origins=s.allowed_origins(),
     )
 
 

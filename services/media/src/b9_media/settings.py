@@ -8,8 +8,25 @@ from typing import Literal
 
 import msgspec
 from b9_common.settings import CommonSettings, ConfigError, require_url
+from yarl import URL
 
 DEFAULT_HOSTS = "*.cdninstagram.com,*.fbcdn.net"
+Origin = tuple[str, str, int]  # scheme, IP address (normalised), port
+
+
+def parse_origin(text: str) -> Origin:
+    """``http://127.0.0.1:8123`` -> ("http", "127.0.0.1", 8123). Only an IP literal with an explicit
+    port and nothing else: a name could resolve anywhere, and the exemption is for one server."""
+    url = URL(text)
+    if url.scheme not in ("http", "https") or not url.host or url.explicit_port is None:
+        raise ValueError(f"{text!r}: want scheme://IP:port (http or https, an explicit port)")
+    if url.user or url.password or url.path not in ("", "/") or url.query_string or url.fragment:
+        raise ValueError(f"{text!r}: an origin only (no credentials, path or query)")
+    try:
+        ip = ipaddress.ip_address(url.host)
+    except ValueError:
+        raise ValueError(f"{text!r}: the host must be an IP address, not a name") from None
+    return url.scheme, str(ip), url.explicit_port
 
 
 def _default_store() -> str:
@@ -27,6 +44,9 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-i
     media_allow_http: bool = False
     # CIDRs exempted from the address check (tests: "127.0.0.1/32"), narrower than the switch above.
     media_allowed_networks: str = ""
+    # Exact origins fetched as they are (http and a private address allowed for that scheme, IP
+    # and port only): `b9 up` names its seed media origin here, http://127.0.0.1:<port>.
+    media_allowed_origins: str = ""
     media_max_redirects: int = 5
     media_max_image_bytes: int = 25_000_000
     media_max_video_bytes: int = 250_000_000
@@ -67,6 +87,10 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-i
             self.allowed_networks()
         except ValueError as exc:
             raise ConfigError("MEDIA_ALLOWED_NETWORKS", str(exc)) from None
+        try:
+            self.allowed_origins()
+        except ValueError as exc:
+            raise ConfigError("MEDIA_ALLOWED_ORIGINS", str(exc)) from None
         for name in (
             "media_max_image_bytes",
             "media_max_video_bytes",
@@ -88,6 +112,9 @@ class Settings(CommonSettings, kw_only=True):  # type: ignore[call-arg, unused-i
 
     def allowed_hosts(self) -> tuple[str, ...]:
         return tuple(h.strip().lower() for h in self.media_allowed_hosts.split(",") if h.strip())
+
+    def allowed_origins(self) -> tuple[Origin, ...]:
+        return tuple(parse_origin(o.strip()) for o in self.media_allowed_origins.split(",") if o.strip())
 
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(

@@ -8,10 +8,12 @@ made on first request and kept in memory. ``MediaOutcomes`` counts the ``media.s
 ``media.failed`` answers for those URLs, so `b9 seed` can say what happened and stop the
 origin only when the media service is done with it (or the wait runs out).
 
-The media service refuses loopback and plain http by default (SSRF guard). For the seed it
-must run with ``MEDIA_ALLOW_HTTP=true``, ``MEDIA_ALLOWED_HOSTS`` including ``127.0.0.1``
-and ``MEDIA_ALLOWED_NETWORKS=127.0.0.1/32`` (the media README); otherwise the outcomes are
-``media.failed`` (``blocked_*``) and `b9 seed` says so.
+The media service refuses loopback and plain http by default (SSRF guard). `b9 up` reserves
+a port for this origin (``seed_media_port`` in its stack.json) and names exactly that origin,
+``http://127.0.0.1:<port>``, in its media service's ``MEDIA_ALLOWED_ORIGINS``: nothing else on
+loopback or over http is allowed. Another media service needs the same setting for the port
+`b9 seed` is given; otherwise the outcomes are ``media.failed`` (``blocked_*``) and `b9 seed`
+says so.
 """
 
 from __future__ import annotations
@@ -72,9 +74,11 @@ async def make_clip(seconds: float = 1.5) -> bytes:
 
 
 class MediaOrigin:
-    """``async with MediaOrigin() as origin``: serves on ``origin.base`` (http://127.0.0.1:PORT/seed)."""
+    """``async with MediaOrigin(port) as origin``: serves on ``origin.base`` (http://127.0.0.1:PORT/seed;
+    port 0: any free one). A port that is taken raises OSError."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self.cache: dict[str, bytes] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.served = 0
@@ -102,8 +106,12 @@ class MediaOrigin:
         app.router.add_get("/seed/{kind}/{name}", self._get)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
+        try:
+            await site.start()
+        except OSError:
+            await self.runner.cleanup()
+            raise
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base = f"http://127.0.0.1:{port}/seed"
         return self

@@ -3,7 +3,9 @@
 The generator lives in the persistence package (``b9_persistence.seed``) and is imported
 when the command runs: the CLI is a tool, not a service, and works without it installed
 (it then says so). Data are relative to now; with media (the default) a loopback origin serves
-generated images and clips until the media service has answered for each (`b9_persistence.seed_run`).
+generated images and clips until the media service has answered for each (`b9_persistence.seed_run`),
+on the port the running `b9 up` reserved for it (``seed_media_port``: its media service allows
+exactly ``http://127.0.0.1:<that port>``), or on ``--media-port``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings, make_console
+from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings, make_console, running_stack
 from b9_common.settings import CommonSettings, exit_on_config_error
 
 console = make_console()
@@ -28,6 +30,8 @@ def seed_command(
     media: bool = typer.Option(True, "--media/--no-media",
                                help="generate images and clips for a few creators; the media service stores them"),
     media_wait: float = typer.Option(120.0, "--media-wait", help="seconds to wait for the media service's answers"),
+    media_port: int = typer.Option(0, "--media-port", min=0, max=65535,
+                                   help="loopback port of the media origin (default: the one `b9 up` allows)"),
 ) -> None:
     """Publish synthetic subreddits, users, posts, creators, categorizations, decisions and media."""
     if scale not in ("small", "full"):
@@ -39,13 +43,17 @@ def seed_command(
     except ImportError:
         console.print("[red]b9 seed needs the persistence package (b9-persistence) installed[/]")
         raise typer.Exit(2) from None
-    raise typer.Exit(asyncio.run(seed_main(mod.run, cli, scale, media=media, media_wait=media_wait)))
+    raise typer.Exit(asyncio.run(seed_main(mod.run, cli, scale, media=media, media_wait=media_wait,
+                                           media_port=media_port)))
 
 
-async def seed_main(run: Any, cli: CliSettings, scale: str, *, media: bool = True, media_wait: float = 120.0) -> int:
+async def seed_main(run: Any, cli: CliSettings, scale: str, *, media: bool = True, media_wait: float = 120.0,
+                    media_port: int = 0) -> int:
     from b9_common.service import connect
 
     url = effective_nats_url(cli)  # NotRunning at once when no `b9 up` runs here
+    if not media_port and not cli.nats_url:  # the port `b9 up`'s media service allows
+        media_port = running_stack(cli).seed_media_port
     settings = CommonSettings(nats_url=url, b9_namespace=cli.b9_namespace, stream_replicas=cli.stream_replicas,
                               startup_timeout=cli.startup_timeout, facts_max_age_days=cli.facts_max_age_days)
     try:  # a stack that is (re)starting its NATS: retried with backoff for STARTUP_TIMEOUT s
@@ -66,6 +74,7 @@ async def seed_main(run: Any, cli: CliSettings, scale: str, *, media: bool = Tru
     try:
         with bar:
             counts: dict[str, int] = await run(rt, scale, progress=progress, media=media, media_wait=media_wait,
+                                               media_port=media_port,
                                                say=lambda m: console.print(m, markup=False, highlight=False))
     finally:
         await rt.close()

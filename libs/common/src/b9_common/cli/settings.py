@@ -57,6 +57,9 @@ class StackFile(msgspec.Struct, kw_only=True):
     # <data dir>/nats-auth.json when b9 up runs its embedded nats-server with users (mode 0600)
     nats_auth_file: str = ""
     api_key_file: str = ""
+    # the loopback port `b9 seed` serves its generated media on: the one origin this stack's media
+    # service may fetch over http from loopback (MEDIA_ALLOWED_ORIGINS=http://127.0.0.1:<port>)
+    seed_media_port: int = 0
 
 
 class NotRunning(Exception):

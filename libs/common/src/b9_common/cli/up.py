@@ -5,7 +5,10 @@ on a developer machine, so the embedded NATS and the gateway get free loopback p
 remembered in <data dir>/stack.json and reused by the next `b9 up` when still free. The table
 is printed once every service is ready; a service refusing its configuration stops the start.
 The embedded servers are watched and restarted on the same port and data (up_backends), the
-services too (up_procs). Ctrl-C (or SIGTERM) stops the services (they drain), then the servers;
+services too (up_procs). A loopback port is reserved for `b9 seed`'s media origin (stack.json
+``seed_media_port``, kept across restarts when free); the media service is started with exactly
+that origin in ``MEDIA_ALLOWED_ORIGINS`` (http, 127.0.0.1, that port: nothing else on loopback).
+Ctrl-C (or SIGTERM) stops the services (they drain), then the servers;
 if `b9 up` dies outright, the kernel stops its children (PR_SET_PDEATHSIG).
 """
 
@@ -88,6 +91,7 @@ class Stack:
         stack.gateway_port = self.s.gateway_port or pick_port(8000, previous.gateway_port if previous else 0,
                                                               self.s.gateway_host)
         stack.gateway_url = f"http://{self.s.gateway_host}:{stack.gateway_port}"
+        stack.seed_media_port = pick_port(0, previous.seed_media_port if previous else 0)
         return stack
 
     async def _check_external_nats(self) -> None:
@@ -151,6 +155,8 @@ class Stack:
                        REPLICA_ID=f"{socket.gethostname()}-{name}-1")
             if name == ONLY_FOR["GATEWAY_API_KEY"]:
                 env["GATEWAY_API_KEY"] = key
+            if name == "media":  # `b9 seed`'s media origin, and only it, over http on loopback
+                env["MEDIA_ALLOWED_ORIGINS"] = seed_origin(base.get("MEDIA_ALLOWED_ORIGINS", ""), stack)
             script = bindir / services[name]
             argv = [str(script)] if script.exists() else [sys.executable, "-m", f"b9_{name.replace('-', '_')}.main"]
             self.services.children.append(Child(name, argv, env, log_path=logs / f"{name}.log"))
@@ -164,6 +170,11 @@ class Stack:
         for backend in (self.nats, self.pg):
             if backend is not None:
                 await backend.stop()
+
+
+def seed_origin(configured: str, stack: StackFile) -> str:
+    """MEDIA_ALLOWED_ORIGINS for the media service: what is configured plus the seed's origin."""
+    return ",".join(o for o in (configured, f"http://127.0.0.1:{stack.seed_media_port}") if o)
 
 
 async def up(s: CliSettings) -> int:
