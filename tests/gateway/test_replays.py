@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from b9_categorizer.main import SERVICE as CATEGORIZER
+from b9_categorizer.settings import Settings as CSettings
 from b9_common.events import SubredditFetched, UserFetched
 from b9_common.events.catalogue import EVENTS
 from gwdata import facts
 from gwenv import AUTH, Env
 from gwlive import served, sse, until
+from replay_owner import owner_only
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +145,13 @@ async def test_stop_busy_409_and_resume_point(env: Env) -> None:
 
 
 async def test_invalid_requests_get_422_naming_the_field(env: Env) -> None:
+    # the categorizer judges its own requests: its replay owner runs here (no live consumer)
+    cat = CSettings(nats_url=env.settings.nats_url, b9_namespace=env.settings.b9_namespace, metrics_port=-1)
+    async with owner_only(CATEGORIZER, cat):
+        await invalid_requests_get_422(env)
+
+
+async def invalid_requests_get_422(env: Env) -> None:
     cases = [
         ({"consumer": "nosuch"}, "consumer", "unknown service"),
         ({"consumer": "persistence:nope"}, "consumer", "no such consumer"),

@@ -1,11 +1,16 @@
-"""`b9 replay categorizer` (rule path) end to end, then persistence over DERIVED."""
+"""`b9 replay categorizer` (rule path) end to end, then persistence over DERIVED (each replay
+runs in its service's replay owner, started here without the live consumers)."""
 
 from __future__ import annotations
 
 import re
 
+from b9_categorizer.main import SERVICE as CATEGORIZER
+from b9_categorizer.settings import Settings as CSettings
 from b9_common.service import Runtime
-from rt_helpers import cli, fetchval, publish, sub
+from b9_persistence.main import SERVICE as PERSISTENCE
+from replay_owner import owner_only
+from rt_helpers import cli, fetchval, psettings, publish, sub
 
 
 def _row(output: str, label: str) -> int:
@@ -15,7 +20,14 @@ def _row(output: str, label: str) -> int:
 
 
 async def test_categorizer_replay_then_unchanged_then_persist_results(
-        rt: Runtime, cli_env: dict[str, str], database_url: str) -> None:
+        rt: Runtime, cli_env: dict[str, str], nats_url: str, namespace: str, database_url: str) -> None:
+    cat = CSettings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1)
+    async with (owner_only(CATEGORIZER, cat),
+                owner_only(PERSISTENCE, psettings(nats_url, namespace, database_url))):
+        await categorize_then_persist(rt, cli_env, database_url)
+
+
+async def categorize_then_persist(rt: Runtime, cli_env: dict[str, str], database_url: str) -> None:
     words = ("fitness gym workout", "cosplay anime costume", "yoga stretch", "gaming gamer girls", "goth alt style")
     await publish(rt, [(f"c{i}", sub(f"cat{i}", 1000 + i, description=words[i % len(words)]), i) for i in range(60)])
     await publish(rt, [(f"q{i}", sub(f"gone{i}", availability="banned"), i) for i in range(5)])
@@ -30,9 +42,11 @@ async def test_categorizer_replay_then_unchanged_then_persist_results(
 
     again = await cli(cli_env, "replay", "categorizer", "--subject", "subreddit.fetched")
     assert again.exit_code == 0, again.output
-    # The rule path keeps its unchanged-cache per process: a new replay re-tags (cheap) and
-    # publishes the same event ids, which JetStream drops as duplicates.
-    assert _row(again.output, "handled") == 60 and _row(again.output, "skipped (unchanged") == 5
+    # The rule path keeps its unchanged-cache per process, and both replays ran in the same
+    # categorizer replica: the second finds the 60 unchanged (a fresh replica would re-tag them
+    # and publish the same event ids, which JetStream drops as duplicates). Nothing new either way.
+    assert _row(again.output, "handled") + _row(again.output, "skipped (unchanged") == 65
+    assert _row(again.output, "failed → DLQ") == 0
     assert (await rt.js.stream_info(derived)).state.messages == 60
 
     stored = await cli(cli_env, "replay", "persistence", "--stream", "DERIVED")

@@ -1,16 +1,24 @@
-"""`b9 seed` + `b9 replay` end to end through the CLI against real NATS + PostgreSQL."""
+"""`b9 seed` + `b9 replay` end to end through the CLI against real NATS + PostgreSQL (the replays
+run in persistence's replay owner, started here without its live consumers)."""
 
 from __future__ import annotations
 
 import msgspec
 from b9_common.replay.log import ReplayRecord, list_records
 from b9_common.service import Runtime
+from b9_persistence.main import SERVICE as PERSISTENCE
 from b9_persistence.seed import SCALES
-from rt_helpers import cli, fetchval, table_hashes
+from replay_owner import owner_only
+from rt_helpers import cli, fetchval, psettings, table_hashes
 
 
 async def test_seed_then_replaying_scrape_twice_leaves_identical_tables(
-        rt: Runtime, cli_env: dict[str, str], database_url: str) -> None:
+        rt: Runtime, cli_env: dict[str, str], nats_url: str, namespace: str, database_url: str) -> None:
+    async with owner_only(PERSISTENCE, psettings(nats_url, namespace, database_url)):
+        await seed_then_replay_twice(rt, cli_env, database_url)
+
+
+async def seed_then_replay_twice(rt: Runtime, cli_env: dict[str, str], database_url: str) -> None:
     res = await cli(cli_env, "seed", "--scale", "small")
     assert res.exit_code == 0, res.output
     n = SCALES["small"]

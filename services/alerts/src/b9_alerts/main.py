@@ -20,6 +20,7 @@ from b9_common.alerting.rules import INSIGHTS
 from b9_common.errors import DecodeError
 from b9_common.events.catalogue import decoder_for, stream_subjects
 from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.replay.owner import replayable
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_readmodel import insights as rm_insights
 from nats.js.errors import KeyNotFoundError
@@ -135,7 +136,8 @@ async def evaluate_insights(pool: asyncpg.Pool, rt: Runtime, evaluator: Evaluato
     return n
 
 
-SERVICE = ServiceDef(name="alerts", version=__version__, settings_cls=Settings, bootstrap=bootstrap)
+# replayable: also runs replay.requested.alerts (b9_common.replay.owner)
+SERVICE = replayable(ServiceDef(name="alerts", version=__version__, settings_cls=Settings, bootstrap=bootstrap))
 
 
 def main() -> None:

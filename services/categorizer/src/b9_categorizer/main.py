@@ -8,6 +8,7 @@ from typing import Any
 import openai
 from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.ops.requests import Reporter, open_book
+from b9_common.replay.owner import replayable
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 
 from b9_categorizer import __version__
@@ -113,9 +114,10 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     return App(consumers=consumer_defs(settings, pipeline, reporter), closers=closers, status=status)
 
 
-SERVICE = ServiceDef(
+# replayable: also runs replay.requested.categorizer (b9_common.replay.owner)
+SERVICE = replayable(ServiceDef(
     name="categorizer", version=__version__, settings_cls=Settings, bootstrap=bootstrap
-)
+))
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """What the routes need, built once per process: pool, NATS handles, KV buckets, media store,
-the local feed hub (SSE) and the in-process replay jobs."""
+the local feed hub (SSE) and the replay desk (asks owning services, reads their records)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import asyncpg
 from b9_common.db import create_pool
 from b9_common.jetstream.publisher import Publisher
 from b9_common.jetstream.topology import Topology
-from b9_common.replay.jobs import ReplayJobs
 from b9_common.service import Runtime
 from fastapi import Request
 from nats.aio.client import Client as NATS
@@ -25,7 +24,7 @@ from b9_gateway.feed import Hub, control_event, heartbeat_event
 from b9_gateway.http import JSON
 from b9_gateway.media_store import MediaStore, open_media
 from b9_gateway.pool import FairPool
-from b9_gateway.replays import replay_jobs
+from b9_gateway.replays import ReplayDesk, replay_event
 from b9_gateway.requests import Desk, NotRunnable, request_event
 from b9_gateway.settings import Settings
 
@@ -89,13 +88,12 @@ class Deps:
         except NotRunnable as exc:
             return JSON({"detail": exc.message, "reason": exc.reason, "error": exc.message}, status_code=409)
         return JSON(body, status_code=202)
-    replays: ReplayJobs = field(default_factory=ReplayJobs)
+    replays: ReplayDesk = field(init=False)
 
     async def aclose(self) -> None:
-        """Stop what runs in the background (replays record where to resume; KV watchers)."""
+        """Stop what runs in the background (the decider, KV watchers)."""
         self.closing.set()
         await self.decider.close()
-        await self.replays.close()
         await self.hub.close()
 
 
@@ -159,7 +157,9 @@ async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None 
     deps.hub.watch(deps.control, "control.changed", control_event)
     deps.hub.watch(deps.heartbeats, "heartbeat", heartbeat_event)
     deps.hub.watch(deps.requests_kv, "request.changed", request_event)
-    deps.replays = replay_jobs(settings, deps.hub)
+    deps.replays = ReplayDesk(rt.nc, rt.js, rt.topology, rt.publisher, settings.database_url,
+                              settings.gateway_max_replays)
+    deps.hub.watch(await deps.replays.kv(), "replay.progress", replay_event)
     return deps
 
 

@@ -6,12 +6,13 @@
 - ``heartbeat``: a replica wrote its heartbeat (every few seconds) or removed it on shutdown.
   Data: ``{key, service, replica, status, version, at, detail, revision, deleted}``.
   Expiry by the bucket's TTL is not an event: clients age replicas out themselves.
-- ``replay.progress``: a replay running in this gateway process was planned, moved on
-  (at most twice a second) or ended. Data: the replay's progress (as ``GET /replays/{id}``).
+- ``replay.progress``: a replay's record (KV ``replays``, written by the replica of the
+  owning service that runs it) was planned, moved on (at most twice a second) or ended.
+  Data: the replay's progress (as ``GET /replays/{id}``); claims and dry runs are not sent.
 - ``request.changed``: a followed request's record (KV ``requests``) was written: opened,
   running, done, failed. Data: as ``GET /requests/{id}`` plus ``revision``.
 
-``Hub`` fans these out to the SSE clients of this process. The two KV watchers run only
+``Hub`` fans these out to the SSE clients of this process. The KV watchers run only
 while at least one client is connected: the first subscriber starts them, the last one
 to leave stops them. Initial values are skipped (clients read the current state from the
 REST routes); only changes are sent.

@@ -1,31 +1,33 @@
-"""Replays inside the gateway process: the jobs, their settings, their progress as the API shows it.
+"""Replays as the API shows them: asked of the owning service, read back from its record.
 
-A replay runs the target service's own handler code: ``b9_common.replay.jobs`` loads the
-service through the ``b9.services`` entry point and bootstraps it (adapters only, no live
-consumer) with its own Settings read from ``Settings.service_env()`` (the gateway's NATS,
-namespace, database and media store on top of the process environment), exactly as
-``b9 replay`` does from the command line. Progress goes to the SSE feed as
-``replay.progress`` (at most twice a second per replay, plus every status change).
+The gateway runs no other service's code. ``ReplayDesk.submit`` publishes
+``replay.requested.<service>`` (``b9_common.replay.request.ask``: refused at once for a service
+that is not replayable, a work-queue stream, or no live replica of the service), then waits
+for the owning replica to claim and plan it: its record in KV bucket ``replays`` leaves
+``starting`` (a dry run ends ``dry-run`` with the plan, in bucket ``replay_plans``; a request the service refuses ends
+``failed`` with the reason and the field at fault). Progress, the runner (service, replica,
+host, pid) and the outcome are read from that record; the SSE feed sends each change of the
+bucket as ``replay.progress`` (the owner writes at most twice a second per replay).
 """
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import b9_common.replay.request as ask_
 import msgspec
-from b9_common.replay.jobs import Job, ReplayJobs
-from b9_common.replay.log import ReplayRecord
-from b9_common.service import ServiceDef
-from b9_common.settings import load_settings
+from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import Topology
+from b9_common.replay.jobs import ReplayBusy, ReplayError, ReplayRequest
+from b9_common.replay.log import ReplayRecord, get_record, list_records, replays_kv
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 
-from b9_gateway.feed import Hub
-from b9_gateway.settings import Settings
-
-# The records say "complete"; the API says "completed" (running | completed | stopped | failed).
+# The records say "complete"; the API says "completed" (starting | running | completed | stopped | failed).
 STATUS = {"complete": "completed"}
-PUSH_EVERY = 0.5
+PLAN_WITHIN = 30.0  # seconds the API waits for the owner to claim and plan a replay
 
 
 class ReplaySlice(msgspec.Struct, kw_only=True):
@@ -37,6 +39,15 @@ class ReplaySlice(msgspec.Struct, kw_only=True):
     until: str | None = None
     total: int | None = None
     counts: dict[str, int] = {}
+
+
+class ReplayRunner(msgspec.Struct, kw_only=True):
+    """The process that runs the replay: a replica of the owning service."""
+
+    service: str = ""
+    replica: str = ""
+    host: str = ""
+    pid: int = 0
 
 
 class ReplayProgress(msgspec.Struct, kw_only=True):
@@ -61,6 +72,7 @@ class ReplayProgress(msgspec.Struct, kw_only=True):
     dry_run: bool
     rate_limit: float | None
     slice: ReplaySlice | None
+    runner: ReplayRunner | None = None
 
 
 class ReplayItem(msgspec.Struct, kw_only=True):
@@ -85,37 +97,36 @@ def _pct(done: int, total: int) -> float:
     return round(100.0 * min(done, total) / total, 1) if total else 100.0
 
 
-def progress_of(job: Job) -> ReplayProgress:
-    s = job.snapshot()
-    status = STATUS.get(s["status"], s["status"])
-    done = not job.active
-    return ReplayProgress(
-        id=None if job.request.dry_run else s["id"], consumer=s["consumer"], status=status, total=s["total"],
-        processed=s["visited"], percent=_pct(s["visited"], s["total"]) if s["total"] or done else 0.0,
-        handled=s["handled"], skipped=s["skipped"], dead_lettered=s["dead_lettered"], retried=s["retried"],
-        rate=s["rate"], eta_seconds=s["eta_seconds"], resume_from=s["resume_from"], error=s["error"],
-        started_by=s["started_by"], started_at=job.started_at, elapsed_seconds=s["elapsed_seconds"],
-        dry_run=s["dry_run"], rate_limit=s["rate_limit"],
-        slice=msgspec.convert({**s["slice"], "total": s["total"]}, ReplaySlice) if s["slice"] else None,
-    )
+def status_of(rec: ReplayRecord) -> tuple[str, str]:
+    """The API status and error of a record; an active one its replica stopped updating is failed."""
+    o = rec.outcome
+    if rec.status in ask_.ACTIVE and not ask_.is_active(rec):
+        who = rec.runner.get("replica") or "its replica"
+        return "failed", f"no progress from {who} since {(rec.updated_at or rec.started_at).isoformat()}: it stopped"
+    return STATUS.get(rec.status, rec.status), str(o.get("error") or "")
 
 
 def progress_of_record(rec: ReplayRecord) -> ReplayProgress:
-    """Progress as recorded (a replay that ran in another process, or before a restart)."""
     o, sl = rec.outcome, _slice(rec.slice)
+    status, error = status_of(rec)
     total = int(o.get("total") or sl.total or 0)
     visited = int(o.get("visited") or 0)
-    status = STATUS.get(rec.status, rec.status)
+    seconds = float(o["seconds"]) if o.get("seconds") is not None else None
+    rate = round(visited / seconds, 1) if seconds else 0.0
+    running = status == "running"
+    dry = rec.status == "dry-run"
+    if sl.total is None and total:
+        sl.total = total
     return ReplayProgress(
-        id=rec.id, consumer=rec.consumer, status=status, total=total, processed=visited,
-        percent=_pct(visited, total) if status != "running" else 0.0, handled=int(o.get("handled") or 0),
+        id=None if dry else rec.id, consumer=rec.consumer, status=status, total=total, processed=visited,
+        percent=_pct(visited, total) if total or not running else 0.0, handled=int(o.get("handled") or 0),
         skipped=int(o.get("skipped") or 0), dead_lettered=int(o.get("dead_lettered") or 0),
-        retried=int(o.get("retried") or 0),
-        rate=round(visited / o["seconds"], 1) if o.get("seconds") else 0.0, eta_seconds=None,
-        resume_from=o.get("resume_from"), error=str(o.get("error") or ""), started_by=rec.started_by,
-        started_at=rec.started_at, finished_at=rec.finished_at,
-        elapsed_seconds=float(o["seconds"]) if o.get("seconds") is not None else None,
-        dry_run=False, rate_limit=_rate_of(rec.slice), slice=sl,
+        retried=int(o.get("retried") or 0), rate=rate,
+        eta_seconds=round((total - visited) / rate, 1) if running and rate else None,
+        resume_from=o.get("resume_from"), error=error, started_by=rec.started_by,
+        started_at=rec.started_at, finished_at=rec.finished_at, elapsed_seconds=seconds,
+        dry_run=dry, rate_limit=_rate_of(rec.slice), slice=sl,
+        runner=msgspec.convert(rec.runner, ReplayRunner) if rec.runner else None,
     )
 
 
@@ -131,45 +142,65 @@ def _slice(raw: dict[str, Any]) -> ReplaySlice:
         return ReplaySlice()
 
 
-def item_of(rec: ReplayRecord, job: Job | None) -> ReplayItem:
-    live = progress_of(job) if job is not None else None
-    status = live.status if live is not None else STATUS.get(rec.status, rec.status)
-    return ReplayItem(
-        id=rec.id, consumer=rec.consumer, status=status, started_by=rec.started_by, started_at=rec.started_at,
-        finished_at=rec.finished_at, slice=_slice(rec.slice), outcome=rec.outcome,
-        progress=live if live is not None else progress_of_record(rec),
-    )
+def item_of(rec: ReplayRecord) -> ReplayItem:
+    p = progress_of_record(rec)
+    return ReplayItem(id=rec.id, consumer=rec.consumer, status=p.status, started_by=rec.started_by,
+                      started_at=rec.started_at, finished_at=rec.finished_at, slice=_slice(rec.slice),
+                      outcome=rec.outcome, progress=p)
 
 
-def item_of_job(job: Job) -> ReplayItem:
-    """A job whose record is not written yet (still bootstrapping or counting)."""
-    p = progress_of(job)
-    assert p.started_at is not None
-    return ReplayItem(id=job.id, consumer=p.consumer, status=p.status, started_by=p.started_by,
-                      started_at=p.started_at, finished_at=None, slice=p.slice or ReplaySlice(),
-                      outcome={"status": job.status}, progress=p)
+def replay_event(key: str, value: bytes | None, revision: int | None, op: str | None) -> dict[str, Any] | None:
+    """A ``replays`` bucket change as the feed's ``replay.progress`` (claims and dry runs are not sent)."""
+    if not value:
+        return None
+    try:
+        rec = msgspec.json.decode(value, type=ReplayRecord)
+    except msgspec.DecodeError:
+        return None
+    if rec.status in ("starting", "dry-run"):
+        return None
+    return {"type": "replay.progress", **msgspec.to_builtins(progress_of_record(rec))}
 
 
-def replay_jobs(settings: Settings, hub: Hub) -> ReplayJobs:
-    env = settings.service_env()
-    last_push: dict[str, tuple[float, str]] = {}
+class ReplayDesk:
+    """Asks owners for replays and reads their records (KV first, PostgreSQL for old ones)."""
 
-    def settings_for(sdef: ServiceDef) -> Any:
-        return load_settings(sdef.settings_cls, env)
+    def __init__(self, nc: NATS, js: JetStreamContext, topology: Topology, publisher: Publisher,
+                 database_url: str, max_running: int) -> None:
+        self.nc, self.js, self.topology, self.publisher = nc, js, topology, publisher
+        self.database_url, self.max_running = database_url, max_running
+        self._kv: KeyValue | None = None
 
-    def on_update(job: Job) -> None:
-        if job.request.dry_run:
-            return
-        now = time.monotonic()
-        prev = last_push.get(job.id)
-        if job.active and prev is not None and prev[1] == job.status and now - prev[0] < PUSH_EVERY:
-            return
-        if job.active:
-            last_push[job.id] = (now, job.status)
-        else:
-            last_push.pop(job.id, None)
-        if hub.listeners:
-            hub.publish("replay.progress", {"type": "replay.progress", **msgspec.to_builtins(progress_of(job))})
+    async def kv(self) -> KeyValue:
+        if self._kv is None:
+            self._kv = await replays_kv(self.js, self.topology)
+        return self._kv
 
-    return ReplayJobs(settings_for, settings.database_url, max_running=settings.gateway_max_replays,
-                      on_update=on_update)
+    async def submit(self, req: ReplayRequest, started_by: str) -> ReplayRecord:
+        """Ask, then wait for the plan. ReplayError (a field at fault), ReplayBusy, NoOwner."""
+        service = ask_.check_target(req)
+        if not req.dry_run:
+            running = await ask_.active_count(self.js, self.topology)
+            if running >= self.max_running:
+                raise ReplayBusy(f"{running} replays are running (at most {self.max_running}); "
+                                 "wait for one to finish or stop it")
+        rid = await ask_.ask(self.js, self.topology, self.publisher, req, started_by)
+        kv = await self.kv() if not req.dry_run else await ask_.record_kv(self.js, self.topology, req)
+        rec = await ask_.wait_record(kv, rid, ask_.planned, PLAN_WITHIN)
+        if rec is None:
+            raise ask_.NoOwner(f"no {service} replica took replay {rid} within {PLAN_WITHIN:.0f} s")
+        if rec.status == "failed" and rec.outcome.get("field"):
+            raise ReplayError(str(rec.outcome.get("error") or "refused"), str(rec.outcome["field"]))
+        return rec
+
+    async def get(self, replay_id: str) -> ReplayRecord | None:
+        return await get_record(self.js, self.topology, replay_id, self.database_url)
+
+    async def records(self, limit: int) -> list[ReplayRecord]:
+        return await list_records(self.js, self.topology, self.database_url, limit)
+
+    async def stop(self, rec: ReplayRecord) -> ReplayRecord:
+        """Ask the replica running it to stop (nothing to do for one that ended); the record as now."""
+        if ask_.is_active(rec, datetime.now(UTC)):
+            await ask_.stop(self.nc, self.topology, rec.consumer.partition(":")[0], rec.id)
+        return rec

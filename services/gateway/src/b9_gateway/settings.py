@@ -41,7 +41,7 @@ class Settings(CommonSettings, kw_only=True):
     gateway_overview_ttl: float = 3.0
     # Session cookie lifetime (seconds) after POST /api/v1/login.
     gateway_session_ttl: int = msgspec.field(default=7 * 86_400)
-    # Replays (POST /api/v1/replays) running at once in one gateway process.
+    # Replays (POST /api/v1/replays) running at once (counted over every owning service).
     gateway_max_replays: int = 2
     # Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDRs).
     gateway_trusted_proxies: str = ""
@@ -85,22 +85,3 @@ class Settings(CommonSettings, kw_only=True):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.gateway_cors_origins.split(",") if o.strip()]
-
-    def service_env(self) -> dict[str, str]:
-        """The environment a service bootstrapped inside the gateway (a replay) reads its own
-        Settings from: this process's environment (OPENAI_*, PERSISTENCE_*, ... pass through)
-        with the gateway's connection settings on top, and no metrics endpoint."""
-        env = dict(os.environ)
-        env.update({
-            "NATS_URL": self.nats_url,
-            "B9_NAMESPACE": self.b9_namespace,
-            "STREAM_REPLICAS": str(self.stream_replicas),
-            "LOG_LEVEL": self.log_level,
-            "DATABASE_URL": self.database_url,
-            "MEDIA_STORE_URL": self.media_store_url,
-            "S3_ENDPOINT_URL": self.s3_endpoint_url,
-            "AWS_REGION": self.aws_region,
-            "MEDIA_PUBLIC_BASE_URL": self.media_public_base_url,
-            "METRICS_PORT": "-1",
-        })
-        return env

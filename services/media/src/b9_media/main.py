@@ -6,6 +6,7 @@ from typing import Any
 
 from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.ops.requests import Reporter, open_book
+from b9_common.replay.owner import replayable
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from b9_common.storage import open_store
 
@@ -124,7 +125,8 @@ async def bootstrap(settings: Settings, rt: Runtime, **overrides: Any) -> App:
     )
 
 
-SERVICE = ServiceDef(name="media", version=__version__, settings_cls=Settings, bootstrap=bootstrap)
+# replayable: also runs replay.requested.media (b9_common.replay.owner)
+SERVICE = replayable(ServiceDef(name="media", version=__version__, settings_cls=Settings, bootstrap=bootstrap))
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import msgspec
 from b9_common.db import migrate
 from b9_common.events.catalogue import stream_subjects
 from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.replay.owner import replayable
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 
 from b9_persistence import __version__
@@ -93,8 +94,9 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     )
 
 
-SERVICE = ServiceDef(name="persistence", version=__version__, settings_cls=Settings,
-                     bootstrap=bootstrap)
+# replayable: also runs replay.requested.persistence (b9_common.replay.owner)
+SERVICE = replayable(ServiceDef(name="persistence", version=__version__, settings_cls=Settings,
+                                bootstrap=bootstrap))
 
 
 def main() -> None:

@@ -1,38 +1,41 @@
-"""`b9 replay`: re-run a service's consumer over a stream slice, with a progress bar.
+"""`b9 replay`: ask the owning service to re-run its consumer over a stream slice; follow it.
 
     b9 replay categorizer --since 2d
     b9 replay persistence --stream DERIVED --from-seq 1000 --to-seq 5000 --subject media.stored
     b9 replay persistence --dry-run          # what the slice holds, per subject; nothing runs
     b9 replay --list                         # recorded replays
 
-Live traffic keeps flowing: the replay reads through its own ephemeral consumer. Ctrl-C
-stops cleanly (in-flight work finishes) and prints the command that resumes where it left.
+The command publishes ``replay.requested.<service>``; a running replica of that service claims
+it and runs it in its own process through the same handlers as live traffic (live traffic
+keeps flowing: the replay reads through its own ephemeral consumer), writing its progress to
+KV bucket ``replays``. This command follows that record with a progress bar. With no replica
+of the service alive (no heartbeat) it says so at once. Ctrl-C asks the replica to stop
+(in-flight work finishes) and prints the command that resumes where it left.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from datetime import datetime
-from typing import Any
 
 import typer
-from nats.js.errors import APIError
+from nats.aio.client import Client as NATS
+from nats.js.kv import KeyValue
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from b9_common.cli.service_settings import quiet_logging, service_settings
+import b9_common.replay.request as ask_
+from b9_common.cli.service_settings import quiet_logging
 from b9_common.cli.settings import CliSettings, effective_database_url, load_cli_settings, make_console
 from b9_common.cli.up_reach import cli_nats, ensure_reachable
+from b9_common.jetstream.publisher import Publisher
 from b9_common.jetstream.topology import Topology
-from b9_common.replay.jobs import ReplayError, ReplayRequest, ReplayResult, load_service, run_replay, split_target
-from b9_common.replay.log import list_records
-from b9_common.replay.runner import ReplayReport
-from b9_common.replay.slices import Resolved, parse_time
-from b9_common.service import ConsumerDef, ServiceDef
-from b9_common.settings import ConfigError, exit_on_config_error
+from b9_common.replay.jobs import ReplayError, ReplayRequest, split_target
+from b9_common.replay.log import ReplayRecord, list_records, who
+from b9_common.replay.slices import parse_time
+from b9_common.settings import exit_on_config_error
 
 console = make_console()
 # Services with nothing to replay: the gateway has no consumers, the scrapers read only COMMANDS
@@ -40,12 +43,11 @@ console = make_console()
 NOT_REPLAYABLE = {"gateway": "has no consumers",
                   "reddit-scraper": "reads only COMMANDS, a work queue",
                   "instagram-scraper": "reads only COMMANDS, a work queue"}
+PLAN_WITHIN = 30.0  # seconds for a replica to claim and plan the replay
 
 
 def replayable_services() -> list[str]:
-    from importlib.metadata import entry_points
-
-    return sorted(ep.name for ep in entry_points(group="b9.services") if ep.name not in NOT_REPLAYABLE)
+    return sorted(ask_.REPLAYABLE)
 
 
 class RateColumn(ProgressColumn):
@@ -76,13 +78,13 @@ def replay_command(
     list_: bool = typer.Option(False, "--list", help="show recorded replays"),
     limit: int = typer.Option(20, "--limit", help="rows for --list"),
 ) -> None:
-    """Re-run a consumer's handler over a slice of its stream (by time or sequence, by subject)."""
+    """Ask the service that owns a consumer to re-run it over a slice of its stream, and follow it."""
     with exit_on_config_error("b9"):
         cli = load_cli_settings()
     quiet_logging(cli)
     if list_:
         raise typer.Exit(asyncio.run(show_list(cli, limit)))
-    offer = ", ".join(replayable_services()) or "none installed"
+    offer = ", ".join(replayable_services())
     if not consumer:
         raise typer.BadParameter(f"name the consumer to replay: {offer}", param_hint="CONSUMER")
     service = split_target(consumer)[0]
@@ -97,28 +99,51 @@ def replay_command(
         raise typer.BadParameter("give --until or --to-seq, not both")
     if from_seq is not None and to_seq is not None and from_seq > to_seq:
         raise typer.BadParameter(f"the range is reversed: --from-seq {from_seq} is after --to-seq {to_seq}")
-    req = ReplayRequest(target=consumer, stream=stream or None, subjects=tuple(subject or ()), from_seq=from_seq,
-                        to_seq=to_seq, since=_time(since, "--since"), until=_time(until, "--until"),
-                        rate=rate, dry_run=dry_run)
+    req = ReplayRequest(target=consumer, stream=stream.upper() or None, subjects=tuple(subject or ()),
+                        from_seq=from_seq, to_seq=to_seq, since=_time(since, "--since"),
+                        until=_time(until, "--until"), rate=rate, dry_run=dry_run)
     if req.since and req.until and req.since > req.until:
         raise typer.BadParameter(f"the range is reversed: --since {since} is after --until {until}")
     asyncio.run(ensure_reachable(cli))
-    try:
-        sdef = load_service(split_target(consumer)[0])
-        with exit_on_config_error(f"b9 replay {sdef.name}"):
-            settings = service_settings(sdef, cli)
-    except ReplayError as exc:
-        msg = str(exc)
-        if msg.startswith("unknown service"):
-            msg = f"unknown service {service!r}; replayable: {offer}"
-        console.print(f"[red]{msg}[/]")
-        raise typer.Exit(2) from None
-    raise typer.Exit(asyncio.run(replay_main(sdef, settings, req, cli)))
+    raise typer.Exit(asyncio.run(replay_main(req, cli)))
 
 
-async def replay_main(sdef: ServiceDef, settings: Any, req: ReplayRequest, cli: CliSettings,
-                      stop: asyncio.Event | None = None) -> int:
+async def replay_main(req: ReplayRequest, cli: CliSettings, stop: asyncio.Event | None = None) -> int:
+    """Ask, follow, summarise. Exit code: 0 complete (or dry run), 1 stopped or failed while
+    running, 2 refused (bad consumer, subject, stream; no replica running), 130 Ctrl-C."""
     stop = stop or asyncio.Event()
+    async with cli_nats(cli, timeout=5) as nc:
+        js = nc.jetstream(timeout=10)
+        topo = Topology(namespace=cli.b9_namespace)
+        try:
+            rid = await ask_.ask(js, topo, Publisher(js, topo, source="b9-cli"), req, who())
+        except (ReplayError, ask_.NoOwner) as exc:
+            console.print(f"[red]{exc}[/]")
+            return 2
+        kv = await ask_.record_kv(js, topo, req)
+        rec = await ask_.wait_record(kv, rid, ask_.planned, PLAN_WITHIN)
+        refused = _refused(rec, rid, split_target(req.target)[0])
+        if refused or rec is None:
+            console.print(f"[red]{refused}[/]")
+            return 2
+        console.print(plan_table(rec))
+        console.print(f"[dim]{runner_line(rec)}[/]")
+        for note in rec.outcome.get("notes") or []:
+            console.print(f"[dim]{note}[/]")
+        if rec.status == "dry-run":
+            return 0
+        return await _follow(nc, topo, kv, rec, req, stop)
+
+
+def _refused(rec: ReplayRecord | None, rid: str, service: str) -> str:
+    """Why a replay did not start ("" when it did)."""
+    if rec is None or rec.status == "starting":
+        return f"no {service} replica {'took' if rec is None else 'planned'} replay {rid} within {PLAN_WITHIN:.0f} s"
+    return str(rec.outcome.get("error") or "the replay failed") if rec.status == "failed" else ""
+
+
+async def _follow(nc: NATS, topo: Topology, kv: KeyValue, rec: ReplayRecord, req: ReplayRequest,
+                  stop: asyncio.Event) -> int:
     interrupted = False
     loop = asyncio.get_running_loop()
 
@@ -136,83 +161,93 @@ async def replay_main(sdef: ServiceDef, settings: Any, req: ReplayRequest, cli: 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                    TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[detail]}"),
                    console=console, transient=False, refresh_per_second=5)
-    task_id = None
+    total = int(rec.outcome.get("total") or 0)
+    task_id = bar.add_task("replaying", total=total or None, detail="")
+    bar.start()
+    service, rid = rec.consumer.partition(":")[0], rec.id
 
-    def plan(res: Resolved, cdef: ConsumerDef) -> None:
-        nonlocal task_id
-        console.print(plan_table(res, f"{split_target(req.target)[0]}:{cdef.spec.name}", req.dry_run))
-        if not req.dry_run and res.total:
-            task_id = bar.add_task("replaying", total=res.total, detail="")
-            bar.start()
-            # Everything alive now (imports, the bootstrapped service) lives as long as this
-            # process: keep the collector's full passes off it (they were ~20 % of a replay's CPU).
-            gc.freeze()
+    async def ask_to_stop() -> None:  # the replica running it stops it; the record says where
+        await stop.wait()
+        await ask_.stop(nc, topo, service, rid)
 
-    def progress(report: ReplayReport, total: int) -> None:
-        if task_id is None:
-            return
-        bar.update(task_id, completed=report.visited,
-                   detail=f"ok {report.handled:,} · skip {report.skipped:,} · dlq {report.dead_lettered:,}")
-
+    stopper = asyncio.create_task(ask_to_stop())
     try:
-        result = await run_replay(sdef, settings, req, database_url=effective_database_url(cli), on_plan=plan,
-                                  progress=progress, stop=stop)
-    except (ReplayError, ConfigError, ConnectionError, APIError) as exc:
-        bar.stop()
-        console.print(f"[red]{exc}[/]")
-        return 2
+        async for now in ask_.follow(kv, rid):
+            rec, o = now, now.outcome
+            bar.update(task_id, completed=int(o.get("visited") or 0),
+                       detail=f"ok {o.get('handled', 0):,} · skip {o.get('skipped', 0):,} · "
+                              f"dlq {o.get('dead_lettered', 0):,}")
     finally:
-        gc.unfreeze()  # replay_main also runs in-process (tests, benches): leave the heap as it was
+        stopper.cancel()
+        bar.stop()
         try:
             loop.remove_signal_handler(signal.SIGINT)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
-    if task_id is not None and result.report is not None:
-        bar.update(task_id, completed=result.report.visited)
-    bar.stop()
-    for note in result.notes:
-        console.print(f"[dim]{note}[/]")
-    if result.report is None:
-        return 0
-    console.print(summary_table(result))
-    if result.resume_from is not None:
-        console.print(f"[yellow]stopped before the end. Resume with:[/]\n  {resume_command(req, result)}")
+    return _ending(rec, req, interrupted)
+
+
+def _ending(rec: ReplayRecord, req: ReplayRequest, interrupted: bool) -> int:
+    if rec.status in ask_.ACTIVE:  # follow ended on a record no longer updated
+        who_ = rec.runner.get("replica") or "its replica"
+        console.print(f"[red]replay {rec.id}: no progress from {who_} since "
+                      f"{(rec.updated_at or rec.started_at):%H:%M:%S}: it stopped[/]")
+        return 1
+    if rec.status == "failed":
+        console.print(f"[red]replay {rec.id} failed: {rec.outcome.get('error') or 'no reason given'}[/]")
+        return 1
+    console.print(summary_table(rec))
+    resume = rec.outcome.get("resume_from")
+    if resume is not None:
+        console.print(f"[yellow]stopped before the end. Resume with:[/]\n  {resume_command(req, rec)}")
         return 130 if interrupted else 1
     return 0
 
 
-def plan_table(res: Resolved, consumer: str, dry_run: bool) -> Table:
-    t = Table(title=f"{'dry run: ' if dry_run else ''}replay {consumer} over {res.stream}")
+def runner_line(rec: ReplayRecord) -> str:
+    r = rec.runner
+    return (f"replay {rec.id} runs in {r.get('service', '?')} replica {r.get('replica', '?')} "
+            f"(host {r.get('host', '?')}, pid {r.get('pid', '?')})")
+
+
+def plan_table(rec: ReplayRecord) -> Table:
+    s = rec.slice
+    dry = rec.status == "dry-run"
+    t = Table(title=f"{'dry run: ' if dry else ''}replay {rec.consumer} over {s.get('stream')}")
     t.add_column("subject")
     t.add_column("messages", justify="right")
-    for subj, n in res.counts.items():
+    counts = s.get("counts") or {}
+    for subj, n in counts.items():
         t.add_row(subj, f"{n:,}")
-    rng = f"seq {res.start}..{res.end}" if res.start <= res.end else "empty"
-    window = "".join([f" since {res.since:%Y-%m-%d %H:%M:%S}" if res.since else "",
-                      f" until {res.until:%Y-%m-%d %H:%M:%S}" if res.until else ""])
-    t.add_row(f"[b]total[/] ({rng}{window})", f"[b]{res.total:,}[/]")
+    start, end = s.get("from_seq") or 0, s.get("to_seq") or 0
+    rng = f"seq {start}..{end}" if start <= end else "empty"
+    window = "".join([f" since {s['since'][:19].replace('T', ' ')}" if s.get("since") else "",
+                      f" until {s['until'][:19].replace('T', ' ')}" if s.get("until") else ""])
+    t.add_row(f"[b]total[/] ({rng}{window})", f"[b]{sum(counts.values()):,}[/]")
     return t
 
 
-def summary_table(result: ReplayResult) -> Table:
-    r = result.report
-    assert r is not None
-    t = Table(title=f"replay {result.consumer}: {result.status}", show_header=False)
-    rate = r.visited / result.elapsed if result.elapsed else 0.0
-    rows = [("visited", f"{r.visited:,} of {result.resolved.total:,}"), ("handled", f"{r.handled:,}"),
-            ("skipped (unchanged / not for this consumer)", f"{r.skipped:,}"),
-            ("failed → DLQ", f"[{'red' if r.dead_lettered else 'green'}]{r.dead_lettered:,}[/]"),
-            ("transient retries", f"{r.retried:,}"), ("time", f"{result.elapsed:.1f} s ({rate:,.0f} events/s)")]
-    if result.record is not None:
-        rows.append(("record", result.record.id))
+def summary_table(rec: ReplayRecord) -> Table:
+    o = rec.outcome
+    t = Table(title=f"replay {rec.consumer}: {rec.status}", show_header=False)
+    visited, seconds = int(o.get("visited") or 0), float(o.get("seconds") or 0.0)
+    rate = visited / seconds if seconds else 0.0
+    dlq = int(o.get("dead_lettered") or 0)
+    rows = [("visited", f"{visited:,} of {int(o.get('total') or 0):,}"), ("handled", f"{o.get('handled', 0):,}"),
+            ("skipped (unchanged / not for this consumer)", f"{o.get('skipped', 0):,}"),
+            ("failed → DLQ", f"[{'red' if dlq else 'green'}]{dlq:,}[/]"),
+            ("transient retries", f"{o.get('retried', 0):,}"), ("time", f"{seconds:.1f} s ({rate:,.0f} events/s)"),
+            ("ran in", f"{rec.runner.get('service', '?')} pid {rec.runner.get('pid', '?')} "
+                       f"on {rec.runner.get('host', '?')}"),
+            ("record", rec.id)]
     for k, v in rows:
         t.add_row(k, v)
     return t
 
 
-def resume_command(req: ReplayRequest, result: ReplayResult) -> str:
-    parts = ["b9 replay", req.target, f"--stream {result.resolved.stream}",
-             f"--from-seq {result.resume_from}", f"--to-seq {result.resolved.end}"]
+def resume_command(req: ReplayRequest, rec: ReplayRecord) -> str:
+    parts = ["b9 replay", req.target, f"--stream {rec.slice.get('stream')}",
+             f"--from-seq {rec.outcome.get('resume_from')}", f"--to-seq {rec.slice.get('to_seq')}"]
     parts += [f"--subject {s}" for s in req.subjects]
     if req.rate:
         parts.append(f"--rate {req.rate:g}")

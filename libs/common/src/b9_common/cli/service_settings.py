@@ -1,4 +1,4 @@
-"""Settings of a service the CLI runs in-process (``b9 replay``): env + the running stack's URLs.
+"""Settings of a service the CLI runs in-process (``b9 rebuild``): env + the running stack's URLs.
 
 The service's own Settings class is loaded from the environment as the service would be,
 except that an unset ``NATS_URL`` / ``DATABASE_URL`` falls back to the stack `b9 up` is

@@ -28,6 +28,7 @@ import nats
 
 from b9_common.cli.settings import CliSettings, StackFile, child_environment, read_stack, write_stack
 from b9_common.cli.up_backends import NatsBackend, PostgresBackend, load_or_make_passwords, stop_orphans
+from b9_common.cli.up_env import ensure_reader, env_for, reader_url
 from b9_common.cli.up_lock import AlreadyRunning, acquire, release
 from b9_common.cli.up_procs import Child, Services, available_services, console, pick_port, say
 from b9_common.cli.up_ready import summary, wait_ready
@@ -38,7 +39,6 @@ from b9_common.ops.metrics import free_port
 
 log = logging.getLogger("b9.up")
 API_KEY_FILE = "gateway-api-key"
-ONLY_FOR = {"GATEWAY_API_KEY": "gateway"}  # secrets one service gets, no other
 
 
 class Stack:
@@ -52,6 +52,7 @@ class Stack:
         self.services = Services()
         self.stopping = asyncio.Event()
         self.watchers: list[asyncio.Task[None]] = []
+        self.gateway_database_url = ""  # a read-only role's URL (up_env)
 
     async def start_backends(self, previous: StackFile | None) -> StackFile:
         stack = StackFile(pid=os.getpid())
@@ -80,6 +81,9 @@ class Stack:
         conn = await asyncpg.connect(stack.database_url, timeout=15)
         try:
             applied = await migrate(conn)
+            if self.pg is not None:
+                await ensure_reader(conn)
+                self.gateway_database_url = reader_url(stack.database_url)
         finally:
             await conn.close()
         if applied:
@@ -135,7 +139,8 @@ class Stack:
 
     def plan(self, stack: StackFile, services: dict[str, str], key: str) -> None:
         bindir = Path(sys.executable).parent
-        base = {k: v for k, v in child_environment().items() if k not in ONLY_FOR}
+        parent = child_environment()
+        base = dict(parent)
         base.update({
             "DATABASE_URL": stack.database_url, "MEDIA_STORE_URL": stack.media_store_url,
             "GATEWAY_PORT": str(stack.gateway_port), "GATEWAY_HOST": self.s.gateway_host,
@@ -151,10 +156,12 @@ class Stack:
         for name in services:
             port = free_port()
             stack.metrics_ports[name] = port
-            env = dict(base, NATS_URL=self.service_nats_url(name, stack), METRICS_PORT=str(port),
+            env = dict(env_for(name, base), NATS_URL=self.service_nats_url(name, stack), METRICS_PORT=str(port),
                        REPLICA_ID=f"{socket.gethostname()}-{name}-1")
-            if name == ONLY_FOR["GATEWAY_API_KEY"]:
+            if name == "gateway":  # no other service's secrets (up_env), a read-only database role
                 env["GATEWAY_API_KEY"] = key
+                env["DATABASE_URL"] = (self.gateway_database_url or parent.get("GATEWAY_DATABASE_URL")
+                                       or stack.database_url)
             if name == "media":  # `b9 seed`'s media origin, and only it, over http on loopback
                 env["MEDIA_ALLOWED_ORIGINS"] = seed_origin(base.get("MEDIA_ALLOWED_ORIGINS", ""), stack)
             script = bindir / services[name]

@@ -49,6 +49,9 @@ _SPECS = [
     ),
     EventSpec("categorize.requested", "COMMANDS", commands.CategorizeRequested, 1, "Categorize these items now"),
     EventSpec("media.requested", "COMMANDS", commands.MediaRequested, 1, "Store these media URLs"),
+    *(EventSpec(f"replay.requested.{svc}", "COMMANDS", cmd, 1,
+                f"Replay one of {svc}'s consumers over a stream slice (a {svc} replica runs it)")
+      for svc, cmd in commands.REPLAY_COMMANDS.items()),
     EventSpec("subreddit.reviewed", "DECISIONS", decisions.SubredditReviewed, 1, "A person reviewed a subreddit"),
     EventSpec("subreddit.tagged", "DECISIONS", decisions.SubredditTagged, 1, "A person set a subreddit's tags"),
     EventSpec("user.marked_ours", "DECISIONS", decisions.UserMarkedOurs, 1, "A person marked a Reddit account ours"),

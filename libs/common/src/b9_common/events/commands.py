@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -71,3 +72,49 @@ class MediaRequested(msgspec.Struct, kw_only=True):
     items: list[MediaItem]
     requested_by: str = "api"
     request_id: str | None = None  # as RedditScrapeRequested.request_id
+
+
+class ReplayRequested(msgspec.Struct, kw_only=True):
+    """``replay.requested.<service>``: re-run one of the service's consumers over a stream slice.
+
+    A replica of the service that owns the consumer claims it and runs it in its own process
+    through the same handlers as live traffic (``b9_common.replay.owner``), reporting in KV
+    bucket ``replays`` under ``replay_id`` (also the event id). One replay id runs once."""
+
+    replay_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    # One of the service's consumers; None: its first one not on a work queue.
+    consumer: str | None = None
+    stream: str | None = None  # SCRAPE, DERIVED, ... (None: the consumer's)
+    subjects: list[str] = msgspec.field(default_factory=list)  # event types (None: all the consumer's)
+    from_seq: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    to_seq: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    rate: Annotated[float, msgspec.Meta(gt=0)] | None = None  # at most N events/s
+    dry_run: bool = False  # plan and count only
+    requested_by: str = "api"
+
+
+class PersistenceReplayRequested(ReplayRequested, kw_only=True):
+    """``replay.requested.persistence``: run by a persistence replica."""
+
+
+class CategorizerReplayRequested(ReplayRequested, kw_only=True):
+    """``replay.requested.categorizer``: run by a categorizer replica."""
+
+
+class MediaReplayRequested(ReplayRequested, kw_only=True):
+    """``replay.requested.media``: run by a media replica."""
+
+
+class AlertsReplayRequested(ReplayRequested, kw_only=True):
+    """``replay.requested.alerts``: run by an alerts replica."""
+
+
+# The services whose consumers can be replayed, and the command each one takes.
+REPLAY_COMMANDS: dict[str, type[ReplayRequested]] = {
+    "persistence": PersistenceReplayRequested,
+    "categorizer": CategorizerReplayRequested,
+    "media": MediaReplayRequested,
+    "alerts": AlertsReplayRequested,
+}

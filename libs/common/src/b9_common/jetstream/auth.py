@@ -56,6 +56,11 @@ INSTAGRAM = (
 COMMANDS = tuple(stream_subjects("COMMANDS"))
 DECISIONS = tuple(stream_subjects("DECISIONS"))
 APPLIED = "b9.decisions.applied"  # Topology.decisions_applied_subject
+STOP = "b9.replay.stop"  # Topology.replay_stop_subject: a replay id to stop, per owning service
+# What a service that owns replayable consumers needs besides its own role (b9_common.replay.owner):
+# its replay commands (COMMANDS), the replay records, the stop subject, and deleting the
+# throw-away consumers that count a slice.
+REPLAY_KV = ("replays.>", "replay_plans.>")
 
 ROLES: dict[str, Role] = {
     "reddit-scraper": Role(
@@ -74,33 +79,43 @@ ROLES: dict[str, Role] = {
     "categorizer": Role(
         publishes=("subreddit.categorized", "creator.categorized"),
         reads=("SCRAPE", "DERIVED", "COMMANDS"),
-        kv_write=("categorizer_cache.>", "requests.>"),
-        kv_read=("control", "categorizer_cache", "requests"),
+        kv_write=("categorizer_cache.>", "requests.>", *REPLAY_KV),
+        kv_read=("control", "categorizer_cache", "requests", "replays", "replay_plans"),
+        core_sub=(f"{STOP}.categorizer",),
+        admin_consumers=True,
     ),
     "media": Role(
         publishes=("media.stored", "media.failed"),
         reads=("SCRAPE", "COMMANDS"),
-        kv_write=("media_sources.>", "requests.>"),
-        kv_read=("control", "media_sources", "requests"),
+        kv_write=("media_sources.>", "requests.>", *REPLAY_KV),
+        kv_read=("control", "media_sources", "requests", "replays", "replay_plans"),
+        core_sub=(f"{STOP}.media",),
+        admin_consumers=True,
     ),
     # (requests.>: followed requests, b9_common.ops.requests: the services that run commands report them)
-    "persistence": Role(reads=("SCRAPE", "DERIVED", "DECISIONS"), core_pub=(APPLIED,)),
+    "persistence": Role(reads=("SCRAPE", "DERIVED", "DECISIONS", "COMMANDS"), core_pub=(APPLIED,),
+                        kv_write=REPLAY_KV, kv_read=("control", "replays", "replay_plans"),
+                        core_sub=(f"{STOP}.persistence",),
+                        admin_consumers=True),
     # Alerts: evaluates rules over the streams; hears rule changes at once on core NATS (every replica).
     "alerts": Role(
         publishes=("notification.created", "webhook.delivered", "webhook.failed"),
-        reads=("SCRAPE", "DERIVED", "DECISIONS"),
-        core_sub=("alert_rule.created", "alert_rule.updated", "alert_rule.deleted"),
+        reads=("SCRAPE", "DERIVED", "DECISIONS", "COMMANDS"),
+        core_sub=("alert_rule.created", "alert_rule.updated", "alert_rule.deleted", f"{STOP}.alerts"),
+        kv_write=REPLAY_KV,
+        kv_read=("control", "replays", "replay_plans"),
+        admin_consumers=True,
     ),
-    # Besides commands and decisions, the gateway republishes dead letters to their original
-    # subjects (DLQ retry) and runs replays in-process (the replayed service's publishes and cache).
+    # Besides commands (replay.requested.<service> among them) and decisions, the gateway
+    # republishes dead letters to their original subjects (DLQ retry). It runs no replay: it
+    # reads their records and asks the owner to stop one.
     "gateway": Role(
         publishes=tuple(EVENTS),
         core_sub=(APPLIED,),
+        core_pub=(f"{STOP}.*",),
         reads=("SCRAPE", "DERIVED", "COMMANDS", "DLQ"),
-        kv_write=("control.>", "replays.>", "accounts.>", "sessions.>", "categorizer_cache.>", "media_sources.>",
-                  "requests.>"),
-        kv_read=("control", "heartbeats", "budgets", "replays", "accounts", "sessions", "categorizer_cache",
-                 "media_sources", "requests"),
+        kv_write=("control.>", "accounts.>", "sessions.>", "requests.>"),
+        kv_read=("control", "heartbeats", "budgets", "replays", "replay_plans", "accounts", "sessions", "requests"),
         sub_events=True,
         admin_consumers=True,
         dlq_admin=True,

@@ -93,6 +93,10 @@ class Topology:
         """Core NATS (no stream): persistence announces the ids of decisions it has just stored."""
         return f"{self._prefix}b9.decisions.applied"
 
+    def replay_stop_subject(self, service: str) -> str:
+        """Core NATS (no stream): a replay id published here stops that replay in the replica running it."""
+        return f"{self._prefix}b9.replay.stop.{service}"
+
     def bucket(self, name: str) -> str:
         return f"{self.namespace}_{name}" if self.namespace else name
 

@@ -1,18 +1,17 @@
-"""Replaying a service's consumer over a stream slice, for the CLI and the gateway.
+"""Replaying a service's consumer over a stream slice: the engine the owning service runs.
 
-``run_replay(sdef, settings, request, ...)`` connects, bootstraps the service (its adapters
-only: no live consumer is started; the live durable keeps consuming meanwhile, the replay
-reads through its own ephemeral consumer), picks the ConsumerDef, resolves and counts the
-slice, runs ``b9_common.replay.runner.replay`` over it with the real handler, records the replay
-(``b9_common.replay.log``) and calls the App's closers.
+``plan(rt, app, request)`` picks the ConsumerDef of a bootstrapped service and resolves and
+counts the slice; ``execute(...)`` runs ``b9_common.replay.runner.replay`` over it with the
+real handler (the live durable keeps consuming meanwhile; the replay reads through its own
+ephemeral consumer) and records the replay (``b9_common.replay.log``). A running service
+calls both through ``b9_common.replay.owner`` when it gets ``replay.requested.<service>``;
+``run_replay(sdef, settings, request)`` connects and bootstraps a service itself for
+programs that own the process (benchmarks, tests of the engine, ``b9 rebuild``'s checks).
 
 Resuming: the handler is wrapped so that every sequence handed to it is tracked until it
 settles. After a stop (Ctrl-C, ``stop`` event, idle), ``resume_from`` is the lowest sequence
 started but not settled, else the one after the last settled: replaying from there with
 the same filters misses nothing (handlers are idempotent, so a few repeats are harmless).
-
-``ReplayJobs`` runs replays as asyncio tasks inside a long-lived process (the gateway's
-admin API can start one, poll its progress and stop it).
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from b9_common.replay.log import ReplayLog, ReplayRecord, new_record
 from b9_common.replay.runner import ReplayReport, replay
 from b9_common.replay.slices import Resolved, resolve
 from b9_common.replay.wrap import Tracker, wrap_consumer
-from b9_common.service import App, ConsumerDef, ServiceDef, close_adapters, connect
+from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, close_adapters, connect
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,7 @@ class ReplayRequest:
 class ReplayResult:
     consumer: str
     resolved: Resolved
+    cdef: ConsumerDef | None = None
     report: ReplayReport | None = None
     record: ReplayRecord | None = None
     resume_from: int | None = None
@@ -78,7 +78,7 @@ class ReplayError(Exception):
 
 
 class ReplayBusy(ReplayError):
-    """Too many replays running in this process (``ReplayJobs(max_running=...)``)."""
+    """Too many replays running (the gateway's GATEWAY_MAX_REPLAYS)."""
 
 
 def split_target(target: str) -> tuple[str, str | None]:
@@ -118,7 +118,7 @@ def pick_consumer(app: App, service: str, consumer: str | None, stream: str | No
     return cands[0], notes
 
 
-def _check_subjects(cdef: ConsumerDef, subjects: tuple[str, ...]) -> None:
+def check_subjects(cdef: ConsumerDef, subjects: tuple[str, ...]) -> None:
     from b9_common.jetstream.dlq_admin import subject_matches
 
     own = cdef.spec.subjects
@@ -130,6 +130,17 @@ def _check_subjects(cdef: ConsumerDef, subjects: tuple[str, ...]) -> None:
 
 ProgressCb = Callable[[ReplayReport, int], None]
 PlanCb = Callable[[Resolved, ConsumerDef], None]
+
+
+async def plan(rt: Runtime, app: App, req: ReplayRequest) -> ReplayResult:
+    """The consumer to replay and the resolved, counted slice (ReplayError: a request that cannot run)."""
+    service, consumer = split_target(req.target)
+    cdef, notes = pick_consumer(app, service, consumer, req.stream)
+    subjects = tuple(req.subjects) or cdef.spec.subjects
+    check_subjects(cdef, subjects)
+    resolved = await resolve(rt, cdef.spec.stream, subjects, from_seq=req.from_seq, to_seq=req.to_seq,
+                             since=req.since, until=req.until)
+    return ReplayResult(consumer=f"{service}:{cdef.spec.name}", resolved=resolved, cdef=cdef, notes=notes)
 
 
 async def run_replay(
@@ -144,37 +155,35 @@ async def run_replay(
     started_by: str | None = None,
     record_id: str | None = None,
 ) -> ReplayResult:
-    service, consumer = split_target(req.target)
+    """Connect, bootstrap ``sdef`` (adapters only, no live consumer), plan, execute, close."""
     rt = await connect(settings, sdef.name, sdef.version, connect_timeout=10)
     try:
         app = await sdef.bootstrap(settings, rt)
         try:
-            cdef, notes = pick_consumer(app, service, consumer, req.stream)
-            subjects = tuple(req.subjects) or cdef.spec.subjects
-            _check_subjects(cdef, subjects)
-            resolved = await resolve(rt, cdef.spec.stream, subjects, from_seq=req.from_seq, to_seq=req.to_seq,
-                                     since=req.since, until=req.until)
+            result = await plan(rt, app, req)
+            assert result.cdef is not None
             if on_plan is not None:
-                on_plan(resolved, cdef)
-            result = ReplayResult(consumer=f"{service}:{cdef.spec.name}", resolved=resolved, notes=notes)
+                on_plan(result.resolved, result.cdef)
             if req.dry_run:
                 return result
-            return await _execute(rt, cdef, req, result, database_url, progress, stop, started_by, record_id)
+            resolved = result.resolved
+            slice_info = {**resolved.describe(), "total": resolved.total, "rate": req.rate}
+            journal = ReplayLog(rt.js, rt.topology, database_url)
+            record = new_record(result.consumer, slice_info, started_by, id_=record_id)
+            await journal.save(record)
+            return await execute(rt, result.cdef, req, result, journal, record, progress=progress, stop=stop)
         finally:
             await close_adapters(app)
     finally:
         await rt.close()
 
 
-async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: ReplayResult, database_url: str,
-                   progress: ProgressCb | None, stop: asyncio.Event | None, started_by: str | None,
-                   record_id: str | None = None) -> ReplayResult:
+async def execute(rt: Runtime, cdef: ConsumerDef, req: ReplayRequest, result: ReplayResult, journal: ReplayLog,
+                  record: ReplayRecord, *, progress: ProgressCb | None = None,
+                  stop: asyncio.Event | None = None) -> ReplayResult:
+    """Run the planned replay, settling ``record`` (already saved as running) with the outcome."""
     resolved = result.resolved
-    slice_info = {**resolved.describe(), "total": resolved.total, "rate": req.rate}
-    journal = ReplayLog(rt.js, rt.topology, database_url)
-    record = new_record(result.consumer, slice_info, started_by, id_=record_id)
     result.record = record
-    await journal.save(record)
     tracker = Tracker()
     t0 = time.perf_counter()
     total = resolved.total
@@ -207,7 +216,7 @@ async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: Repla
                 progress(report, total)
     except BaseException as exc:
         record.finished_at = datetime.now(UTC)
-        record.outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+        record.outcome = {**record.outcome, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
                           "resume_from": tracker.resume_from(resolved.start)}
         await asyncio.shield(journal.save(record))
         raise
@@ -224,162 +233,3 @@ async def _execute(rt: Any, cdef: ConsumerDef, req: ReplayRequest, result: Repla
     }
     await journal.save(record)
     return result
-
-
-@dataclass
-class Job:
-    id: str
-    request: ReplayRequest
-    status: str = "starting"  # starting | running | complete | stopped | failed | dry-run
-    total: int = 0
-    report: ReplayReport | None = None
-    result: ReplayResult | None = None
-    error: str = ""
-    started: float = field(default_factory=time.monotonic)
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    started_by: str = ""
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    consumer: str = ""  # "<service>:<consumer>" once planned
-    plan: Resolved | None = None
-    planned: asyncio.Event = field(default_factory=asyncio.Event)  # set once planned, or failed before
-    exc: BaseException | None = None
-    running_since: float | None = None  # when the slice was resolved (rate and ETA count from there)
-    finished: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("starting", "running")
-
-    def snapshot(self) -> dict[str, Any]:
-        r = self.report
-        t0 = self.running_since or self.started
-        elapsed = (self.finished or time.monotonic()) - t0
-        visited = r.visited if r else 0
-        rate = visited / elapsed if elapsed > 0 and self.running_since else 0.0
-        plan = self.plan
-        return {
-            "id": self.id, "target": self.request.target, "status": self.status, "total": self.total,
-            "visited": visited, "handled": r.handled if r else 0, "skipped": r.skipped if r else 0,
-            "dead_lettered": r.dead_lettered if r else 0, "retried": r.retried if r else 0,
-            "rate": round(rate, 1),
-            "eta_seconds": round((self.total - visited) / rate, 1) if rate and self.active else None,
-            "resume_from": self.result.resume_from if self.result else None, "error": self.error,
-            "record_id": self.result.record.id if self.result and self.result.record else None,
-            "consumer": self.consumer or self.request.target, "started_by": self.started_by,
-            "started_at": self.started_at.isoformat(), "elapsed_seconds": round(max(0.0, elapsed), 3),
-            "dry_run": self.request.dry_run, "rate_limit": self.request.rate,
-            "slice": {**plan.describe(), "counts": dict(plan.counts)} if plan else None,
-        }
-
-
-class ReplayJobs:
-    """In-process replays for a long-lived process (the gateway's admin API).
-
-    ``settings_for(sdef)`` returns the settings to bootstrap a service with (by default
-    ``load_settings(sdef.settings_cls)``, i.e. the process environment). ``max_running``
-    bounds concurrent replays (``start`` raises ReplayBusy beyond it); ``on_update(job)`` is
-    called when a job is planned, makes progress (at most ~10 times a second) and ends. The
-    job id is also the id of its record (``replay.log``). The newest ``keep`` finished jobs
-    stay in memory.
-    """
-
-    def __init__(self, settings_for: Callable[[ServiceDef], Any] | None = None, database_url: str = "", *,
-                 max_running: int | None = None, on_update: Callable[[Job], None] | None = None,
-                 keep: int = 50) -> None:
-        self.settings_for = settings_for or _env_settings
-        self.database_url = database_url
-        self.max_running = max_running
-        self.on_update = on_update
-        self.keep = keep
-        self.jobs: dict[str, Job] = {}
-
-    def running(self) -> list[Job]:
-        return [j for j in self.jobs.values() if j.active]
-
-    def _notify(self, job: Job) -> None:
-        if self.on_update is not None:
-            try:
-                self.on_update(job)
-            except Exception:
-                log.exception("replay update callback failed")
-
-    def start(self, req: ReplayRequest, started_by: str | None = None) -> Job:
-        if self.max_running is not None and len(self.running()) >= self.max_running:
-            raise ReplayBusy(f"{len(self.running())} replays are running (at most {self.max_running}); "
-                             "wait for one to finish or stop it")
-        sdef = load_service(split_target(req.target)[0])
-        settings = self.settings_for(sdef)
-        from ulid import ULID
-
-        job = Job(id=str(ULID()), request=req, started_by=started_by or "")
-
-        def plan(res: Resolved, cdef: ConsumerDef) -> None:
-            job.total, job.status, job.plan = res.total, "running", res
-            job.consumer = f"{sdef.name}:{cdef.spec.name}"
-            job.running_since = time.monotonic()
-            job.planned.set()
-            self._notify(job)
-
-        def prog(report: ReplayReport, total: int) -> None:
-            job.report = report
-            self._notify(job)
-
-        async def body() -> None:
-            try:
-                job.result = await run_replay(sdef, settings, req, database_url=self.database_url, on_plan=plan,
-                                              progress=prog, stop=job.stop, started_by=started_by,
-                                              record_id=job.id)
-                job.report = job.result.report or job.report
-                job.status = job.result.status
-            except Exception as exc:
-                job.status, job.error, job.exc = "failed", f"{type(exc).__name__}: {exc}", exc
-            finally:
-                job.finished = time.monotonic()
-                job.planned.set()
-                self._notify(job)
-
-        job.task = asyncio.create_task(body(), name=f"replay:{job.id}")
-        self.jobs[job.id] = job
-        self._prune()
-        return job
-
-    async def submit(self, req: ReplayRequest, started_by: str | None = None) -> Job:
-        """``start``, then wait until the slice is resolved: a request that cannot run
-        (unknown consumer, work queue, subject not consumed) raises ReplayError here and
-        leaves no job behind. A dry run is waited for to the end."""
-        job = self.start(req, started_by)
-        await job.planned.wait()
-        if isinstance(job.exc, ReplayError):
-            self.jobs.pop(job.id, None)
-            raise job.exc
-        if req.dry_run and job.task is not None:
-            await asyncio.shield(job.task)
-            self.jobs.pop(job.id, None)
-        return job
-
-    def _prune(self) -> None:
-        done = [j for j in self.jobs.values() if not j.active]
-        for j in done[: max(0, len(done) - self.keep)]:
-            del self.jobs[j.id]
-
-    def get(self, job_id: str) -> Job | None:
-        return self.jobs.get(job_id)
-
-    def stop(self, job_id: str) -> bool:
-        job = self.jobs.get(job_id)
-        if job is None:
-            return False
-        job.stop.set()
-        return True
-
-    async def close(self) -> None:
-        for job in self.jobs.values():
-            job.stop.set()
-        await asyncio.gather(*(j.task for j in self.jobs.values() if j.task), return_exceptions=True)
-
-
-def _env_settings(sdef: ServiceDef) -> Any:
-    from b9_common.settings import load_settings
-
-    return load_settings(sdef.settings_cls)

@@ -7,8 +7,13 @@ Every replay is written twice, so the record survives whichever store is missing
 - the PostgreSQL table ``replays`` (persistence's migration 0002) when a database URL is
   known and the table exists. A database that is down or not migrated is logged and skipped.
 
-A record is written when the replay starts (``outcome.status = "running"``) and updated when
-it ends (``complete`` / ``stopped`` / ``failed`` with counts and where to resume).
+A replay asked of its owning service (``b9_common.replay.owner``) is first *claimed*: its
+record is created in KV (``status: starting``, ``runner``: the service, replica, host and pid
+of the process that runs it); only one create of an id succeeds. It is then written when the
+replay starts (``outcome.status = "running"``, with progress counts at most twice a second,
+KV only) and when it ends (``complete`` / ``stopped`` / ``failed`` with counts, where to
+resume, or the reason). Claims stay in KV; a dry run is claimed and answered (``dry-run``,
+the plan) in KV bucket ``replay_plans`` instead, so ``replays`` lists replays that ran.
 ``list_records`` merges both stores by id (the newest version of each wins).
 """
 
@@ -24,6 +29,7 @@ import asyncpg
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
+from nats.js.errors import KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from ulid import ULID
 
@@ -33,6 +39,9 @@ from b9_common.jetstream.topology import DAY, Topology, ensure_kv
 log = logging.getLogger(__name__)
 
 BUCKET = "replays"
+# Dry runs: a replay's plan (slice and counts per subject), nothing ran. Kept apart from the
+# records of replays, for a day.
+PLANS_BUCKET = "replay_plans"
 
 
 class ReplayRecord(msgspec.Struct, kw_only=True):
@@ -43,6 +52,9 @@ class ReplayRecord(msgspec.Struct, kw_only=True):
     started_at: datetime
     finished_at: datetime | None = None
     outcome: dict[str, Any] = msgspec.field(default_factory=lambda: {"status": "running"})
+    # The process running it: {service, replica, host, pid} (empty for records of older versions).
+    runner: dict[str, Any] = msgspec.field(default_factory=dict)
+    updated_at: datetime | None = None
 
     @property
     def status(self) -> str:
@@ -63,6 +75,13 @@ def new_record(consumer: str, slice_: dict[str, Any], started_by: str | None = N
                         started_at=datetime.now(UTC))
 
 
+async def plans_kv(js: JetStreamContext, topology: Topology) -> KeyValue:
+    return await ensure_kv(js, KeyValueConfig(
+        bucket=topology.bucket(PLANS_BUCKET), history=1, ttl=DAY, replicas=topology.replicas,
+        description="Dry-run replay plans: the slice and its counts, nothing ran",
+    ))
+
+
 async def replays_kv(js: JetStreamContext, topology: Topology) -> KeyValue:
     return await ensure_kv(js, KeyValueConfig(
         bucket=topology.bucket(BUCKET), history=1, ttl=90 * DAY, replicas=topology.replicas,
@@ -73,19 +92,34 @@ async def replays_kv(js: JetStreamContext, topology: Topology) -> KeyValue:
 class ReplayLog:
     """Writes records to KV and (best effort) PostgreSQL."""
 
-    def __init__(self, js: JetStreamContext, topology: Topology, database_url: str = "") -> None:
+    def __init__(self, js: JetStreamContext, topology: Topology, database_url: str = "", *,
+                 plans: bool = False) -> None:
         self.js, self.topology, self.database_url = js, topology, database_url
+        self.plans = plans  # the dry runs' bucket (never PostgreSQL)
         self._kv: KeyValue | None = None
-        self._pg_ok = bool(database_url)
+        self._pg_ok = bool(database_url) and not plans
 
-    async def save(self, rec: ReplayRecord) -> None:
+    async def _bucket(self) -> KeyValue:
+        if self._kv is None:
+            self._kv = await (plans_kv if self.plans else replays_kv)(self.js, self.topology)
+        return self._kv
+
+    async def claim(self, rec: ReplayRecord) -> bool:
+        """Create the record; False when its id exists already (another delivery or replica has it)."""
+        rec.updated_at = datetime.now(UTC)
         try:
-            if self._kv is None:
-                self._kv = await replays_kv(self.js, self.topology)
-            await self._kv.put(rec.id, msgspec.json.encode(rec))
+            await (await self._bucket()).create(rec.id, msgspec.json.encode(rec))
+        except KeyWrongLastSequenceError:
+            return False
+        return True
+
+    async def save(self, rec: ReplayRecord, *, kv_only: bool = False) -> None:
+        rec.updated_at = datetime.now(UTC)
+        try:
+            await (await self._bucket()).put(rec.id, msgspec.json.encode(rec))
         except Exception as exc:
             log.warning("replay record not stored in KV: %s", exc)
-        if self._pg_ok:
+        if self._pg_ok and not kv_only and rec.status not in ("starting", "dry-run"):
             try:
                 await _pg_save(self.database_url, rec)
             except Exception as exc:  # down, not migrated, bad URL: KV still has it
@@ -99,7 +133,8 @@ async def _pg_save(database_url: str, rec: ReplayRecord) -> None:
         await conn.execute(
             """INSERT INTO replays (id, consumer, slice, started_by, started_at, finished_at, outcome)
                VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb)
-               ON CONFLICT (id) DO UPDATE SET finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome""",
+               ON CONFLICT (id) DO UPDATE SET consumer = EXCLUDED.consumer, slice = EXCLUDED.slice,
+                   finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome""",
             rec.id, rec.consumer, msgspec.json.encode(rec.slice).decode(), rec.started_by, rec.started_at,
             rec.finished_at, msgspec.json.encode(rec.outcome).decode(),
         )

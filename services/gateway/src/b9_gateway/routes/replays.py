@@ -1,27 +1,27 @@
-"""Replay admin: start a replay of a consumer over a stream slice, watch it, stop it, list them.
+"""Replay admin: ask the owning service for a replay of its consumer over a stream slice,
+watch it, stop it, list them.
 
-Replays run inside this gateway process (``b9_gateway.replays``); their records (who, what
-slice, when, outcome) are the same as ``b9 replay``'s, so both tools list each other's.
+Replays run in a replica of the service that owns the consumer, never in the gateway
+(``b9_gateway.replays``); their records (who, what slice, when, which process, outcome) are
+the same as ``b9 replay``'s, so both tools list each other's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from importlib.metadata import entry_points
 from typing import Annotated, Any
 
 import msgspec
 from b9_common.replay.jobs import ReplayBusy, ReplayError, ReplayRequest
-from b9_common.replay.log import get_record, list_records
+from b9_common.replay.request import REPLAYABLE, NoOwner
 from b9_common.replay.slices import parse_time
-from b9_common.settings import ConfigError
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import Field, field_validator
 
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, unavailable
 from b9_gateway.openapi import doc
-from b9_gateway.replays import ReplayList, ReplayProgress, item_of, item_of_job, progress_of, progress_of_record
+from b9_gateway.replays import ReplayList, ReplayProgress, item_of, progress_of_record
 from b9_gateway.requests import status_url
 from b9_gateway.schemas import MAX_INT, StrictJson
 
@@ -29,8 +29,9 @@ router = APIRouter(prefix="/replays", tags=["replays"])
 ReplayId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Replay id (a ULID)")]
 SUBJECT = r"^[A-Za-z0-9_*>-]+(\.[A-Za-z0-9_*>-]+)*$"
 NOT_REPLAYABLE = {"gateway"}  # no consumers
-# The installed services with consumers: the schema lists them (an unknown one is not valid).
-SERVICES = sorted(ep.name for ep in entry_points(group="b9.services") if ep.name not in NOT_REPLAYABLE)
+# The services that own replayable consumers (the catalogue's replay.requested.<service>):
+# the schema lists them (an unknown one is not valid).
+SERVICES = sorted(REPLAYABLE)
 CONSUMER_SCHEMA: Any = {"anyOf": [
     {"type": "string", "enum": SERVICES},
     {"type": "string", "maxLength": 100, "pattern": f"^({'|'.join(SERVICES)}):[A-Za-z0-9_-]+$"},
@@ -100,51 +101,46 @@ async def consumers(deps: Deps = Depends(get_deps)) -> JSON:
 @router.post(
     "",
     status_code=202,
-    responses={**doc(ReplayProgress, status=202, description="Started"),
+    responses={**doc(ReplayProgress, status=202, description="Started (in a replica of the owning service)"),
                **doc(ReplayProgress, description="Dry run: the plan, nothing ran"),
-               409: {"description": "Too many replays running"}},
-    summary="Start a replay of a consumer over a stream slice (runs in the gateway)",
+               409: {"description": "Too many replays running"},
+               503: {"description": "No replica of the owning service is running, or it could not start"}},
+    summary="Ask the owning service to replay a consumer over a stream slice",
 )
 async def start(body: ReplayBody, deps: Deps = Depends(get_deps)) -> JSON:
     req = request_of(body)
     if req.target.partition(":")[0] in NOT_REPLAYABLE:
         raise invalid("body", "consumer", f"{req.target} has no consumers to replay")
     try:
-        job = await deps.replays.submit(req, started_by=body.by)
+        rec = await deps.replays.submit(req, started_by=body.by)
     except ReplayBusy as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     except ReplayError as exc:
         raise invalid("body", exc.field, str(exc)) from None
-    except ConfigError as exc:
-        raise invalid("body", "consumer", f"cannot configure {req.target} in the gateway: {exc}") from None
-    if job.status == "failed":
-        raise unavailable(f"replay could not start: {job.error}")
+    except NoOwner as exc:
+        raise unavailable(str(exc)) from None
+    progress = progress_of_record(rec)
+    if progress.status == "failed":
+        raise unavailable(f"replay could not start: {progress.error}")
     if req.dry_run:
-        return JSON(progress_of(job), status_code=200)
+        return JSON(progress, status_code=200)
     # a request people can follow: its id is the replay's (GET /requests/{id} maps its status)
-    return JSON({**msgspec.to_builtins(progress_of(job)), "request_id": job.id,
-                 "status_url": status_url(job.id)}, status_code=202)
+    return JSON({**msgspec.to_builtins(progress), "request_id": rec.id, "status_url": status_url(rec.id)},
+                status_code=202)
 
 
-@router.get("", responses=doc(ReplayList), summary="Recorded replays, newest first (with live progress)")
+@router.get("", responses=doc(ReplayList), summary="Recorded replays, newest first (with their progress)")
 async def list_replays(
     limit: Annotated[int, Query(ge=1, le=200)] = 50, deps: Deps = Depends(get_deps)
 ) -> JSON:
-    records = await list_records(deps.js, deps.topology, deps.settings.database_url, limit)
-    seen = {r.id for r in records}
-    items = [item_of_job(j) for j in deps.replays.running() if j.id not in seen and not j.request.dry_run]
-    items += [item_of(r, deps.replays.get(r.id)) for r in records]
-    items.sort(key=lambda i: i.started_at, reverse=True)
-    return JSON(ReplayList(items=items[:limit], running=len(deps.replays.running()),
-                           max_running=deps.settings.gateway_max_replays))
+    items = [item_of(r) for r in await deps.replays.records(max(limit, 50))]
+    running = sum(1 for i in items if i.status in ("starting", "running"))
+    return JSON(ReplayList(items=items[:limit], running=running, max_running=deps.settings.gateway_max_replays))
 
 
 @router.get("/{replay_id}", responses=doc(ReplayProgress), summary="One replay's progress")
 async def get_replay(replay_id: ReplayId, deps: Deps = Depends(get_deps)) -> JSON:
-    job = deps.replays.get(replay_id)
-    if job is not None:
-        return JSON(progress_of(job))
-    rec = await get_record(deps.js, deps.topology, replay_id, deps.settings.database_url)
+    rec = await deps.replays.get(replay_id)
     if rec is None:
         raise not_found(f"replay {replay_id}")
     return JSON(progress_of_record(rec))
@@ -153,14 +149,11 @@ async def get_replay(replay_id: ReplayId, deps: Deps = Depends(get_deps)) -> JSO
 @router.post(
     "/{replay_id}/stop",
     status_code=202,
-    responses={**doc(ReplayProgress, status=202), 409: {"description": "Not running in this gateway"}},
+    responses=doc(ReplayProgress, status=202),
     summary="Stop a running replay (in-flight work finishes; its record says where to resume)",
 )
 async def stop(replay_id: ReplayId, deps: Deps = Depends(get_deps)) -> JSON:
-    job = deps.replays.get(replay_id)
-    if job is None:
-        if await get_record(deps.js, deps.topology, replay_id, deps.settings.database_url) is None:
-            raise not_found(f"replay {replay_id}")
-        raise HTTPException(status_code=409, detail=f"replay {replay_id} is not running in this gateway")
-    deps.replays.stop(replay_id)
-    return JSON(progress_of(job), status_code=202)
+    rec = await deps.replays.get(replay_id)
+    if rec is None:
+        raise not_found(f"replay {replay_id}")
+    return JSON(progress_of_record(await deps.replays.stop(rec)), status_code=202)

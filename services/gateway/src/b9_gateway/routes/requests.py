@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from b9_common.replay.log import get_record
 from fastapi import APIRouter, Depends, Path
 
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found
 from b9_gateway.openapi import doc
-from b9_gateway.replays import ReplayProgress, progress_of, progress_of_record
+from b9_gateway.replays import ReplayProgress, progress_of_record
 from b9_gateway.requests import RequestView, status_url
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 RequestId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Request id (a ULID)")]
 # a replay's own statuses -> a request's
-REPLAY_STATUS = {"planning": "queued", "running": "running", "completed": "done", "complete": "done",
+REPLAY_STATUS = {"starting": "queued", "running": "running", "completed": "done", "complete": "done",
                  "stopped": "failed", "failed": "failed"}
 
 
@@ -42,10 +41,7 @@ async def get_request(request_id: RequestId, deps: Deps = Depends(get_deps)) -> 
     found = await deps.requests.get(request_id, deps.js)
     if found is not None:
         return JSON(msgspec.to_builtins(found))
-    job = deps.replays.get(request_id)  # a replay's id is its request id
-    if job is not None and not job.request.dry_run:
-        return JSON(msgspec.to_builtins(replay_view(progress_of(job))))
-    rec = await get_record(deps.js, deps.topology, request_id, deps.settings.database_url)
-    if rec is not None:
+    rec = await deps.replays.get(request_id)  # a replay's id is its request id
+    if rec is not None and rec.status != "dry-run":
         return JSON(msgspec.to_builtins(replay_view(progress_of_record(rec))))
     raise not_found(f"request {request_id}")
