@@ -30,6 +30,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from b9_common.jetstream.consumer import BatchHandler, Consumer, Handler
+from b9_common.jetstream.dlq_requests import DeadLetterReporter
 from b9_common.jetstream.publisher import Publisher
 from b9_common.jetstream.topology import ConsumerSpec, Topology
 from b9_common.ops import tracing
@@ -37,7 +38,6 @@ from b9_common.ops.heartbeat import Heartbeat
 from b9_common.ops.logs import setup_logging
 from b9_common.ops.metrics import serve_metrics
 from b9_common.ops.requests import open_book
-from b9_common.ops.requests_dlq import DeadLetterReporter
 from b9_common.settings import CommonSettings, exit_on_config_error, load_settings
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ Keys (the bucket keeps them ``REQUESTS_TTL``, 24 h):
   15 min) gets the existing id (``open`` claims this key with compare-and-set, so two
   gateways racing open one request).
 
-A command that is dead-lettered fails its request with the DLQ's reason (``requests_dlq``: every
+A command that is dead-lettered fails its request with the DLQ's reason (``jetstream.dlq_requests``: every
 consumer of ``COMMANDS`` that ``serve`` runs reports it).
 
 Writes are compare-and-set merges (a replica and the gateway may write one record at once).
@@ -34,13 +34,11 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
-
-from b9_common.jetstream.topology import Topology
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +58,7 @@ def now_iso() -> str:
 def is_active(rec: dict[str, Any], now: datetime | None = None) -> bool:
     """Queued or running, and moved on within ``STALE_AFTER`` (a command lost leaves its request
     queued: after that long the same request opens a new one; a dead-lettered one fails it at
-    once, ``requests_dlq``)."""
+    once, ``jetstream.dlq_requests``)."""
     if rec.get("status") not in ACTIVE:
         return False
     try:
@@ -242,7 +240,13 @@ class Reporter:
             log.warning("request %s: could not record part %s (%s)", request_id, part, exc)
 
 
-async def open_book(js: Any, topology: Topology) -> RequestBook:
+class Buckets(Protocol):
+    """Where the book lives (``b9_common.jetstream.topology.Topology`` is one)."""
+
+    async def requests_kv(self, js: Any) -> KeyValue: ...
+
+
+async def open_book(js: Any, topology: Buckets) -> RequestBook:
     return RequestBook(await topology.requests_kv(js))
 
 
