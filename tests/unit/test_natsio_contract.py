@@ -69,8 +69,9 @@ def test_verified_is_a_half_open_range() -> None:
 async def test_hpub_is_the_frame_publish_writes(fake: FakeNats, nc: Client, headers: list[tuple[str, str]],
                                                 data: bytes) -> None:
     expected, counted = await wrote(fake, nc, lambda: nc.publish(SUBJECT, data, reply=REPLY, headers=dict(headers)))
-    frame = natsio.hpub(SUBJECT.encode(), REPLY, headers, data)
-    assert frame is not None
+    hdr = natsio.headers(headers)
+    assert hdr is not None
+    frame = natsio.hpub(SUBJECT.encode(), REPLY, hdr, data)
     got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, frame, 1, len(data)))
     assert got == expected and expected.startswith(b"HPUB ")
     assert ours == counted == (1, len(data))
@@ -84,15 +85,21 @@ async def test_frames_joined_in_one_write_are_the_publishes_one_by_one(fake: Fak
             await nc.publish(subject, data, reply=reply, headers={"Nats-Msg-Id": mid})
 
     expected, counted = await wrote(fake, nc, one_by_one)
-    frames = [natsio.hpub(s.encode(), r, [("Nats-Msg-Id", m)], d) for s, r, m, d in msgs]
-    joined = b"".join(f for f in frames if f is not None)
+    hdrs = [natsio.msg_id_headers(m) for _, _, m, _ in msgs]
+    joined = b"".join(natsio.hpub(s.encode(), r, h, d) for (s, r, _, d), h in zip(msgs, hdrs, strict=True) if h)
     got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, joined, len(msgs), sum(len(m[3]) for m in msgs)))
     assert got == expected and ours == counted
 
 
 @pytest.mark.parametrize("value", ["line\nbreak", "caf\u00e9", "tab\there"])
-def test_hpub_leaves_values_nats_py_would_rewrite_to_publish(value: str) -> None:
-    assert natsio.hpub(SUBJECT.encode(), REPLY, [("Nats-Msg-Id", value)], b"{}") is None
+def test_headers_leave_values_nats_py_would_rewrite_to_publish(value: str) -> None:
+    assert natsio.headers([("Nats-Msg-Id", value)]) is None and natsio.msg_id_headers(value) is None
+
+
+@pytest.mark.parametrize("traceparent", [None, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"])
+def test_the_msg_id_fast_path_is_the_general_header_block(traceparent: str | None) -> None:
+    pairs = [("Nats-Msg-Id", " 01JDZ8W6Q2X3T4V5B6N7M8K9PA ")] + ([("traceparent", traceparent)] if traceparent else [])
+    assert natsio.msg_id_headers(pairs[0][1], traceparent) == natsio.headers(pairs)
 
 
 async def test_batch_acks_are_the_acks_publish_writes(fake: FakeNats, nc: Client) -> None:

@@ -133,8 +133,13 @@ class Settlement:
         return ACK
 
 
+ACKED = Settlement("ack", "")
+
+
 def settlement(d: Delivery, max_deliver: int, backoff: Callable[[int], float] = default_backoff) -> Settlement:
     """The consumer's rule: a retry on the last allowed delivery, and a reject, go to DLQ."""
+    if d.outcome is None and not d.reason:
+        return ACKED  # the common case, without an allocation per message
     outcome = d.outcome or "ack"
     if outcome == "retry" and d.meta.num_delivered >= max_deliver:
         return Settlement("dlq", f"max deliveries ({d.meta.num_delivered}) exhausted: {d.reason}")

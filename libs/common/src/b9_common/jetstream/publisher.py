@@ -15,7 +15,7 @@ from nats.js.errors import APIError, NoStreamResponseError
 from b9_common.errors import PublishError
 from b9_common.events.catalogue import spec_of
 from b9_common.events.envelope import Envelope, encode, make_envelope
-from b9_common.jetstream.natsio import can_frame, client_of, hpub, write_frames
+from b9_common.jetstream.natsio import can_frame, client_of, hpub, msg_id_headers, write_frames
 from b9_common.jetstream.topology import Topology
 from b9_common.ops import tracing
 
@@ -103,8 +103,8 @@ class Publisher:
         what makes bulk publishing fast in Python. While connected, the messages between two
         waits are framed here (``HPUB`` with the ``Nats-Msg-Id`` header, as the client would)
         and handed to the client's write buffer in one piece (``natsio``, the nats-py seam):
-        per-message ``nc.publish`` calls were a third of a bulk publish's CPU. Returns how many were acknowledged
-        (duplicates inside the window count: the server acked them). Raises ``PublishError``
+        per-message ``nc.publish`` calls were a third of a bulk publish's CPU. Returns how many
+        were acknowledged (duplicates inside the window count: the server acked them). Raises ``PublishError``
         naming the first failure once the batch is settled, or when acks stop arriving.
         """
         nc = client_of(self.js)
@@ -127,13 +127,13 @@ class Publisher:
                 if subject is None:
                     subject = subjects[env.type] = self.topology.subject(env.type).encode()
                 tp = _traced(subject, env) if tracing.ENABLED else None
-                cmd = _hpub(subject, f"{inbox}.{sent}", env.id, data, tp) if can_frame(nc, len(data)) else None
-                if cmd is None:  # reconnecting, oversized, odd id: the client's own checks decide
+                hdr = msg_id_headers(env.id, tp) if can_frame(nc, len(data)) else None
+                if hdr is None:  # reconnecting, oversized, odd id: the client's own checks decide
                     framed_bytes = await _write(nc, framed, framed_bytes)
                     headers = {MSG_ID: env.id} if tp is None else {MSG_ID: env.id, tracing.TRACEPARENT: tp}
                     await nc.publish(subject.decode(), data, reply=f"{inbox}.{sent}", headers=headers)
                 else:
-                    framed.append(cmd)
+                    framed.append(hpub(subject, f"{inbox}.{sent}", hdr, data))
                     framed_bytes += len(data)
                     if len(framed) >= 512:
                         framed_bytes = await _write(nc, framed, framed_bytes)
@@ -152,13 +152,6 @@ def _traced(subject: bytes, env: Envelope[Any]) -> str:
     span = tracing.start_publish(subject.decode(), env)
     span.end()
     return tracing.format_traceparent(span)
-
-
-def _hpub(subject: bytes, reply: str, msg_id: str, data: bytes, traceparent: str | None = None) -> bytes | None:
-    """The ``HPUB`` nats-py would send for ``publish(subject, data, reply, {MSG_ID: msg_id})``
-    (plus ``traceparent`` when tracing); None when nats-py's own checks must decide."""
-    headers = [(MSG_ID, msg_id)] if traceparent is None else [(MSG_ID, msg_id), (tracing.TRACEPARENT, traceparent)]
-    return hpub(subject, reply, headers, data)
 
 
 async def _write(nc: Any, framed: list[bytes], payload_bytes: int) -> int:
