@@ -88,8 +88,11 @@ def test_auth_conf_is_generated_from_the_catalogue() -> None:
     assert [
         s for s in pub if "." in s and not s.startswith(("$", "dlq."))
     ] == ["b9.decisions.applied"]  # publishes no facts: only the core-NATS "decisions stored" notice
-    assert "$JS.API.CONSUMER.MSG.NEXT.SCRAPE.*" in pub and sub == ["_INBOX.>"]
-    assert not [s for s in pub if "DELETE" in s or "PURGE" in s or s in (">", "$JS.API.>")]
+    # it hears only the stop requests of its own replays (b9_common.replay.owner)
+    assert "$JS.API.CONSUMER.MSG.NEXT.SCRAPE.*" in pub and sub == ["_INBOX.>", "b9.replay.stop.persistence"]
+    # consumers it may delete (a replay's throw-away ones), never a stream, a purge or a message
+    assert not [s for s in pub if ("DELETE" in s and ".CONSUMER.DELETE." not in s) or "PURGE" in s
+                or s in (">", "$JS.API.>")]
 
 
 def compose() -> dict[str, Any]:
@@ -114,7 +117,9 @@ def test_compose_has_the_whole_stack() -> None:
     for name in SERVICES:
         svc = services[name]
         assert svc["command"] == [name]
-        assert svc["build"] == {"context": "..", "dockerfile": "infra/Dockerfile"}
+        # one image per service: the build argument SERVICE picks the package it carries
+        assert svc["build"] == {"context": "..", "dockerfile": "infra/Dockerfile", "args": {"SERVICE": name}}
+        assert svc["image"] == f"${{B9_IMAGE_PREFIX:-b9}}-{name}:${{B9_TAG:-latest}}"
         var = name.upper().replace("-", "_") + "_REPLICAS"
         assert re.fullmatch(r"\$\{" + var + r":-\d+\}", str(svc["deploy"]["replicas"]))
         assert svc["env_file"][0] == "env/common.env"
@@ -142,13 +147,15 @@ def test_env_files_are_templates_and_real_ones_ignored() -> None:
 
 def test_image_entry_point_runs_every_service() -> None:
     entry = (INFRA / "entrypoint.sh").read_text()
-    assert "reddit-scraper|instagram-scraper|categorizer|media|persistence|gateway)" in entry
+    assert 'svc="${B9_SERVICE:-}"' in entry and 'exec "b9-$svc" "$@"' in entry
     for name in SERVICES:
         scripts = tomllib.loads((REPO / "services" / name / "pyproject.toml").read_text())[
             "project"
         ]["scripts"]
         assert f"b9-{name}" in scripts
-    assert "FROM python:3.11-slim" in (INFRA / "Dockerfile").read_text()
+    docker = (INFRA / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in docker and "ARG SERVICE" in docker and "B9_SERVICE=$SERVICE" in docker
+    assert 'uv sync --frozen --no-dev --package "b9-$SERVICE" --no-editable' in docker
 
 
 def _docker_compose_works() -> bool:
