@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import msgspec
 import pytest
@@ -21,6 +22,7 @@ from b9_common.scraping.control import ControlWatch, ScraperDisabled
 from b9_common.scraping.gate import CommandsFirst
 from b9_common.scraping.ratelimit import SharedBudget, follow_budget, parse_retry_after
 from b9_common.testing import FakeKV
+from nats.errors import TimeoutError as NatsTimeout
 from prometheus_client import REGISTRY
 
 
@@ -143,3 +145,64 @@ async def test_the_shared_budget_takes_tokens_and_waits_when_they_are_spent() ->
     kv.fail = "down"
     control.apply(RedditControl(requests_per_minute=60))
     await asyncio.wait_for(budget.acquire(), 1)  # NATS down: local pacing only, no wait
+
+
+
+class WatchedKV(FakeKV):
+    """The in-memory KV with ``watch(key)``: every put/delete reaches the watcher (itself)."""
+
+    def __init__(self) -> None:
+        super().__init__("control")
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.stopped = False
+
+    def _entry(self, key: str, value: bytes | None, op: str | None = None) -> Any:
+        entry = super()._entry(key, value, op)
+        self.queue.put_nowait(entry)
+        return entry
+
+    async def watch(self, key: str) -> WatchedKV:
+        self.queue = asyncio.Queue()
+        for entry in self.data.values():
+            self.queue.put_nowait(entry)
+        self.queue.put_nowait(None)  # the end of the initial values
+        return self
+
+    async def updates(self, timeout: float) -> Any:
+        try:
+            item = await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            raise NatsTimeout from None
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+async def test_follow_applies_the_key_now_and_every_change_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("b9_common.scraping.control.WATCH_RETRY_SECONDS", 0.01)
+    kv = WatchedKV()
+    control = ControlWatch(InstagramControl())
+    loop = await control.follow(kv, "scraper.instagram", publish_defaults=True)  # type: ignore[arg-type]
+    written = msgspec.json.decode(kv.values()["scraper.instagram"])
+    assert written["requests_per_hour"] == 3600 and "updated_at" not in written  # the defaults, published
+    running = asyncio.create_task(loop())
+    try:
+        await kv.put("scraper.instagram", b'{"enabled": false, "batch_size": 3}')
+        await asyncio.wait_for(control.wait_disabled(), 1)
+        assert control.config.batch_size == 3
+        kv.queue.put_nowait(ConnectionError("reconnecting"))  # a broken watch: logged, watched again
+        await kv.put("scraper.instagram", b'{"batch_size": 1000}')  # ignored: breaks the limit
+        await kv.delete("scraper.instagram")  # deleted: the defaults
+        await asyncio.wait_for(control.wait_enabled(), 1)
+        assert control.config == InstagramControl()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert kv.stopped
+    again = ControlWatch(InstagramControl())
+    await kv.put("scraper.instagram", b'{"related_per_cycle": 4}')
+    await again.follow(kv, "scraper.instagram", publish_defaults=True)  # type: ignore[arg-type]
+    assert again.config.related_per_cycle == 4  # applied before anything starts; never overwritten

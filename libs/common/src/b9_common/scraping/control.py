@@ -120,8 +120,9 @@ class ControlWatch(Generic[C]):
         ``publish_defaults`` writes the defaults when the key is absent (so the key exists for
         whoever lists the bucket); an existing value is never overwritten."""
         if publish_defaults:
+            values = {k: v for k, v in msgspec.structs.asdict(self.defaults).items() if v is not None}
             with suppress(KeyWrongLastSequenceError):
-                await kv.create(key, msgspec.json.encode(self.defaults))
+                await kv.create(key, msgspec.json.encode(values))
         watcher = await kv.watch(key)
         try:
             first = await watcher.updates(timeout=5)
