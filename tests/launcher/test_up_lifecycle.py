@@ -116,9 +116,14 @@ async def test_secrets_stay_where_they_belong(up: Up) -> None:
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and stat.S_IMODE(auth.stat().st_mode) == 0o600
     passwords = msgspec.json.decode(auth.read_bytes(), type=dict[str, str])
     assert all(pw not in up.output for pw in passwords.values())
+    signing = up.data / "alert-webhook-secret"  # made once; webhook receivers verify with it
+    secret = signing.read_text().strip()
+    assert len(secret) >= 32 and stat.S_IMODE(signing.stat().st_mode) == 0o600 and secret not in up.output
     for name, pid in service_pids(up.proc.pid).items():
         env = environ(pid)
         assert ("GATEWAY_API_KEY" in env) == (name == "gateway"), name
+        assert (env.get("ALERT_WEBHOOK_SECRET") == secret) == (name == "alerts"), name
+        assert secret not in "\0".join(v for k, v in env.items() if k != "ALERT_WEBHOOK_SECRET"), name
         assert env["NATS_URL"].startswith(f"nats://{name}:{passwords[name]}@"), name
         others = [u for u, pw in passwords.items() if u != name and pw in "\0".join(env.values())]
         assert not others, (name, others)

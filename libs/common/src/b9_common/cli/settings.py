@@ -25,6 +25,8 @@ class CliSettings(CommonSettings, kw_only=True):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 0
     gateway_api_key: str = ""
+    # given to the alerts service only; unset: `b9 up` makes one in <data dir>/alert-webhook-secret
+    alert_webhook_secret: str = ""
     reddit_user_agent: str = ""
     b9_data_dir: str = ".b9"
     # `b9 up`: how long every service it starts may take to be ready before it gives up.

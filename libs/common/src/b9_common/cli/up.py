@@ -39,6 +39,7 @@ from b9_common.ops.metrics import free_port
 
 log = logging.getLogger("b9.up")
 API_KEY_FILE = "gateway-api-key"
+WEBHOOK_SECRET_FILE = "alert-webhook-secret"  # the key webhook receivers check X-B9-Signature with
 
 
 class Stack:
@@ -131,11 +132,11 @@ class Stack:
         if self.s.gateway_api_key:
             return self.s.gateway_api_key, "GATEWAY_API_KEY (environment)"
         path = self.data / API_KEY_FILE
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(24))
-        return path.read_text().strip(), str(path)
+        return _kept_secret(path), str(path)
+
+    def webhook_secret(self) -> str:
+        """The alerts service's webhook signing key: ALERT_WEBHOOK_SECRET, else one made once in the data dir."""
+        return self.s.alert_webhook_secret or _kept_secret(self.data / WEBHOOK_SECRET_FILE)
 
     def plan(self, stack: StackFile, services: dict[str, str], key: str) -> None:
         bindir = Path(sys.executable).parent
@@ -162,6 +163,8 @@ class Stack:
                 env["GATEWAY_API_KEY"] = key
                 env["DATABASE_URL"] = (self.gateway_database_url or parent.get("GATEWAY_DATABASE_URL")
                                        or stack.database_url)
+            if name == "alerts":  # signs webhook deliveries (X-B9-Signature)
+                env["ALERT_WEBHOOK_SECRET"] = self.webhook_secret()
             if name == "media":  # `b9 seed`'s media origin, and only it, over http on loopback
                 env["MEDIA_ALLOWED_ORIGINS"] = seed_origin(base.get("MEDIA_ALLOWED_ORIGINS", ""), stack)
             script = bindir / services[name]
@@ -182,6 +185,15 @@ class Stack:
 def seed_origin(configured: str, stack: StackFile) -> str:
     """MEDIA_ALLOWED_ORIGINS for the media service: what is configured plus the seed's origin."""
     return ",".join(o for o in (configured, f"http://127.0.0.1:{stack.seed_media_port}") if o)
+
+
+def _kept_secret(path: Path) -> str:
+    """The secret in ``path``, made (random, mode 0600) by the first `b9 up` that needs it."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 async def up(s: CliSettings) -> int:
