@@ -3,10 +3,13 @@
 b9 goes below nats-py's public API in a few hot or broken spots; each is here and nowhere else,
 and ``tests/unit/test_natsio_contract.py`` checks it against the installed nats-py:
 
-- **Framing** (``headers``, ``hpub``, ``pub``, ``ack_frames``): the ``HPUB`` / ``PUB`` commands nats-py's ``publish``
-  would write for the same message, built here so a bulk publish or a batch of acks costs one
-  ``bytes.join`` instead of one ``publish`` call each (a third of a bulk publish's CPU, a tenth of
-  a batch consumer's). The contract test compares these bytes with what ``Client.publish`` sends.
+- **Framing** (``headers``, ``msg_id_headers``, ``hpub``, ``pub``, ``ack_frames``): the ``HPUB`` /
+  ``PUB`` commands nats-py's ``publish`` would write for the same message, built here so a bulk
+  publish or a batch of acks costs one ``bytes.join`` instead of one ``publish`` call each (a third
+  of a bulk publish's CPU, a tenth of a batch consumer's). The contract test compares these bytes
+  with what ``Client.publish`` and ``Msg.nak`` / ``term`` / ``in_progress`` send. (Acks carry
+  ``+ACK``, as ``publish(reply, b"+ACK")`` would; ``Msg.ack()`` sends an empty body, which the
+  server reads the same way.)
 - **Writing** (``write_frames``): queues framed commands into the client's pending buffer
   (``Client._send_command``) and wakes its flusher (``_flush_queue``, ``_flush_pending``), as
   ``Client._send_publish`` does. Only while connected: callers check ``can_frame`` and fall back to
