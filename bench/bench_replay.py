@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/bench_replay.py [--quick] [--json PATH]
 
-Runs the CLI's own replay path (``b9_common.cli.replay_cmd.replay_main``: bootstrap the real
-service, resolve and count the slice, ephemeral consumer, the service's real batch handler,
-live rich progress bar on a terminal console on stderr, replay records in KV + PostgreSQL)
-and reads the replay's duration from its record (bootstrap and counting excluded).
+Runs the CLI's own replay path: ``b9_common.cli.replay_cmd.replay_main`` publishes
+``replay.requested.<service>`` and follows the record with the live rich progress bar (a
+terminal console on stderr), while a replica of the service serving replays only
+(``b9_common.replay.owner.replays_only``, in this process) claims it, resolves and counts the
+slice and runs the real batch handler through an ephemeral consumer, writing the record to KV
++ PostgreSQL. The replay's duration is read from its record (bootstrap and counting excluded).
 
 - categorizer: N subreddit.fetched built from the recorded Reddit fixtures (names made
   unique) through the rule path, which publishes subreddit.categorized (acked). Target
@@ -42,12 +44,19 @@ async def _cli_replay(sdef: Any, settings: Any, target: str, cli: Any, **kw: Any
     from b9_common.cli import replay_cmd
     from b9_common.replay.jobs import ReplayRequest
     from b9_common.replay.log import list_records
+    from b9_common.replay.owner import replays_only
     from b9_common.service import connect
     from rich.console import Console
 
     replay_cmd.console = Console(file=sys.stderr, force_terminal=True, width=120)
     c0 = time.process_time()
-    code = await replay_cmd.replay_main(sdef, settings, ReplayRequest(target, **kw), cli)
+    async with replays_only(sdef, settings):
+        gc.collect()
+        gc.freeze()  # as a served replica does after its bootstrap (serve(freeze_heap=True))
+        try:
+            code = await replay_cmd.replay_main(ReplayRequest(target, **kw), cli)
+        finally:
+            gc.unfreeze()
     cpu = time.process_time() - c0
     assert code == 0, code
     rt = await connect(settings, "bench", "0")

@@ -14,10 +14,10 @@ from b9_categorizer.main import SERVICE as CATEGORIZER
 from b9_categorizer.settings import Settings as CSettings
 from b9_common.events import SubredditFetched, UserFetched
 from b9_common.events.catalogue import EVENTS
+from b9_common.replay.owner import replays_only
 from gwdata import facts
 from gwenv import AUTH, Env
 from gwlive import served, sse, until
-from replay_owner import owner_only
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ async def test_stop_busy_409_and_resume_point(env: Env) -> None:
 async def test_invalid_requests_get_422_naming_the_field(env: Env) -> None:
     # the categorizer judges its own requests: its replay owner runs here (no live consumer)
     cat = CSettings(nats_url=env.settings.nats_url, b9_namespace=env.settings.b9_namespace, metrics_port=-1)
-    async with owner_only(CATEGORIZER, cat):
+    async with replays_only(CATEGORIZER, cat):
         await invalid_requests_get_422(env)
 
 

@@ -7,9 +7,9 @@ import re
 
 from b9_categorizer.main import SERVICE as CATEGORIZER
 from b9_categorizer.settings import Settings as CSettings
+from b9_common.replay.owner import replays_only
 from b9_common.service import Runtime
 from b9_persistence.main import SERVICE as PERSISTENCE
-from replay_owner import owner_only
 from rt_helpers import cli, fetchval, psettings, publish, sub
 
 
@@ -22,8 +22,8 @@ def _row(output: str, label: str) -> int:
 async def test_categorizer_replay_then_unchanged_then_persist_results(
         rt: Runtime, cli_env: dict[str, str], nats_url: str, namespace: str, database_url: str) -> None:
     cat = CSettings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1)
-    async with (owner_only(CATEGORIZER, cat),
-                owner_only(PERSISTENCE, psettings(nats_url, namespace, database_url))):
+    async with (replays_only(CATEGORIZER, cat),
+                replays_only(PERSISTENCE, psettings(nats_url, namespace, database_url))):
         await categorize_then_persist(rt, cli_env, database_url)
 
 

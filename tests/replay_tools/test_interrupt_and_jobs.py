@@ -12,10 +12,10 @@ from b9_common.cli import replay_cmd
 from b9_common.cli.settings import CliSettings
 from b9_common.replay.jobs import ReplayRequest
 from b9_common.replay.log import replays_kv
+from b9_common.replay.owner import replays_only
 from b9_common.replay.request import ask, get, is_active
 from b9_common.service import Runtime
 from b9_persistence.main import SERVICE as PERSISTENCE
-from replay_owner import owner_only
 from rich.console import Console
 from rt_helpers import facts, fetchval, psettings, publish, until
 
@@ -26,7 +26,7 @@ async def test_ctrl_c_stops_and_prints_resume_command(
     out = io.StringIO()
     monkeypatch.setattr(replay_cmd, "console", Console(file=out, width=200))
     cli = CliSettings(nats_url=nats_url, b9_namespace=namespace, database_url=database_url)
-    async with owner_only(PERSISTENCE, psettings(nats_url, namespace, database_url)):
+    async with replays_only(PERSISTENCE, psettings(nats_url, namespace, database_url)):
         task = asyncio.create_task(replay_cmd.replay_main(ReplayRequest("persistence", rate=100), cli))
 
         async def planned() -> bool:  # the plan is printed: the replay is starting
@@ -52,7 +52,7 @@ async def test_a_replay_command_runs_in_the_owning_replica(
         rt: Runtime, nats_url: str, namespace: str, database_url: str) -> None:
     await publish(rt, facts("j", 50))
     kv = await replays_kv(rt.js, rt.topology)
-    async with owner_only(PERSISTENCE, psettings(nats_url, namespace, database_url)):
+    async with replays_only(PERSISTENCE, psettings(nats_url, namespace, database_url)):
         rid = await ask(rt.js, rt.topology, rt.publisher, ReplayRequest("persistence"), "tester@test")
 
         async def ended() -> bool:

@@ -8,9 +8,9 @@ from pathlib import Path
 from b9_categorizer.main import SERVICE as CATEGORIZER
 from b9_categorizer.settings import Settings as CSettings
 from b9_common.events import SubredditFetched
+from b9_common.replay.owner import replays_only
 from b9_common.service import Runtime
 from b9_common.settings import CommonSettings
-from replay_owner import owner_only
 from reqkit import gateway, poll_status
 
 
@@ -19,7 +19,7 @@ async def test_a_replay_is_followed_to_done(
     for i in range(3):
         await rt.publisher.publish(SubredditFetched(name=f"replayed_{i}", title="cats and kittens"))
     cat = CSettings(nats_url=common_settings.nats_url, b9_namespace=common_settings.b9_namespace, metrics_port=-1)
-    async with owner_only(CATEGORIZER, cat), gateway(common_settings, database_url, tmp_path) as (api, _):
+    async with replays_only(CATEGORIZER, cat), gateway(common_settings, database_url, tmp_path) as (api, _):
         r = await api.post("/api/v1/replays", json={"consumer": "categorizer", "subject": "subreddit.fetched"})
         assert r.status_code == 202, r.text
         body = r.json()

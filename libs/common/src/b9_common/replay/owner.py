@@ -24,6 +24,11 @@ For each command:
 Stop: ``b9.replay.stop.<service>`` carrying a replay id sets that replay's stop event in the
 replica running it (the others ignore it); the replay ends ``stopped`` with ``resume_from``.
 At shutdown every running replay is stopped the same way before the adapters close.
+
+``replays_only(sdef, settings)`` runs a replica that serves replays and nothing else (its
+heartbeat, the ``<service>-replays`` consumer, the stop listener; no live durable): for a
+replay worker kept off live traffic, for benchmarks, and for tests that must see what a
+replay did alone.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import dataclasses
 import logging
 import os
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,10 +51,11 @@ from b9_common.errors import Retry
 from b9_common.events.commands import ReplayRequested
 from b9_common.events.envelope import Envelope
 from b9_common.jetstream.topology import ConsumerSpec
+from b9_common.ops.heartbeat import Heartbeat
 from b9_common.replay.jobs import ReplayError, ReplayRequest, ReplayResult, execute, plan
 from b9_common.replay.log import ReplayLog, ReplayRecord, new_record
 from b9_common.replay.runner import ReplayReport
-from b9_common.service import App, ConsumerDef, Runtime, ServiceDef
+from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, build_consumer, close_adapters, connect
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +218,34 @@ def replayable(sdef: ServiceDef) -> ServiceDef:
         return ReplayOwner(rt, app, getattr(settings, "database_url", "") or "").attach(app)
 
     return dataclasses.replace(sdef, bootstrap=bootstrap)
+
+
+@contextlib.asynccontextmanager
+async def replays_only(sdef: ServiceDef, settings: Any) -> AsyncIterator[None]:
+    """A replica of a ``replayable`` service that runs replays only, for the ``async with`` block."""
+    rt = await connect(settings, sdef.name, sdef.version, connect_timeout=10)
+    try:
+        app = await sdef.bootstrap(settings, rt)
+        owner = [c for c in app.consumers if c.spec.name == f"{sdef.name}-replays"]
+        if not owner:
+            await close_adapters(app)
+            raise ValueError(f"{sdef.name} is not replayable: no {sdef.name}-replays consumer")
+        heartbeat = Heartbeat(rt, sdef.version, app.status)
+        await heartbeat.start()
+        consumer = build_consumer(rt, owner[0])
+        await consumer.start()
+        listen = [asyncio.ensure_future(fn()) for fn in app.loops if getattr(fn, "__name__", "") == "listen"]
+        try:
+            yield
+        finally:
+            await consumer.stop(5.0)
+            await close_adapters(app)  # the owner's closer first: running replays stop and record
+            for t in listen:
+                t.cancel()
+            await asyncio.gather(*listen, return_exceptions=True)
+            await heartbeat.stop()
+    finally:
+        await rt.close()
 
 
 def _requested_slice(req: ReplayRequest) -> dict[str, Any]:
