@@ -40,4 +40,5 @@ def test_installed_versions_are_the_locked_ones() -> None:
             continue
         if installed not in pin.specifier:
             wrong.append(f"{pin.name}: installed {installed}, locked {pin}")
-    assert not wrong, "the environment differs from the lock (run `make lock`, then `make install`):\n" + "\n".join(wrong)
+    hint = "the environment differs from the lock (run `make lock`, then `make install`):\n"
+    assert not wrong, hint + "\n".join(wrong)
