@@ -3,6 +3,7 @@ and a replay whose stream is missing fails with that reason (exit 2), not silent
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 
@@ -44,3 +45,12 @@ async def test_every_replayable_service_plans_its_own_dry_run(
         gone = await cli(cli_env, "replay", "persistence", "--stream", "DERIVED")
         text = " ".join(gone.output.split())
         assert gone.exit_code == 2 and "could not be resolved" in text and "DERIVED" in text, text
+
+
+async def test_no_replica_of_the_service_is_said_at_once(rt: Runtime, cli_env: dict[str, str]) -> None:
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    res = await cli(cli_env, "replay", "categorizer")  # no categorizer runs in this namespace
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "no categorizer replica is running (no heartbeat" in text, text
+    assert loop.time() - t0 < 10  # a CLI run in a thread on a busy machine: seconds, not a hang
