@@ -75,6 +75,10 @@ def page_bytes(struct: type[msgspec.Struct], records: list[Any], total: int, pag
     return _encoder.encode(page([struct(*r) for r in records], total, page_no, per_page))
 
 
+# Every error a route answers is raised from one of these (the app's handlers add the ``error``
+# sentence and the shapes the OpenAPI document describes).
+
+
 def invalid(where: str, field: str, msg: str) -> RequestValidationError:
     """A 422 in the same shape as FastAPI's own (``detail`` list naming the field)."""
     return RequestValidationError([{"loc": (where, field), "msg": msg, "type": "value_error"}])
@@ -84,9 +88,30 @@ def not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"{what} not found")
 
 
+def missing(detail: str) -> HTTPException:
+    """A 404 whose detail is a sentence of its own (``not_found`` says '<what> not found')."""
+    return HTTPException(status_code=404, detail=detail)
+
+
 def bad_request(detail: str) -> HTTPException:
     return HTTPException(status_code=400, detail=detail)
 
 
-def unavailable(detail: str) -> HTTPException:
-    return HTTPException(status_code=503, detail=detail)
+def unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail)
+
+
+def conflict(detail: str) -> HTTPException:
+    return HTTPException(status_code=409, detail=detail)
+
+
+def unavailable(detail: str, retry_after: int | None = None) -> HTTPException:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return HTTPException(status_code=503, detail=detail, headers=headers)
+
+
+def require_stored(stored: bool, ids: list[str]) -> None:
+    """A decision whose result the answer must show: a 503 (retry in a second) while persistence
+    has not stored it yet."""
+    if not stored:
+        raise unavailable(f"decision {ids[0]} published but not stored yet: reload in a moment", retry_after=1)

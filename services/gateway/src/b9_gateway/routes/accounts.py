@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from b9_gateway.auth import AccountsUnavailable, Authenticator
-from b9_gateway.http import JSON
+from b9_gateway.http import JSON, conflict, missing, unavailable
 from b9_gateway.openapi import doc
 
 router = APIRouter(tags=["accounts"])
@@ -59,8 +59,7 @@ async def _mirror(request: Request) -> AccountsMirror:
     try:
         return await auth.ensure(request.app.state.deps)
     except AccountsUnavailable:
-        raise HTTPException(status_code=503, detail="accounts are unavailable (NATS); try again shortly",
-                            headers={"Retry-After": "5"}) from None
+        raise unavailable("accounts are unavailable (NATS); try again shortly", retry_after=5) from None
 
 
 async def _store(request: Request) -> AccountStore:
@@ -69,7 +68,7 @@ async def _store(request: Request) -> AccountStore:
 
 def _refused(exc: AccountError) -> HTTPException:
     text = str(exc)
-    return HTTPException(status_code=404 if text.startswith("no account") else 409, detail=text)
+    return missing(text) if text.startswith("no account") else conflict(text)
 
 
 @router.get("/accounts", responses={**doc(AccountItem, many=True), **ERRORS}, summary="Every account")

@@ -17,12 +17,12 @@ from b9_common.events import new_id
 from b9_common.events.alerts import AlertRuleCreated, AlertRuleDeleted, AlertRuleUpdated, NotificationsRead
 from b9_common.net import webhook_url
 from b9_readmodel import alerts as rm
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field, StringConstraints
 
 from b9_gateway.decide import DECIDED, actor_of, decided
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
+from b9_gateway.http import JSON, invalid, not_found, page_bytes, require_stored, rows
 from b9_gateway.openapi import doc
 from b9_gateway.routes.models import Deleted
 from b9_gateway.schemas import MAX_PER_PAGE, Body, DateTime
@@ -136,19 +136,13 @@ async def _one(deps: Deps, id_: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _stored(stored: bool, ids: list[str]) -> None:
-    if not stored:
-        raise HTTPException(503, detail=f"decision {ids[0]} published but not stored yet: reload in a moment",
-                            headers={"Retry-After": "1"})
-
-
 @router.post("/alerts", status_code=201, responses=doc(AlertRule, status=201), summary="Make an alert rule")
 async def create_alert(body: AlertBody, request: Request, deps: Deps = Depends(get_deps)) -> JSON:
     await _check(deps, body.on, body.where, body.webhook)
     rule_id = new_id()
     event = AlertRuleCreated(rule_id=rule_id, actor=actor_of(request), **body.model_dump())
     ids, stored = await deps.decider.decide([event])
-    _stored(stored, ids)
+    require_stored(stored, ids)
     return JSON(await _one(deps, rule_id), status_code=201)
 
 
@@ -173,7 +167,7 @@ async def patch_alert(id_: RuleId, body: AlertPatch, request: Request, deps: Dep
         before = {k: current[k] for k in changes}
         ids, stored = await deps.decider.decide([AlertRuleUpdated(rule_id=id_, before=before,
                                                                   actor=actor_of(request), **changes)])
-        _stored(stored, ids)
+        require_stored(stored, ids)
     return JSON(await _one(deps, id_))
 
 
@@ -182,7 +176,7 @@ async def delete_alert(id_: RuleId, request: Request, deps: Deps = Depends(get_d
     current = await _one(deps, id_)
     ids, stored = await deps.decider.decide([AlertRuleDeleted(rule_id=id_, name=current["name"],
                                                               actor=actor_of(request))])
-    _stored(stored, ids)
+    require_stored(stored, ids)
     return JSON({"deleted": True})
 
 

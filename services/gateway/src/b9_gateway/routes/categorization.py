@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from b9_common.events import CategorizeItem, CategorizeRequested
 from b9_readmodel import categorization as rm
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from b9_gateway import taxonomy
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON
+from b9_gateway.http import JSON, conflict
 from b9_gateway.openapi import doc
 from b9_gateway.requests import categorize_target
 from b9_gateway.schemas import Body, IgKey, SubredditName, clean_sub
@@ -136,7 +136,7 @@ async def _recent_media(ids: list[str], deps: Deps) -> dict[str, tuple[list[str]
 async def start(body: StartBody, deps: Deps = Depends(get_deps)) -> JSON:
     items = await (_subreddit_items(deps, body) if body.kind == "subreddit" else _creator_items(deps, body))
     if not items:
-        raise HTTPException(409, detail="nothing to categorize: no matching items without tags (use force)")
+        raise conflict("nothing to categorize: no matching items without tags (use force)")
     chunks = (len(items) + CHUNK - 1) // CHUNK
     # a request people can follow (b9_gateway.requests): its id is the job id; the same items
     # while that one is queued or running answer it again and publish nothing

@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from b9_common.events import ModelCreated, ModelDeleted, ModelUpdated
 from b9_readmodel import models as rm
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field, StringConstraints
 
 from b9_gateway.decide import actor_of, new_model_id
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, not_found, page, rows
+from b9_gateway.http import JSON, conflict, not_found, page, require_stored, rows
 from b9_gateway.openapi import doc
 from b9_gateway.routes.subreddits import SubredditItem
 from b9_gateway.schemas import MAX_INT, MAX_PER_PAGE, Body, Tag
@@ -75,13 +75,7 @@ async def _one(deps: Deps, id_: int) -> dict[str, Any]:
 
 async def _name_taken(deps: Deps, name: str, but: int | None = None) -> None:
     if await rm.named(deps.pool, name, but) is not None:
-        raise HTTPException(409, detail=f"a model named {name!r} exists")
-
-
-def _stored(stored: bool, ids: list[str]) -> None:
-    if not stored:  # the answer below must show the change: say it is on its way instead
-        raise HTTPException(503, detail=f"decision {ids[0]} published but not stored yet: reload in a moment",
-                            headers={"Retry-After": "1"})
+        raise conflict(f"a model named {name!r} exists")
 
 
 @router.post("/models", status_code=201, responses=doc(Model, status=201), summary="Create a model")
@@ -91,7 +85,7 @@ async def create_model(body: ModelBody, request: Request, deps: Deps = Depends(g
     event = ModelCreated(model_id=id_, name=body.name, description=body.description,
                          assigned_tags=list(body.assigned_tags), status=body.status, actor=actor_of(request))
     ids, stored = await deps.decider.decide([event])
-    _stored(stored, ids)
+    require_stored(stored, ids)
     return JSON(await _one(deps, id_), status_code=201)
 
 
@@ -112,7 +106,7 @@ async def patch_model(id_: IdPath, body: ModelPatch, request: Request, deps: Dep
         before = {k: current[k] for k in changes}
         ids, stored = await deps.decider.decide([ModelUpdated(model_id=id_, before=before, actor=actor_of(request),
                                                               **changes)])
-        _stored(stored, ids)
+        require_stored(stored, ids)
     return JSON(await _one(deps, id_))
 
 
@@ -121,7 +115,7 @@ async def delete_model(id_: IdPath, request: Request, deps: Deps = Depends(get_d
     current = await _one(deps, id_)
     ids, stored = await deps.decider.decide([ModelDeleted(model_id=id_, name=current["name"],
                                                           actor=actor_of(request))])
-    _stored(stored, ids)
+    require_stored(stored, ids)
     return JSON({"deleted": True})
 
 

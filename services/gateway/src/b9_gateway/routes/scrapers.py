@@ -136,7 +136,7 @@ async def get_scraper(scraper: ScraperPath, deps: Deps = Depends(get_deps)) -> J
 
 @router.get("/{scraper}/failures", responses=doc(Failure, many=True),
             summary="The scraper's latest attempts that did not succeed, newest first, with their reason")
-async def get_failures(scraper: ScraperPath, limit: int = Query(50, ge=1, le=200),
+async def get_failures(scraper: ScraperPath, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                        deps: Deps = Depends(get_deps)) -> JSON:
     async with deps.pool.acquire() as conn:
         return JSON(await failures(conn, scraper, limit))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import msgspec
 from b9_common.accounts.mirror import AccountsMirror
 from b9_common.accounts.store import Account
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from b9_gateway.auth import COOKIE, AccountsUnavailable, Authenticator, Credentials, actor_of
-from b9_gateway.http import JSON
+from b9_gateway.http import JSON, unauthorized, unavailable
 from b9_gateway.openapi import doc
 
 router = APIRouter(tags=["session"])
@@ -42,8 +42,7 @@ async def _mirror(auth: Authenticator, request: Request) -> AccountsMirror:
     try:
         return await auth.ensure(request.app.state.deps)
     except AccountsUnavailable:
-        raise HTTPException(status_code=503, detail="accounts are unavailable (NATS); try again shortly",
-                            headers={"Retry-After": "5"}) from None
+        raise unavailable("accounts are unavailable (NATS); try again shortly", retry_after=5) from None
 
 
 async def _account(auth: Authenticator, request: Request, key: str) -> Account | None:
@@ -65,7 +64,7 @@ async def login(body: LoginBody, request: Request) -> JSON:
     account = await _account(auth, request, body.key)
     if account is None:
         auth.failed(request.scope.get("state", {}).get("client", "?"))
-        raise HTTPException(status_code=401, detail="wrong or disabled key")
+        raise unauthorized("wrong or disabled key")
     ttl = auth.settings.gateway_session_ttl
     token, session = await (await _mirror(auth, request)).store.open_session(account, ttl)
     resp = JSON({"ok": True, "expires_at": int(session.expires_at), "name": account.name, "role": account.role})
