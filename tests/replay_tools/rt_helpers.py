@@ -9,14 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from b9_common.cli import commands  # noqa: F401 - registers replay, dlq, seed
-from b9_common.cli.main import app
+from b9_common.cli import commands  # noqa: F401 - registers replay, dlq, users
+from b9_common.cli.main import app, load_plugins
 from b9_common.events import PostsFetched, RedditPost, SubredditFetched, UserFetched
 from b9_common.service import Runtime, serve
 from b9_persistence.main import SERVICE as PERSISTENCE
 from b9_persistence.settings import Settings as PSettings
 from typer.testing import CliRunner, Result
 
+load_plugins()  # as `b9` does: the installed packages' commands (seed, rebuild: persistence)
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TABLES = {"subreddits": "name", "subreddit_snapshots": "subreddit, fact_at", "reddit_users": "username",
           "reddit_posts": "reddit_id", "categorizations": "fact_id", "scrape_attempts": "fact_id"}

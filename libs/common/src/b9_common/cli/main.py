@@ -60,13 +60,19 @@ def asyncapi() -> None:
     sys.stdout.write(generate_json().decode() + "\n")
 
 
+_loaded: set[str] = set()
+
+
 def load_plugins(group: str = "b9.commands") -> None:
     """Commands other packages add under the ``b9.commands`` entry point group (name = verb):
     a ``typer.Typer`` becomes a sub-command group, a function a command. A package that fails
-    to load is reported and skipped; the rest of the CLI works."""
+    to load is reported and skipped; the rest of the CLI works. Loading twice adds nothing."""
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=group):
+        if ep.name in _loaded:
+            continue
+        _loaded.add(ep.name)
         try:
             obj = ep.load()
         except Exception as exc:

@@ -1,26 +1,23 @@
 """`b9 seed --scale small|full`: publish the synthetic data set through JetStream.
 
-The generator lives in the persistence package (``b9_persistence.seed``) and is imported
-when the command runs: the CLI is a tool, not a service, and works without it installed
-(it then says so). Data are relative to now; with media (the default) a loopback origin serves
-generated images and clips until the media service has answered for each (`b9_persistence.seed_run`),
-on the port the running `b9 up` reserved for it (``seed_media_port``: its media service allows
-exactly ``http://127.0.0.1:<that port>``), or on ``--media-port``.
+A ``b9`` command this package adds through its ``b9.commands`` entry point (as ``b9 rebuild``):
+the generator is persistence's (``seed``, ``seed_run``), and libs/common imports no service.
+Data are relative to now; with media (the default) a loopback origin serves generated images
+and clips until the media service has answered for each (``seed_run``), on the port the running
+`b9 up` reserved for it (``seed_media_port``: its media service allows exactly
+``http://127.0.0.1:<that port>``), or on ``--media-port``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
-from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
 from b9_common.cli.settings import CliSettings, effective_nats_url, load_cli_settings, make_console, running_stack
 from b9_common.settings import CommonSettings, exit_on_config_error
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 console = make_console()
 
@@ -38,18 +35,15 @@ def seed_command(
         raise typer.BadParameter("small or full", param_hint="--scale")
     with exit_on_config_error("b9"):
         cli = load_cli_settings()
-    try:
-        mod = importlib.import_module("b9_persistence.seed_run")
-    except ImportError:
-        console.print("[red]b9 seed needs the persistence package (b9-persistence) installed[/]")
-        raise typer.Exit(2) from None
-    raise typer.Exit(asyncio.run(seed_main(mod.run, cli, scale, media=media, media_wait=media_wait,
-                                           media_port=media_port)))
+    raise typer.Exit(asyncio.run(seed_main(cli, scale, media=media, media_wait=media_wait, media_port=media_port)))
 
 
-async def seed_main(run: Any, cli: CliSettings, scale: str, *, media: bool = True, media_wait: float = 120.0,
+async def seed_main(cli: CliSettings, scale: str, *, media: bool = True, media_wait: float = 120.0,
                     media_port: int = 0) -> int:
+    # loaded when the command runs: every b9 invocation loads this module (b9 --help included)
     from b9_common.service import connect
+
+    from b9_persistence.seed_run import run
 
     url = effective_nats_url(cli)  # NotRunning at once when no `b9 up` runs here
     if not media_port and not cli.nats_url:  # the port `b9 up`'s media service allows
