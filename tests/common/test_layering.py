@@ -15,8 +15,9 @@ ROOT = Path(b9_common.__file__).parent
 LAYERS = {"errors": 0, "settings": 0, "extras": 0, "db": 0, "net": 0, "storage": 1, "events": 1, "ops": 2,
           "jetstream": 3, "embedded": 3, "alerting": 3, "accounts": 4, "scraping": 4, "service": 5,
           "testing": 6, "replay": 6, "cli": 7}
+# (b9_readmodel is a library beside this one, not a service: the replay log uses its queries)
 SERVICES = ("b9_gateway", "b9_persistence", "b9_categorizer", "b9_media", "b9_alerts", "b9_reddit_scraper",
-            "b9_instagram_scraper", "b9_readmodel")
+            "b9_instagram_scraper")
 
 
 def _modules() -> dict[str, ast.Module]:
