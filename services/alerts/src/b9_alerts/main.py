@@ -78,7 +78,7 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     await evaluator.preload(pool)
 
     async def insights_loop() -> None:
-        while settings.alerts_insights_interval > 0:
+        while True:
             await asyncio.sleep(settings.alerts_insights_interval)
             try:
                 await evaluate_insights(pool, rt, evaluator)
@@ -109,7 +109,8 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
             ConsumerDef(webhooks, batch_handler=sender.handle, batch=settings.alert_webhook_concurrency,
                         batch_concurrency=1, batch_wait=0.0),
         ],
-        loops=[evaluator.digest_loop, refresh, insights_loop],
+        # a loop that returns ends the service: the insights loop runs only when it has an interval
+        loops=[evaluator.digest_loop, refresh, *([insights_loop] if settings.alerts_insights_interval > 0 else [])],
         closers=[close],
         status=status,
     )
