@@ -12,13 +12,17 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import nats
+from fake_nats import FakeNats
+from nats.aio.client import Client
 
 SERVER_BINARIES = ("nats-server", "postgres", "pg_ctl", "initdb", "pg_ctlcluster")
 _listening: set[int] = set()
@@ -84,3 +88,20 @@ def no_servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(subprocess.Popen, "__init__", popen)
     yield
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[FakeNats]:
+    """A loopback fake NATS server of this test (answering publishes as JetStream would)."""
+    server = FakeNats(jetstream=True)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def nc(loopback: FakeNats) -> AsyncIterator[Client]:
+    """A real nats-py client connected to ``loopback``."""
+    client = await nats.connect(loopback.url, allow_reconnect=False, connect_timeout=2)
+    yield client
+    await client.close()

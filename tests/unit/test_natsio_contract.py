@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from b9_common.jetstream import natsio
 from b9_common.jetstream.delivery import TERM, WPI, nak_payload
@@ -24,27 +23,12 @@ REPLY = "_INBOX.zX4kq2.17"
 ACK_V1 = "$JS.ACK.t1_SCRAPE.persistence.3.1042.977.1733100000123456789.12"
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeNats]:
-    server = FakeNats()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def nc(fake: FakeNats) -> AsyncIterator[Client]:
-    client = await nats.connect(fake.url, allow_reconnect=False, connect_timeout=2)
-    yield client
-    await client.close()
-
-
-async def wrote(fake: FakeNats, nc: Client, action: Callable[[], Awaitable[Any]]) -> tuple[bytes, tuple[int, int]]:
+async def wrote(loopback: FakeNats, nc: Client, action: Callable[[], Awaitable[Any]]) -> tuple[bytes, tuple[int, int]]:
     """The bytes ``action`` put on the wire, and how it moved the client's out counters."""
-    mark, msgs, size = fake.mark(), nc.stats["out_msgs"], nc.stats["out_bytes"]
+    mark, msgs, size = loopback.mark(), nc.stats["out_msgs"], nc.stats["out_bytes"]
     await action()
     await nc.flush(timeout=2)
-    return fake.since(mark), (nc.stats["out_msgs"] - msgs, nc.stats["out_bytes"] - size)
+    return loopback.since(mark), (nc.stats["out_msgs"] - msgs, nc.stats["out_bytes"] - size)
 
 
 def test_the_installed_nats_py_is_in_the_range_the_seam_was_verified_for() -> None:
@@ -66,28 +50,29 @@ def test_verified_is_a_half_open_range() -> None:
     [("Nats-Msg-Id", " 3f2a-uuid-like "), ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")],
 ])
 @pytest.mark.parametrize("data", [b'{"id":"x","data":{}}', b"", b"\x00\xff" * 5000])
-async def test_hpub_is_the_frame_publish_writes(fake: FakeNats, nc: Client, headers: list[tuple[str, str]],
+async def test_hpub_is_the_frame_publish_writes(loopback: FakeNats, nc: Client, headers: list[tuple[str, str]],
                                                 data: bytes) -> None:
-    expected, counted = await wrote(fake, nc, lambda: nc.publish(SUBJECT, data, reply=REPLY, headers=dict(headers)))
+    expected, counted = await wrote(loopback, nc, lambda: nc.publish(SUBJECT, data, reply=REPLY, headers=dict(headers)))
     hdr = natsio.headers(headers)
     assert hdr is not None
     frame = natsio.hpub(SUBJECT.encode(), REPLY, hdr, data)
-    got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, frame, 1, len(data)))
+    got, ours = await wrote(loopback, nc, lambda: natsio.write_frames(nc, frame, 1, len(data)))
     assert got == expected and expected.startswith(b"HPUB ")
     assert ours == counted == (1, len(data))
 
 
-async def test_frames_joined_in_one_write_are_the_publishes_one_by_one(fake: FakeNats, nc: Client) -> None:
+async def test_frames_joined_in_one_write_are_the_publishes_one_by_one(loopback: FakeNats, nc: Client) -> None:
     msgs = [(f"t1.posts.fetched.{i}", f"{REPLY[:-2]}{i}", str(i) * 40, b"x" * i) for i in range(5)]
 
     async def one_by_one() -> None:
         for subject, reply, mid, data in msgs:
             await nc.publish(subject, data, reply=reply, headers={"Nats-Msg-Id": mid})
 
-    expected, counted = await wrote(fake, nc, one_by_one)
+    expected, counted = await wrote(loopback, nc, one_by_one)
     hdrs = [natsio.msg_id_headers(m) for _, _, m, _ in msgs]
     joined = b"".join(natsio.hpub(s.encode(), r, h, d) for (s, r, _, d), h in zip(msgs, hdrs, strict=True) if h)
-    got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, joined, len(msgs), sum(len(m[3]) for m in msgs)))
+    size = sum(len(m[3]) for m in msgs)
+    got, ours = await wrote(loopback, nc, lambda: natsio.write_frames(nc, joined, len(msgs), size))
     assert got == expected and ours == counted
 
 
@@ -102,15 +87,15 @@ def test_the_msg_id_fast_path_is_the_general_header_block(traceparent: str | Non
     assert natsio.msg_id_headers(pairs[0][1], traceparent) == natsio.headers(pairs)
 
 
-async def test_batch_acks_are_the_acks_publish_writes(fake: FakeNats, nc: Client) -> None:
+async def test_batch_acks_are_the_acks_publish_writes(loopback: FakeNats, nc: Client) -> None:
     replies = [ACK_V1.replace(".3.1042.", f".1.{1000 + i}.") for i in range(4)]
 
     async def one_by_one() -> None:
         for r in replies:
             await nc.publish(r, b"+ACK")
 
-    expected, counted = await wrote(fake, nc, one_by_one)
-    got, ours = await wrote(fake, nc, lambda: natsio.write_frames(nc, natsio.ack_frames(replies), 4, 16))
+    expected, counted = await wrote(loopback, nc, one_by_one)
+    got, ours = await wrote(loopback, nc, lambda: natsio.write_frames(nc, natsio.ack_frames(replies), 4, 16))
     assert got == expected and ours == counted
 
 
@@ -121,12 +106,12 @@ async def test_batch_acks_are_the_acks_publish_writes(fake: FakeNats, nc: Client
     (lambda m: m.term(), TERM),
     (lambda m: m.in_progress(), WPI),
 ])
-async def test_settling_replies_are_what_msg_methods_send(fake: FakeNats, nc: Client,
+async def test_settling_replies_are_what_msg_methods_send(loopback: FakeNats, nc: Client,
                                                           reply_with: Callable[[Msg], Awaitable[None]],
                                                           ours: bytes) -> None:
     msg = Msg(_client=nc, subject=SUBJECT, reply=ACK_V1, data=b"{}")
-    expected, _ = await wrote(fake, nc, lambda: reply_with(msg))
-    got, _ = await wrote(fake, nc, lambda: nc.publish(ACK_V1, ours))
+    expected, _ = await wrote(loopback, nc, lambda: reply_with(msg))
+    got, _ = await wrote(loopback, nc, lambda: nc.publish(ACK_V1, ours))
     assert got == expected
     assert natsio.pub(ACK_V1, ours) == expected
 
