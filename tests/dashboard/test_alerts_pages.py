@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -69,7 +70,11 @@ async def test_alerts_rising_and_authenticity_pages(page: Any, dash: Dash) -> No
             r = await api.patch(f"/api/v1/alerts/{rule_id}", json={"where": {"name": {"in": ["aww_4"]}}})
             assert r.status_code == 200, r.text
         await pub.publish(SubredditDiscovered(name="aww_4"))
+        stored = time.monotonic()  # the publish returns once JetStream has stored the event
         await expect(page.locator("a.bell .bell-count")).to_have_text("1", timeout=20_000)
+        rang = time.monotonic() - stored
+        print(f"event stored -> bell shows it: {rang * 1000:.0f} ms")
+        assert rang < 5, rang  # ~0.3-0.5 s idle; the shared test machine gets slack
         await expect(page.locator("table.data tbody tr", has_text="r/aww_4")).to_be_visible()
 
         await page.get_by_role("navigation", name="Main").get_by_role("link", name="Rising subreddits").click()

@@ -2,8 +2,10 @@
 // on every browser), refreshed live when the feed brings `notification.created` or a read mark
 // (`notifications.read`, maybe from another browser), and when the Alerts page marks read.
 import { h } from './dom.js';
-import { live, settled } from './api.js';
+import { live } from './api.js';
 import { unreadCount } from './pages/alerts.js';
+
+const BELL_READS_MS = [150, 500, 1500, 5000];
 
 function icon() {
   const NS = 'http://www.w3.org/2000/svg';
@@ -33,10 +35,14 @@ export function bell() {
         count.style.display = n === 0 ? 'none' : '';
         el.setAttribute('aria-label', `Notifications: ${n} unread`);
       } catch { /* signed out or offline: the next event or page view tries again */ }
-    }, 300);
+    }, 100);
   };
-  live.on('notification.created', settled(refresh));  // after persistence has stored it
-  live.on('notifications.read', settled(refresh));
+  // The feed brings notification.created as the alerts service publishes it; persistence stores the
+  // row a moment later (~0.1-0.3 s measured): read soon, then again in case it was not there yet
+  // (the pages' settled() waits 600 ms first: too late for a bell that should ring within a second).
+  const soon = () => { for (const ms of BELL_READS_MS) setTimeout(refresh, ms); };
+  live.on('notification.created', soon);
+  live.on('notifications.read', soon);
   window.addEventListener('b9-notifications-read', refresh);
   refresh();
   return el;
