@@ -133,7 +133,7 @@ async def test_refusals_and_a_missing_owner_reach_the_caller(env: Env, categoriz
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     r = await env.client.post("/api/v1/replays", json={"consumer": "media"})
-    assert r.status_code == 503 and "no media replica is running" in r.json()["detail"], r.text
+    assert r.status_code == 409 and "no media replica is running" in r.json()["detail"], r.text
     assert loop.time() - t0 < 5
 
 

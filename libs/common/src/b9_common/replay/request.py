@@ -37,7 +37,7 @@ STALE_AFTER = 60.0  # a running record not updated for this long: its replica st
 
 
 class NoOwner(Exception):
-    """No replica of the service is running: nobody would take the command."""
+    """No replica of the service is running (or none took the command): it cannot run now."""
 
 
 def check_target(req: ReplayRequest) -> str:

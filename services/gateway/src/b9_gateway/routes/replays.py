@@ -103,8 +103,9 @@ async def consumers(deps: Deps = Depends(get_deps)) -> JSON:
     status_code=202,
     responses={**doc(ReplayProgress, status=202, description="Started (in a replica of the owning service)"),
                **doc(ReplayProgress, description="Dry run: the plan, nothing ran"),
-               409: {"description": "Too many replays running"},
-               503: {"description": "No replica of the owning service is running, or it could not start"}},
+               409: {"description": "Too many replays running, or no replica of the owning service runs "
+                                    "(no heartbeat) or takes it"},
+               503: {"description": "The owning service could not start it"}},
     summary="Ask the owning service to replay a consumer over a stream slice",
 )
 async def start(body: ReplayBody, deps: Deps = Depends(get_deps)) -> JSON:
@@ -117,8 +118,8 @@ async def start(body: ReplayBody, deps: Deps = Depends(get_deps)) -> JSON:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     except ReplayError as exc:
         raise invalid("body", exc.field, str(exc)) from None
-    except NoOwner as exc:
-        raise unavailable(str(exc)) from None
+    except NoOwner as exc:  # as a command to a stopped scraper: it cannot run now, and why
+        raise HTTPException(status_code=409, detail=str(exc)) from None
     progress = progress_of_record(rec)
     if progress.status == "failed":
         raise unavailable(f"replay could not start: {progress.error}")
