@@ -1,5 +1,7 @@
 """FairPool: connections go to requests in the order they asked (asyncpg's own pool lets a
-newcomer take a released connection ahead of the woken waiter, which then queues again)."""
+newcomer take a released connection ahead of the woken waiter, which then queues again), list
+pages (the bulk lane) after interactive work, background work on a pool of its own. The
+gate's rules alone are tested without servers in test_lanes.py."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from b9_gateway.lanes import bulk
 from b9_gateway.pool import FairPool
 
 SIZE = 3
 
 
-async def open_pool(url: str, cls: type[asyncpg.Pool]) -> asyncpg.Pool:
+async def open_pool(url: str, cls: type[asyncpg.Pool] | type[FairPool]) -> Any:
     pool = cls(
         url,
         min_size=SIZE,
@@ -29,7 +32,7 @@ async def open_pool(url: str, cls: type[asyncpg.Pool]) -> asyncpg.Pool:
     return pool
 
 
-async def contend(pool: asyncpg.Pool, clients: int = 24, rounds: int = 15) -> tuple[list[int], list[int]]:
+async def contend(pool: Any, clients: int = 24, rounds: int = 15) -> tuple[list[int], list[int]]:
     """Clients ask for a connection in a loop (with a random number of loop turns before
     asking and while holding, so requests arrive while released connections are in flight);
     returns the order of requests among those that had to wait, and the order they got in."""
@@ -104,6 +107,40 @@ async def test_cancelled_and_timed_out_waiters_leave_the_line(pg_admin_url: str)
         await pool.close()
 
 
+async def test_interactive_queries_go_ahead_of_queued_list_pages(pg_admin_url: str) -> None:
+    """64 list clients cannot put a decision's query behind their line: with every connection
+    held and list pages queued, the next released connection goes to the interactive query."""
+    pool = await open_pool(pg_admin_url, FairPool)
+    order: list[str] = []
+
+    async def query(name: str) -> None:
+        async with pool.acquire() as conn:
+            order.append(name)
+            await conn.fetchval("SELECT 1")
+
+    async def page(name: str) -> None:
+        with bulk():
+            await query(name)
+
+    try:
+        held = [await pool.acquire() for _ in range(SIZE)]
+        lists = [asyncio.create_task(page(f"list{i}")) for i in range(10)]
+        await asyncio.sleep(0.01)
+        decision = asyncio.create_task(query("decision"))
+        await asyncio.sleep(0.01)
+        assert pool.waiting() == 11 and not order
+        await pool.release(held.pop())
+        await asyncio.wait_for(decision, 1)
+        assert order[0] == "decision"  # the first connection released, ahead of 10 list pages
+        for c in held:
+            await pool.release(c)
+        await asyncio.wait_for(asyncio.gather(*lists), 2)
+        assert order == ["decision", *(f"list{i}" for i in range(10))]  # FIFO within the lane
+        assert pool.waiting() == 0
+    finally:
+        pool.terminate()
+
+
 async def test_background_lane_never_takes_a_request_connection(pg_admin_url: str) -> None:
     """Counts go through acquire_background(): with every request connection held they
     still run, and a background release hands its slot to background work, not a request."""
@@ -112,15 +149,16 @@ async def test_background_lane_never_takes_a_request_connection(pg_admin_url: st
         held = [await pool.acquire() for _ in range(SIZE)]
         async with pool.acquire_background(timeout=1) as bg:  # the lane is separate
             assert await bg.fetchval("SELECT 7") == 7
-            second = asyncio.create_task(pool.acquire_background().__aenter__())
+            lane = pool.acquire_background()
+            second = asyncio.create_task(lane.__aenter__())
             request = asyncio.create_task(pool.fetchval("SELECT 3"))
             await asyncio.sleep(0.05)
             assert not second.done()  # one background connection: the second waits its turn
             assert pool.waiting() == 1 and not request.done()
-        conn = await asyncio.wait_for(second, 1)  # the background slot went to background work
+        await asyncio.wait_for(second, 1)  # the background slot went to background work
         await asyncio.sleep(0.05)
         assert not request.done()  # ... not to the request waiting for a request connection
-        await pool.release(conn)
+        await lane.__aexit__(None, None, None)
         await pool.release(held.pop())
         assert await asyncio.wait_for(request, 1) == 3
         for c in held:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import msgspec
 from b9_common.events import new_id
 from b9_common.jetstream.publisher import Publisher
@@ -28,6 +27,7 @@ from nats.aio.subscription import Subscription
 from b9_gateway.auth import actor_of
 from b9_gateway.http import JSON
 from b9_gateway.openapi import doc
+from b9_gateway.pool import FairPool
 from b9_gateway.schemas import BulkResult
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def new_model_id() -> int:
 
 
 class Decider:
-    def __init__(self, nc: NATS, publisher: Publisher, pool: asyncpg.Pool, subject: str,
+    def __init__(self, nc: NATS, publisher: Publisher, pool: FairPool, subject: str,
                  timeout: float = 5.0) -> None:
         self.nc, self.publisher, self.pool, self.subject = nc, publisher, pool, subject
         self.timeout = timeout

@@ -58,7 +58,7 @@ class TTLCache:
 @dataclass
 class Deps:
     settings: Settings
-    pool: asyncpg.Pool
+    pool: FairPool
     nc: NATS
     js: JetStreamContext
     topology: Topology
@@ -115,8 +115,9 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     never changes session state, and asyncpg still rolls back a transaction left open."""
 
 
-async def build_pool(settings: Settings) -> asyncpg.Pool:
-    """asyncpg's pool settings (as ``asyncpg.create_pool``), FIFO acquire (``FairPool``)."""
+async def build_pool(settings: Settings) -> FairPool:
+    """The gateway's pool (``FairPool``: FIFO, interactive first, a background pool) with
+    asyncpg's pool settings (as ``asyncpg.create_pool``)."""
     pool = FairPool(
         settings.database_url,
         min_size=min(2, settings.pool_size),
@@ -127,7 +128,6 @@ async def build_pool(settings: Settings) -> asyncpg.Pool:
         # The statement cache is bounded (100), so nothing grows: keep connections.
         max_queries=2**62,
         max_inactive_connection_lifetime=300.0,
-        loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         command_timeout=30,
@@ -138,7 +138,7 @@ async def build_pool(settings: Settings) -> asyncpg.Pool:
     return pool
 
 
-async def build_deps(settings: Settings, rt: Runtime, pool: asyncpg.Pool | None = None) -> Deps:
+async def build_deps(settings: Settings, rt: Runtime, pool: FairPool | None = None) -> Deps:
     pool = pool or await build_pool(settings)
     deps = Deps(
         settings=settings,

@@ -1,21 +1,18 @@
-"""An asyncpg pool that hands out connections first come, first served, with a separate
-lane for background work.
+"""The gateway's database connections: a plain asyncpg pool for requests behind a gate
+(``lanes.Lanes``: first come, first served, interactive work first), and a small plain pool of
+its own for background work. No asyncpg internals: the gate admits at most as many holders as
+the request pool has connections, so asyncpg's own (LIFO, unfair) queue never has a waiter.
 
-asyncpg's pool keeps idle connections in an ``asyncio.LifoQueue``. When a connection is
-released, the queue wakes the longest waiter, but any request arriving before that waiter
-runs takes the connection (``get`` finds the queue non-empty), and the woken waiter goes
-back to the END of the line. Under steady load (64 clients, 10 connections per worker) most
-requests get a connection at once and a few wait for many rounds: measured at full scale,
-pool.acquire took 0 ms at the median and 64-164 ms at p99, the bulk of the list routes'
-p99. ``FairPool`` puts a FIFO gate with direct hand-off in front of the queue: a released
-slot goes to the oldest waiter, never to a newcomer, so the wait is the queue's length
-times the service time, the same for everyone.
+Background work (a list's total, refreshed every few seconds: an index-only count of 780 k
+posts holds a connection for 80-300 ms) goes through ``acquire_background()``, on the
+``background`` pool: it never takes a connection a request is waiting for (with 2
+connections per worker, a count in the request lane halved the worker's capacity while it
+ran and was the posts list's p99).
 
-Background work (a list's total, refreshed every few seconds: an index-only count of
-780 k posts holds a connection for 80-300 ms) goes through ``acquire_background()``, a
-gate of its own over ``background`` extra connections: it never takes a connection a
-request is waiting for (with 2 connections per worker, a count in the request lane halved
-the worker's capacity while it ran and was the posts list's p99).
+Both asyncpg pools have ``min_size=0``: asyncpg's upkeep of a connection floor logs a
+warning with a stack trace on every retry while the server is down. ``FairPool`` opens
+``min_size`` connections at start instead (a bad DATABASE_URL fails at start, the first
+requests find them open); idle connections close after ``max_inactive_connection_lifetime``.
 
 PostgreSQL down: a connection that cannot be made raises ``DatabaseUnavailable`` (the app
 answers 503 with Retry-After), and ``Outage`` logs ONE line when the database goes away and
@@ -25,15 +22,16 @@ one when a connection works again, however many requests fail in between.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable, Generator
+from functools import partial
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+from b9_gateway.lanes import BULK, Lanes
 
 log = logging.getLogger(__name__)
 # What "the server is not there" looks like: refused/unreachable sockets, a server starting
@@ -71,138 +69,139 @@ class Outage:
             self.since, self.failed = None, 0
 
 
-class _Gate:
-    """At most ``size`` holders; a freed slot goes to the oldest waiter."""
+class FairPool:
+    """Request connections through ``Lanes`` over a plain ``asyncpg.Pool`` of ``max_size``,
+    and ``acquire_background()`` over a plain pool of ``background`` connections. Takes
+    ``asyncpg.create_pool``'s options; ``await pool`` opens it."""
 
-    def __init__(self, size: int) -> None:
-        self.free = size
-        self.waiters: deque[asyncio.Future[None]] = deque()
-
-    def waiting(self) -> int:
-        return sum(1 for f in self.waiters if not f.done())
-
-    async def enter(self) -> None:
-        if self.free > 0 and not self.waiters:
-            self.free -= 1
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
-        try:
-            await fut  # the slot is handed over by leave (no counting here)
-        except BaseException:
-            if fut.done() and not fut.cancelled():
-                self.leave()  # handed a slot while being cancelled: pass it on
-            else:
-                fut.cancel()
-                with contextlib.suppress(ValueError):
-                    self.waiters.remove(fut)
-            raise
-
-    def leave(self) -> None:
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                return
-        self.free += 1
-
-
-class FairPool(asyncpg.Pool):
-    """``asyncpg.Pool`` whose ``acquire`` is strictly FIFO (at most ``max_size`` holders),
-    plus ``acquire_background()`` over ``background`` connections of their own."""
-
-    def __init__(self, *args: Any, max_size: int, background: int = 1, **kwargs: Any) -> None:
-        super().__init__(*args, max_size=max_size + background, **kwargs)
-        self._fg = _Gate(max_size)
-        self._bg = _Gate(background)
-        self._bg_holders: set[Any] = set()
+    def __init__(self, dsn: str, *, max_size: int, min_size: int = 0, background: int = 1,
+                 burst: int = 4, **options: Any) -> None:
+        options.pop("loop", None)
+        self._requests = asyncpg.create_pool(dsn, min_size=0, max_size=max_size, **options)
+        self._background = asyncpg.create_pool(dsn, min_size=0, max_size=background, **options)
+        self._warm = min(min_size, max_size)
+        self._gate = Lanes(max_size, burst)
+        self._held: set[PoolConnectionProxy] = set()
         self.outage = Outage()
 
-    async def _maintain_min_size(self) -> None:
-        """asyncpg's min-size upkeep (reconnects after connections were lost), reporting to
-        ``outage`` instead of logging a traceback on every retry while the server is down."""
-        retry_delay = 1.0
-        try:
-            while not self.is_closing() and self.get_size() < self._minsize:
-                try:
-                    holder = self._queue.get_disconnected_nowait()
-                except asyncio.QueueEmpty:
-                    return  # acquirers are connecting the rest
-                failed = False
-                try:
-                    if holder._con is not None:
-                        holder.terminate()
-                    await holder.connect()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    if self.is_closing():
-                        return
-                    failed = True
-                    self.outage.down(exc, request=False)
-                else:
-                    self.outage.up()
-                finally:
-                    self._queue.put_nowait(holder)
-                if failed:
-                    await asyncio.sleep(retry_delay)
-                    retry_delay = min(retry_delay * 2, 30.0)
-                else:
-                    retry_delay = 1.0
-        finally:
-            self._maintenance_task = None
+    def __await__(self) -> Generator[Any, None, FairPool]:
+        return self._open().__await__()
+
+    async def _open(self) -> FairPool:
+        await self._requests
+        await self._background
+        conns = [await self._requests.acquire() for _ in range(self._warm)]
+        for conn in conns:
+            await self._requests.release(conn)
+        return self
 
     def waiting(self) -> int:
         """Requests queued for a connection right now."""
-        return self._fg.waiting()
+        return self._gate.waiting()
+
+    def get_size(self) -> int:
+        """Open connections (requests and background)."""
+        return self._requests.get_size() + self._background.get_size()
+
+    def acquire(self, *, timeout: float | None = None) -> Lease:
+        """A request connection: ``async with pool.acquire() as conn`` or ``await`` it and
+        ``release`` it. Bulk when ``lanes.BULK`` is set, else interactive."""
+        return Lease(partial(self._acquire, timeout), self.release)
 
     async def _acquire(self, timeout: float | None) -> PoolConnectionProxy:
-        return await self._through(self._fg, timeout)
-
-    async def _through(self, gate: _Gate, timeout: float | None) -> PoolConnectionProxy:
+        interactive = not BULK.get()
         if timeout is None:
-            await gate.enter()
+            await self._gate.enter(interactive)
         else:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            await asyncio.wait_for(gate.enter(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._gate.enter(interactive)
             timeout = max(0.0, deadline - loop.time())
         try:
-            proxy: PoolConnectionProxy = await super()._acquire(timeout)
+            conn: PoolConnectionProxy = await self._requests.acquire(timeout=timeout)
         except DB_DOWN as exc:
-            gate.leave()
+            self._gate.leave()
             self.outage.down(exc)
             raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
         except BaseException:
-            gate.leave()
+            self._gate.leave()
             raise
-        if gate is self._bg:
-            self._bg_holders.add(proxy._holder)
-        return proxy
+        self._held.add(conn)
+        return conn
 
-    @contextlib.asynccontextmanager
-    async def acquire_background(self, timeout: float | None = None) -> AsyncIterator[PoolConnectionProxy]:
-        """A connection for work no request is waiting on (FIFO among background users)."""
-        conn = await self._through(self._bg, timeout)
-        try:
-            yield conn
-        finally:
-            await self.release(conn)
-
-    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
-        gate = None
-        con = getattr(connection, "_con", None)
-        if self.outage.since is not None and con is not None and not con.is_closed():
+    async def release(self, conn: PoolConnectionProxy, *, timeout: float | None = None) -> None:
+        """Return a request connection (a second release of the same one changes nothing)."""
+        if conn not in self._held:
+            await self._requests.release(conn, timeout=timeout)  # no-op, or asyncpg's error
+            return
+        self._held.discard(conn)
+        if self.outage.since is not None and not conn.is_closed():
             self.outage.up()  # a connection that was made and still stands: the server is back
-        if type(connection) is PoolConnectionProxy and connection._con is not None:
-            holder = connection._holder
-            if holder._pool is self:
-                gate = self._fg
-                if holder in self._bg_holders:
-                    self._bg_holders.discard(holder)
-                    gate = self._bg
         try:
-            await super().release(connection, timeout=timeout)
+            await self._requests.release(conn, timeout=timeout)
         finally:
-            if gate is not None:
-                gate.leave()
+            self._gate.leave()
+
+    def acquire_background(self, timeout: float | None = None) -> Lease:
+        """``async with pool.acquire_background() as conn``: a connection for work no request
+        is waiting on (the background pool)."""
+        return Lease(partial(self._acquire_background, timeout), self._background.release)
+
+    async def _acquire_background(self, timeout: float | None) -> PoolConnectionProxy:
+        try:
+            conn: PoolConnectionProxy = await self._background.acquire(timeout=timeout)
+        except DB_DOWN as exc:
+            self.outage.down(exc)
+            raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return conn
+
+    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> list[Any]:
+        async with self.acquire() as conn:
+            return await conn.fetch(query, *args, **kwargs)
+
+    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetchrow(query, *args, **kwargs)
+
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetchval(query, *args, **kwargs)
+
+    async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:
+        async with self.acquire() as conn:
+            return await conn.execute(query, *args, **kwargs)
+
+    def is_closing(self) -> bool:
+        return bool(self._requests.is_closing())
+
+    async def close(self) -> None:
+        await asyncio.gather(self._requests.close(), self._background.close())
+
+    def terminate(self) -> None:
+        self._requests.terminate()
+        self._background.terminate()
+
+
+class Lease:
+    """One connection as an async context manager (``async with pool.acquire() as conn``),
+    or awaitable (``conn = await pool.acquire()``, then ``pool.release(conn)``)."""
+
+    __slots__ = ("conn", "get", "put")
+
+    def __init__(self, get: Callable[[], Awaitable[PoolConnectionProxy]],
+                 put: Callable[[PoolConnectionProxy], Awaitable[None]]) -> None:
+        self.get, self.put = get, put
+        self.conn: PoolConnectionProxy | None = None
+
+    def __await__(self) -> Generator[Any, None, PoolConnectionProxy]:
+        return self.get().__await__()
+
+    async def __aenter__(self) -> PoolConnectionProxy:
+        self.conn = await self.get()
+        return self.conn
+
+    async def __aexit__(self, *exc: object) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            await self.put(conn)
