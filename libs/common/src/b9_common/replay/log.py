@@ -4,8 +4,9 @@ Every replay is written twice, so the record survives whichever store is missing
 
 - the JetStream KV bucket ``replays`` (always there when NATS is; key = replay id, value the
   record as JSON; 90-day TTL);
-- the PostgreSQL table ``replays`` (persistence's migration 0002) when a database URL is
-  known and the table exists. A database that is down or not migrated is logged and skipped.
+- the PostgreSQL table ``replays`` (the read model's; its queries are ``b9_readmodel.replays``)
+  when a database URL is known and the table exists. A database that is down or not migrated is
+  logged and skipped.
 
 A replay asked of its owning service (``b9_common.replay.owner``) is first *claimed*: its
 record is created in KV (``status: starting``, ``runner``: the service, replica, host and pid
@@ -22,11 +23,14 @@ from __future__ import annotations
 import getpass
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
+from b9_readmodel import replays
+from b9_readmodel.replays import ReplayRow
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.errors import KeyWrongLastSequenceError
@@ -37,6 +41,7 @@ from b9_common.jetstream.kv import kv_keys
 from b9_common.jetstream.topology import DAY, Topology, ensure_kv
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BUCKET = "replays"
 # Dry runs: a replay's plan (slice and counts per subject), nothing ran. Kept apart from the
@@ -127,39 +132,24 @@ class ReplayLog:
                 self._pg_ok = False
 
 
+async def _pg(database_url: str, query: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``query`` (a ``b9_readmodel.replays`` function) on a connection of its own."""
+    conn = await asyncpg.connect(database_url, timeout=5)
+    try:
+        return await query(conn, *args)
+    finally:
+        await conn.close()
+
+
 async def _pg_save(database_url: str, rec: ReplayRecord) -> None:
-    conn = await asyncpg.connect(database_url, timeout=5)
-    try:
-        await conn.execute(
-            """INSERT INTO replays (id, consumer, slice, started_by, started_at, finished_at, outcome)
-               VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb)
-               ON CONFLICT (id) DO UPDATE SET consumer = EXCLUDED.consumer, slice = EXCLUDED.slice,
-                   finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome""",
-            rec.id, rec.consumer, msgspec.json.encode(rec.slice).decode(), rec.started_by, rec.started_at,
-            rec.finished_at, msgspec.json.encode(rec.outcome).decode(),
-        )
-    finally:
-        await conn.close()
+    await _pg(database_url, replays.save_replay, rec.id, rec.consumer, rec.slice, rec.started_by, rec.started_at,
+              rec.finished_at, rec.outcome)
 
 
-_SELECT = ("SELECT id, consumer, slice::text AS slice, started_by, started_at, finished_at, "
-           "outcome::text AS outcome FROM replays ")
-
-
-async def _pg_records(database_url: str, rest: str, *args: Any) -> list[ReplayRecord]:
-    """Records from the ``replays`` table: ``_SELECT`` + ``rest`` (a WHERE / ORDER BY tail)."""
-    conn = await asyncpg.connect(database_url, timeout=5)
-    try:
-        rows = await conn.fetch(_SELECT + rest, *args)
-    finally:
-        await conn.close()
-    return [_from_row(r) for r in rows]
-
-
-def _from_row(r: Any) -> ReplayRecord:
-    return ReplayRecord(id=r["id"], consumer=r["consumer"], slice=msgspec.json.decode(r["slice"]),
-                        started_by=r["started_by"] or "", started_at=r["started_at"], finished_at=r["finished_at"],
-                        outcome=msgspec.json.decode(r["outcome"]) if r["outcome"] else {"status": "running"})
+def _from_row(r: ReplayRow) -> ReplayRecord:
+    return ReplayRecord(id=r.id, consumer=r.consumer, slice=r.slice, started_by=r.started_by or "",
+                        started_at=r.started_at, finished_at=r.finished_at,
+                        outcome=r.outcome if r.outcome else {"status": "running"})
 
 
 async def _kv_list(js: JetStreamContext, topology: Topology) -> list[ReplayRecord]:
@@ -181,7 +171,7 @@ async def list_records(js: JetStreamContext, topology: Topology, database_url: s
     merged: dict[str, ReplayRecord] = {r.id: r for r in await _kv_list(js, topology)}
     if database_url:
         try:
-            for r in await _pg_records(database_url, "ORDER BY started_at DESC LIMIT $1", limit):
+            for r in map(_from_row, await _pg(database_url, replays.newest_replays, limit)):
                 have = merged.get(r.id)
                 if have is None or (have.finished_at is None and r.finished_at is not None):
                     merged[r.id] = r
@@ -201,10 +191,10 @@ async def get_record(js: JetStreamContext, topology: Topology, record_id: str,
         pass
     if database_url:
         try:
-            found = await _pg_records(database_url, "WHERE id = $1", record_id)
+            found = await _pg(database_url, replays.replay, record_id)
         except Exception as exc:
             log.warning("replay record not read from PostgreSQL: %s", exc)
             return None
         if found:
-            return found[0]
+            return _from_row(found)
     return None
