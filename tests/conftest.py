@@ -27,6 +27,10 @@ from b9_common.embedded import EmbeddedNats, EmbeddedPostgres, ensure_nats
 from b9_common.service import Runtime, connect
 from b9_common.settings import CommonSettings
 
+# The CLI's rich consoles take their width when their module is imported (during collection):
+# wide enough for the tables tests read, whatever terminal (or none) pytest runs under.
+os.environ["COLUMNS"] = "200"
+
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parent.parent
