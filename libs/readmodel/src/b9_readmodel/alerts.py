@@ -6,6 +6,9 @@ delivery is logged) and by the gateway's alert pages.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import asyncpg
 
 from b9_readmodel.sql import Db
@@ -53,3 +56,41 @@ async def deliveries_page(
         "FROM webhook_deliveries WHERE rule_id = $1 ORDER BY at DESC, delivery_id DESC LIMIT $2 OFFSET $3",
         rule_id, limit, offset)
     return found, total
+
+
+@dataclass(frozen=True)
+class NotificationsPage:
+    rows: list[asyncpg.Record]  # NOTIFICATION_COLS and ``unread`` (after the mark or ``since``)
+    total: int
+    unread: int
+    mark: asyncpg.Record | None  # (read_up_to, read_up_to_id) of the account, if it ever read
+
+
+NOTIFICATION_COLS = ('id, rule_id, rule_name, on_type AS "on", entity, title, link, event_type, event_at, fields, '
+                     "digest, count, entities, replayed, created_at")
+
+
+async def notifications_page(
+    conn: asyncpg.Connection, account_id: str, since: datetime | None, rule_id: str | None, limit: int, offset: int
+) -> NotificationsPage:
+    """A page of notifications (of one rule, or all), newest first, each flagged ``unread`` when
+    created after ``since`` or else after the account's read mark (forward-only, per account)."""
+    cond, params = ("WHERE rule_id = $1", [rule_id]) if rule_id else ("", [])
+    n = len(params)
+    mark = await conn.fetchrow("SELECT read_up_to, read_up_to_id FROM notification_reads WHERE account_id = $1",
+                               account_id)
+    if since is not None:
+        after, cursor = f"created_at > ${n + 1}", [since]
+    elif mark is not None:
+        after, cursor = f"(created_at, id) > (${n + 1}, ${n + 2})", [mark[0], mark[1]]
+    else:
+        after, cursor = "true", []
+    m = n + len(cursor)
+    total = await conn.fetchval(f"SELECT count(*) FROM notifications {cond}", *params)
+    found = await conn.fetch(
+        f"SELECT {NOTIFICATION_COLS}, {after} AS unread FROM notifications {cond} "
+        f"ORDER BY created_at DESC, id DESC LIMIT ${m + 1} OFFSET ${m + 2}",
+        *params, *cursor, limit, offset)
+    unread = await conn.fetchval(
+        f"SELECT count(*) FROM notifications {cond} {'AND' if cond else 'WHERE'} {after}", *params, *cursor)
+    return NotificationsPage(found, total, unread, mark)

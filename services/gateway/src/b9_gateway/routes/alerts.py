@@ -202,26 +202,9 @@ async def notifications(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
     deps: Deps = Depends(get_deps),
 ) -> JSON:
-    cond, params = ("WHERE rule_id = $1", [rule]) if rule else ("", [])
-    n = len(params)
     async with deps.pool.acquire() as conn:
-        mark = await conn.fetchrow("SELECT read_up_to, read_up_to_id FROM notification_reads WHERE account_id = $1",
-                                   actor_of(request).id)
-        if since is not None:
-            after, cursor = f"created_at > ${n + 1}", [since]
-        elif mark is not None:
-            after, cursor = f"(created_at, id) > (${n + 1}, ${n + 2})", [mark[0], mark[1]]
-        else:
-            after, cursor = "true", []
-        m = n + len(cursor)
-        total = await conn.fetchval(f"SELECT count(*) FROM notifications {cond}", *params)
-        found = await conn.fetch(
-            f'SELECT id, rule_id, rule_name, on_type AS "on", entity, title, link, event_type, event_at, fields, '
-            f"digest, count, entities, replayed, created_at, {after} AS unread FROM notifications {cond} "
-            f"ORDER BY created_at DESC, id DESC LIMIT ${m + 1} OFFSET ${m + 2}",
-            *params, *cursor, per_page, (page - 1) * per_page)
-        unread = await conn.fetchval(
-            f"SELECT count(*) FROM notifications {cond} {'AND' if cond else 'WHERE'} {after}", *params, *cursor)
+        got = await rm.notifications_page(conn, actor_of(request).id, since, rule, per_page, (page - 1) * per_page)
+    found, total, unread, mark = got.rows, got.total, got.unread, got.mark
     body = msgspec.json.decode(page_bytes(Notification, found, total, page, per_page))
     return JSON({**body, "unread": unread, "read_up_to": mark[0] if mark else None,
                  "read_up_to_id": mark[1] if mark else None})
