@@ -132,7 +132,10 @@ async def stack(nats_url: str, namespace: str, database_url: str, *, alerts: boo
     common = {"nats_url": nats_url, "b9_namespace": namespace, "metrics_port": -1, "database_url": database_url}
     gsettings = GSettings(**common, gateway_api_key=API_KEY, alert_webhook_allowed_hosts=allowed)  # type: ignore[arg-type]
     asettings = ASettings(**common, alert_webhook_allowed_hosts=allowed, alert_webhook_secret=SECRET,  # type: ignore[arg-type]
-                          alert_webhook_retry_seconds=retry_seconds, alert_webhook_timeout=2.0,
+                          # The product's default: the receiver shares this process's event loop,
+                          # and on a loaded machine an answer can take seconds (a shorter timeout
+                          # made the sender retry deliveries the receiver had already taken).
+                          alert_webhook_retry_seconds=retry_seconds, alert_webhook_timeout=10.0,
                           alerts_insights_interval=insights_interval)
     rt = await connect(gsettings, "alerts-tests", "0")
     await rt.topology.provision(rt.js)
