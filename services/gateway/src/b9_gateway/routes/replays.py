@@ -15,11 +15,11 @@ import msgspec
 from b9_common.replay.jobs import ReplayBusy, ReplayError, ReplayRequest
 from b9_common.replay.request import REPLAYABLE, NoOwner
 from b9_common.replay.slices import parse_time
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field, field_validator
 
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, invalid, not_found, unavailable
+from b9_gateway.http import JSON, conflict, invalid, not_found, unavailable
 from b9_gateway.openapi import doc
 from b9_gateway.replays import ReplayList, ReplayProgress, item_of, progress_of_record
 from b9_gateway.requests import status_url
@@ -115,11 +115,11 @@ async def start(body: ReplayBody, deps: Deps = Depends(get_deps)) -> JSON:
     try:
         rec = await deps.replays.submit(req, started_by=body.by)
     except ReplayBusy as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
+        raise conflict(str(exc)) from None
     except ReplayError as exc:
         raise invalid("body", exc.field, str(exc)) from None
     except NoOwner as exc:  # as a command to a stopped scraper: it cannot run now, and why
-        raise HTTPException(status_code=409, detail=str(exc)) from None
+        raise conflict(str(exc)) from None
     progress = progress_of_record(rec)
     if progress.status == "failed":
         raise unavailable(f"replay could not start: {progress.error}")
