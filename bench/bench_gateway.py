@@ -48,12 +48,10 @@ QUERIES = {
 
 # -- the bare endpoint: raw ASGI + asyncpg + msgspec, the same SQL as the gateway -----------
 def bare_app() -> Any:
-    from b9_gateway.deps import build_pool
     from b9_gateway.http import page_bytes
     from b9_gateway.routes.creators import CreatorItem
     from b9_gateway.routes.posts import PostItem
     from b9_gateway.routes.subreddits import SubredditItem
-    from b9_gateway.settings import Settings
     from b9_gateway.sql import paged
     from b9_readmodel import creators, posts, subreddits
     from b9_readmodel.sql import ListQuery, Where
@@ -76,20 +74,8 @@ def bare_app() -> Any:
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    # the gateway's own pool settings (size, codecs, no reset query on release)
-                    size, url = int(os.environ.get("GATEWAY_POOL_SIZE", "0")), os.environ["DATABASE_URL"]
-                    settings = Settings(database_url=url, gateway_api_key=KEY, gateway_pool_size=size)
-                    state["pool"] = await build_pool(settings)
-                    gc.collect()  # as the gateway does after startup (else gen-2 collections
-                    gc.freeze()  # walk every imported module's objects: 80-600 ms pauses)
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await state["pool"].close()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await bare_lifespan(receive, send, state)
+            return
         struct, query = routes[scope["path"]]()
         items, total = await paged(state["pool"], query, 1, 50)
         body = page_bytes(struct, items, total, 1, 50)
@@ -97,6 +83,27 @@ def bare_app() -> Any:
         await send({"type": "http.response.body", "body": body})
 
     return app
+
+
+async def bare_lifespan(receive: Any, send: Any, state: dict[str, Any]) -> None:
+    """A bare app's ASGI lifespan: ``state["pool"]`` with the gateway's own pool settings (size,
+    codecs, no reset query on release), open from startup to shutdown."""
+    from b9_gateway.deps import build_pool
+    from b9_gateway.settings import Settings
+
+    while True:
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            size, url = int(os.environ.get("GATEWAY_POOL_SIZE", "0")), os.environ["DATABASE_URL"]
+            settings = Settings(database_url=url, gateway_api_key=KEY, gateway_pool_size=size)
+            state["pool"] = await build_pool(settings)
+            gc.collect()  # as the gateway does after startup (else gen-2 collections
+            gc.freeze()  # walk every imported module's objects: 80-600 ms pauses)
+            await send({"type": "lifespan.startup.complete"})
+        elif msg["type"] == "lifespan.shutdown":
+            await state["pool"].close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 # -- data -----------------------------------------------------------------------------------

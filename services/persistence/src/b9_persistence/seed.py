@@ -18,6 +18,7 @@ and persistence deduplicate them); later, the same ids carry newer times and the
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,14 +34,34 @@ from b9_persistence.seed_words import subreddit_name, username
 
 Progress = Callable[[str, int, int], None]
 
+FULL = {"subreddits": 34_682, "users": 309_608, "posts": 1_830_000, "creators": 1_247}
 SCALES: dict[str, dict[str, int]] = {
-    "full": {"subreddits": 34_682, "users": 309_608, "posts": 1_830_000, "creators": 1_247},
+    "full": FULL,
     "small": {"subreddits": 347, "users": 3_096, "posts": 18_300, "creators": 125},
+    # the growth an agency reaches: 3x and 10x the original (10x: 346,820 / 3.1 M / 18.3 M / 12,470)
+    "3x": {k: v * 3 for k, v in FULL.items()},
+    "10x": {k: v * 10 for k, v in FULL.items()},
 }
+SCALE_HELP = "small (~5k events, 18k posts), full (the original's size), 3x, 10x, or any <factor>x (0.01x ...)"
 CHUNK = 2_000  # envelopes per publish_many call
 BASE = datetime(2025, 1, 1, tzinfo=UTC)  # a fixed time for benchmarks' own facts (not the seed's)
 
-__all__ = ["BASE", "SCALES", "SeedPlan", "plan", "seed", "subreddit_name", "username"]
+__all__ = ["BASE", "SCALES", "SCALE_HELP", "SeedPlan", "plan", "scale_counts", "seed", "subreddit_name", "username"]
+
+
+def scale_counts(scale: str) -> dict[str, int]:
+    """Rows per kind for a scale name: one of ``SCALES`` or ``<factor>x`` (a multiple of the
+    original's size, e.g. ``0.01x`` for a quick check, at least 6 users and one creator)."""
+    if scale in SCALES:
+        return SCALES[scale]
+    factor = None
+    if scale.endswith("x"):
+        with contextlib.suppress(ValueError):
+            factor = float(scale[:-1])
+    if factor is None or not 0 < factor <= 100:
+        raise ValueError(f"scale must be one of {sorted(SCALES)} or <factor>x with 0 < factor <= 100, not {scale!r}")
+    least = {"subreddits": 1, "users": 6, "posts": 1, "creators": 1}
+    return {k: max(least[k], round(v * factor)) for k, v in FULL.items()}
 
 
 def this_hour() -> datetime:
@@ -50,7 +71,7 @@ def this_hour() -> datetime:
 class _Gen:
     def __init__(self, publisher: Publisher, scale: str, now: datetime) -> None:
         self.p, self.scale, self.now = publisher, scale, now
-        self.n = SCALES[scale]
+        self.n = scale_counts(scale)
 
     def env(self, kind: str, i: int, payload: Any, *, at: datetime) -> Envelope[Any]:
         return self.p.envelope(payload, id_=f"seed-{self.scale}-{kind}-{i}", occurred_at=at)
@@ -67,8 +88,6 @@ class SeedPlan:
 
 def plan(publisher: Publisher, scale: str = "small", *, now: datetime | None = None,
          media_base: str | None = None) -> SeedPlan:
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {sorted(SCALES)}")
     gen = _Gen(publisher, scale, now or this_hour())
     n = gen.n
     rd, ig = RedditSeed(gen), InstagramSeed(gen, media_base)

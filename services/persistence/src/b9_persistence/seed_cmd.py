@@ -1,4 +1,4 @@
-"""`b9 seed --scale small|full`: publish the synthetic data set through JetStream.
+"""`b9 seed --scale small|full|3x|10x|<factor>x`: publish the synthetic data set through JetStream.
 
 A ``b9`` command this package adds through its ``b9.commands`` entry point (as ``b9 rebuild``):
 the generator is persistence's (``seed``, ``seed_run``), and libs/common imports no service.
@@ -23,7 +23,8 @@ console = make_console()
 
 
 def seed_command(
-    scale: str = typer.Option("small", "--scale", help="small (~5k events, 18k posts) or full (the original's size)"),
+    scale: str = typer.Option("small", "--scale", help="small (~5k events, 18k posts), full (the original's size), "
+                              "3x, 10x (346,820 subreddits, 3.1 M users, 18.3 M posts, 12,470 creators) or <factor>x"),
     media: bool = typer.Option(True, "--media/--no-media",
                                help="generate images and clips for a few creators; the media service stores them"),
     media_wait: float = typer.Option(120.0, "--media-wait", help="seconds to wait for the media service's answers"),
@@ -31,8 +32,12 @@ def seed_command(
                                    help="loopback port of the media origin (default: the one `b9 up` allows)"),
 ) -> None:
     """Publish synthetic subreddits, users, posts, creators, categorizations, decisions and media."""
-    if scale not in ("small", "full"):
-        raise typer.BadParameter("small or full", param_hint="--scale")
+    from b9_persistence.seed import scale_counts  # here: every b9 invocation loads this module
+
+    try:
+        scale_counts(scale)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scale") from None
     with exit_on_config_error("b9"):
         cli = load_cli_settings()
     raise typer.Exit(asyncio.run(seed_main(cli, scale, media=media, media_wait=media_wait, media_port=media_port)))
