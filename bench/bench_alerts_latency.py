@@ -1,7 +1,7 @@
 """Alerts under load: does one alerts process keep up with N events/s through 100 rules, and how
 long from an event being stored to its notification being readable (what the bell reads)?
 
-    .venv/bin/python bench/bench_alerts_latency.py [--rate 20000] [--seconds 20] [--json PATH]
+    .venv/bin/python bench/bench_alerts_latency.py [--rate 20000] [--seconds 20] [--quick] [--json PATH]
 
 The alerts service runs as its own process (``b9-alerts``, as ``b9 up`` starts it) on a scratch
 NATS + database; this process publishes the mixed events of ``bench_alerts`` at ``--rate`` (100
@@ -192,8 +192,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rate", type=int, default=20_000)
     ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="5 seconds of load (run_all --quick)")
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds = 5
     try:
         import uvloop
 
