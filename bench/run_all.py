@@ -31,9 +31,10 @@ from common import RESULTS, machine  # noqa: E402
 # Benchmarks that need more than the default timeout at full size (seconds): bench_rebuild runs
 # seed --scale full through persistence, then b9 rebuild over it (9 min seen on a busy machine).
 LONG = {"rebuild": 1800.0}
-# Run only when named with --only: bench_scale (1x/3x/10x: hours on first load) and
-# bench_freshness (5 minutes of 5,000 events/s on a 3x database) are one command each.
-ON_REQUEST = {"scale", "freshness"}
+# Run only when named with --only: bench_scale (1x/3x/10x: hours on first load),
+# bench_freshness (5 minutes of 5,000 events/s on a 3x database) and bench_cluster (three 3x
+# seeds) are one command each.
+ON_REQUEST = {"scale", "freshness", "cluster"}
 CLAUSE = re.compile(r"^\s*(>=|<=|≥|≤|>|<|=|==)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(x)?\b", re.I)
 OPS = {"≥": ">=", "≤": "<=", "==": "="}
 

@@ -107,11 +107,11 @@ async def pending(rt: Runtime) -> int:
     return total
 
 
-def start_persistence(nats_url: str, ns: str, url: str) -> Any:
+def start_persistence(nats_url: str, ns: str, url: str, **extra: str) -> Any:
     import subprocess
 
     env = dict(os.environ, NATS_URL=nats_url, B9_NAMESPACE=ns, DATABASE_URL=url, METRICS_PORT="-1",
-               LOG_LEVEL="WARNING")
+               LOG_LEVEL="WARNING", **extra)
     return subprocess.Popen([str(Path(sys.executable).parent / "b9-persistence")], env=env,
                             start_new_session=True)
 
