@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "cluster"))
 
 import asyncpg  # noqa: E402
 import scale_stack  # noqa: E402
+from _cluster import Cluster  # noqa: E402
 from common import RESULTS, Row, print_table, write_json  # noqa: E402
 
 log = logging.getLogger("bench.cluster")
@@ -94,12 +95,10 @@ async def one_run(scale: str, nodes: int, kill: bool, args: argparse.Namespace, 
 
         await migrate(conn)
         if nodes == 3:
-            from _cluster import Cluster
-
             cluster = Cluster(work / f"cluster-{db}")
             await cluster.start()
             nc = await cluster.connect("admin")
-            await _provision(nc.jetstream(), Topology("", replicas=3))
+            await provision(nc.jetstream(), Topology("", replicas=3))
             await nc.close()
             p_url, seed_url, ns = cluster.url("persistence"), cluster.url("admin"), ""
         else:
@@ -164,7 +163,7 @@ async def _count_events(scale: str) -> int:
     return await asyncio.to_thread(count)
 
 
-async def _provision(js: Any, topology: Any, within: float = 20.0) -> None:
+async def provision(js: Any, topology: Any, within: float = 20.0) -> None:
     deadline = time.monotonic() + within
     while True:
         try:

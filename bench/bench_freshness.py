@@ -2,7 +2,7 @@
 event reaching a browser over the live feed (SSE), under a sustained mixed load.
 
     .venv/bin/python bench/bench_freshness.py [--scale 3x] [--rate 5000] [--seconds 300]
-        [--probes 20] [--feed-subject user.fetched] [--plain-page] [--quick] [--json PATH]
+        [--probes 20] [--feed-subject user.fetched] [--plain-page] [--cluster] [--quick] [--json PATH]
 
 On the scale's database (``scale_stack``: loaded once, reused; 3x by default) the persistence
 service and the gateway (2 workers) run as their own processes in a fresh namespace. A load
@@ -21,6 +21,8 @@ before its publish to
   ``--plain-page`` a plain page of the gateway (same session, no dashboard scripts);
 - **SSE client**: the same feed read by aiohttp (the server's part, without a browser).
 
+``--cluster``: three local nats-server nodes (infra/nats's configs, each service as its own
+user), streams at 3 replicas; compare with a run without it.
 ``--quick``: 0.01x, 300 events/s for 15 s, 5 probes/s.
 """
 
@@ -30,6 +32,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import socket
 import sys
@@ -58,7 +61,8 @@ async def generate(nats_url: str, ns: str, scale: str, rate: int, seconds: float
     from b9_persistence.seed import BASE, scale_counts, subreddit_name, username
 
     n = scale_counts(scale)
-    rt = await connect(CommonSettings(nats_url=nats_url, b9_namespace=ns), "bench-load", "0")
+    replicas = int(os.environ.get("STREAM_REPLICAS", "1"))
+    rt = await connect(CommonSettings(nats_url=nats_url, b9_namespace=ns, stream_replicas=replicas), "bench-load", "0")
     r, pub = random.Random(7), rt.publisher
     tick, sent, k = 0.05, 0, 0
     t0 = time.monotonic()
@@ -87,6 +91,42 @@ async def generate(nats_url: str, ns: str, scale: str, rate: int, seconds: float
     return {"sent": sent, "seconds": round(took, 1), "rate": round(sent / took)}
 
 
+USERS = ("persistence", "gateway", "admin")
+
+
+async def three_nodes(work: Path, keep: list[Any]) -> dict[str, str]:
+    """Three nats-server nodes (tests/cluster/_cluster.py), streams provisioned at 3 replicas;
+    NATS URLs per user. The cluster is stopped with ``keep``'s processes."""
+    from b9_common.jetstream.topology import Topology
+    from bench_cluster import Cluster, provision
+
+    cluster = Cluster(work / "cluster")
+    await cluster.start()
+    keep.append(_Stops(cluster))
+    nc = await cluster.connect("admin")
+    try:
+        await provision(nc.jetstream(), Topology("", replicas=3))
+    finally:
+        await nc.close()
+    return {u: cluster.url(u) for u in USERS}
+
+
+class _Stops:
+    """A cluster in the list of processes stopped at the end."""
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+
+    def poll(self) -> int | None:
+        return None
+
+    def terminate(self) -> None:
+        self.cluster.stop()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
 # -- the measurement -------------------------------------------------------------------------
 async def run(args: argparse.Namespace) -> list[Row]:
     from b9_common.ops.metrics import free_port
@@ -98,28 +138,31 @@ async def run(args: argparse.Namespace) -> list[Row]:
         if await scale_stack.loaded(stack.url, args.scale) is None:
             log.info("seeding %s into %s first", args.scale, stack.db)
             await scale_stack.load(stack, args.scale)
-        ns = f"fresh{uuid.uuid4().hex[:6]}"
-        procs.append(scale_stack.start_persistence(stack.nats_url, ns, stack.url))
+        ns, urls, replicas = f"fresh{uuid.uuid4().hex[:6]}", dict.fromkeys(USERS, stack.nats_url), "1"
+        if args.cluster:  # three nodes, production configs and users, streams at 3 replicas
+            ns, urls, replicas = "", await three_nodes(work, procs), "3"
+        procs.append(scale_stack.start_persistence(urls["persistence"], ns, stack.url, STREAM_REPLICAS=replicas))
         port = free_port()
-        env = {"NATS_URL": stack.nats_url, "DATABASE_URL": stack.url, "GATEWAY_API_KEY": bg.KEY,
-               "GATEWAY_RATE_LIMIT": "0", "B9_NAMESPACE": ns, "METRICS_PORT": "-1",
+        env = {"NATS_URL": urls["gateway"], "DATABASE_URL": stack.url, "GATEWAY_API_KEY": bg.KEY,
+               "GATEWAY_RATE_LIMIT": "0", "B9_NAMESPACE": ns, "METRICS_PORT": "-1", "STREAM_REPLICAS": replicas,
                "MEDIA_STORE_URL": f"file://{work / 'media'}", "LOG_LEVEL": "WARNING"}
         procs += bg.start_server("b9_gateway.asgi:create", port, env, True)
         base = f"http://127.0.0.1:{port}"
         await bg.wait_up(f"{base}/api/v1/users?per_page=1", port, bg.WORKERS)
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--generate", "--nats", stack.nats_url, "--ns", ns,
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--generate", "--ns", ns,
                "--scale", args.scale, "--rate", str(args.rate), "--seconds", str(args.seconds)]
-        probe = fp.Probes(stack.nats_url, ns, base, bg.KEY, args.feed_subject, args.poll_ms / 1000,
-                          args.plain_page)
+        gen_env = dict(os.environ, B9_BENCH_NATS_URL=urls["admin"], STREAM_REPLICAS=replicas)
+        probe = fp.Probes(urls["admin"], ns, base, bg.KEY, args.feed_subject, args.poll_ms / 1000,
+                          args.plain_page, int(replicas))
         async with probe:
-            gen = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
+            gen = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, env=gen_env)
             await probe.run(args.probes, args.seconds)
             out, _ = await gen.communicate()
             await probe.settle(10.0)
         load = json.loads(out.decode().strip().splitlines()[-1])
         return rows_of(args, probe, load)
     finally:
-        for p in procs:
+        for p in reversed(procs):  # the servers (a cluster) last
             await scale_stack.stop_process(p)
         stack.close()
 
@@ -154,7 +197,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", default=None)
     ap.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--nats", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--cluster", action="store_true", help="three local nats-server nodes, streams at 3 replicas")
     ap.add_argument("--ns", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -163,15 +206,19 @@ def main() -> None:
     args.seconds = args.seconds or (15.0 if args.quick else 300.0)
     args.probes = args.probes or (5.0 if args.quick else 20.0)
     if args.generate:
-        print(json.dumps(asyncio.run(generate(args.nats, args.ns, args.scale, args.rate, args.seconds))))
+        url = os.environ["B9_BENCH_NATS_URL"]
+        print(json.dumps(asyncio.run(generate(url, args.ns, args.scale, args.rate, args.seconds))))
         return
     rows = asyncio.run(run(args))
-    print_table(f"freshness ({args.scale}, {args.rate:,} events/s for {args.seconds:.0f} s)", rows)
-    path = args.json or str(RESULTS / f"freshness-{datetime.now(UTC):%Y-%m-%d}-{socket.gethostname()}.json")
+    nodes = "three nodes, R3" if args.cluster else "one node"
+    print_table(f"freshness ({args.scale}, {args.rate:,} events/s for {args.seconds:.0f} s, {nodes})", rows)
+    kind = "freshness-cluster" if args.cluster else "freshness"
+    path = args.json or str(RESULTS / f"{kind}-{datetime.now(UTC):%Y-%m-%d}-{socket.gethostname()}.json")
     RESULTS.mkdir(exist_ok=True)
     write_json(path, "freshness", rows, {"scale": args.scale, "rate": args.rate, "seconds": args.seconds,
                                          "probes_per_s": args.probes, "poll_ms": args.poll_ms,
-                                         "feed_subject": args.feed_subject})
+                                         "feed_subject": args.feed_subject, "cluster": args.cluster,
+                                         "plain_page": args.plain_page})
     print(json.dumps({"written": path}), file=sys.stderr)
 
 

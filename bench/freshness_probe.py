@@ -34,8 +34,9 @@ def pct(values: list[float], p: float) -> float:
 
 class Probes:
     def __init__(self, nats_url: str, ns: str, base: str, key: str, feed_subject: str, poll_s: float,
-                 plain_page: bool = False) -> None:
+                 plain_page: bool = False, replicas: int = 1) -> None:
         self.nats_url, self.ns, self.base, self.key = nats_url, ns, base, key
+        self.replicas = replicas  # the streams' (connect provisions: it must not change them)
         self.plain_page = plain_page  # listen from a page without the dashboard's scripts
         self.feed_subject, self.poll_s = feed_subject, poll_s
         self.prefix = f"fr{uuid.uuid4().hex[:6]}"
@@ -51,7 +52,8 @@ class Probes:
         from b9_common.settings import CommonSettings
         from playwright.async_api import async_playwright
 
-        self.rt = await connect(CommonSettings(nats_url=self.nats_url, b9_namespace=self.ns), "bench-probe", "0")
+        settings = CommonSettings(nats_url=self.nats_url, b9_namespace=self.ns, stream_replicas=self.replicas)
+        self.rt = await connect(settings, "bench-probe", "0")
         self._stack.push_async_callback(self.rt.close)
         self.http = await self._stack.enter_async_context(
             aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.key}"}))
