@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 from b9_common.cli.settings import CliSettings, effective_database_url, effective_nats_url
 from b9_common.ops.logs import setup_logging
-from b9_common.service import ServiceDef
-from b9_common.settings import load_settings
 
 
 def service_env(cli: CliSettings) -> dict[str, str]:
@@ -27,11 +24,6 @@ def service_env(cli: CliSettings) -> dict[str, str]:
     if not env.get("METRICS_PORT"):
         env["METRICS_PORT"] = "-1"
     return env
-
-
-def service_settings(sdef: ServiceDef, cli: CliSettings) -> Any:
-    """The service's Settings (raises ConfigError naming the variable)."""
-    return load_settings(sdef.settings_cls, service_env(cli))
 
 
 def quiet_logging(cli: CliSettings) -> None:
