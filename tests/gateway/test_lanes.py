@@ -5,9 +5,17 @@ slot lost to a waiter that was cancelled or timed out."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import Any
 
+import httpx
+import msgspec
 import pytest
+from b9_common.events import Actor
+from b9_gateway.http import JSON
 from b9_gateway.lanes import BULK, Lanes, bulk
+from b9_gateway.query import install_fast_lane, query_get
+from fastapi import APIRouter, FastAPI
 
 
 async def _queue(gate: Lanes, order: list[str], name: str, interactive: bool) -> asyncio.Task[None]:
@@ -115,4 +123,48 @@ async def test_bulk_marks_the_lane_for_the_calls_inside() -> None:
     assert BULK.get() is False
     with bulk():
         assert BULK.get() is True
+    assert BULK.get() is False
+
+
+class _Page(msgspec.Struct, frozen=True):
+    page: int = 1
+
+
+def _app_with_a_fast_list() -> Any:
+    """A FastAPI app with one QueryRoute list and one detail route, the fast lane installed,
+    and the caller an auth gate would have resolved (no servers: the handlers say their lane)."""
+    router = APIRouter()
+
+    @query_get(router, "/things", _Page)
+    async def things(deps: Any, q: _Page) -> JSON:
+        return JSON({"bulk": BULK.get(), "page": q.page})
+
+    @router.get("/things/{name}")
+    async def thing(name: str) -> JSON:
+        return JSON({"bulk": BULK.get(), "name": name})
+
+    app = FastAPI()
+    app.state.settings, app.state.deps = SimpleNamespace(gateway_api_key="unused"), None
+    app.include_router(router, prefix="/api/v1")
+    lane = install_fast_lane(app, [("/api/v1", router)])
+    assert app.router.routes[0] is lane and set(lane.routes) == {"/api/v1/things"}
+    actor = Actor(id="1", name="ann", role="viewer", channel="api")
+
+    async def gated(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["actor"] = actor
+        await app(scope, receive, send)
+
+    return gated
+
+
+async def test_fast_lane_pages_run_in_the_bulk_lane_everything_else_interactive() -> None:
+    transport = httpx.ASGITransport(app=_app_with_a_fast_list())
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        page = await client.get("/api/v1/things", params={"page": 3})
+        detail = await client.get("/api/v1/things/x")
+        bad = await client.get("/api/v1/things", params={"page": "many"})
+    assert page.json() == {"bulk": True, "page": 3}
+    assert detail.json() == {"bulk": False, "name": "x"}  # the lane does not leak into the next request
+    assert bad.status_code == 422  # the app's exception handling still applies to the fast lane
     assert BULK.get() is False
