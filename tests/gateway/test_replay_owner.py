@@ -1,5 +1,5 @@
 """Replays run by their owners: a replay asked through the API runs in a replica of the owning
-service (a real ``b9-categorizer`` process here, not the gateway's), a command sent twice runs
+service (a real ``b9-categorizer`` process here, not the gateway's), a command sent twice to two replicas runs
 once, refusals and a missing owner reach the caller with the reason, and the gateway holds no
 other service's settings."""
 
@@ -15,9 +15,12 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from b9_categorizer.main import SERVICE as CATEGORIZER
+from b9_categorizer.settings import Settings as CSettings
 from b9_common.events import SubredditFetched
 from b9_common.events.commands import REPLAY_COMMANDS
 from b9_common.replay.log import ReplayRecord, replays_kv
+from b9_common.replay.owner import replays_only
 from b9_common.replay.request import live_replicas
 from b9_common.settings import load_settings
 from b9_gateway.settings import Settings
@@ -88,6 +91,14 @@ async def test_a_replay_from_the_api_runs_in_the_owning_service_process(env: Env
 
 
 async def test_the_same_replay_requested_twice_runs_once(env: Env, categorizer: int) -> None:
+    # two replicas share the command consumer: the subprocess and one serving replays in this process
+    cat = CSettings(nats_url=env.settings.nats_url, b9_namespace=env.settings.b9_namespace, metrics_port=-1,
+                    replica_id="categorizer-in-test")
+    async with replays_only(CATEGORIZER, cat):
+        await requested_twice_runs_once(env)
+
+
+async def requested_twice_runs_once(env: Env) -> None:
     first, end = await publish_subs(env, "twice", 5)
     kv = await replays_kv(env.rt.js, env.rt.topology)
     rid = "01J00000000000000000000000"
@@ -121,6 +132,7 @@ async def test_the_same_replay_requested_twice_runs_once(env: Env, categorizer: 
     await watcher.stop()
     assert statuses.count("starting") == 1 and statuses[-1] == "complete", statuses
     assert statuses.index("complete") == len(statuses) - 1, statuses
+    assert len(await live_replicas(env.rt.js, env.rt.topology, "categorizer")) == 2
 
 
 async def test_refusals_and_a_missing_owner_reach_the_caller(env: Env, categorizer: int) -> None:
