@@ -4,8 +4,8 @@ gateway's process environment holds no other service's secret and only a read-on
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
+import os
+from collections.abc import Iterator
 
 import asyncpg
 import nats
@@ -14,28 +14,27 @@ from b9_common.events import SubredditFetched
 from b9_common.jetstream.publisher import Publisher
 from b9_common.jetstream.topology import Topology
 
-from ._stack import Up, alive, cmdline, data_root, descendants, env_for, environ, run_b9, service_pids, wait_gone
+from . import test_up_lifecycle
+from ._stack import Up, env_for, environ, run_b9, service_pids
+
+stack = test_up_lifecycle.up  # its module-scoped fixture (here named `stack`): one real b9 up for this module
 
 pytestmark = pytest.mark.slow
 SECRET = '{"categorizer-only-model": [1, 2]}'  # OPENAI_PRICES: harmless, but the categorizer's alone
 
 
-@pytest.fixture(scope="module")
-async def up() -> AsyncIterator[Up]:
-    root = data_root()
-    stack = await Up.start(root / "b9", OPENAI_PRICES=SECRET)
+@pytest.fixture(scope="module", autouse=True)
+def categorizer_secret() -> Iterator[None]:
+    """In the environment `b9 up` starts with (autouse: set before the stack fixture starts it)."""
+    os.environ["OPENAI_PRICES"] = SECRET
     try:
-        await stack.wait_up(150)
-        yield stack
+        yield
     finally:
-        kids = descendants(stack.proc.pid)
-        await stack.stop()
-        assert not await wait_gone(kids, 15), [cmdline(p) for p in alive(kids)]
-        shutil.rmtree(root, ignore_errors=True)
+        del os.environ["OPENAI_PRICES"]
 
 
-async def test_the_gateway_process_holds_no_other_services_secrets(up: Up) -> None:
-    pids = service_pids(up.proc.pid)
+async def test_the_gateway_process_holds_no_other_services_secrets(stack: Up) -> None:
+    pids = service_pids(stack.proc.pid)
     gateway, categorizer = environ(pids["gateway"]), environ(pids["categorizer"])
     assert not [k for k in gateway if k.startswith("OPENAI_")], sorted(gateway)
     assert categorizer["OPENAI_PRICES"] == SECRET
@@ -43,19 +42,19 @@ async def test_the_gateway_process_holds_no_other_services_secrets(up: Up) -> No
     assert not environ(pids["persistence"])["DATABASE_URL"].startswith("postgresql://b9_reader:")
 
 
-async def test_b9_replay_runs_in_the_persistence_process(up: Up) -> None:
-    nc = await nats.connect(up.admin_url())
+async def test_b9_replay_runs_in_the_persistence_process(stack: Up) -> None:
+    nc = await nats.connect(stack.admin_url())
     try:
         await Publisher(nc.jetstream(), Topology(), "launcher-test", timeout=5).publish_many(
             [SubredditFetched(name=f"upreplay{i}", title="t", subscribers=10 + i) for i in range(6)])
     finally:
         await nc.close()
-    conn = await asyncpg.connect(up.stack["database_url"])
+    conn = await asyncpg.connect(stack.stack["database_url"])
     try:
         code, out, _ = await run_b9("replay", "persistence", "--subject", "subreddit.fetched",
-                                    env=env_for(up.data), timeout=90)
+                                    env=env_for(stack.data), timeout=90)
         assert code == 0, out
-        pids = service_pids(up.proc.pid)
+        pids = service_pids(stack.proc.pid)
         text = " ".join(out.split())
         assert f"ran in │ persistence pid {pids['persistence']}" in text, text
         rec = await conn.fetchrow("SELECT consumer, outcome->>'status' AS status FROM replays")
