@@ -17,7 +17,7 @@ Per scale (``b9_persistence.seed.scale_counts``: ``full`` = ``1x``, ``3x``, ``10
    peak RSS of both servers' workers and PostgreSQL under that load.
 3. **Browser** (``scale_browser``): each dashboard page loaded in Chromium until its data shows.
 
-Results: a markdown table, and JSON to ``--json`` or ``bench/results/scale-<date>-<host>.json``.
+Results: a markdown table, and JSON to ``--json`` or ``bench/results/scale-<scales>-<date>-<host>.json``.
 ``--quick``: ``--scales 0.01x``, one round of 1 s per endpoint, default sorts only.
 """
 
@@ -130,6 +130,8 @@ async def _endpoint(scale: str, label: str, path: str, gw_port: int, bare_port: 
     search = label.startswith("search")
     rps_t, p99_t = LIST_TARGET if is_list else ("", "< 100" if search else "")
     note = f"{errors} non-2xx (gateway + bare)" if errors else f"path {path}"
+    if any(r.rps == 0 for r in bare + gw):  # wrk counts no latency for requests past its 2 s timeout
+        note += "; a run completed no request within wrk's 2 s timeout"
     return [
         bg.row(f"{scale} {label} req/s", g_rps, "req/s", rps_t, b_rps, note=note),
         bg.row(f"{scale} {label} p99", g_p99, "ms", p99_t, b_p99),
@@ -194,7 +196,8 @@ def main() -> None:
     print_table(f"scale ({', '.join(args.scales)}; wrk -t2 -c64, 2 workers each; read the ratios)", rows)
     meta = {"scales": args.scales, "duration_s": args.duration, "rounds": args.rounds, "loads": loads,
             "not_measured": [s for s in ("full", "3x", "10x") if s not in args.scales]}
-    path = args.json or str(RESULTS / f"scale-{datetime.now(UTC):%Y-%m-%d}-{socket.gethostname()}.json")
+    scales = "-".join("1x" if s == "full" else s for s in args.scales)
+    path = args.json or str(RESULTS / f"scale-{scales}-{datetime.now(UTC):%Y-%m-%d}-{socket.gethostname()}.json")
     RESULTS.mkdir(exist_ok=True)
     write_json(path, "scale", rows, meta)
     print(json.dumps({"written": path}), file=sys.stderr)
