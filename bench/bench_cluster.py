@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import json
 import logging
+import shutil
 import socket
 import sys
 import tempfile
@@ -187,6 +188,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{stack.db}" WITH (FORCE)')
         await admin.close()
         stack.close()
+        shutil.rmtree(work, ignore_errors=True)
     ratio = three["events_per_s"] / one["events_per_s"]
     runs = {"one node": one, "three nodes": three, "three nodes, leader killed": fault}
     rows = [Row(f"{args.scale} seed, {name}: publish -> stored", r["stored_s"], "s",

@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import socket
 import sys
 import tempfile
@@ -165,6 +166,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
         for p in reversed(procs):  # the servers (a cluster) last
             await scale_stack.stop_process(p)
         stack.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def rows_of(args: argparse.Namespace, probe: fp.Probes, load: dict[str, Any]) -> list[Row]:

@@ -147,10 +147,12 @@ async def load(stack: Stack, scale: str, keep_streams: bool = False) -> dict[str
         t_pub = time.perf_counter() - t0
         sys.stderr.write("\n")
         log.info("published %s events in %.0f s, waiting for persistence", f"{sum(counts.values()):,}", t_pub)
+        first = None
         while (left := await pending(rt)) > 0:
             if proc.poll() is not None:
                 raise RuntimeError(f"persistence exited ({proc.returncode}) with {left} messages unsettled")
-            _bar("storing", 0, left)
+            first = first or left
+            _bar("storing", first - left, first)
             await asyncio.sleep(1.0)
         t_stored = time.perf_counter() - t0
         sys.stderr.write("\n")
