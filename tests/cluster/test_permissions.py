@@ -13,6 +13,7 @@ from b9_common.events import (
     SubredditDiscovered,
 )
 from b9_common.jetstream.publisher import Publisher
+from b9_common.jetstream.topology import STREAMS
 from nats.aio.client import Client as NATS
 
 from ._cluster import Cluster
@@ -92,3 +93,19 @@ async def test_unknown_user_and_wrong_password_are_refused(cluster: Cluster) -> 
     cluster.passwords["gateway"] = "wrong"
     with pytest.raises(Exception):  # noqa: B017 - nats-py raises its own auth/no-servers errors
         await cluster.connect("gateway", max_reconnect_attempts=0, allow_reconnect=False)
+
+
+async def test_the_gateway_sees_every_streams_consumers(cluster: Cluster) -> None:
+    """The overview lists each stream's consumers and their lag, DECISIONS included (it was refused)."""
+    admin = await cluster.connect("admin")
+    gateway = await cluster.connect("gateway")
+    try:
+        topology = await provision(admin.jetstream(timeout=10))
+        js = gateway.jetstream(timeout=5)
+        for stream in STREAMS:
+            info = await js.stream_info(topology.stream(stream))
+            assert info.config.name == topology.stream(stream)
+            assert isinstance(await js.consumers_info(topology.stream(stream)), list), stream
+    finally:
+        for nc in (gateway, admin):
+            await nc.close()

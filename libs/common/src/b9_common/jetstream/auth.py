@@ -38,6 +38,7 @@ class Role:
     core_pub: tuple[str, ...] = ()  # core NATS subject tails (no stream), e.g. "b9.decisions.applied"
     core_sub: tuple[str, ...] = ()
     msg_get: tuple[str, ...] = ()  # streams it reads messages of by subject, without a consumer
+    lists: tuple[str, ...] = ()  # streams whose consumers it lists without reading them (overview)
 
 
 REDDIT = (
@@ -119,6 +120,7 @@ ROLES: dict[str, Role] = {
         sub_events=True,
         admin_consumers=True,
         dlq_admin=True,
+        lists=("DECISIONS",),  # the overview shows every stream's consumers and their lag
     ),
 }
 
@@ -170,6 +172,8 @@ def permissions(name: str, role: Role, topo: Topology | None = None) -> tuple[li
             f"$JS.API.STREAM.MSG.GET.KV_{b}",
         ]
     pub += [f"$JS.API.STREAM.MSG.GET.{topo.stream(s)}" for s in role.msg_get]
+    for s in map(topo.stream, role.lists):
+        pub += [f"$JS.API.CONSUMER.LIST.{s}", f"$JS.API.CONSUMER.NAMES.{s}", f"$JS.API.CONSUMER.INFO.{s}.*"]
     if role.dlq_admin:
         dlq = topo.stream("DLQ")
         pub += [f"$JS.API.STREAM.MSG.GET.{dlq}", f"$JS.API.DIRECT.GET.{dlq}", f"$JS.API.DIRECT.GET.{dlq}.>",
