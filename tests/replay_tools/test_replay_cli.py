@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import msgspec
 from b9_common.replay.log import ReplayRecord, list_records
+from b9_common.replay.owner import replays_only
 from b9_common.service import Runtime
 from b9_persistence.main import SERVICE as PERSISTENCE
 from b9_persistence.seed import SCALES
-from replay_owner import owner_only
 from rt_helpers import cli, fetchval, psettings, table_hashes
 
 
 async def test_seed_then_replaying_scrape_twice_leaves_identical_tables(
         rt: Runtime, cli_env: dict[str, str], nats_url: str, namespace: str, database_url: str) -> None:
-    async with owner_only(PERSISTENCE, psettings(nats_url, namespace, database_url)):
+    async with replays_only(PERSISTENCE, psettings(nats_url, namespace, database_url)):
         await seed_then_replay_twice(rt, cli_env, database_url)
 
 
