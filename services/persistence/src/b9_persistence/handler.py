@@ -24,11 +24,13 @@ from b9_persistence.checks import check
 from b9_persistence.writers_alerts import APPLY as ALERT_DECISIONS
 from b9_persistence.writers_alerts import WRITERS as ALERT_WRITERS
 from b9_persistence.writers_decisions import APPLY as DECISIONS
-from b9_persistence.writers_decisions import Pending
+from b9_persistence.writers_decisions import ONE_STATEMENT, Pending
 from b9_persistence.writers_derived import AFTER_COMMIT as DERIVED_AFTER
 from b9_persistence.writers_derived import WRITERS as DERIVED_WRITERS
 from b9_persistence.writers_instagram import AFTER_COMMIT as INSTAGRAM_AFTER
 from b9_persistence.writers_instagram import WRITERS as INSTAGRAM_WRITERS
+from b9_persistence.writers_models import APPLY as MODEL_DECISIONS
+from b9_persistence.writers_models import ONE_STATEMENT as MODEL_ONE_STATEMENT
 from b9_persistence.writers_reddit import WRITERS as REDDIT_WRITERS
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,9 @@ WRITERS: dict[str, Writer] = {**REDDIT_WRITERS, **INSTAGRAM_WRITERS, **DERIVED_W
 AFTER_COMMIT: dict[str, Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[None]]] = {
     **INSTAGRAM_AFTER, **DERIVED_AFTER,
 }
-DECISIONS = {**DECISIONS, **ALERT_DECISIONS}
+DECISIONS = {**DECISIONS, **MODEL_DECISIONS, **ALERT_DECISIONS}
+# Writers that are one statement (atomic alone: no transaction, one round trip); the others run in one.
+ONE_STATEMENT_DECISIONS = ONE_STATEMENT | MODEL_ONE_STATEMENT
 
 class DatabaseUnavailable(Exception):
     """No connection could be had (refused, not accepting connections, pool closing)."""
@@ -161,10 +165,13 @@ class Persistence:
                 self._reject(d, f"database refused {type_}: {exc}")
 
     async def _write_decisions(self, ds: list[Delivery]) -> None:
-        """People's decisions, one by one in stream order, each in its own savepoint.
+        """People's decisions, one by one in stream order, each committed on its own.
 
-        A decision whose entity is not stored yet is naked with a delay (``Pending``); one the
-        database refuses goes to DLQ with the reason; the others are applied and acked.
+        Most writers are one statement (one round trip: no transaction or savepoint to open);
+        the others run in a transaction of their own. A decision whose entity is not stored yet
+        is naked with a delay (``Pending``); one the database refuses goes to DLQ with the
+        reason; the others are applied and acked. Each one is idempotent, so a batch cut short
+        by an outage is simply redelivered.
         """
         try:
             conn = await self.pool.acquire()
@@ -173,19 +180,21 @@ class Persistence:
         applied: list[str] = []
         refused: dict[str, str] = {}
         try:
-            async with conn.transaction():
-                for d in ds:
-                    env = d.envelope
-                    assert env is not None
-                    try:
+            for d in ds:
+                env = d.envelope
+                assert env is not None
+                try:
+                    if d.type in ONE_STATEMENT_DECISIONS:
+                        await DECISIONS[d.type](conn, env)
+                    else:
                         async with conn.transaction():
                             await DECISIONS[d.type](conn, env)
-                        applied.append(env.id)
-                    except Pending as exc:
-                        d.retry(str(exc), retry_delay(d.meta.num_delivered) * 2)
-                    except DATA_ERRORS as exc:
-                        refused[env.id] = f"database refused {d.type}: {exc}"
-                        self._reject(d, refused[env.id])
+                    applied.append(env.id)
+                except Pending as exc:
+                    d.retry(str(exc), retry_delay(d.meta.num_delivered) * 2)
+                except DATA_ERRORS as exc:
+                    refused[env.id] = f"database refused {d.type}: {exc}"
+                    self._reject(d, refused[env.id])
         finally:
             await self.pool.release(conn)
         self.rows["decisions"] = self.rows.get("decisions", 0) + len(applied)
