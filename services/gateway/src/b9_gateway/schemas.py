@@ -75,7 +75,9 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-
 
 
 def _rfc3339(value: Any) -> Any:
-    if isinstance(value, str) and not _RFC3339.match(value):
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):  # a number would pass as a Unix time
         raise ValueError("an RFC 3339 date-time with its offset, e.g. 2026-01-31T12:00:00Z")
     return value
 
