@@ -83,16 +83,24 @@ export function age(s) {
 
 const thisYear = (d) => d.getUTCFullYear() === new Date().getUTCFullYear();
 
+// Made once: toLocaleString(locale, options) builds a formatter per call (a live feed line
+// used to spend most of its time there).
+const fmt = (o) => new Intl.DateTimeFormat('en-GB', { day: '2-digit', month: 'short', timeZone: 'UTC', ...o });
+const DAY = fmt({});
+const DAY_YEAR = fmt({ year: 'numeric' });
+const STAMP = fmt({ hour: '2-digit', minute: '2-digit' });
+const STAMP_YEAR = fmt({ year: 'numeric', hour: '2-digit', minute: '2-digit' });
+
 function dayShort(iso) {
   const d = new Date(iso);
-  return d.toLocaleDateString('en-GB', { day: '2-digit', month: 'short', ...(thisYear(d) ? {} : { year: 'numeric' }), timeZone: 'UTC' });
+  return (thisYear(d) ? DAY : DAY_YEAR).format(d);
 }
 
 /** Date and time (UTC), with the year when it is not this year, without a relative part (chart axes). */
 export function stamp(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
-  return `${d.toLocaleString('en-GB', { day: '2-digit', month: 'short', ...(thisYear(d) ? {} : { year: 'numeric' }), hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })} UTC`;
+  return `${(thisYear(d) ? STAMP : STAMP_YEAR).format(d)} UTC`;
 }
 
 /** Date and time (UTC, year when not this year) and how long ago. */
@@ -104,7 +112,7 @@ export function date(iso) {
 
 export function day(iso) {
   if (!iso) return '—';
-  return new Date(iso).toLocaleDateString('en-GB', { day: '2-digit', month: 'short', year: 'numeric', timeZone: 'UTC' });
+  return DAY_YEAR.format(new Date(iso));
 }
 
 /**

@@ -3,9 +3,9 @@
 // follow the control KV (control.changed) and the replicas' heartbeats (heartbeat) live.
 import { h, clear, num, pct, usd, age, ago, throttle, toast, when } from '../dom.js';
 import { get, post, live, streamOf, settled } from '../api.js';
-import { pageHeader, statCards, badge, button, select } from '../ui.js';
+import { pageHeader, statCards, badge, button } from '../ui.js';
 import { lineChart } from '../charts.js';
-import { feedItem } from './feed.js';
+import { feedCard } from './feed.js';
 
 const beatService = (scraper) => `${scraper}-scraper`;
 // Each replica's heartbeat time in this browser's clock (ages count up from it).
@@ -38,10 +38,7 @@ export async function overviewPage({ main }) {
   const scraperBox = h('div.grid-2', { id: 'scrapers' });
   const streamBox = h('div');
   const rateBox = h('div');
-  const feedList = h('ol.feed', { id: 'live-feed', 'aria-label': 'Live events', 'aria-live': 'off' });
   let state = { ov, scrapers: scrapers.map((s) => stampReplicas(s, Date.now())) };
-  let feedFilter = '';
-  let paused = false;
 
   // events per second per stream, counted from the SSE feed (one bucket per second)
   const buckets = new Map(); // second -> {STREAM: n}
@@ -193,30 +190,23 @@ export async function overviewPage({ main }) {
     } catch (e) { if (e.status !== 401) console.warn(e); }
   }, 3000);
 
-  const filterSel = select('Show', [['', 'All events'], ['subreddit.', 'Subreddits'], ['creator.', 'Creators'], ['scrape.', 'Scrape attempts and commands'], ['media.', 'Media'], ['dlq.', 'Dead letters'], ['DECISIONS', 'Decisions']], '', (v) => { feedFilter = v; });
-  const pauseBtn = button('Pause', () => { paused = !paused; pauseBtn.textContent = paused ? 'Resume' : 'Pause'; pauseBtn.setAttribute('aria-pressed', String(paused)); }, { small: true, 'aria-pressed': 'false' });
-  const counter = h('span.muted.small', { id: 'feed-count' }, '0 events');
-  let seen = 0;
-
+  const feed = feedCard();
   const later = settled(refresh);
-  const offEvents = live.on('', (ev) => {
+  // Once per frame with that frame's events: counted by type (nothing parsed), re-reads set once.
+  const offEvents = live.onBatch('', (events) => {
     const sec = nowSec();
     const b = buckets.get(sec) || {};
-    const st = streamOf(ev.type);
-    b[st] = (b[st] || 0) + 1;
-    buckets.set(sec, b);
-    seen += 1;
-    counter.textContent = `${num(seen)} event${seen === 1 ? "" : "s"} since opened`;
-    if (!paused && (!feedFilter || ev.type.startsWith(feedFilter) || feedFilter === st)) {
-      feedList.prepend(feedItem(ev));
-      while (feedList.children.length > 100) feedList.lastChild.remove();
-      feedList.querySelector('.feed-empty')?.remove();
+    let moved = false;
+    for (const ev of events) {
+      const st = streamOf(ev.type);
+      b[st] = (b[st] || 0) + 1;
+      // counts that move: scrapes, dead letters and anyone's decisions (awaiting review, ours, models)
+      moved ||= ev.type === 'scrape.attempted' || ev.type.startsWith('dlq.') || ev.type.endsWith('.fetched')
+        || ev.type === 'creator.scraped' || st === 'DECISIONS';
     }
-    // counts that move: scrapes, dead letters and anyone's decisions (awaiting review, ours, models)
-    if (ev.type === 'scrape.attempted' || ev.type.startsWith('dlq.') || ev.type.endsWith('.fetched') || ev.type === 'creator.scraped'
-      || streamOf(ev.type) === 'DECISIONS') later();
+    buckets.set(sec, b);
+    if (moved) later();
   });
-  feedList.append(h('li.feed-empty.muted', 'Waiting for events…'));
 
   const tick = setInterval(() => {
     for (const el of scraperBox.querySelectorAll('.hb-age')) {
@@ -237,9 +227,7 @@ export async function overviewPage({ main }) {
         h('section.card', { 'aria-labelledby': 'failures-h' }, h('h2#failures-h', 'Last failures'), failureBox),
         h('section.card', { 'aria-labelledby': 'rates-h' }, h('h2#rates-h', 'Events per second'), rateBox),
         h('section.card', { 'aria-labelledby': 'streams-h' }, h('h2#streams-h', 'Pipeline streams and consumer lag'), streamBox)),
-      h('section.card.feed-card', { 'aria-labelledby': 'feed-h' },
-        h('div.card-head', h('h2#feed-h', 'Live events'), pauseBtn),
-        h('div.feed-tools', filterSel, counter), feedList)));
+      feed.card));
   renderStats(); renderScrapers(); renderStreams(); renderRates();
-  return { dispose() { offEvents(); offControl(); offBeat(); clearInterval(tick); clearInterval(slow); refresh.cancel(); } };
+  return { dispose() { offEvents(); feed.dispose(); offControl(); offBeat(); clearInterval(tick); clearInterval(slow); refresh.cancel(); } };
 }
