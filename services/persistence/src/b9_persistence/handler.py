@@ -195,11 +195,12 @@ class Persistence:
                 except DATA_ERRORS as exc:
                     refused[env.id] = f"database refused {d.type}: {exc}"
                     self._reject(d, refused[env.id])
+            self.rows["decisions"] = self.rows.get("decisions", 0) + len(applied)
+            # Before the release: giving the connection back resets it, one more round trip.
+            if (applied or refused) and self.on_decisions is not None:
+                await self.on_decisions(applied, refused)
         finally:
             await self.pool.release(conn)
-        self.rows["decisions"] = self.rows.get("decisions", 0) + len(applied)
-        if (applied or refused) and self.on_decisions is not None:
-            await self.on_decisions(applied, refused)
 
     def _reject(self, d: Delivery, reason: str) -> None:
         self.rejected += 1
