@@ -23,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 from statistics import median, quantiles
+from typing import Any
 
 import aiohttp
 
@@ -43,7 +44,45 @@ async def _names(db_url: str, n: int) -> list[str]:
         await conn.close()
 
 
-async def round_trips(base: str, names: list[str]) -> tuple[list[float], list[float], int]:
+class Probe:
+    """Sees, on core NATS, when each decision event reaches the server and when persistence
+    announces it stored: the split of a round trip between gateway, persistence and reload."""
+
+    STAGES = ("PUT -> event on NATS", "event -> stored and announced", "announced -> PUT answered", "reload (GET)")
+
+    def __init__(self) -> None:
+        self.event_at = self.applied_at = 0.0
+        self.splits: list[tuple[float, float, float, float]] = []
+
+    async def start(self, nats_url: str, ns: str) -> Any:
+        import nats
+
+        nc = await nats.connect(nats_url)
+
+        async def on_event(_: Any) -> None:
+            self.event_at = time.perf_counter()
+
+        async def on_applied(_: Any) -> None:
+            self.applied_at = time.perf_counter()
+
+        await nc.subscribe(f"{ns}.subreddit.reviewed", cb=on_event)
+        await nc.subscribe(f"{ns}.b9.decisions.applied", cb=on_applied)
+        await nc.flush()
+        return nc
+
+    def add(self, t0: float, put: float, get: float) -> None:
+        if t0 < self.event_at <= self.applied_at <= put:
+            self.splits.append((self.event_at - t0, self.applied_at - self.event_at, put - self.applied_at, get - put))
+
+    def summary(self) -> str:
+        if not self.splits:
+            return "no split seen"
+        cols = list(zip(*self.splits, strict=True))
+        return "; ".join(f"{name} p50 {1000 * median(c):.1f} / p99 {1000 * _pct(list(c))[1]:.1f} ms"
+                         for name, c in zip(self.STAGES, cols, strict=True))
+
+
+async def round_trips(base: str, names: list[str], probe: Probe | None = None) -> tuple[list[float], list[float], int]:
     """Milliseconds per decision (PUT until a GET shows it), of the PUT alone, and how many
     times a reload did not show it."""
     took, calls, wrong = [], [], 0
@@ -54,10 +93,13 @@ async def round_trips(base: str, names: list[str]) -> tuple[list[float], list[fl
             async with http.put(f"{base}/api/v1/subreddits/{name}/review", json={"review": review}) as r:
                 body = await r.json()
                 assert r.status in (200, 202), body
-            calls.append(1000 * (time.perf_counter() - t0))
+            put = time.perf_counter()
+            calls.append(1000 * (put - t0))
             async with http.get(f"{base}/api/v1/subreddits/{name}", params={"history": 0}) as r:
                 shown = (await r.json())["subreddit"]["review"]
             took.append(1000 * (time.perf_counter() - t0))
+            if probe is not None:
+                probe.add(t0, put, time.perf_counter())
             wrong += shown != review
     return took, calls, wrong
 
@@ -92,11 +134,16 @@ async def run(scale: str, n: int, duration: int) -> list[Row]:
         await wait_up(f"{base}{QUERIES['subreddits']}", port, 2)
         names = await _names(db_url, 2 * n + 20)
         await round_trips(base, names[:20])  # warm up (and wait for persistence's consumer)
-        idle, _, wrong_idle = await round_trips(base, names[20:20 + n])
+        idle_probe, busy_probe = Probe(), Probe()
+        nc = await idle_probe.start(nats_url, ns)
+        idle, _, wrong_idle = await round_trips(base, names[20:20 + n], idle_probe)
+        await nc.close()
+        nc = await busy_probe.start(nats_url, ns)
         load = asyncio.create_task(wrk(f"{base}{QUERIES['subreddits']}", duration, [], port))
         await asyncio.sleep(1.0)
-        busy, calls, wrong_busy = await round_trips(base, names[20 + n:])
+        busy, calls, wrong_busy = await round_trips(base, names[20 + n:], busy_probe)
         listed = await load
+        await nc.close()
         i50, i99 = _pct(idle)
         b50, b99 = _pct(busy)
         c50, c99 = _pct(calls)
@@ -110,6 +157,8 @@ async def run(scale: str, n: int, duration: int) -> list[Row]:
             Row("subreddit list during the decisions", round(listed.rps, 0), "req/s", "", None, None,
                 f"p99 {listed.p99:.1f} ms, {listed.errors} non-2xx"),
         ]
+        rows += [Row("split, idle gateway", len(idle_probe.splits), "seen", "", None, None, idle_probe.summary()),
+                 Row("split, under list load", len(busy_probe.splits), "seen", "", None, None, busy_probe.summary())]
         for r in rows:
             print(f"  {r.metric:45s} {r.value:>9} {r.unit:6s} {r.target:8s} {r.note}", flush=True)
     finally:
