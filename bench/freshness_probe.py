@@ -66,6 +66,10 @@ class Probes:
         await page.goto("/")
         await page.get_by_label("API key").fill(self.key)
         await page.get_by_label("API key").press("Enter")
+        # signed in and the dashboard's own feed open (the sign-in page has a "main h1" too: waiting
+        # for that, the probe's EventSource could go out before the login's cookie, get a 401 and
+        # never be ready)
+        await page.locator('.live-dot[data-state="live"]').wait_for()
         await page.locator("main h1").first.wait_for()
         if self.plain_page:  # same origin and session cookie, no dashboard (nor its own live feed)
             await page.goto("/health")
