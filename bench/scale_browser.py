@@ -56,7 +56,8 @@ async def measure(base_url: str, key: str, conn: Any, rounds: int = 3, timeout_m
             await pg.goto("/")
             await pg.get_by_label("API key").fill(key)
             await pg.get_by_label("API key").press("Enter")
-            await pg.locator("main h1").first.wait_for()
+            # signed in (the sign-in page has a "main h1" too): the dashboard's live feed is open
+            await pg.locator('.live-dot[data-state="live"]').wait_for()
             for name, route, ready in await pages(conn):
                 took = []
                 for _ in range(rounds):
