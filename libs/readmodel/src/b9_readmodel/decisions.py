@@ -32,3 +32,10 @@ async def history_page(
         *w.params,
     )
     return found, total
+
+
+async def logged_ids(db: asyncpg.Pool | asyncpg.Connection, ids: list[str]) -> set[str]:
+    """Which of these decision ids persistence has logged (the gateway's fallback when an
+    announcement of them was missed)."""
+    rows = await db.fetch("SELECT id FROM decision_log WHERE id = ANY($1::text[])", ids)
+    return {r["id"] for r in rows}

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from b9_common.events import new_id
 from b9_common.jetstream.publisher import Publisher
+from b9_readmodel.decisions import logged_ids
 from fastapi import HTTPException
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
@@ -104,8 +105,7 @@ class Decider:
             await asyncio.wait([futs[i] for i in pending], timeout=min(POLL, left))
             pending = {i for i in pending if not futs[i].done()}
             if pending and loop.time() < deadline:
-                found = await self.pool.fetch("SELECT id FROM decision_log WHERE id = ANY($1::text[])", list(pending))
-                pending -= {r["id"] for r in found}
+                pending -= await logged_ids(self.pool, list(pending))
         return True
 
 
