@@ -107,7 +107,10 @@ class CycleRunner:
 
     # -- the loop ------------------------------------------------------------------------
     async def run(self) -> None:
+        me = asyncio.current_task()
         while True:
+            if me is not None and me.cancelling():  # a cancel some library call swallowed: stop
+                raise asyncio.CancelledError
             try:
                 if not self.control.enabled:
                     self.state = "disabled"
@@ -118,6 +121,8 @@ class CycleRunner:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError from None
                 self.state = "error"
                 log.exception("cycle step failed; retrying in 5 s")
                 await asyncio.sleep(5)

@@ -92,7 +92,10 @@ class ControlWatch(Generic[C]):
         if seconds <= 0:
             return
         try:
-            await asyncio.wait_for(self._disabled.wait(), timeout=seconds)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the event is set, and the cycle loop would then outlive its shutdown
+            async with asyncio.timeout(seconds):
+                await self._disabled.wait()
         except TimeoutError:
             return
         raise ScraperDisabled("scraper disabled in control KV")
@@ -107,7 +110,8 @@ class ControlWatch(Generic[C]):
         """Wait for the next value applied; True if one came within ``timeout`` seconds."""
         changed = self._changed
         try:
-            await asyncio.wait_for(changed.wait(), None if timeout is None else max(0.0, timeout))
+            async with asyncio.timeout(None if timeout is None else max(0.0, timeout)):  # see sleep()
+                await changed.wait()
         except TimeoutError:
             return False
         return True
