@@ -12,11 +12,12 @@ copy published to DLQ with the reason, then ``+TERM``). The DLQ copy goes throug
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from b9_common.events.envelope import Envelope, encode
+from b9_common.jetstream.consumer import BatchHandler, Handler
 from b9_common.jetstream.delivery import (
     Delivery,
     default_backoff,
@@ -32,8 +33,6 @@ from b9_common.testing.fakes import FakePublisher, Sent
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Envelope[Any]], Awaitable[None]]
-BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
 SPEC = ConsumerSpec(name="tests", stream="SCRAPE", subjects=(), max_deliver=5)
 
 
