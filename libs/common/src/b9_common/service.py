@@ -8,6 +8,11 @@ Nothing connects at import time; ``run(SERVICE)`` does it all in order:
 settings (or one line naming the bad variable) -> logging -> NATS -> streams ->
 bootstrap -> metrics -> heartbeat -> consumers + loops -> wait for SIGTERM/SIGINT ->
 drain consumers -> stop loops -> close adapters -> drain NATS.
+
+Reaching NATS and provisioning the streams and buckets are both retried with backoff for
+``STARTUP_TIMEOUT`` s (a server that accepts connections before its JetStream is ready, or
+restarts meanwhile, only delays the start); a declaration JetStream refuses for good ends the
+start at once with one line naming the setting (exit 2).
 """
 
 from __future__ import annotations
@@ -32,13 +37,13 @@ from nats.js import JetStreamContext
 from b9_common.jetstream.consumer import BatchHandler, Consumer, Handler
 from b9_common.jetstream.dlq_requests import DeadLetterReporter
 from b9_common.jetstream.publisher import Publisher
-from b9_common.jetstream.topology import ConsumerSpec, Topology
+from b9_common.jetstream.topology import ConsumerSpec, ProvisionError, Topology, transient
 from b9_common.ops import tracing
 from b9_common.ops.heartbeat import Heartbeat
 from b9_common.ops.logs import setup_logging
 from b9_common.ops.metrics import serve_metrics
 from b9_common.ops.requests import open_book
-from b9_common.settings import CommonSettings, exit_on_config_error, load_settings
+from b9_common.settings import CommonSettings, ConfigError, exit_on_config_error, load_settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,10 +135,12 @@ async def _answers(url: str) -> bool:
     return True
 
 
-async def retry_startup(what: str, attempt_fn: Callable[[], Awaitable[T]], timeout: float) -> T:
+async def retry_startup(what: str, attempt_fn: Callable[[], Awaitable[T]], timeout: float, *,
+                        retry_if: Callable[[Exception], bool] = lambda exc: True) -> T:
     """Call ``attempt_fn`` until it succeeds, backing off 0.5 s .. 5 s, for at most ``timeout`` s.
 
-    One log line per failed attempt; then ConnectionError naming ``what`` (one line)."""
+    One log line per failed attempt; then ConnectionError naming ``what`` (one line). An error
+    ``retry_if`` says no to propagates at once."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     attempt = 0
@@ -142,6 +149,8 @@ async def retry_startup(what: str, attempt_fn: Callable[[], Awaitable[T]], timeo
         try:
             return await attempt_fn()
         except Exception as exc:
+            if not retry_if(exc):
+                raise
             left = deadline - loop.time()
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if left <= 0:
@@ -178,9 +187,27 @@ async def connect(settings: CommonSettings, service: str, version: str, *,
     js = nc.jetstream(timeout=10)
     topology = Topology(namespace=settings.b9_namespace, replicas=settings.stream_replicas,
                         scrape_max_age_days=settings.facts_max_age_days)
-    await topology.provision(js)
+    try:
+        await provision(settings, topology, js, timeout)
+    except BaseException:
+        await nc.close()
+        raise
     publisher = Publisher(js, topology, source=f"{service}@{version}")
     return Runtime(nc=nc, js=js, topology=topology, publisher=publisher, service=service, replica=replica)
+
+
+async def provision(settings: CommonSettings, topology: Topology, js: JetStreamContext,
+                    timeout: float) -> None:
+    """Provision the topology, retrying while JetStream is not ready (``transient``); a refusal
+    is a ConfigError naming the setting (and its value) to look at."""
+    where = _redact(settings.nats_url)
+    try:
+        await retry_startup(
+            f"NATS_URL: JetStream at {where} not ready (STREAM_REPLICAS={settings.stream_replicas})",
+            lambda: topology.provision(js), timeout, retry_if=transient)
+    except ProvisionError as exc:
+        value = where if exc.setting == "NATS_URL" else getattr(settings, exc.setting.lower(), "?")
+        raise ConfigError(exc.setting, f"{exc} (with {exc.setting}={value})") from None
 
 
 async def wait_postgres(settings: Any) -> None:
@@ -293,7 +320,8 @@ def run(sdef: ServiceDef) -> None:
     except ImportError:
         pass
     try:
-        asyncio.run(serve(sdef, settings, freeze_heap=True))
+        with exit_on_config_error(f"b9-{sdef.name}"):  # JetStream refused a declaration
+            asyncio.run(serve(sdef, settings, freeze_heap=True))
     except ConnectionError as exc:
         log.error("%s", exc)
         raise SystemExit(1) from None

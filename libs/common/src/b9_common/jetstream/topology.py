@@ -3,14 +3,23 @@
 Every name passes through a ``Topology`` so that a namespace (``B9_NAMESPACE``) can
 isolate tenants and tests on one server: streams become ``<ns>_SCRAPE``, subjects
 ``<ns>.subreddit.fetched``, buckets ``<ns>_control``.
+
+Provisioning tells a JetStream that is not there *yet* from one that says no: ``transient(exc)``
+is true for timeouts, a dropped or reconnecting connection and JetStream's 503 answers
+("JetStream not enabled", "temporarily unavailable": a server starting, recovering its streams or
+electing a leader), which the start-up retries (``b9_common.service.connect``); any other refusal
+of a declaration is a ``ProvisionError`` that names the object and the setting to look at.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
+import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -22,12 +31,19 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
+from nats.js.errors import (
+    APIError,
+    BadRequestError,
+    BucketNotFoundError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from nats.js.kv import KeyValue
 
 from b9_common.events.catalogue import stream_subjects
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DAY = 86_400.0
 STREAMS = ("SCRAPE", "DERIVED", "DECISIONS", "COMMANDS", "DLQ")
@@ -40,6 +56,55 @@ SESSIONS_MAX_AGE = 30 * 86_400.0  # a session's own expires_at is the limit; thi
 REQUESTS_BUCKET = "requests"  # b9_common.ops.requests: followed requests, 24 h
 REQUESTS_TTL = 86_400.0
 DUPLICATE_WINDOW = 120.0
+
+# JetStream err_codes that describe the server's state, not the request: 10008 "JetStream system
+# temporarily unavailable", 10009 "JetStream cluster can not handle request" (no leader yet),
+# 10039 "JetStream not enabled for account", 10076 "JetStream not enabled", 10006 "no suitable
+# peers for placement" (a cluster node is restarting; with too few nodes for STREAM_REPLICAS
+# the start-up ends after STARTUP_TIMEOUT, saying so)
+TRANSIENT_ERR_CODES = frozenset({10006, 10008, 10009, 10039, 10076})
+# the setting a refusal points at (any other: the server or account NATS_URL reaches)
+SETTING_FOR_ERR_CODE = {
+    10074: "STREAM_REPLICAS",  # replicas > 1 not supported in non-clustered mode
+    10065: "B9_NAMESPACE",  # subjects overlap with an existing stream
+}
+_TRANSIENT_TYPES = (
+    TimeoutError,  # nats.errors.TimeoutError too
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    ConnectionError,
+)
+
+
+def transient(exc: BaseException) -> bool:
+    """JetStream not ready or the connection away for a moment: worth another try."""
+    if isinstance(exc, APIError):  # a 503 without a body (no responders) has no code set
+        return (isinstance(exc, ServiceUnavailableError) or exc.code == 503
+                or exc.err_code in TRANSIENT_ERR_CODES)
+    return isinstance(exc, _TRANSIENT_TYPES)
+
+
+class ProvisionError(Exception):
+    """JetStream refused a declaration for good. ``str(err)`` is one line; ``setting`` names
+    the setting to look at."""
+
+    def __init__(self, what: str, exc: APIError) -> None:
+        self.setting = SETTING_FOR_ERR_CODE.get(exc.err_code or 0, "NATS_URL")
+        problem = exc.description or type(exc).__name__
+        super().__init__(f"JetStream refused {what}: {problem} (err_code {exc.err_code})")
+
+
+async def declare(what: str, step: Awaitable[T]) -> T:
+    """Await one declaration; a refusal that is not ``transient`` becomes a ``ProvisionError``."""
+    try:
+        return await step
+    except APIError as exc:
+        if transient(exc):
+            raise
+        raise ProvisionError(what, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -152,14 +217,14 @@ class Topology:
 
     # -- provisioning --------------------------------------------------------
     async def provision(self, js: JetStreamContext) -> None:
-        """Create or update every stream and bucket. Safe to call from every replica."""
+        """Create or update every stream and bucket. Safe to call from every replica (and to
+        call again after a ``transient`` failure). A refusal raises ``ProvisionError``."""
         for cfg in self.stream_configs():
-            await ensure_stream(js, cfg)
-        await self.control_kv(js)
-        await self.heartbeat_kv(js)
-        await self.accounts_kv(js)
-        await self.sessions_kv(js)
-        await self.requests_kv(js)
+            await declare(f"stream {cfg.name}", ensure_stream(js, cfg))
+        for name, bind in ((CONTROL_BUCKET, self.control_kv), (HEARTBEAT_BUCKET, self.heartbeat_kv),
+                           (ACCOUNTS_BUCKET, self.accounts_kv), (SESSIONS_BUCKET, self.sessions_kv),
+                           (REQUESTS_BUCKET, self.requests_kv)):
+            await declare(f"KV bucket {self.bucket(name)}", bind(js))
 
     async def ensure_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> None:
         await js.add_consumer(self.stream(spec.stream), self.consumer_config(spec))
