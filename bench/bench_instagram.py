@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "insta
 
 import ig_fixtures as fx
 from b9_common.events import CreatorScraped
-from b9_common.scraping.ratelimit import RateLimiter
+from b9_common.scraping.ratelimit import Budget
 from b9_instagram_scraper import analytics
 from b9_instagram_scraper.media import parse_media
 from b9_instagram_scraper.provider import CallMeter
@@ -47,7 +47,7 @@ async def bench_provider(creators: int) -> float:
     server = FakeProvider(page_size=12)
     server.add(fx.bulk("carol", "5550003", 90, 30))
     await server.start()
-    p = RapidApiProvider(server.url, API_KEY, "h", limiter=RateLimiter(min_interval=0))
+    p = RapidApiProvider(server.url, API_KEY, "h", budget=Budget(lambda: 0.0))
     meter = CallMeter()
     t0 = time.perf_counter()
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import ig_fixtures as fx
 import pytest
-from b9_common.scraping.ratelimit import RateLimiter
+from b9_common.scraping.ratelimit import Budget
 from b9_instagram_scraper.rapidapi import RapidApiProvider
 from ig_upstream import API_KEY, FAST, FakeProvider
 
@@ -32,7 +32,7 @@ async def provider(upstream: FakeProvider) -> AsyncIterator[RapidApiProvider]:
         upstream.url,
         API_KEY,
         "instagram-looter2.p.rapidapi.com",
-        limiter=RateLimiter(min_interval=0),
+        budget=Budget(lambda: 0.0),  # no budget
         timeout=5,
         **FAST,
     )

@@ -1,4 +1,4 @@
-"""Adapters: the PostgreSQL directory on persistence's schema, KV claims, the rate limiter."""
+"""Adapters: the PostgreSQL directory on persistence's schema, KV claims, the request budget."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import asyncio
 
 import asyncpg
 import pytest
-from b9_common.scraping.ratelimit import RateLimiter
+from b9_common.events.control import InstagramControl
+from b9_common.scraping.control import ControlWatch
+from b9_common.scraping.ratelimit import HOUR, Budget
 from b9_common.service import Runtime
 from b9_instagram_scraper.directory_pg import PgDirectory
 from b9_instagram_scraper.growth import CreatorState
@@ -78,8 +80,15 @@ async def test_state_and_known_stores(rt: Runtime) -> None:
     assert await known.known(["some.one", "SOME.ONE", "other"]) == {"some.one"}
 
 
+def hourly(control: ControlWatch[InstagramControl], **kw: float) -> Budget:
+    """Instagram's budget: ``requests_per_hour``, an hour's worth may go at once (main.py)."""
+    return Budget(lambda: control.config.requests_per_hour / HOUR, control=control,
+                  burst_seconds=HOUR, **kw)
+
+
 async def test_rate_limiter_budget_and_priority() -> None:
-    lim = RateLimiter(min_interval=0, per_hour=2)
+    control = ControlWatch(InstagramControl(requests_per_hour=2))
+    lim = hourly(control)
     await lim.acquire()
     await lim.acquire()
     assert lim.exhausted() and lim.calls_last_hour() == 2
@@ -94,23 +103,35 @@ async def test_rate_limiter_budget_and_priority() -> None:
     high = asyncio.create_task(take("command", True))
     await asyncio.sleep(0.05)
     assert order == []  # both wait: the budget is spent
-    lim.set_budget(3)  # one more call allowed, applied at once: the command goes first
+    control.apply(InstagramControl(requests_per_hour=3))  # one more call, at once: the command first
     await asyncio.wait_for(high, 2)
     await asyncio.sleep(0.05)
     assert order == ["command"] and not low.done()
-    lim.set_budget(0)  # 0 = no budget
+    control.apply(InstagramControl(requests_per_hour=0))  # 0 = no budget
     await asyncio.wait_for(low, 2)
     assert order == ["command", "cycle"]
 
 
+async def test_replicas_share_one_hourly_budget(rt: Runtime) -> None:
+    state_kv, _, _ = await open_buckets(rt.js, rt.topology)
+    control = ControlWatch(InstagramControl(requests_per_hour=3))
+    a, b = hourly(control, kv=state_kv), hourly(control, kv=state_kv)  # two replicas, one key
+    await a.acquire()
+    await b.acquire()
+    await a.acquire()
+    assert a.exhausted() and b.calls_last_hour() == 1
+    with pytest.raises(asyncio.TimeoutError):  # the hour's three calls are spent, by both together
+        await asyncio.wait_for(b.acquire(), 0.2)
+
+
 async def test_rate_limiter_paces_calls() -> None:
-    lim = RateLimiter(min_interval=0.05)
+    lim = Budget(lambda: 0.0, min_interval=0.05)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     for _ in range(4):
         await lim.acquire()
     assert loop.time() - t0 >= 0.15 - 0.01
-    one = RateLimiter(min_interval=0, per_hour=1)
+    one = hourly(ControlWatch(InstagramControl(requests_per_hour=1)))
     await one.acquire()
     with pytest.raises(asyncio.TimeoutError):  # the hour's single call is spent
         await asyncio.wait_for(one.acquire(), 0.2)

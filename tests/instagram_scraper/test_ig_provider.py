@@ -145,7 +145,7 @@ async def test_server_errors_and_auth(provider: RapidApiProvider, upstream: Fake
     upstream.faults["/profile"].extend([Fault(status=500)] * 3)
     with pytest.raises(UpstreamError):
         await provider.profile("alice", CallMeter())
-    bad = RapidApiProvider(upstream.url, "wrong", "h", limiter=provider.limiter, attempts=3)
+    bad = RapidApiProvider(upstream.url, "wrong", "h", budget=provider.budget, attempts=3)
     meter = CallMeter()
     with pytest.raises(ProviderError, match="403") as err:
         await bad.profile("alice", meter)

@@ -14,7 +14,7 @@ from b9_common.events import RedditPost, RedditScrapeRequested
 from b9_common.events.control import RedditControl
 from b9_common.scraping.control import ControlWatch
 from b9_common.scraping.gate import CommandsFirst
-from b9_common.scraping.ratelimit import SharedBudget
+from b9_common.scraping.ratelimit import Budget
 from b9_common.service import Runtime
 from b9_reddit_scraper import formulas
 from b9_reddit_scraper import main as svc
@@ -51,7 +51,8 @@ async def parts(rt: Runtime, upstream: FakeReddit, make_settings: Callable[..., 
     kv = await svc.state_kv(rt)
     async with aiohttp.ClientSession(headers={"User-Agent": settings.reddit_user_agent}) as session:
         client = RedditClient(session, settings, control, HeaderPacer(),
-                              SharedBudget(kv, control, lambda: 1000.0), CommandsFirst())
+                              Budget(lambda: 1000.0, control=control, kv=kv, stop_when_disabled=True),
+                              CommandsFirst())
         scraper = Scraper(client, rt.publisher, StaticTracked([], known=KNOWN), settings)
         yield settings, client, CycleRunner(scraper, scraper.tracked, control, kv, replica="r1")
 

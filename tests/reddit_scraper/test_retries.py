@@ -14,7 +14,7 @@ import pytest
 from b9_common.events.control import RedditControl
 from b9_common.scraping.control import ControlWatch, ScraperDisabled
 from b9_common.scraping.gate import CommandsFirst
-from b9_common.scraping.ratelimit import SharedBudget
+from b9_common.scraping.ratelimit import Budget
 from b9_reddit_scraper.client import RedditClient, Result, Tally
 from b9_reddit_scraper.ratelimit import HeaderPacer
 from b9_reddit_scraper.settings import Settings
@@ -34,7 +34,7 @@ async def client(upstream: FakeReddit) -> AsyncIterator[Any]:
         control = ControlWatch(RedditControl(requests_per_minute=60_000))
         session = aiohttp.ClientSession()
         sessions.append(session)
-        budget = SharedBudget(None, control, lambda: 1000.0)
+        budget = Budget(lambda: 1000.0, control=control, stop_when_disabled=True)
         return RedditClient(session, Settings(**values), control, HeaderPacer(), budget, CommandsFirst()), control
 
     yield make

@@ -4,7 +4,7 @@ together -- not each on its own."""
 
 from __future__ import annotations
 
-from b9_common.scraping.ratelimit import SharedBudget
+from b9_common.scraping.ratelimit import Budget
 from b9_common.service import Runtime
 from b9_reddit_scraper.tracked import StaticTracked, Tracked
 from reddit_fake_upstream import FakeReddit, built_about, fixture
@@ -13,7 +13,7 @@ from reddit_helpers import events, running, wait_for
 TOP = fixture("subreddit_listing/askreddit_top.json")
 PER_MINUTE = 240.0
 RATE = PER_MINUTE / 60.0
-BURST = RATE * SharedBudget(None, None, lambda: RATE).burst_seconds  # type: ignore[arg-type]  # 20 tokens
+BURST = RATE * Budget(lambda: RATE).burst_seconds  # 20 tokens
 
 
 async def test_two_replicas_share_one_budget(rt: Runtime, upstream: FakeReddit, make_settings) -> None:

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from b9_common.events.control import RedditControl
 from b9_common.scraping.control import ControlWatch, ScraperDisabled
-from b9_common.scraping.ratelimit import SharedBudget
+from b9_common.scraping.ratelimit import Budget
 from b9_common.settings import ConfigError, load_settings
 from b9_reddit_scraper.client import RedditClient, Tally
 from b9_reddit_scraper.parse import parse_about, parse_posts, parse_user
@@ -90,7 +90,7 @@ async def test_oauth_token_is_fetched_sent_and_refreshed_before_expiry() -> None
                         reddit_client_secret="secret")
     control = ControlWatch(RedditControl())
     async with aiohttp.ClientSession() as session:
-        budget = SharedBudget(None, control, lambda: 100 / 60)
+        budget = Budget(lambda: 100 / 60, control=control, stop_when_disabled=True)
         client = RedditClient(session, settings, control, HeaderPacer(), budget)
         tally = Tally()
         r1 = await client.get("r/redditdev/about", tally=tally)

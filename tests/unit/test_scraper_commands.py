@@ -13,7 +13,7 @@ from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.ops.requests import Reporter, RequestBook
 from b9_common.scraping.control import ControlWatch
 from b9_common.scraping.gate import CommandsFirst
-from b9_common.scraping.ratelimit import RateLimiter
+from b9_common.scraping.ratelimit import Budget
 from b9_common.testing import FakeKV, FakePublisher, run_handler
 from b9_instagram_scraper.commands import CommandHandler
 from b9_instagram_scraper.directory import NullDirectory
@@ -76,7 +76,7 @@ async def test_an_unconfigured_instagram_scraper_answers_the_command(book: Reque
 
 async def test_an_invalid_username_goes_to_dlq_with_the_reason(book: RequestBook) -> None:
     pub = FakePublisher()
-    provider = RapidApiProvider("http://127.0.0.1:9", "key", "host", limiter=RateLimiter())
+    provider = RapidApiProvider("http://127.0.0.1:9", "key", "host", budget=Budget(lambda: 0.0))
     try:
         handler, _ = instagram(provider, pub, book)
         cmd = InstagramScrapeRequested(kind="creator", username="not a name!", request_id="i2")
@@ -91,7 +91,7 @@ async def test_an_invalid_username_goes_to_dlq_with_the_reason(book: RequestBook
 
 async def test_a_struggling_provider_naks_the_command_and_queues_the_request(book: RequestBook, busy_api: str) -> None:
     pub = FakePublisher()
-    provider = RapidApiProvider(busy_api, "key", "host", limiter=RateLimiter(min_interval=0), attempts=1,
+    provider = RapidApiProvider(busy_api, "key", "host", budget=Budget(lambda: 0.0), attempts=1,
                                 wait_initial=0, wait_max=0)
     try:
         handler, _ = instagram(provider, pub, book)

@@ -20,7 +20,7 @@ from b9_common.events.control import (
 )
 from b9_common.scraping.control import ControlWatch, ScraperDisabled
 from b9_common.scraping.gate import CommandsFirst
-from b9_common.scraping.ratelimit import SharedBudget, follow_budget, parse_retry_after
+from b9_common.scraping.ratelimit import Budget, follow_budget, parse_retry_after
 from b9_common.testing import FakeKV
 from nats.errors import TimeoutError as NatsTimeout
 from prometheus_client import REGISTRY
@@ -133,8 +133,9 @@ def test_the_budget_gauge_follows_the_control_value() -> None:
 async def test_the_shared_budget_takes_tokens_and_waits_when_they_are_spent() -> None:
     kv = FakeKV()
     control = ControlWatch(RedditControl(requests_per_minute=60))  # 1 token a second, burst 2
-    budget = SharedBudget(kv, control, lambda: control.config.requests_per_minute / 60.0, burst_seconds=2)
-    other = SharedBudget(kv, control, budget.rate, burst_seconds=2)  # a second replica: one bucket
+    budget = Budget(lambda: control.config.requests_per_minute / 60.0, control=control, kv=kv,
+                    burst_seconds=2, stop_when_disabled=True)
+    other = Budget(budget.rate, control=control, kv=kv, burst_seconds=2)  # a second replica: one bucket
     await budget.acquire()
     await other.acquire()
     assert (budget.tokens_seen or 0) >= 1.0 and (other.tokens_seen or 0) < 2.0
@@ -144,7 +145,11 @@ async def test_the_shared_budget_takes_tokens_and_waits_when_they_are_spent() ->
         await budget.acquire()
     kv.fail = "down"
     control.apply(RedditControl(requests_per_minute=60))
-    await asyncio.wait_for(budget.acquire(), 1)  # NATS down: local pacing only, no wait
+    await asyncio.wait_for(budget.acquire(), 1)  # NATS down: the replica's own bucket, full
+    assert await budget._try_take() == 0  # its burst of 2 ...
+    assert await budget._try_take() > 0.5  # ... and then it paces on its own
+    kv.fail = None
+    assert await other._try_take() > 0.5  # NATS back: the shared bucket again, still spent
 
 
 

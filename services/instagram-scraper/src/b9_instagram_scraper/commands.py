@@ -1,7 +1,7 @@
 """The ``scrape.requested.instagram`` command handler: manual add and related discovery, now.
 
 Commands go first: while one runs the cycle starts no new creator (``CommandsFirst``) and its
-provider calls jump the rate limiter's queue. Transient provider failures nak the command
+provider calls jump the request budget's queue. Transient provider failures nak the command
 with a delay (DLQ after max deliveries); a missing or private creator is an answer, not an error.
 """
 

@@ -1,6 +1,6 @@
 """Entry point: ``SERVICE`` for the b9 runner and ``main()`` for the console script.
 
-bootstrap wires the adapters (control watch, rate limiter, provider, KV buckets, directory)
+bootstrap wires the adapters (control watch, request budget, provider, KV buckets, directory)
 into the use cases (``Scraper``), the command consumer and the cycle loop.
 """
 
@@ -14,7 +14,7 @@ from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.ops.requests import Reporter, open_book
 from b9_common.scraping.control import ControlWatch
 from b9_common.scraping.gate import CommandsFirst
-from b9_common.scraping.ratelimit import RateLimiter, follow_budget
+from b9_common.scraping.ratelimit import HOUR, Budget, follow_budget
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 
 from b9_instagram_scraper import __version__
@@ -41,14 +41,14 @@ COMMANDS = ConsumerSpec(
 )
 
 
-def make_provider(settings: Settings, limiter: RateLimiter, **overrides: Any) -> InstagramProvider:
+def make_provider(settings: Settings, budget: Budget, **overrides: Any) -> InstagramProvider:
     if not settings.configured:
         return NullProvider()
     return RapidApiProvider(
         settings.instagram_api_base,
         settings.instagram_api_key.strip(),
         settings.api_host,
-        limiter=limiter,
+        budget=budget,
         timeout=settings.instagram_timeout,
         **overrides,
     )
@@ -66,11 +66,13 @@ async def bootstrap(
     # the defaults are written when the key is absent (as the dashboard first showed them)
     control_loop = await control.follow(await rt.topology.control_kv(rt.js), control_key("instagram"),
                                         publish_defaults=True)
-    limiter = RateLimiter(MIN_INTERVAL, per_hour=control.config.requests_per_hour)
-    control.on_change(lambda cfg: limiter.set_budget(cfg.requests_per_hour))
-    follow_budget(control, "instagram", lambda cfg: cfg.requests_per_hour / 60)
-    provider = make_provider(settings, limiter, **(provider_overrides or {}))
     state_kv, known_kv, claims_kv = await open_buckets(rt.js, rt.topology)
+    # one bucket of an hour's budget shared by every replica (key "budget" in ig_state); calls
+    # still go while the cycle is disabled: commands are answered then
+    budget = Budget(lambda: control.config.requests_per_hour / HOUR, control=control, kv=state_kv,
+                    burst_seconds=HOUR, min_interval=MIN_INTERVAL)
+    follow_budget(control, "instagram", lambda cfg: cfg.requests_per_hour / 60)
+    provider = make_provider(settings, budget, **(provider_overrides or {}))
     if directory is None:
         directory = PgDirectory(settings.database_url) if settings.database_url else NullDirectory()
     scraper = Scraper(
@@ -99,7 +101,7 @@ async def bootstrap(
             state = "not_configured"
         elif not cfg.enabled:
             state = "disabled"
-        elif limiter.exhausted():
+        elif budget.exhausted():
             state = "budget_exhausted"
         else:
             state = cycle.state
@@ -109,7 +111,7 @@ async def bootstrap(
             "configured": provider.configured,
             "cycle": cycle.cycle,
             "scraped_this_pass": cycle.scraped_this_pass,
-            "calls_last_hour": limiter.calls_last_hour(),
+            "calls_last_hour": budget.calls_last_hour(),
             "requests_per_hour": cfg.requests_per_hour,
             "commands_active": gate.active,
             "outcomes": dict(scraper.totals),

@@ -1,7 +1,7 @@
 """A RapidAPI "instagram-looter2" style provider: ``/profile``, ``/reels``, ``/user-feeds``,
 ``/related-profiles`` with ``x-rapidapi-key`` / ``x-rapidapi-host`` headers.
 
-One pooled aiohttp session; every request waits for the shared ``RateLimiter``; 429 (honouring
+One pooled aiohttp session; every request waits for the shared request ``Budget``; 429 (honouring
 ``Retry-After``), 5xx, timeouts, connection errors and malformed JSON are retried with
 exponential backoff (stamina); an empty page is retried ``empty_retries`` times, waiting
 ``empty_wait × 2.5^(n−1)`` as the original did.
@@ -18,7 +18,7 @@ import aiohttp
 import stamina
 from b9_common.ops import tracing
 from b9_common.ops.reasons import from_exception, from_status
-from b9_common.scraping.ratelimit import RateLimiter, parse_retry_after
+from b9_common.scraping.ratelimit import Budget, parse_retry_after
 
 from b9_instagram_scraper import __version__
 from b9_instagram_scraper.profile import (
@@ -77,7 +77,7 @@ class RapidApiProvider:
         key: str,
         host: str,
         *,
-        limiter: RateLimiter,
+        budget: Budget,
         timeout: float = 30.0,
         attempts: int = 3,
         wait_initial: float = 2.0,
@@ -88,7 +88,7 @@ class RapidApiProvider:
         max_connections: int = 20,
     ) -> None:
         self.base = base.rstrip("/")
-        self.limiter = limiter
+        self.budget = budget
         self.attempts, self.wait_initial, self.wait_max = attempts, wait_initial, wait_max
         self.retry_after_cap = retry_after_cap
         self.empty_retries, self.empty_wait = empty_retries, empty_wait
@@ -115,7 +115,7 @@ class RapidApiProvider:
         return isinstance(exc, UpstreamError | MalformedResponse)
 
     async def _once(self, path: str, params: dict[str, Any], meter: CallMeter) -> Any:
-        await self.limiter.acquire(priority=meter.priority)
+        await self.budget.acquire(priority=meter.priority)
         meter.calls += 1
         try:
             async with self.session.get(f"{self.base}{path}", params=params) as resp:

@@ -21,7 +21,7 @@ from b9_common.events.ops import Reason
 from b9_common.ops.reasons import Why, from_exception, from_status
 from b9_common.scraping.control import ControlWatch
 from b9_common.scraping.gate import CommandsFirst
-from b9_common.scraping.ratelimit import SharedBudget, parse_retry_after
+from b9_common.scraping.ratelimit import Budget, parse_retry_after
 
 from b9_reddit_scraper.ratelimit import HeaderPacer
 from b9_reddit_scraper.retry import (
@@ -108,7 +108,7 @@ def _classify(status: int, body: Any) -> Outcome:
 
 class RedditClient:
     def __init__(self, session: aiohttp.ClientSession, settings: Settings,
-                 control: ControlWatch[RedditControl], pacer: HeaderPacer, budget: SharedBudget,
+                 control: ControlWatch[RedditControl], pacer: HeaderPacer, budget: Budget,
                  priority: CommandsFirst | None = None) -> None:
         self.session = session
         self.priority = priority or CommandsFirst()
@@ -141,7 +141,7 @@ class RedditClient:
     async def _fetch_token(self, tally: Tally) -> None:
         basic = aiohttp.encode_basic_auth(self.settings.reddit_client_id,
                                           self.settings.reddit_client_secret)
-        await self.budget.acquire()
+        await self.budget.acquire(priority=not self.priority.in_background())
         await self.pacer.reserve(self.control)
         tally.calls += 1
         try:
@@ -207,7 +207,7 @@ class RedditClient:
         await self.priority.wait_turn()
         self.control.check()
         auth = await self._auth_header(tally)
-        await self.budget.acquire()
+        await self.budget.acquire(priority=not self.priority.in_background())  # commands first
         await self.pacer.reserve(self.control)
         tally.calls += 1
         try:

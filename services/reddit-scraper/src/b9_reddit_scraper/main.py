@@ -14,7 +14,7 @@ from b9_common.ops import tracing
 from b9_common.ops.requests import Reporter, open_book
 from b9_common.scraping.control import ControlWatch
 from b9_common.scraping.gate import CommandsFirst
-from b9_common.scraping.ratelimit import SharedBudget, follow_budget
+from b9_common.scraping.ratelimit import Budget, follow_budget
 from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, run
 from nats.js.api import KeyValueConfig
 
@@ -83,7 +83,9 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
     )
     follow_budget(control, "reddit", lambda c: c.requests_per_minute)
     pacer = HeaderPacer()
-    budget = SharedBudget(kv, control, lambda: control.config.requests_per_minute / 60.0)
+    # shared by every replica in the state bucket; a disable ends the wait (commands nak then)
+    budget = Budget(lambda: control.config.requests_per_minute / 60.0, control=control, kv=kv,
+                    stop_when_disabled=True)
     priority = CommandsFirst()
     client = RedditClient(session, settings, control, pacer, budget, priority)
     pending = PendingCommands(rt.js, rt.topology)
@@ -92,9 +94,8 @@ async def bootstrap(settings: Settings, rt: Runtime, *,
     cycle = CycleRunner(scraper, tracked, control, kv, replica=rt.replica)
 
     def waiting_for_budget() -> bool:
-        """Blocked by a 429 / a spent header window, or the shared budget had no token left."""
-        tokens = budget.tokens_seen
-        return pacer.blocked_until > time.monotonic() or (tokens is not None and tokens < 1.0)
+        """Blocked by a 429 / a spent header window, or the shared budget has no token left."""
+        return pacer.blocked_until > time.monotonic() or budget.exhausted()
 
     def status() -> dict[str, Any]:
         running = "waiting_for_budget" if waiting_for_budget() else "running"

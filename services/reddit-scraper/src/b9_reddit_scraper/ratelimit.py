@@ -1,5 +1,6 @@
-"""Request pacing per replica from Reddit's ``x-ratelimit-*`` headers (across replicas: the
-shared budget of b9_common.scraping.ratelimit).
+"""Request pacing per replica from Reddit's ``x-ratelimit-*`` headers (the configured budget,
+shared by the replicas, is b9_common.scraping.ratelimit's ``Budget``, as for Instagram; these
+headers are Reddit's own).
 
 ``HeaderPacer`` spreads what the window has left over the time it has left (like prawcore's
 RateLimiter, but counting the requests still in flight), so it slows down before a 429,

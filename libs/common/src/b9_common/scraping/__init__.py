@@ -5,8 +5,9 @@
 - ``gate``: ``CommandsFirst`` (on-demand commands go ahead of the cycle);
 - ``claims``: KV work claims (``take``/``release``, due-based ``LeaseClaims``);
 - ``cycle``: ``run_claimed`` (claimed targets, ``batch_size`` at a time, stopped by a disable);
-- ``ratelimit``: ``RateLimiter`` (in-process), ``SharedBudget`` (every replica, in KV),
-  ``follow_budget`` (the budget gauge), ``parse_retry_after``.
+- ``ratelimit``: ``Budget`` (one token bucket in KV shared by every replica, commands first,
+  a new value applied at once; both scrapers, with their own rate and burst), ``follow_budget``
+  (the budget gauge), ``parse_retry_after``.
 
 The value shapes and defaults are the catalogue's (b9_common.events.control).
 """

@@ -42,6 +42,11 @@ class CommandsFirst:
         """Mark the current task (its context) as cycle work."""
         _BACKGROUND.set(True)
 
+    @staticmethod
+    def in_background() -> bool:
+        """Is the current task cycle work (``background()``)? Budgets let the others go first."""
+        return _BACKGROUND.get()
+
     async def wait_turn(self) -> None:
         """Before a request: cycle work waits while commands run; commands go at once."""
         if _BACKGROUND.get():

@@ -1,14 +1,30 @@
-"""Upstream request budgets, applied at once when the control value changes.
+"""Upstream request budgets: one algorithm for both scrapers, applied at once when the control
+value changes.
 
-- ``RateLimiter``: in this process, a minimum gap between calls and at most ``per_hour``
-  calls in any sliding hour (0 = no budget); ``acquire(priority=True)`` (commands) goes
-  before every waiting cycle call; ``set_budget`` wakes waiting callers to re-check.
-- ``SharedBudget``: a token bucket in a KV key that every replica draws from, updated with
-  compare-and-set (``kv.update(last=revision)``); ``rate()`` is read on every take, so a new
-  budget applies at once. Sleeps are the control's (cut short by a disable). When NATS is
-  unreachable it lets calls through (the caller's local pacing still holds).
+``Budget`` is a token bucket: ``rate()`` tokens a second (read on every take, 0 = no budget),
+at most ``burst_seconds`` of them saved up. Each call takes one token.
+
+- Every replica draws from one bucket kept in a KV key (``kv``, ``key``), updated with
+  compare-and-set, so N replicas together stay within the budget, not N times it. Without a KV,
+  or while NATS is unreachable, the replica draws from a bucket of its own (starting full): the
+  pacing holds through an outage, each replica then within the whole budget.
+- A raised budget applies at once: the bucket's capacity grows and the extra tokens are there
+  now; every control change wakes the callers waiting, which re-read ``rate()``.
+- ``acquire(priority=True)`` (a command) goes before every non-priority caller waiting in this
+  process (the cycle); ``min_interval`` keeps a minimum gap between this replica's calls.
+- ``stop_when_disabled``: a disable ends the wait with ``ScraperDisabled`` (the Reddit scraper
+  naks commands while disabled); without it calls still go while disabled (Instagram answers
+  commands when its cycle is disabled).
+
+The scrapers differ only in parameters: Reddit's budget is a rate (``requests_per_minute``, a
+5 s burst) next to the pacing from Reddit's own ``x-ratelimit-*`` headers (its ``HeaderPacer``);
+Instagram's is an hourly one (``requests_per_hour``, a burst of the whole hour, so as before an
+hour's calls may go at once, paced only by ``min_interval``). A bucket of an hour's budget
+allows ``per_hour + rate x t`` calls in any stretch ``t``: the long-run rate is the budget.
+
 - ``follow_budget``: the ``b9_upstream_budget_per_minute`` gauge, kept to the control value.
-- ``parse_retry_after``: a ``Retry-After`` header (seconds or an HTTP date), capped.
+- ``parse_retry_after``: a ``Retry-After`` header (seconds or an HTTP date), capped (both
+  scrapers block on a 429 for that long).
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ from b9_common.scraping.control import ControlWatch
 
 log = logging.getLogger(__name__)
 HOUR = 3600.0
+CAS_TRIES = 20
 
 
 def parse_retry_after(value: str | None, cap: float) -> float | None:
@@ -60,117 +77,118 @@ def follow_budget(control: ControlWatch[C], upstream: str, per_minute: Callable[
     control.on_change(lambda cfg: gauge.set(per_minute(cfg)))
 
 
-class RateLimiter:
-    def __init__(self, min_interval: float = 0.0, per_hour: int = 0,
+class _Bucket(msgspec.Struct):
+    tokens: float
+    at: float  # wall clock seconds
+    cap: float | None = None  # the capacity it was filled to (None: written before it was kept)
+
+    def refilled(self, rate: float, cap: float, now: float) -> float:
+        tokens = self.tokens + max(0.0, now - self.at) * rate
+        if self.cap is not None and cap > self.cap:
+            tokens += cap - self.cap  # a raised budget: its extra tokens now
+        return min(cap, tokens)
+
+
+class Budget:
+    """An upstream's request budget, shared by every replica (see the module docstring)."""
+
+    def __init__(self, rate: Callable[[], float], *, control: ControlWatch[Any] | None = None,
+                 kv: KeyValue | None = None, key: str = "budget", burst_seconds: float = 5.0,
+                 min_interval: float = 0.0, stop_when_disabled: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.min_interval, self.per_hour = min_interval, per_hour
-        self.clock = clock
-        self._calls: deque[float] = deque()
-        self._cond = asyncio.Condition()
-        self._priority_waiting = 0
+        self.rate, self.control, self.kv, self.key = rate, control, kv, key
+        self.burst_seconds, self.min_interval = burst_seconds, min_interval
+        self.stop_when_disabled, self.clock = stop_when_disabled, clock
+        self.tokens_seen: float | None = None  # tokens left after the last take (None: no budget)
+        self.conflicts = 0
         self.waiting = 0
-        self._wakers: set[asyncio.Task[None]] = set()
+        self._priority_waiting = 0
+        self._local: _Bucket | None = None  # the replica's own bucket (no KV, or NATS away)
+        self._degraded = False
+        self._last = float("-inf")
+        self._calls: deque[float] = deque()
+        self._take_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        if control is not None:
+            control.on_change(lambda _cfg: self.changed())
 
+    # -- status ----------------------------------------------------------------------------
     def calls_last_hour(self) -> int:
-        self._trim(self.clock())
-        return len(self._calls)
-
-    def _trim(self, now: float) -> None:
+        """Calls this replica made in the last hour."""
+        now = self.clock()
         while self._calls and self._calls[0] <= now - HOUR:
             self._calls.popleft()
-
-    def _delay(self, now: float) -> float:
-        self._trim(now)
-        delay = self._calls[-1] + self.min_interval - now if self._calls else 0.0
-        if self.per_hour > 0 and len(self._calls) >= self.per_hour:
-            delay = max(delay, self._calls[-self.per_hour] + HOUR - now)
-        return delay
+        return len(self._calls)
 
     def exhausted(self) -> bool:
-        return self.per_hour > 0 and self.calls_last_hour() >= self.per_hour
+        """The last look found no token left: the next call waits for the bucket to refill."""
+        return self.rate() > 0 and self.tokens_seen is not None and self.tokens_seen < 1.0
 
-    def set_budget(self, per_hour: int) -> None:
-        """Apply a new budget now: waiting callers re-check at once."""
-        self.per_hour = per_hour
-        task = asyncio.get_running_loop().create_task(self._wake())
-        self._wakers.add(task)
-        task.add_done_callback(self._wakers.discard)
+    # -- waiting -----------------------------------------------------------------------------
+    def changed(self) -> None:
+        """Wake every waiting caller to look again (a new budget, a disable, a command done)."""
+        self._wake.set()
+        self._wake = asyncio.Event()
 
-    async def _wake(self) -> None:
-        async with self._cond:
-            self._cond.notify_all()
+    async def _sleep(self, wake: asyncio.Event, seconds: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await wake.wait()
 
     async def acquire(self, priority: bool = False) -> None:
+        """Wait for a token (and the minimum gap), then take it."""
         self.waiting += 1
         self._priority_waiting += priority
         try:
-            async with self._cond:
-                while True:
-                    if not priority and self._priority_waiting:
-                        await self._cond.wait()
-                        continue
-                    delay = self._delay(self.clock())
-                    if delay <= 0:
-                        self._calls.append(self.clock())
-                        self._cond.notify_all()
+            while True:
+                wake = self._wake
+                if self.stop_when_disabled and self.control is not None:
+                    self.control.check()
+                if not priority and self._priority_waiting:
+                    await self._sleep(wake, None)  # a command first
+                    continue
+                async with self._take_lock:
+                    wait = self._last + self.min_interval - self.clock()
+                    if wait <= 0:
+                        wait = await self._try_take()
+                    if wait <= 0:
+                        self._last = self.clock()
+                        self._calls.append(self._last)
                         return
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._cond.wait(), delay)
+                await self._sleep(wake, wait)
         finally:
             self.waiting -= 1
             if priority:
                 self._priority_waiting -= 1
-                async with self._cond:
-                    self._cond.notify_all()
+                self.changed()
 
-
-class _Bucket(msgspec.Struct):
-    tokens: float
-    at: float  # wall clock seconds
-
-
-class SharedBudget:
-    """Token bucket in KV: ``rate()`` tokens per second shared by every replica, small burst."""
-
-    def __init__(self, kv: KeyValue | None, control: ControlWatch[Any], rate: Callable[[], float],
-                 *, key: str = "budget", burst_seconds: float = 5.0) -> None:
-        self.kv, self.control, self.key, self.rate = kv, control, key, rate
-        self.burst_seconds = burst_seconds
-        self.tokens_seen: float | None = None
-        self.conflicts = 0
-
-    async def acquire(self) -> None:
-        while True:
-            self.control.check()
-            wait = await self._try_take()
-            if wait <= 0:
-                return
-            await self.control.sleep(wait)
-
+    # -- the bucket --------------------------------------------------------------------------
     async def _try_take(self) -> float:
         """0 when a token was taken, else seconds until one may be there."""
-        if self.kv is None:
-            return 0.0
         rate = self.rate()
+        if rate <= 0:
+            self.tokens_seen = None
+            return 0.0
         cap = max(1.0, rate * self.burst_seconds)
-        for _ in range(20):
+        if self.kv is None:
+            return self._take_local(rate, cap)
+        for _ in range(CAS_TRIES):
             now = time.time()
             try:
                 entry = await self.kv.get(self.key)
                 state = msgspec.json.decode(entry.value or b"", type=_Bucket)
                 revision: int | None = entry.revision
             except KeyNotFoundError:
-                state, revision = _Bucket(tokens=cap, at=now), None
+                state, revision = _Bucket(tokens=cap, at=now, cap=cap), None
             except msgspec.DecodeError:
-                state, revision = _Bucket(tokens=cap, at=now), -1
-            except Exception as exc:  # NATS unavailable: fall back to local pacing
-                log.warning("shared budget unavailable, pacing locally: %s", exc)
-                return 0.0
-            tokens = min(cap, state.tokens + max(0.0, now - state.at) * rate)
-            self.tokens_seen = tokens
+                state, revision = _Bucket(tokens=cap, at=now, cap=cap), -1
+            except Exception as exc:
+                return self._nats_away(exc, rate, cap)
+            tokens = state.refilled(rate, cap, now)
             if tokens < 1.0:
+                self.tokens_seen = tokens
                 return (1.0 - tokens) / rate
-            value = msgspec.json.encode(_Bucket(tokens=tokens - 1.0, at=now))
+            value = msgspec.json.encode(_Bucket(tokens=tokens - 1.0, at=now, cap=cap))
             try:
                 if revision is None:
                     await self.kv.create(self.key, value)
@@ -178,10 +196,31 @@ class SharedBudget:
                     await self.kv.put(self.key, value)
                 else:
                     await self.kv.update(self.key, value, last=revision)
-                return 0.0
             except KeyWrongLastSequenceError:
                 self.conflicts += 1
+                continue
             except Exception as exc:
-                log.warning("shared budget unavailable, pacing locally: %s", exc)
-                return 0.0
-        return 0.05
+                return self._nats_away(exc, rate, cap)
+            self.tokens_seen = tokens - 1.0
+            if self._degraded:
+                self._degraded, self._local = False, None
+                log.info("shared budget reachable again", extra={"key": self.key})
+            return 0.0
+        return 0.05  # other replicas won every race: look again in a moment
+
+    def _nats_away(self, exc: Exception, rate: float, cap: float) -> float:
+        if not self._degraded:
+            self._degraded = True
+            log.warning("shared budget unavailable, pacing on this replica's own: %s", exc)
+        return self._take_local(rate, cap)
+
+    def _take_local(self, rate: float, cap: float) -> float:
+        now = time.time()
+        state = self._local or _Bucket(tokens=cap, at=now, cap=cap)
+        tokens = state.refilled(rate, cap, now)
+        self._local = _Bucket(tokens=tokens, at=now, cap=cap)
+        self.tokens_seen = tokens
+        if tokens < 1.0:
+            return (1.0 - tokens) / rate
+        self._local.tokens = self.tokens_seen = tokens - 1.0
+        return 0.0
