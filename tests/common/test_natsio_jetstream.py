@@ -5,11 +5,13 @@ settle, and a KV bucket's stream and prefix are the ones its public API uses."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from b9_common.events import SubredditDiscovered
 from b9_common.jetstream import natsio
 from b9_common.jetstream.kv import kv_keys
 from b9_common.service import Runtime
+from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, KeyValueConfig
 
 
@@ -61,3 +63,42 @@ async def test_a_kv_buckets_stream_and_prefix_are_its_public_ones(rt: Runtime) -
     assert (await rt.js.stream_info(stream)).config.subjects == [f"{prefix}>"]
     assert await kv_keys(kv) == sorted(await kv.keys()) == ["a.1", "a.2", "b.1"]
     assert await kv_keys(kv, "a.") == ["a.1", "a.2"]
+
+
+async def test_a_raw_subscription_reads_pull_replies_and_statuses_as_a_subscription_does(rt: Runtime) -> None:
+    """Messages (with their ``Nats-Msg-Id`` header) and the 100 / 404 / 408 statuses a pull request
+    gets, on one inbox read by a nats-py subscription and by ``natsio.subscribe_raw``."""
+    stream = rt.topology.stream("SCRAPE")
+    await rt.js.add_consumer(stream, ConsumerConfig(durable_name="raw", ack_wait=30,
+                                                    filter_subject=rt.topology.subject("subreddit.discovered")))
+    inbox = rt.nc.new_inbox()
+    theirs: list[tuple[str, str, bytes, dict[str, str] | None]] = []
+    ours: list[natsio.RawMsg] = []
+
+    async def collect(msg: Msg) -> None:
+        theirs.append((msg.subject, msg.reply, msg.data, msg.headers))
+
+    def collect_raw(subject: bytes, reply: bytes, data: bytes, header_block: bytes | None) -> None:
+        ours.append(natsio.RawMsg(subject.decode(), reply.decode(), data, header_block))
+
+    async def ask(request: dict[str, object], until: int, status: str | None = None) -> None:
+        await rt.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.raw", json.dumps(request).encode(), reply=inbox)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            last = (theirs[-1][3] or {}) if theirs else {}
+            if len(theirs) >= until and len(ours) >= until and (status is None or last.get("Status") == status):
+                return
+
+    sub = await rt.nc.subscribe(inbox, cb=collect)
+    raw = await natsio.subscribe_raw(rt.nc, inbox, collect_raw)
+    await ask({"batch": 1, "no_wait": True}, 1, "404")  # nothing stored yet
+    await rt.publisher.publish_many([SubredditDiscovered(name=f"r{i}") for i in range(3)])
+    await ask({"batch": 3}, 4)
+    await ask({"batch": 2, "expires": 600_000_000, "idle_heartbeat": 200_000_000}, 6, "408")
+    await rt.nc.flush()
+    assert theirs == [(m.subject, m.reply, m.data, m.headers) for m in ours]
+    statuses = [h.get("Status") for _, _, _, h in theirs if h and "Status" in h]
+    assert statuses[0] == "404" and statuses[-1] == "408" and "100" in statuses
+    assert all(h and "Nats-Msg-Id" in h and natsio.parse_ack_subject(r) for _, r, _, h in theirs[1:4])
+    await natsio.unsubscribe_raw(rt.nc, raw)
+    await sub.unsubscribe()

@@ -4,6 +4,7 @@ real client connected to a loopback fake server; ack subjects parse as ``Msg.met
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
 from collections.abc import Awaitable, Callable
@@ -152,3 +153,76 @@ def test_message_is_a_msg_as_a_subscription_delivers_it() -> None:
     msg = natsio.message(SUBJECT, b"{}", ACK_V1, {"Nats-Msg-Id": "a"})
     assert (msg.subject, msg.data, msg.reply, msg.headers) == (SUBJECT, b"{}", ACK_V1, {"Nats-Msg-Id": "a"})
     assert msg.metadata.sequence.stream == 1042
+
+
+@pytest.mark.parametrize("block", [
+    b"NATS/1.0\r\nNats-Msg-Id: 01JDZ8W6Q2X3T4V5B6N7M8K9PA\r\n\r\n",
+    b"NATS/1.0\r\nNats-Msg-Id: a\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n",
+    b"NATS/1.0\r\nk:v\r\nspaced name: x\r\nno colon\r\ncaf\xc3\xa9: n\r\nv: caf\xc3\xa9 \xff\r\nurl: a:b:c\r\n\r\n",
+    b"NATS/1.0 404 No Messages\r\n\r\n",
+    b"NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 7\r\nNats-Pending-Bytes: 7168\r\n\r\n",
+    b"NATS/1.0 409 Consumer Deleted\r\n\r\n",
+    b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 1016\r\nNats-Last-Stream: 1024\r\n\r\n",
+    b"NATS/1.0 503\r\n\r\n",
+    b"NATS/1.0 abc\r\n\r\n",
+    b"NATS/1.0\r\n\r\n",
+])
+async def test_header_blocks_parse_as_the_client_parses_them(block: bytes) -> None:
+    assert natsio.parse_headers(block) == await Client()._process_headers(block)
+    assert natsio.RawMsg("s", "", b"", block).headers == await Client()._process_headers(block)
+
+
+async def test_a_raw_subscription_gets_what_a_subscription_gets(loopback: FakeNats, nc: Client) -> None:
+    """The fake server answers a publish with a reply subject on it (a JetStream error ``MSG``, or a
+    503 status ``HMSG`` for a subject without a stream): once to a nats-py subscription, once to a raw one."""
+    loopback.jetstream = True
+    loopback.no_stream.add("t1.nowhere")
+    loopback.refuse.add(SUBJECT)
+    theirs: list[Msg] = []
+    ours: list[natsio.RawMsg] = []
+
+    async def collect(msg: Msg) -> None:
+        theirs.append(msg)
+
+    def collect_raw(subject: bytes, reply: bytes, data: bytes, header_block: bytes | None) -> None:
+        ours.append(natsio.RawMsg(subject.decode(), reply.decode(), data, header_block))
+
+    sub = await nc.subscribe("_INBOX.theirs.*", cb=collect)
+    raw = await natsio.subscribe_raw(nc, "_INBOX.ours.*", collect_raw)
+    before = nc.stats["in_msgs"]
+    for i, subject in enumerate([SUBJECT, "t1.nowhere", SUBJECT]):
+        for inbox in ("theirs", "ours"):
+            await nc.publish(subject, b"%d" % i, reply=f"_INBOX.{inbox}.{i}")
+    for _ in range(100):
+        await nc.flush(timeout=2)
+        if len(theirs) == len(ours) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert [(m.subject.replace("theirs", "ours"), m.reply, m.data, m.headers) for m in theirs] == [
+        (m.subject, m.reply, m.data, m.headers) for m in ours]
+    assert ours[1].headers == {"Status": "503"} and ours[0].data.startswith(b'{"error"')
+    assert nc.stats["in_msgs"] - before == 6
+    await natsio.unsubscribe_raw(nc, raw)
+    await nc.publish(SUBJECT, b"late", reply="_INBOX.ours.9")
+    await nc.flush(timeout=2)
+    assert len(ours) == 3 and raw._id not in natsio._raw_routes(nc)
+    await sub.unsubscribe()
+
+
+async def test_a_raw_callback_that_raises_does_not_reach_the_parser(loopback: FakeNats, nc: Client) -> None:
+    loopback.jetstream = True
+    calls: list[bytes] = []
+
+    def broken(subject: bytes, reply: bytes, data: bytes, header_block: bytes | None) -> None:
+        calls.append(data)
+        raise RuntimeError("bug")
+
+    await natsio.subscribe_raw(nc, "_INBOX.ours.*", broken)
+    for i in range(2):
+        await nc.publish(SUBJECT, b"x", reply=f"_INBOX.ours.{i}")
+    for _ in range(100):
+        await nc.flush(timeout=2)
+        if len(calls) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(calls) == 2 and nc.is_connected

@@ -10,6 +10,10 @@ deliveries, for writers that upsert many rows in one statement). Outcomes:
 - ``Reject`` / ``DecodeError`` -> copied into DLQ with the reason, then terminated.
 
 A DLQ copy that cannot be stored leaves the message nak'ed: nothing is dropped.
+
+The per-message path is kept short: messages come from the pull engine as ``RawMsg`` (no nats-py
+``Msg``, headers parsed only if read), a pool of workers takes them (no task per message), and
+a per-event handler's acks go out together once per event-loop turn (``acks.Acks``).
 """
 
 from __future__ import annotations
@@ -17,15 +21,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from b9_common.errors import HandlerError, PublishError
 from b9_common.events.envelope import Envelope
+from b9_common.jetstream.acks import Acks
 from b9_common.jetstream.delivery import (
     Delivery,
     default_backoff,
@@ -37,12 +41,12 @@ from b9_common.jetstream.delivery import (
     settlement,
 )
 from b9_common.jetstream.dlq import dead_letter
-from b9_common.jetstream.natsio import ack_frames, write_frames
+from b9_common.jetstream.natsio import Message, ack_frames, write_frames
 from b9_common.jetstream.publisher import Publisher
 from b9_common.jetstream.pull import PullEngine
 from b9_common.jetstream.topology import ConsumerSpec, Topology
 from b9_common.ops import tracing
-from b9_common.ops.logs import message_context
+from b9_common.ops.logs import event_id_var, message_context, subject_var
 from b9_common.ops.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -87,6 +91,7 @@ class Consumer:
         self.engine = PullEngine(nc, self.stream, spec.name, batch=prefetch, heartbeat=heartbeat,
                                  on_stall=self._ensure)
         self._sem = asyncio.Semaphore(concurrency if handler else batch_concurrency)
+        self._acks = Acks(nc, spec.name) if handler is not None else None
         self.gate = gate
         self.observer = observer
         self._tasks: set[asyncio.Task[None]] = set()
@@ -112,6 +117,8 @@ class Consumer:
     async def start(self) -> None:
         await self.topology.ensure_consumer(self.js, self.spec)
         await self.engine.start()
+        if self._acks is not None:
+            self._acks.start()
         if self.handler is not None:
             self._workers = [asyncio.create_task(self._worker(), name=f"worker:{self.spec.name}:{i}")
                              for i in range(self.concurrency)]
@@ -135,6 +142,8 @@ class Consumer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._acks is not None:
+            await self._acks.close()
         for d in list(self._in_flight.values()):
             await self._reply(d.msg, b"-NAK")
         self._in_flight.clear()
@@ -153,16 +162,23 @@ class Consumer:
         """Per-event mode: ``concurrency`` of these take one message at a time (no task per message)."""
         engine = self.engine
         buf = engine.buffer
+        waiters = engine.waiters
         loop = asyncio.get_running_loop()
         while not self._closing:
             if not buf:
-                fut: asyncio.Future[None] = loop.create_future()
-                engine.waiters.append(fut)
-                await fut
+                fut: asyncio.Future[bool] = loop.create_future()
+                waiters.append(fut)
+                if await fut:
+                    engine.woken -= 1
                 continue
             msg = buf.popleft()
             engine.busy += 1
-            await self._run_one(msg)
+            if buf and waiters and not engine.woken:
+                engine.wake_one()  # more is buffered: the next idle worker takes it
+            try:
+                await self._run_one(msg)
+            except Exception:  # a bug in settling must not cost the pool a worker
+                log.exception("message handling failed", extra={"consumer": self.spec.name})
 
     async def _dispatch(self) -> None:
         engine = self.engine
@@ -191,7 +207,7 @@ class Consumer:
         self._tasks.discard(task)
         self._sem.release()
 
-    def _prepare(self, msg: Msg) -> Delivery | None:
+    def _prepare(self, msg: Message) -> Delivery | None:
         meta = parse_ack_subject(msg.reply or "")
         if meta is None:
             log.warning("message without JetStream metadata ignored", extra={"subject": msg.subject})
@@ -199,10 +215,16 @@ class Consumer:
         self._last_pending = meta.num_pending
         return open_delivery(msg, meta, self.topology.type_of(msg.subject), self.gate)
 
-    async def _run_one(self, msg: Msg) -> None:
+    async def _run_one(self, msg: Message) -> None:
         d = self._prepare(msg)
-        with message_context(d.envelope.id if d is not None and d.envelope is not None else None, msg.subject):
+        # message_context, without a context manager's two frames per message
+        t_id = event_id_var.set(d.envelope.id if d is not None and d.envelope is not None else None)
+        t_subject = subject_var.set(msg.subject)
+        try:
             await self._handle_one(d)
+        finally:
+            event_id_var.reset(t_id)
+            subject_var.reset(t_subject)
 
     async def _handle_one(self, d: Delivery | None) -> None:
         try:
@@ -228,13 +250,13 @@ class Consumer:
                     self._sample += 1
                     if self._sample & 3 == 0:  # latency of one message in four
                         self._latency.observe(time.perf_counter() - t0)
-            await self._settle(d)
+            await self._settle_one(d)  # already in the message's log context
         finally:
             if d is not None:
                 self._in_flight.pop(id(d), None)
             self.engine.settled(1)
 
-    async def _run_batch(self, msgs: list[Msg]) -> None:
+    async def _run_batch(self, msgs: Sequence[Message]) -> None:
         ds = [d for d in (self._prepare(m) for m in msgs) if d is not None]
         try:
             good = [d for d in ds if d.outcome is None]
@@ -265,7 +287,7 @@ class Consumer:
             self.engine.settled(len(msgs))
 
     # -- settling ----------------------------------------------------------------
-    async def _reply(self, msg: Msg, payload: bytes) -> None:
+    async def _reply(self, msg: Message, payload: bytes) -> None:
         if msg.reply:
             try:
                 await self.nc.publish(msg.reply, payload)
@@ -297,6 +319,10 @@ class Consumer:
     async def _settle_one(self, d: Delivery) -> None:
         s = settlement(d, self.spec.max_deliver, self.backoff)
         d.reason = s.reason
+        if self._acks is not None and s.outcome in ("ack", "skip") and d.msg.reply:
+            self._acks.add(d.msg.reply)  # written with the other acks of this event-loop turn
+            self._count(d, s.outcome)
+            return
         if s.outcome == "dlq":
             try:
                 await dead_letter(

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 
 from b9_common.errors import HandlerError, Reject, Retry, Skip
 from b9_common.events.catalogue import EVENTS, decoder_for
 from b9_common.events.envelope import Envelope
-from b9_common.jetstream.natsio import AckMeta, parse_ack_subject
+from b9_common.jetstream.natsio import AckMeta, Message, parse_ack_subject
 
 __all__ = ["ACK", "TERM", "WPI", "AckMeta", "Delivery", "Settlement", "default_backoff", "mark_batch_failure",
            "mark_failure", "nak_payload", "open_delivery", "parse_ack_subject", "settlement"]
@@ -32,7 +31,7 @@ WPI = b"+WPI"
 class Delivery:
     """A message handed to a handler. Batch handlers mark outcomes with retry/reject/skip."""
 
-    msg: Msg
+    msg: Message  # a nats-py ``Msg`` or the runtime's ``natsio.RawMsg``
     meta: AckMeta
     type: str
     envelope: Envelope[Any] | None = None
@@ -84,7 +83,7 @@ def default_backoff(num_delivered: int) -> float:
     return float(min(60, 2 ** max(0, num_delivered - 1)))
 
 
-def open_delivery(msg: Msg, meta: AckMeta, type_: str, gate: Callable[[Delivery], bool] | None = None) -> Delivery:
+def open_delivery(msg: Message, meta: AckMeta, type_: str, gate: Callable[[Delivery], bool] | None = None) -> Delivery:
     """The delivery of ``msg`` (an event of ``type_``), decoded; its outcome is already set when
     the subject is unknown (reject), the gate leaves it out (skip) or the bytes do not decode."""
     d = Delivery(msg=msg, meta=meta, type=type_)

@@ -17,6 +17,14 @@ and ``tests/unit/test_natsio_contract.py`` checks it against the installed nats-
 - **Ack subjects** (``parse_ack_subject``): the JetStream metadata in a message's reply subject,
   parsed without the ``datetime`` nats-py's ``Msg.metadata`` builds per message; checked against
   ``Msg.metadata`` on real JetStream messages.
+- **Raw delivery** (``subscribe_raw``, ``unsubscribe_raw``, ``RawMsg``, ``parse_headers``): a
+  subscription whose messages skip nats-py's per-message work (its header parse, a ``Msg``, the
+  subscription's queue and task, an awaited callback) and reach a plain function with the bytes
+  the parser read. It wraps the client's ``_process_msg`` once per client (the parser calls it
+  for every ``MSG`` / ``HMSG``) and routes by subscription id (``Subscription._id``); other
+  subscriptions go through nats-py unchanged, and nats-py still re-subscribes it on reconnect.
+  Headers are parsed only when read (``RawMsg.headers``), as ``Client._process_headers`` does;
+  the contract test compares both with what a normal subscription delivers.
 - **Handles** (``client_of``, ``kv_parts``, ``bucket_name``, ``message``): the connection a
   ``JetStreamContext`` publishes on, a KV bucket's stream and subject prefix, and a ``Msg`` built
   outside a subscription (``b9_common.testing``).
@@ -31,16 +39,21 @@ and ``tests/unit/test_natsio_contract.py`` checks it against the installed nats-
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
+from typing import Protocol
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 VERIFIED = (2, 9), (2, 17)  # nats-py >= 2.9, < 2.17 (libs/common/pyproject.toml)
 HDR_LINE = b"NATS/1.0\r\n"
+log = logging.getLogger(__name__)
 
 
 def installed() -> str:
@@ -168,3 +181,125 @@ def parse_ack_subject(reply: str) -> AckMeta | None:
     except (IndexError, ValueError):
         return None
 
+
+
+# -- raw delivery -----------------------------------------------------------------------------
+class Message(Protocol):
+    """What the runtime reads of a delivered message: a nats-py ``Msg`` or a ``RawMsg``."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def reply(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def headers(self) -> dict[str, str] | None: ...
+
+
+class RawMsg:
+    """A message as the parser read it; its header block is parsed on first read of ``headers``."""
+
+    __slots__ = ("_headers", "_parsed", "data", "header_block", "reply", "subject")
+
+    def __init__(self, subject: str, reply: str, data: bytes, header_block: bytes | None = None) -> None:
+        self.subject, self.reply, self.data, self.header_block = subject, reply, data, header_block
+        self._headers: dict[str, str] | None = None
+        self._parsed = header_block is None
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        if not self._parsed:
+            self._headers, self._parsed = parse_headers(self.header_block), True
+        return self._headers
+
+
+def _header_lines(raw: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in raw.split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        try:
+            key = name.strip().decode("ascii")
+        except UnicodeDecodeError:
+            continue
+        if any(c.isspace() for c in key):
+            continue
+        out[key] = value.strip().decode("utf-8", "replace")
+    return out
+
+
+def parse_headers(block: bytes | None) -> dict[str, str] | None:
+    """The headers nats-py's ``Client._process_headers`` makes of a header block: an inline status
+    (``NATS/1.0 408 Request Timeout``) becomes ``Status`` and ``Description``."""
+    if not block:
+        return None
+    hdr: dict[str, str] | None = None
+    raw = block[8:]
+    if raw[:1] == b" ":
+        line = block[9:]
+        status, desc = line[:3].strip().decode(), line[4:len(line) - 4]
+        hdr = {"Status": status} if status.isdigit() else {}
+        raw = raw[raw.find(b"\r\n") + 2:]
+        if desc:
+            i = desc.find(b"\r\n")
+            if i > 0:
+                hdr["Description"] = desc[:i].decode()
+                hdr.update(_header_lines(desc[i + 2:]))
+            else:
+                hdr["Description"] = desc.decode()
+    if len(raw) <= 2:
+        return hdr
+    lines = _header_lines(block[10:])
+    if hdr:
+        hdr.update(lines)
+    else:
+        hdr = lines
+    return hdr or None
+
+
+RawCallback = Callable[[bytes, bytes, bytes, "bytes | None"], None]
+"""``callback(subject, reply, data, header_block)``: called in the client's read loop; must not block."""
+
+
+def _raw_routes(nc: NATS) -> dict[int, RawCallback]:
+    routes: dict[int, RawCallback] | None = nc.__dict__.get("_b9_raw_routes")
+    if routes is not None:
+        return routes
+    routes = {}
+    builtin = nc._process_msg
+    stats = nc.stats
+
+    async def process_msg(sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None) -> None:
+        callback = routes.get(sid)
+        if callback is None:
+            await builtin(sid, subject, reply, data, headers)  # type: ignore[arg-type]  # nats-py passes None
+            return
+        stats["in_msgs"] += 1
+        stats["in_bytes"] += len(data)
+        try:
+            callback(subject, reply, data, headers)
+        except Exception:  # never into the parser: nats-py would read it as a protocol error
+            log.exception("raw subscription callback failed")
+
+    nc._process_msg = process_msg  # type: ignore[method-assign]
+    nc.__dict__["_b9_raw_routes"] = routes
+    return routes
+
+
+async def subscribe_raw(nc: NATS, subject: str, callback: RawCallback) -> Subscription:
+    """Subscribe ``callback`` to ``subject``, past nats-py's per-message work (see above)."""
+    routes = _raw_routes(nc)
+
+    async def fallback(msg: Msg) -> None:  # only if a message beat the route (cannot: SUB is not yet written)
+        log.warning("raw subscription message went through nats-py", extra={"subject": msg.subject})
+
+    sub = await nc.subscribe(subject, cb=fallback, pending_msgs_limit=-1, pending_bytes_limit=-1)
+    routes[sub._id] = callback
+    return sub
+
+
+async def unsubscribe_raw(nc: NATS, sub: Subscription) -> None:
+    _raw_routes(nc).pop(sub._id, None)
+    await sub.unsubscribe()

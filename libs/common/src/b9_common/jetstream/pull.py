@@ -9,6 +9,9 @@ ahead of what is buffered and in flight. It handles the status messages itself:
 - ``404`` / ``408``: a request ended; ``Nats-Pending-Messages`` says how many it still owed;
 - ``409``: request limits or a deleted consumer; the owed count is dropped and re-requested.
 
+Messages arrive through ``natsio.subscribe_raw``: the parser's bytes become a ``RawMsg`` (headers
+parsed only when read) in the read loop itself, with no ``Msg``, queue or task of nats-py's between.
+
 A watchdog re-issues requests when nothing (not even a heartbeat) has arrived for
 ``stall_after`` seconds: that recovers from server restarts and lost requests, which
 are the open stall issues of nats-py's pull subscriptions.
@@ -24,8 +27,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+
+from b9_common.jetstream.natsio import RawMsg, parse_headers, subscribe_raw, unsubscribe_raw
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +58,12 @@ class PullEngine:
         self.stall_after = heartbeat * 2 + 1.0
         self.max_bytes = max_bytes
         self.on_stall = on_stall
-        self.buffer: deque[Msg] = deque()
-        # Idle per-event workers; each arriving message wakes exactly one (no thundering herd).
-        self.waiters: deque[asyncio.Future[None]] = deque()
+        self.buffer: deque[RawMsg] = deque()
+        # Idle per-event workers. One is woken when the buffer was empty and none is on its way;
+        # a worker that takes a message and leaves more behind wakes the next (``wake_one``), so
+        # a burst costs one wake per worker it keeps busy, not one per message.
+        self.waiters: deque[asyncio.Future[bool]] = deque()
+        self.woken = 0  # workers woken by ``wake_one`` that have not run yet
         # Batch mode: the dispatcher waits until this many are buffered (0 = not waiting).
         self.fill_target = 0
         self.filled = asyncio.Event()
@@ -69,6 +76,7 @@ class PullEngine:
         self._sub: Subscription | None = None
         self._inbox = ""
         self._task: asyncio.Task[None] | None = None
+        self._late: set[asyncio.Task[None]] = set()
         self.requests_sent = 0
         self.stalls = 0
         self._retry_at = 0.0
@@ -79,8 +87,7 @@ class PullEngine:
 
     async def start(self) -> None:
         self._inbox = self.nc.new_inbox()
-        self._sub = await self.nc.subscribe(self._inbox, cb=self._on_msg, pending_msgs_limit=-1,
-                                            pending_bytes_limit=-1)
+        self._sub = await subscribe_raw(self.nc, self._inbox, self._on_raw)
         self._task = asyncio.create_task(self._loop(), name=f"pull:{self.stream}:{self.consumer}")
 
     def reset(self) -> None:
@@ -94,8 +101,8 @@ class PullEngine:
         if not self._wake.is_set() and len(self.buffer) + self.busy + self.outstanding <= self.batch * 3 // 2:
             self._wake.set()
 
-    def take(self, limit: int) -> list[Msg]:
-        out: list[Msg] = []
+    def take(self, limit: int) -> list[RawMsg]:
+        out: list[RawMsg] = []
         buf = self.buffer
         while buf and len(out) < limit:
             out.append(buf.popleft())
@@ -105,7 +112,7 @@ class PullEngine:
         self._wake.set()
         return out
 
-    async def stop(self) -> list[Msg]:
+    async def stop(self) -> list[RawMsg]:
         """Stop requesting; return the buffered messages that no handler has started."""
         self.stopping = True
         self._wake.set()
@@ -117,44 +124,62 @@ class PullEngine:
         self.buffer.clear()
         return left
 
-    def wake_all(self) -> None:
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-
-    async def unsubscribe(self) -> None:
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # connection already closed
-                pass
-            self._sub = None
-
-    # -- internals -------------------------------------------------------------
-    async def _on_msg(self, msg: Msg) -> None:
-        self.last_activity = time.monotonic()
-        hdrs = msg.headers
-        if hdrs and not msg.data and "Status" in hdrs:
-            self._on_status(hdrs)
-            return
-        if self.outstanding > 0:
-            self.outstanding -= 1
-        if self.stopping:
-            # Arrived after we stopped asking: hand it back at once.
-            if msg.reply:
-                await self.nc.publish(msg.reply, b"-NAK")
-            return
-        self.buffer.append(msg)
-        self.ready.set()
-        if self.fill_target and len(self.buffer) >= self.fill_target:
-            self.filled.set()
+    def wake_one(self) -> None:
         waiters = self.waiters
         while waiters:
             fut = waiters.popleft()
             if not fut.done():
-                fut.set_result(None)
-                break
+                fut.set_result(True)
+                self.woken += 1
+                return
+
+    def wake_all(self) -> None:
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(False)
+
+    async def unsubscribe(self) -> None:
+        if self._sub is not None:
+            try:
+                await unsubscribe_raw(self.nc, self._sub)
+            except Exception:  # connection already closed
+                pass
+            self._sub = None
+        if self._late:
+            await asyncio.gather(*self._late, return_exceptions=True)
+
+    # -- internals -------------------------------------------------------------
+    def _on_raw(self, subject: bytes, reply: bytes, data: bytes, header_block: bytes | None) -> None:
+        """Called by the client's read loop for each message on the inbox (``subscribe_raw``)."""
+        self.last_activity = time.monotonic()
+        if header_block is not None and not data:
+            hdrs = parse_headers(header_block)
+            if hdrs and "Status" in hdrs:
+                self._on_status(hdrs)
+                return
+        if self.outstanding > 0:
+            self.outstanding -= 1
+        if self.stopping:
+            # Arrived after we stopped asking: hand it back at once.
+            if reply:
+                task = asyncio.ensure_future(self._nak(reply.decode()))
+                self._late.add(task)
+                task.add_done_callback(self._late.discard)
+            return
+        buf = self.buffer
+        buf.append(RawMsg(subject.decode(), reply.decode(), data, header_block))
+        self.ready.set()
+        if self.fill_target and len(buf) >= self.fill_target:
+            self.filled.set()
+        if not self.woken and self.waiters:
+            self.wake_one()
+
+    async def _nak(self, reply: str) -> None:
+        try:
+            await self.nc.publish(reply, b"-NAK")
+        except Exception as exc:  # connection gone: the server redelivers after ack_wait
+            log.debug("could not hand back a late message: %s", exc)
 
     def _on_status(self, hdrs: dict[str, str]) -> None:
         status = hdrs.get("Status", "")
