@@ -14,7 +14,7 @@ import pytest
 from b9_common.events import Actor
 from b9_gateway.http import JSON
 from b9_gateway.lanes import BULK, Lanes, bulk
-from b9_gateway.query import install_fast_lane, query_get
+from b9_gateway.query import QueryRoute
 from fastapi import APIRouter, FastAPI
 
 
@@ -131,23 +131,25 @@ class _Page(msgspec.Struct, frozen=True):
 
 
 def _app_with_a_fast_list() -> Any:
-    """A FastAPI app with one QueryRoute list and one detail route, the fast lane installed,
-    and the caller an auth gate would have resolved (no servers: the handlers say their lane)."""
-    router = APIRouter()
+    """A FastAPI app with a QueryRoute list, a QueryRoute detail page and a plain route, and
+    the caller an auth gate would have resolved (no servers: the handlers say their lane)."""
+    router = APIRouter(route_class=QueryRoute)
 
-    @query_get(router, "/things", _Page)
+    @router.get("/things")
     async def things(deps: Any, q: _Page) -> JSON:
         return JSON({"bulk": BULK.get(), "page": q.page})
 
     @router.get("/things/{name}")
-    async def thing(name: str) -> JSON:
+    async def thing(deps: Any, name: str, q: _Page) -> JSON:
+        return JSON({"bulk": BULK.get(), "name": name})
+
+    @router.get("/plain/{name}")
+    async def plain(name: str) -> JSON:
         return JSON({"bulk": BULK.get(), "name": name})
 
     app = FastAPI()
     app.state.settings, app.state.deps = SimpleNamespace(gateway_api_key="unused"), None
     app.include_router(router, prefix="/api/v1")
-    lane = install_fast_lane(app, [("/api/v1", router)])
-    assert app.router.routes[0] is lane and set(lane.routes) == {"/api/v1/things"}
     actor = Actor(id="1", name="ann", role="viewer", channel="api")
 
     async def gated(scope: Any, receive: Any, send: Any) -> None:
@@ -158,13 +160,15 @@ def _app_with_a_fast_list() -> Any:
     return gated
 
 
-async def test_fast_lane_pages_run_in_the_bulk_lane_everything_else_interactive() -> None:
+async def test_list_pages_run_in_the_bulk_lane_everything_else_interactive() -> None:
     transport = httpx.ASGITransport(app=_app_with_a_fast_list())
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         page = await client.get("/api/v1/things", params={"page": 3})
         detail = await client.get("/api/v1/things/x")
+        plain = await client.get("/api/v1/plain/y")
         bad = await client.get("/api/v1/things", params={"page": "many"})
     assert page.json() == {"bulk": True, "page": 3}
     assert detail.json() == {"bulk": False, "name": "x"}  # the lane does not leak into the next request
-    assert bad.status_code == 422  # the app's exception handling still applies to the fast lane
+    assert plain.json() == {"bulk": False, "name": "y"}
+    assert bad.status_code == 422  # the app's exception handling applies to the Struct routes
     assert BULK.get() is False

@@ -21,7 +21,6 @@ from b9_gateway.deps import Deps, build_deps
 from b9_gateway.gate import AuthGate
 from b9_gateway.http import JSON
 from b9_gateway.observe import Observe
-from b9_gateway.query import install_fast_lane
 from b9_gateway.ratelimit import RateLimit
 from b9_gateway.routes import MEDIA_ROUTER, ROUTERS, accounts, health, session
 from b9_gateway.settings import Settings
@@ -112,7 +111,6 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_key)])
     app.include_router(MEDIA_ROUTER, dependencies=[Depends(require_key)])
-    install_fast_lane(app, [("/api/v1", router) for router in ROUTERS])
     app.include_router(dashboard.router)
     openapi.install(app)
     app.add_middleware(AuthGate, auth=app.state.auth)  # innermost: CORS preflights pass, 401s get CORS headers

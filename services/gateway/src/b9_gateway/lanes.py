@@ -8,7 +8,7 @@ steady load most requests got a connection at once and a few waited for many rou
 ``size`` holders and hands a freed slot directly to a waiter, never to a newcomer, so the
 wait is the line's length times the service time, the same for everyone in a lane.
 
-Two lanes. ``bulk`` is the list pages (the fast lane marks them, ``BULK``); everything else
+Two lanes. ``bulk`` is the list pages (their ``QueryRoute`` marks them, ``BULK``); everything else
 a person waits on is ``interactive``: a decision's checks, a detail page after a click, a
 reload. A freed slot goes to the oldest interactive waiter first, so 64 saturating list
 clients cannot put a decision behind 30 list queries per worker (it waits for one release,
@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-# True while a request of the bulk lane runs (set by the fast lane around a list page).
+# True while a request of the bulk lane runs (set by ``query.QueryRoute`` around a list page).
 BULK: ContextVar[bool] = ContextVar("b9_gateway_bulk", default=False)
 
 

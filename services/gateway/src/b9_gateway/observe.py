@@ -3,7 +3,7 @@ request when tracing is on (``b9_common.ops.tracing``; a ``traceparent`` from th
 honoured). Commands published while a request is handled continue its trace.
 
 ``b9_http_request_seconds{method,route,status}``: ``route`` is the route's path template
-(``/api/v1/subreddits/{name}``), the path itself for the fast lane's fixed list paths, and
+(``/api/v1/subreddits/{name}``), the path itself for a routed path without a template, and
 ``other`` for anything unrouted (so unknown URLs cannot grow the label set).
 """
 
@@ -32,7 +32,7 @@ def route_of(scope: Scope, status: int) -> str:
     if isinstance(path, str):
         return path
     if status < 400 and scope.get("path", "").startswith("/api/v1/"):
-        return str(scope["path"])  # the fast lane serves only its fixed list paths
+        return str(scope["path"])  # routed, but no template known
     return "other"
 
 

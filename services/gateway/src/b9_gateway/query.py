@@ -1,9 +1,10 @@
 """Fast GET routes: the query string parsed into one msgspec Struct per route.
 
 FastAPI resolves each declared query parameter on every request (``solve_dependencies``:
-~1 ms for a 13-parameter list route, more than the SQL). A ``QueryRoute`` skips that:
-its handler checks the API key from the headers, parses the query string with
-``parse_qsl`` + ``msgspec.convert`` (microseconds) and calls ``fn(deps, query)``, which
+~1 ms for a 13-parameter list route, more than the SQL). ``QueryRoute``, the
+``route_class`` of the read routers, skips that for an endpoint declared with
+``@router.get`` that takes a Struct: its handler checks the caller, parses the query string
+with ``parse_qsl`` + ``msgspec.convert`` (microseconds) and calls the endpoint, which
 returns a ``Response``. The parameters are still documented in OpenAPI: they are generated
 from the same Struct (names, types, enums, bounds, defaults, descriptions).
 
@@ -13,6 +14,8 @@ query field through the app's handler), a missing key the same 401 as ``require_
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import cache
@@ -20,19 +23,18 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
 import msgspec
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Match
-from starlette.types import Receive, Scope, Send
+from pydantic import TypeAdapter, ValidationError
+from starlette.types import Scope
 
 from b9_gateway.auth import check_scope_key
-from b9_gateway.deps import Deps
 from b9_gateway.lanes import bulk
 
 Q = TypeVar("Q", bound=msgspec.Struct)
-Handler = Callable[[Deps, Any], Awaitable[Response]]
+Handler = Callable[..., Awaitable[Response]]
 _AT = re.compile(r"at `\$\.([A-Za-z0-9_]+)")
 VALIDATION_ERROR = {
     "description": "Validation Error",
@@ -139,86 +141,79 @@ def _defaults(struct: type[msgspec.Struct]) -> tuple[Any, ...]:
 
 
 class QueryRoute(APIRoute):
-    """An APIRoute whose handler is ``fn(deps, parse_query(struct, qs))`` behind the API key."""
+    """The ``route_class`` of the read routers. An endpoint declared with a msgspec Struct
+    parameter (``async def f(deps: Deps, name: NamePath, q: SomeQuery) -> JSON``) is served
+    without FastAPI's dependency solving: the handler checks that the auth gate resolved a
+    caller, validates the path parameters (their FastAPI ``Path`` annotations, through
+    pydantic as FastAPI would), parses the query string into the Struct (``parse_query``)
+    and calls the endpoint with ``deps``. FastAPI documents a stub of the same name whose
+    signature holds only the path parameters; the query parameters come from the Struct.
+    A page without path parameters (a list) runs in the bulk lane of the pool
+    (``lanes.bulk``), a detail page in the interactive one. Any other endpoint on the
+    router is an ordinary ``APIRoute``."""
 
-    query_struct: type[msgspec.Struct]
-    query_handler: Handler
-
-    async def respond(self, scope: Scope) -> Response:
-        state = scope["app"].state
-        check_scope_key(state.settings.gateway_api_key, scope)
-        return await self.query_handler(state.deps, parse_query(self.query_struct, scope["query_string"]))
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        spec = getattr(endpoint, "__b9_query__", None) or _spec(endpoint)
+        self.query_spec: _Spec | None = spec
+        if spec is not None:
+            kwargs["responses"] = {422: VALIDATION_ERROR, **(kwargs.get("responses") or {})}
+            kwargs["openapi_extra"] = {**(kwargs.get("openapi_extra") or {}),
+                                       "parameters": openapi_parameters(spec.struct)}
+            endpoint = spec.stub
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        spec = self.query_spec
+        if spec is None:
+            return super().get_route_handler()
+        lane = bulk if not spec.path else contextlib.nullcontext
+
         async def handler(request: Request) -> Response:
-            return await self.respond(request.scope)
+            scope = request.scope
+            check_scope_key("", scope)
+            kwargs = spec.arguments(scope)
+            with lane():
+                return await spec.fn(scope["app"].state.deps, **kwargs)
 
         return handler
 
 
-class FastLane(BaseRoute):
-    """The first route of the app's router: a GET on the exact path of a QueryRoute goes
-    straight to it (one dict lookup instead of the router's linear matching through every
-    included router), in the bulk lane of the pool (``lanes.bulk``: list pages wait behind
-    interactive work). A route like any other, so errors take the app's usual handlers
-    (401, 422...); anything else does not match and the router goes on as usual."""
+class _Spec:
+    """How to call an endpoint declared with a query Struct: its Struct, the name it takes
+    the parsed query under, its path parameters (name -> pydantic validator) and the stub
+    FastAPI documents (it carries this spec, so a router including the route rebuilds it)."""
 
-    def __init__(self, routes: dict[str, QueryRoute]) -> None:
-        self.routes = routes
+    def __init__(self, fn: Handler, query: str, struct: type[msgspec.Struct], path: dict[str, Any]) -> None:
+        self.fn, self.query, self.struct = fn, query, struct
+        self.path = {name: TypeAdapter(hint) for name, hint in path.items()}
 
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            path, root = scope["path"], scope.get("root_path")
-            route = self.routes.get(path[len(root) :] if root and path.startswith(root) else path)
-            if route is not None:
-                return Match.FULL, {"fast_route": route, "endpoint": route.endpoint, "path_params": {}}
-        return Match.NONE, {}
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with bulk():
-            response = await scope["fast_route"].respond(scope)
-        await response(scope, receive, send)
-
-
-def install_fast_lane(app: FastAPI, routers: list[tuple[str, APIRouter]]) -> FastLane:
-    """Serve GETs of every QueryRoute in ``routers`` (``(prefix, router)``) through a
-    ``FastLane`` placed first among the app's routes."""
-    lane = FastLane({
-        prefix + r.path: r
-        for prefix, router in routers
-        for r in router.routes
-        if isinstance(r, QueryRoute) and "{" not in r.path
-    })
-    app.router.routes.insert(0, lane)
-    return lane
-
-
-def query_get(
-    router: APIRouter, path: str, struct: type[Q], **kwargs: Any
-) -> Callable[[Callable[[Deps, Q], Awaitable[Response]]], Callable[[Deps, Q], Awaitable[Response]]]:
-    """Register ``fn(deps, query) -> Response`` as ``GET path`` with ``struct`` as its query."""
-
-    def register(fn: Callable[[Deps, Q], Awaitable[Response]]) -> Callable[[Deps, Q], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:  # documents the route; never called
+        async def stub(**_: Any) -> Response:  # documents the route; never called
             raise NotImplementedError
 
-        endpoint.__name__ = fn.__name__
-        endpoint.__doc__ = fn.__doc__
-        responses = {422: VALIDATION_ERROR, **kwargs.pop("responses", {})}
-        extra = {"parameters": openapi_parameters(struct)}
-        router.add_api_route(
-            path,
-            endpoint,
-            methods=["GET"],
-            responses=responses,
-            openapi_extra=extra,
-            route_class_override=_route_class(struct, fn),
-            **kwargs,
-        )
-        return fn
+        stub.__name__, stub.__doc__, stub.__module__ = fn.__name__, fn.__doc__, fn.__module__
+        stub.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=h) for n, h in path.items()])
+        stub.__b9_query__ = self  # type: ignore[attr-defined]
+        self.stub = stub
 
-    return register
+    def arguments(self, scope: Scope) -> dict[str, Any]:
+        out: dict[str, Any] = {self.query: parse_query(self.struct, scope["query_string"])}
+        if self.path:
+            raw = scope["path_params"]
+            for name, adapter in self.path.items():
+                try:
+                    out[name] = adapter.validate_python(raw[name])
+                except ValidationError as exc:
+                    raise RequestValidationError([{**e, "loc": ("path", name)} for e in exc.errors()]) from None
+        return out
 
 
-def _route_class(struct: type[msgspec.Struct], fn: Handler) -> type[QueryRoute]:
-    return type(f"QueryRoute_{fn.__name__}", (QueryRoute,), {"query_struct": struct, "query_handler": staticmethod(fn)})
+def _spec(fn: Callable[..., Any]) -> _Spec | None:
+    """A spec when ``fn`` takes a msgspec Struct (its query): its first parameter is ``deps``,
+    the others are path parameters."""
+    hints = get_type_hints(fn, include_extras=True)
+    names = list(inspect.signature(fn).parameters)
+    structs = [n for n in names if isinstance(hints.get(n), type) and issubclass(hints[n], msgspec.Struct)]
+    if len(structs) != 1:
+        return None
+    return _Spec(fn, structs[0], hints[structs[0]], {n: hints[n] for n in names[1:] if n != structs[0]})

@@ -10,7 +10,7 @@ import msgspec
 from b9_common.events import CreatorNiched, CreatorReviewed, InstagramScrapeRequested
 from b9_readmodel import creators as rm
 from b9_readmodel import media as rm_media
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from msgspec import Meta
 from pydantic import Field
 
@@ -18,7 +18,7 @@ from b9_gateway.decide import DECIDED, actor_of, decided, new_batch
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
-from b9_gateway.query import query_get
+from b9_gateway.query import QueryRoute
 from b9_gateway.schemas import (
     MAX_BULK,
     MAX_PER_PAGE,
@@ -32,7 +32,7 @@ from b9_gateway.schemas import (
 )
 from b9_gateway.sql import paged
 
-router = APIRouter(tags=["creators"])
+router = APIRouter(route_class=QueryRoute, tags=["creators"])
 KeyPath = Annotated[str, Path(min_length=1, max_length=200)]
 
 
@@ -157,7 +157,11 @@ class CreatorQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@query_get(router, "/creators", CreatorQuery, responses=doc(CreatorItem, paged=True), summary="List creators")
+class CreatorPage(msgspec.Struct, frozen=True, kw_only=True):
+    media: Annotated[int, Meta(ge=0, le=200, title="Media")] = 30
+
+
+@router.get("/creators", responses=doc(CreatorItem, paged=True), summary="List creators")
 async def list_creators(deps: Deps, query: CreatorQuery) -> JSON:
     lq = rm.creator_list(
         query.review, query.niche, query.niched, query.min_followers, query.max_followers,
@@ -218,17 +222,15 @@ async def related_status(deps: Deps = Depends(get_deps)) -> JSON:
     responses=doc(CreatorDetail),
     summary="One creator (by ig_user_id or username)",
 )
-async def get_creator(
-    key: KeyPath, media: Annotated[int, Query(ge=0, le=200)] = 30, deps: Deps = Depends(get_deps)
-) -> JSON:
+async def get_creator(deps: Deps, key: KeyPath, q: CreatorPage) -> JSON:
     async with deps.pool.acquire() as conn:
         c = await rm.creator(conn, key)
         if c is None:
             raise not_found(f"creator {key}")
         uid = c["ig_user_id"]
         hist = await rm.follower_history(conn, uid)
-        reels = await rm_media.creator_media(conn, uid, "reel", media)
-        posts = await rm_media.creator_media(conn, uid, "post", media)
+        reels = await rm_media.creator_media(conn, uid, "reel", q.media)
+        posts = await rm_media.creator_media(conn, uid, "post", q.media)
         assets = await rm_media.creator_assets(conn, uid)
     creator = {k: v for k, v in dict(c).items() if k != "search"}
     return JSON(

@@ -13,11 +13,11 @@ from msgspec import Meta
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, page, page_bytes, rows
 from b9_gateway.openapi import doc
-from b9_gateway.query import query_get
+from b9_gateway.query import QueryRoute
 from b9_gateway.schemas import MAX_PER_PAGE
 from b9_gateway.sql import paged
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = APIRouter(route_class=QueryRoute, prefix="/posts", tags=["posts"])
 
 
 class ViralPost(msgspec.Struct):
@@ -72,8 +72,7 @@ class ViralQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@query_get(
-    router, "/viral", ViralQuery, responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window"
+@router.get("/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window"
 )
 async def viral(deps: Deps, query: ViralQuery) -> JSON:
     page_no, per_page = query.page, query.per_page
@@ -139,7 +138,7 @@ class PostQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@query_get(router, "", PostQuery, responses=doc(PostItem, paged=True), summary="List posts with filters")
+@router.get("", responses=doc(PostItem, paged=True), summary="List posts with filters")
 async def list_posts(deps: Deps, query: PostQuery) -> JSON:
     lq = rm.post_list(query.subreddit, query.author, query.content_type, query.over18, query.min_score, query.sort)
     items, total = await paged(deps.pool, lq, query.page, query.per_page)

@@ -12,12 +12,12 @@ from msgspec import Meta
 from b9_gateway.deps import Deps
 from b9_gateway.http import JSON, page_bytes
 from b9_gateway.openapi import doc
-from b9_gateway.query import query_get
+from b9_gateway.query import QueryRoute
 from b9_gateway.routes.creators import Reel
 from b9_gateway.schemas import MAX_INT, MAX_PER_PAGE
 from b9_gateway.sql import paged
 
-router = APIRouter(tags=["creators"])
+router = APIRouter(route_class=QueryRoute, tags=["creators"])
 
 
 class ReelQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,7 +33,7 @@ class ReelQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@query_get(router, "/reels", ReelQuery, responses=doc(Reel, paged=True), summary="Reels with search and sort")
+@router.get("/reels", responses=doc(Reel, paged=True), summary="Reels with search and sort")
 async def list_reels(deps: Deps, query: ReelQuery) -> JSON:
     lq = reel_list(query.creator, query.q, query.niche, query.min_views, query.review, query.sort)
     items, total = await paged(deps.pool, lq, query.page, query.per_page)

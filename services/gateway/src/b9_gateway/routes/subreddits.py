@@ -9,7 +9,7 @@ import msgspec
 from b9_common.events import RedditScrapeRequested, SubredditReviewed, SubredditTagged
 from b9_readmodel import subreddits as rm
 from b9_readmodel.sql import Where
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from msgspec import Meta
 
 from b9_gateway import taxonomy
@@ -17,7 +17,7 @@ from b9_gateway.decide import DECIDED, actor_of, decided, new_batch
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
-from b9_gateway.query import query_get
+from b9_gateway.query import QueryRoute
 from b9_gateway.schemas import (
     MAX_PER_PAGE,
     Accepted,
@@ -31,7 +31,7 @@ from b9_gateway.schemas import (
 )
 from b9_gateway.sql import paged
 
-router = APIRouter(prefix="/subreddits", tags=["subreddits"])
+router = APIRouter(route_class=QueryRoute, prefix="/subreddits", tags=["subreddits"])
 
 NamePath = Annotated[str, Path(pattern=r"^(r/)?[A-Za-z0-9_]{1,50}$")]
 ReviewFilter = Literal["unreviewed", "Ok", "No Seller", "Non Related", "User Feed", "Banned", "any"]
@@ -127,7 +127,11 @@ class SubredditQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@query_get(router, "", SubredditQuery, responses=doc(SubredditItem, paged=True), summary="List subreddits")
+class SubredditPage(msgspec.Struct, frozen=True, kw_only=True):
+    history: Annotated[int, Meta(ge=0, le=1000, title="History")] = 90
+
+
+@router.get("", responses=doc(SubredditItem, paged=True), summary="List subreddits")
 async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
     w = Where()
     rm.filters(
@@ -159,16 +163,12 @@ async def add_subreddit(body: AddSubredditBody, deps: Deps = Depends(get_deps)) 
 
 
 @router.get("/{name}", responses=doc(SubredditDetail), summary="One subreddit with history and requirements")
-async def get_subreddit(
-    name: NamePath,
-    history: Annotated[int, Query(ge=0, le=1000)] = 90,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+async def get_subreddit(deps: Deps, name: NamePath, q: SubredditPage) -> JSON:
     async with deps.pool.acquire() as conn:
         row = await rm.subreddit(conn, clean_sub(name))
         if row is None:
             raise not_found(f"subreddit {name}")
-        snaps = await rm.snapshots(conn, row["name"], history)
+        snaps = await rm.snapshots(conn, row["name"], q.history)
         posts = await rm.recent_posts(conn, row["name"])
     sub = {k: v for k, v in dict(row).items() if k not in ("search", "rules")}
     top = sorted(rows(posts), key=lambda p: -p["score"])[:10]

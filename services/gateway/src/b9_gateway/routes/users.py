@@ -9,7 +9,7 @@ import msgspec
 from b9_common.events import AccountLinked, AccountUnlinked, RedditScrapeRequested, UserMarkedOurs
 from b9_readmodel import models as rm_models
 from b9_readmodel import users as rm
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from msgspec import Meta
 from pydantic import ConfigDict, Field
 
@@ -17,7 +17,7 @@ from b9_gateway.decide import DECIDED, actor_of, decided, new_batch
 from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, invalid, not_found, page_bytes, rows
 from b9_gateway.openapi import doc
-from b9_gateway.query import query_get
+from b9_gateway.query import QueryRoute
 from b9_gateway.schemas import (
     MAX_BULK,
     MAX_INT,
@@ -29,7 +29,7 @@ from b9_gateway.schemas import (
 )
 from b9_gateway.sql import paged
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(route_class=QueryRoute, prefix="/users", tags=["users"])
 UserPath = Annotated[str, Path(pattern=r"^(u/)?[A-Za-z0-9_-]{1,50}$")]
 
 
@@ -97,7 +97,11 @@ class UserQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@query_get(router, "", UserQuery, responses=doc(UserItem, paged=True), summary="List and search Reddit users")
+class UserPage(msgspec.Struct, frozen=True, kw_only=True):
+    posts: Annotated[int, Meta(ge=0, le=500, title="Posts")] = 50
+
+
+@router.get("", responses=doc(UserItem, paged=True), summary="List and search Reddit users")
 async def list_users(deps: Deps, query: UserQuery) -> JSON:
     prefix = clean_user(query.q.strip()) if query.q and query.q.strip() else None
     lq = rm.user_list(prefix, query.our_creator, query.model_id, query.min_karma, query.max_karma,
@@ -124,16 +128,12 @@ async def discover(body: DiscoverBody, request: Request, deps: Deps = Depends(ge
 
 
 @router.get("/{username}", responses=doc(UserDetail), summary="One user with their posts")
-async def get_user(
-    username: UserPath,
-    posts: Annotated[int, Query(ge=0, le=500)] = 50,
-    deps: Deps = Depends(get_deps),
-) -> JSON:
+async def get_user(deps: Deps, username: UserPath, q: UserPage) -> JSON:
     async with deps.pool.acquire() as conn:
         user = await rm.user(conn, clean_user(username))
         if user is None:
             raise not_found(f"user {username}")
-        found = await rm.user_posts(conn, user["username"], posts)
+        found = await rm.user_posts(conn, user["username"], q.posts)
         model = None
         if user["model_id"] is not None:
             m = await rm_models.model_brief(conn, user["model_id"])
