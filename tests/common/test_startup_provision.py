@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 import nats
 import pytest
 from b9_common.embedded import EmbeddedNats, free_port
+from b9_common.jetstream.topology import ensure_kv
 from b9_common.service import App, Runtime, ServiceDef, serve
 from b9_common.settings import CommonSettings, ConfigError
 from nats.js.api import KeyValueConfig
@@ -38,7 +40,7 @@ async def test_a_service_starts_once_jetstream_is_enabled(tmp_path: Path, namesp
     stop = asyncio.Event()
     settings = CommonSettings(nats_url=f"nats://127.0.0.1:{port}", b9_namespace=namespace,
                               metrics_port=-1, startup_timeout=60)
-    caplog.set_level(logging.WARNING, logger="b9_common.service")
+    caplog.set_level(logging.WARNING, logger="b9_common.ops.startup")
     try:
         task = asyncio.create_task(serve(_service(started, stop), settings, stop=stop))
 
@@ -65,13 +67,36 @@ async def test_a_service_starts_once_jetstream_is_enabled(tmp_path: Path, namesp
         with_js.stop()
 
 
+async def test_a_nats_restart_during_bootstrap_only_delays_the_start(
+        own_nats: EmbeddedNats, namespace: str, caplog: pytest.LogCaptureFixture) -> None:
+    settings = CommonSettings(nats_url=own_nats.url, b9_namespace=namespace, metrics_port=-1,
+                              startup_timeout=60)
+    bound: list[str] = []
+    stop = asyncio.Event()
+
+    async def bootstrap(settings: CommonSettings, rt: Runtime) -> App:
+        own_nats.stop()  # provisioned; NATS goes away as the service binds its own bucket
+        back = asyncio.create_task(asyncio.to_thread(lambda: (time.sleep(1.0), own_nats.start())))
+        kv = await ensure_kv(rt.js, KeyValueConfig(bucket=rt.topology.bucket("own"), history=1))
+        await back
+        bound.append(kv._name)
+        stop.set()
+        return App()
+
+    caplog.set_level(logging.WARNING, logger="b9_common.ops.startup")
+    sdef = ServiceDef(name="startup-probe", version="0", settings_cls=CommonSettings, bootstrap=bootstrap)
+    await asyncio.wait_for(serve(sdef, settings, stop=stop), 90)
+    assert bound == [f"{namespace}_own"]
+    assert "cannot bind KV bucket" in caplog.text  # the first try was lost with the connection
+
+
 async def test_a_refused_declaration_ends_the_start_naming_the_setting(
         nats_url: str, namespace: str, caplog: pytest.LogCaptureFixture) -> None:
     # three replicas on one server: JetStream says no, and will say no again
     settings = CommonSettings(nats_url=nats_url, b9_namespace=namespace, metrics_port=-1,
                               stream_replicas=3, startup_timeout=60)
     started: list[Runtime] = []
-    caplog.set_level(logging.WARNING, logger="b9_common.service")
+    caplog.set_level(logging.WARNING, logger="b9_common.ops.startup")
     with pytest.raises(ConfigError) as err:
         await asyncio.wait_for(serve(_service(started, asyncio.Event()), settings), 50)
     assert err.value.variable == "STREAM_REPLICAS"

@@ -26,7 +26,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -43,10 +43,10 @@ from b9_common.ops.heartbeat import Heartbeat
 from b9_common.ops.logs import setup_logging
 from b9_common.ops.metrics import serve_metrics
 from b9_common.ops.requests import open_book
+from b9_common.ops.startup import retry_startup
 from b9_common.settings import CommonSettings, ConfigError, exit_on_config_error, load_settings
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass
@@ -133,31 +133,6 @@ async def _answers(url: str) -> bool:
         return False
     writer.close()
     return True
-
-
-async def retry_startup(what: str, attempt_fn: Callable[[], Awaitable[T]], timeout: float, *,
-                        retry_if: Callable[[Exception], bool] = lambda exc: True) -> T:
-    """Call ``attempt_fn`` until it succeeds, backing off 0.5 s .. 5 s, for at most ``timeout`` s.
-
-    One log line per failed attempt; then ConnectionError naming ``what`` (one line). An error
-    ``retry_if`` says no to propagates at once."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await attempt_fn()
-        except Exception as exc:
-            if not retry_if(exc):
-                raise
-            left = deadline - loop.time()
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if left <= 0:
-                raise ConnectionError(f"{what} after {attempt} attempts in {timeout:g} s: {reason}") from None
-            delay = min(5.0, 0.5 * 2 ** min(attempt - 1, 4), left)
-            log.warning("%s (attempt %d): %s; retrying in %.1f s", what, attempt, reason, delay)
-            await asyncio.sleep(delay)
 
 
 async def connect(settings: CommonSettings, service: str, version: str, *,

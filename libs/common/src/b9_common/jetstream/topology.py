@@ -7,8 +7,10 @@ isolate tenants and tests on one server: streams become ``<ns>_SCRAPE``, subject
 Provisioning tells a JetStream that is not there *yet* from one that says no: ``transient(exc)``
 is true for timeouts, a dropped or reconnecting connection and JetStream's 503 answers
 ("JetStream not enabled", "temporarily unavailable": a server starting, recovering its streams or
-electing a leader), which the start-up retries (``b9_common.service.connect``); any other refusal
-of a declaration is a ``ProvisionError`` that names the object and the setting to look at.
+electing a leader), which the start-up retries (``b9_common.service.connect`` around
+``provision``, and ``ensure_kv`` itself, so a bucket a service binds in its bootstrap rides out
+a NATS restart); any other refusal of a declaration is a ``ProvisionError`` that names the
+object and the setting to look at.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 
 from b9_common.events.catalogue import stream_subjects
+from b9_common.ops.startup import retry_startup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,6 +59,9 @@ SESSIONS_MAX_AGE = 30 * 86_400.0  # a session's own expires_at is the limit; thi
 REQUESTS_BUCKET = "requests"  # b9_common.ops.requests: followed requests, 24 h
 REQUESTS_TTL = 86_400.0
 DUPLICATE_WINDOW = 120.0
+# how long binding a KV bucket rides out JetStream being away (a request sent while the
+# connection was down times out after the context's timeout, 10 s in a service, then retried)
+BIND_RETRY_SECONDS = 30.0
 
 # JetStream err_codes that describe the server's state, not the request: 10008 "JetStream system
 # temporarily unavailable", 10009 "JetStream cluster can not handle request" (no leader yet),
@@ -276,7 +282,14 @@ async def ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
 
 
 async def ensure_kv(js: JetStreamContext, cfg: KeyValueConfig) -> KeyValue:
-    try:
-        return await js.key_value(cfg.bucket)
-    except (BucketNotFoundError, NotFoundError):
-        return await js.create_key_value(cfg)
+    """Bind a bucket, creating it when it is missing. Retried while JetStream is away
+    (``transient``: a NATS restart during a service's bootstrap) for ``BIND_RETRY_SECONDS``."""
+
+    async def bind() -> KeyValue:
+        try:
+            return await js.key_value(cfg.bucket)
+        except (BucketNotFoundError, NotFoundError):
+            return await js.create_key_value(cfg)
+
+    return await retry_startup(f"NATS_URL: JetStream cannot bind KV bucket {cfg.bucket}", bind,
+                               BIND_RETRY_SECONDS, retry_if=transient)
