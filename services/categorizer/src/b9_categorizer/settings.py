@@ -38,6 +38,9 @@ class Settings(CommonSettings, kw_only=True):
     taxonomy_path: str = ""
     # Work-queue batch sizes of the two consumers.
     categorizer_batch: int = 256
+    # Processes a replay runs in (the replica + REPLAY_WORKERS - 1 worker subprocesses pulling
+    # from the replay's consumer, b9_common.replay.crew); 0: one per core; 1: the replica alone.
+    replay_workers: int = 0
 
     def validate(self) -> None:
         super().validate()
@@ -49,6 +52,7 @@ class Settings(CommonSettings, kw_only=True):
             ("OPENAI_MAX_RETRIES", self.openai_max_retries, 0),
             ("OPENAI_ANSWER_RETRIES", self.openai_answer_retries, 0),
             ("CATEGORIZER_BATCH", self.categorizer_batch, 1),
+            ("REPLAY_WORKERS", self.replay_workers, 0),
         ):
             if value < lo:
                 raise ConfigError(var, f"must be >= {lo} (got {value})")

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from typing import Any
 
+from b9_common.replay.crew import Crew
 from b9_common.replay.log import ReplayLog, ReplayRecord, new_record
 from b9_common.replay.runner import ReplayReport, replay
 from b9_common.replay.slices import Resolved, resolve
@@ -180,8 +181,12 @@ async def run_replay(
 
 async def execute(rt: Runtime, cdef: ConsumerDef, req: ReplayRequest, result: ReplayResult, journal: ReplayLog,
                   record: ReplayRecord, *, progress: ProgressCb | None = None,
-                  stop: asyncio.Event | None = None) -> ReplayResult:
-    """Run the planned replay, settling ``record`` (already saved as running) with the outcome."""
+                  stop: asyncio.Event | None = None, crew: Crew | None = None) -> ReplayResult:
+    """Run the planned replay, settling ``record`` (already saved as running) with the outcome.
+
+    With a ``crew`` (spawned workers of the service) they pull from the replay's consumer
+    too (not for a paced replay: one process keeps the pace), and ``resume_from`` is read
+    from the consumer's ack floor once every process stopped."""
     resolved = result.resolved
     result.record = record
     tracker = Tracker()
@@ -209,7 +214,7 @@ async def execute(rt: Runtime, cdef: ConsumerDef, req: ReplayRequest, result: Re
             wrapped = wrap_consumer(cdef, tracker, req.rate)
             idle = max(30.0, cdef.spec.ack_wait, 2 * wrapped.batch / req.rate if req.rate else 0.0)
             report = await replay(rt, wrapped, resolved.to_slice(), progress=on_progress, stop=stop,
-                                  record_seqs=True, idle_timeout=idle)
+                                  record_seqs=True, idle_timeout=idle, crew=None if req.rate else crew)
             tracker.settle(report.seqs)
             report.seqs.clear()
             if progress is not None:
@@ -223,6 +228,8 @@ async def execute(rt: Runtime, cdef: ConsumerDef, req: ReplayRequest, result: Re
     result.report = report
     result.elapsed = time.perf_counter() - t0
     resume = tracker.resume_from(resolved.start)
+    if report.ack_floor is not None:  # several processes pulled: the server knows what is settled
+        resume = max(resolved.start, report.ack_floor + 1)
     # Stopped, but only after everything up to the end had settled: that is complete too.
     result.resume_from = None if report.complete or resume > resolved.end else resume
     record.finished_at = datetime.now(UTC)
@@ -231,5 +238,7 @@ async def execute(rt: Runtime, cdef: ConsumerDef, req: ReplayRequest, result: Re
         "skipped": report.skipped, "dead_lettered": report.dead_lettered, "retried": report.retried,
         "total": total, "resume_from": result.resume_from, "seconds": round(result.elapsed, 3),
     }
+    if report.by_process:  # several processes ran it: what each one visited (pid -> count)
+        record.outcome["by_process"] = {str(pid): n for pid, n in report.by_process.items()}
     await journal.save(record)
     return result

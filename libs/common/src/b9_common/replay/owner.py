@@ -52,6 +52,7 @@ from b9_common.events.commands import ReplayRequested
 from b9_common.events.envelope import Envelope
 from b9_common.jetstream.topology import ConsumerSpec
 from b9_common.ops.heartbeat import Heartbeat
+from b9_common.replay.crew import Crew
 from b9_common.replay.jobs import ReplayError, ReplayRequest, ReplayResult, execute, plan
 from b9_common.replay.log import ReplayLog, ReplayRecord, new_record
 from b9_common.replay.runner import ReplayReport
@@ -76,9 +77,24 @@ class _Running:
     task: asyncio.Task[None] | None = None
 
 
+def replay_workers(settings: Any) -> int:
+    """Processes a replay runs in: the service's ``REPLAY_WORKERS`` (0: one per core; a service
+    without that setting: 1, the replica alone)."""
+    n = int(getattr(settings, "replay_workers", 1) or 0)
+    if n > 0:
+        return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class ReplayOwner:
-    def __init__(self, rt: Runtime, app: App, database_url: str = "", max_running: int = 2) -> None:
+    def __init__(self, rt: Runtime, app: App, database_url: str = "", max_running: int = 2,
+                 settings: Any = None) -> None:
         self.rt, self.app, self.max_running = rt, app, max_running
+        self.settings = settings
+        self.workers = replay_workers(settings) if settings is not None else 1
         self.journal = ReplayLog(rt.js, rt.topology, database_url)
         self.plans = ReplayLog(rt.js, rt.topology, plans=True)  # dry runs
         self.running: dict[str, _Running] = {}
@@ -160,6 +176,24 @@ class ReplayOwner:
             self.running.pop(record.id, None)
 
     async def _plan_and_run(self, req: ReplayRequest, job: _Running) -> ReplayResult | None:
+        crew = None
+        if self.workers > 1 and not req.dry_run and not req.rate:
+            # started now: they bootstrap while the slice is resolved and counted
+            crew = Crew(self.rt.service, self.settings, self.workers - 1, self.rt.replica)
+            try:
+                await crew.spawn()
+                job.record.runner["workers"] = crew.pids
+            except Exception:
+                log.exception("replay workers not started: the replica runs it alone")
+                await crew.stop(5.0)
+                crew = None
+        try:
+            return await self._run_planned(req, job, crew)
+        finally:
+            if crew is not None:
+                await crew.stop(5.0)  # already stopped unless the replay did not get that far
+
+    async def _run_planned(self, req: ReplayRequest, job: _Running, crew: Crew | None) -> ReplayResult | None:
         record = job.record
         try:
             result = await plan(self.rt, self.app, req)
@@ -184,7 +218,7 @@ class ReplayOwner:
         assert result.cdef is not None  # plan() sets it
         try:
             return await execute(self.rt, result.cdef, req, result, self.journal, record,
-                                 progress=progress.update, stop=job.stop)
+                                 progress=progress.update, stop=job.stop, crew=crew)
         finally:
             await progress.flush()
 
@@ -215,7 +249,7 @@ def replayable(sdef: ServiceDef) -> ServiceDef:
 
     async def bootstrap(settings: Any, rt: Runtime) -> App:
         app = await inner(settings, rt)
-        return ReplayOwner(rt, app, getattr(settings, "database_url", "") or "").attach(app)
+        return ReplayOwner(rt, app, getattr(settings, "database_url", "") or "", settings=settings).attach(app)
 
     return dataclasses.replace(sdef, bootstrap=bootstrap)
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from b9_common.events.envelope import Envelope, new_id
-from b9_common.jetstream.consumer import Consumer, Handler
-from b9_common.jetstream.delivery import Delivery, parse_ack_subject
+from b9_common.jetstream.consumer import Handler
+from b9_common.jetstream.delivery import parse_ack_subject
 from b9_common.jetstream.topology import ConsumerSpec
-from b9_common.service import ConsumerDef, Runtime, build_consumer
+from b9_common.replay.crew import Crew
+from b9_common.replay.share import COUNTS, ReplayReport, Share
+from b9_common.service import ConsumerDef, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +39,9 @@ class Slice:
     until: datetime | None = None
 
 
-@dataclass
-class ReplayReport:
-    total: int = 0
-    visited: int = 0
-    handled: int = 0
-    skipped: int = 0
-    retried: int = 0
-    dead_lettered: int = 0
-    last_seq: int = 0
-    end_seq: int = 0
-    complete: bool = False
-    seqs: list[int] = field(default_factory=list)
-
-
 Progress = Callable[[ReplayReport], None]
+READY_WITHIN = 30.0  # seconds a replay waits for its worker subprocesses to bootstrap
+__all__ = ["Progress", "ReplayReport", "Slice", "replay", "seq_at_time"]
 
 
 async def replay(
@@ -63,13 +54,18 @@ async def replay(
     record_seqs: bool = False,
     rate: float | None = None,
     idle_timeout: float = 10.0,
+    crew: Crew | None = None,
 ) -> ReplayReport:
-    """Run ``cdef``'s handler over ``slice_``; returns when the slice is done or ``stop`` is set."""
+    """Run ``cdef``'s handler over ``slice_``; returns when the slice is done or ``stop`` is set.
+
+    With a ``crew`` (spawned worker subprocesses of the service), they pull from the replay's
+    consumer too; the report's counts are then the sum over every process, the end is decided
+    by the server's view of the consumer (nothing pending, nothing unacknowledged), and
+    ``ack_floor`` says what is settled once they all stopped."""
     stream = rt.topology.stream(slice_.stream)
     info = await rt.js.stream_info(stream)
-    report = ReplayReport()
     last = info.state.last_seq
-    report.end_seq = min(slice_.to_seq, last) if slice_.to_seq else last
+    end_seq = min(slice_.to_seq, last) if slice_.to_seq else last
     subjects = slice_.subjects or cdef.spec.subjects
     name = f"replay-{cdef.spec.name}-{new_id().lower()}"
     start = slice_.from_seq or 1
@@ -81,49 +77,9 @@ async def replay(
     )
     await rt.topology.ensure_consumer(rt.js, spec)
     cinfo = await rt.js.consumer_info(stream, name)
-    report.total = cinfo.num_pending
-    done = asyncio.Event()
+    total = cinfo.num_pending
     stop = stop or asyncio.Event()
     until_ns = int(slice_.until.timestamp() * 1e9) if slice_.until else None
-
-    # Handed to the handler and not settled yet: the end is reached only when these are settled
-    # too (a batch still being written when the last one finished may yet be retried).
-    in_flight: set[int] = set()
-
-    def in_slice(d: Delivery) -> bool:
-        if d.meta.stream_seq > report.end_seq:
-            return False
-        if until_ns is not None and d.meta.timestamp_ns > until_ns:
-            return False
-        in_flight.add(d.meta.stream_seq)
-        return True
-
-    retrying: set[int] = set()
-
-    def observe(d: Delivery, outcome: str) -> None:
-        in_flight.discard(d.meta.stream_seq)
-        if outcome == "retry":
-            report.retried += 1
-            retrying.add(d.meta.stream_seq)
-            return
-        retrying.discard(d.meta.stream_seq)
-        report.last_seq = max(report.last_seq, d.meta.stream_seq)
-        if d.reason == "gate":
-            done.set()  # past the end of the slice: everything before it is settled or in flight
-            return
-        report.visited += 1
-        if record_seqs:
-            report.seqs.append(d.meta.stream_seq)
-        if outcome == "dlq":
-            report.dead_lettered += 1
-        elif outcome == "skip":
-            report.skipped += 1
-        else:
-            report.handled += 1
-        if d.meta.stream_seq >= report.end_seq or d.meta.num_pending == 0:
-            done.set()
-        if progress is not None:
-            progress(report)
 
     handler = cdef.handler
     if rate and handler is not None:
@@ -131,39 +87,137 @@ async def replay(
     paced = ConsumerDef(spec=spec, handler=handler, batch_handler=cdef.batch_handler if not handler else None,
                         batch=cdef.batch, concurrency=cdef.concurrency if not rate else 1,
                         batch_concurrency=cdef.batch_concurrency)
-    consumer: Consumer = build_consumer(rt, paced, gate=in_slice, observer=observe)
-    if report.total == 0:
+    share = Share(rt, paced, spec, end_seq, until_ns, record_seqs=record_seqs,
+                  progress=progress if crew is None else None)
+    report = share.report
+    report.total = total
+    if total == 0:
         report.complete = True
         await rt.js.delete_consumer(stream, name)
         return report
-    await consumer.start()
+    if crew is not None:
+        # Spawned when the replay was claimed, they bootstrapped while the slice was counted: wait for
+        # the rest of that (bounded) so that every process takes part from the first message.
+        try:
+            await crew.ready(READY_WITHIN)
+        except TimeoutError:
+            log.warning("replay workers not ready in %ss: they join when they are", READY_WITHIN)
+        crew.attach(spec, cdef.spec.name, end_seq, until_ns)
+    await share.consumer.start()
     try:
-        stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
-        finisher: asyncio.Task[Any] = asyncio.create_task(done.wait())
-        loop = asyncio.get_running_loop()
-        moved_at, before = loop.time(), report.visited + report.retried
-        while True:
-            await asyncio.wait([stopper, finisher], timeout=idle_timeout, return_when=asyncio.FIRST_COMPLETED)
-            if stop.is_set() or (done.is_set() and not retrying and not in_flight):
-                break
-            if done.is_set():  # past the end, messages still in flight or to be retried: poll until settled
-                finisher = asyncio.create_task(asyncio.sleep(0.2))
-            if report.visited + report.retried != before:
-                moved_at, before = loop.time(), report.visited + report.retried
-            elif loop.time() - moved_at >= idle_timeout:  # not 0.2 s: a retry's delay is longer
-                log.warning("replay idle for %ss; ending", idle_timeout)
-                break
-        stopper.cancel()
-        finisher.cancel()
+        if crew is None:
+            await _alone(share, stop, idle_timeout)
+        else:
+            await _together(rt, stream, share, crew, stop, idle_timeout + spec.ack_wait, progress)
+        stopped = stop.is_set()
         # Let in-flight messages of the slice settle before the consumer goes away.
-        await consumer.stop(grace=30)
-        report.complete = done.is_set() and not retrying and not in_flight and not stop.is_set()
+        await asyncio.gather(share.consumer.stop(grace=30), *([crew.stop(30)] if crew else []))
+        if crew is None:
+            report.complete = share.past_end.is_set() and not share.holding and not stopped
+        else:
+            done = await _settled(rt, stream, name, end_seq)
+            report.complete = done is not None and not stopped
+            report.ack_floor = done if done is not None else await _ack_floor(rt, stream, name)
+            _merge(report, share.report, crew)
     finally:
         try:
             await rt.js.delete_consumer(stream, name)
         except Exception:
             pass
     return report
+
+
+async def _alone(share: Share, stop: asyncio.Event, idle_timeout: float) -> None:
+    """One process: the end is reached when it saw the end and settled everything it took."""
+    report = share.report
+    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
+    finisher: asyncio.Task[Any] = asyncio.create_task(share.past_end.wait())
+    loop = asyncio.get_running_loop()
+    moved_at, before = loop.time(), report.visited + report.retried
+    try:
+        while True:
+            await asyncio.wait([stopper, finisher], timeout=idle_timeout, return_when=asyncio.FIRST_COMPLETED)
+            done = share.past_end.is_set()
+            if stop.is_set() or (done and not share.holding):
+                return
+            if done:  # past the end, messages still in flight or to be retried: poll until settled
+                finisher = asyncio.create_task(asyncio.sleep(0.2))
+            if report.visited + report.retried != before:
+                moved_at, before = loop.time(), report.visited + report.retried
+            elif loop.time() - moved_at >= idle_timeout:  # not 0.2 s: a retry's delay is longer
+                log.warning("replay idle for %ss; ending", idle_timeout)
+                return
+    finally:
+        stopper.cancel()
+        finisher.cancel()
+
+
+async def _together(rt: Runtime, stream: str, share: Share, crew: Crew, stop: asyncio.Event,
+                    idle_timeout: float, progress: Progress | None) -> None:
+    """Several processes: the end is reached when the server holds nothing pending or unacknowledged
+    (asked once any process saw the end, and every second anyway). Progress: ten times a second."""
+    name, end_seq = share.consumer.spec.name, share.report.end_seq
+    nudge = asyncio.Event()
+    crew.on_end = nudge.set
+    merged = ReplayReport(total=share.report.total, end_seq=end_seq, seqs=share.report.seqs)
+    loop = asyncio.get_running_loop()
+    moved_at, before, asked_at = loop.time(), -1, loop.time()
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        while not stop.is_set():
+            ended = share.past_end.is_set() or crew.past_end
+            waiters = [asyncio.ensure_future(nudge.wait()), asyncio.ensure_future(share.past_end.wait())]
+            await asyncio.wait([stopper, *waiters], timeout=0.02 if ended else 0.1,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()
+            nudge.clear()
+            _merge(merged, share.report, crew)
+            if progress is not None:
+                progress(merged)
+            now = loop.time()
+            ended = share.past_end.is_set() or crew.past_end
+            if (ended or now - asked_at >= 1.0) and not stop.is_set():
+                asked_at = now
+                if await _settled(rt, stream, name, end_seq) is not None:
+                    return
+            moved = merged.visited + merged.retried
+            if moved != before:
+                moved_at, before = now, moved
+            elif now - moved_at >= idle_timeout:
+                log.warning("replay idle for %ss; ending", idle_timeout)
+                return
+    finally:
+        stopper.cancel()
+
+
+async def _settled(rt: Runtime, stream: str, name: str, end_seq: int) -> int | None:
+    """The consumer's ack floor if everything of the slice was delivered and acknowledged, else None."""
+    info = await rt.js.consumer_info(stream, name)
+    if info.num_ack_pending or (info.num_pending and (info.delivered.stream_seq or 0) < end_seq):
+        return None
+    return int(info.ack_floor.stream_seq or 0)
+
+
+async def _ack_floor(rt: Runtime, stream: str, name: str) -> int | None:
+    try:
+        return int((await rt.js.consumer_info(stream, name)).ack_floor.stream_seq or 0)
+    except Exception as exc:
+        log.warning("replay consumer's ack floor unknown: %s", exc)
+        return None
+
+
+def _merge(into: ReplayReport, local: ReplayReport, crew: Crew) -> None:
+    """``into``'s counts: this process's plus the workers' last reports, never more than the slice."""
+    others = crew.counts()
+    into.by_process = {os.getpid(): local.visited, **crew.visited()}
+    for k in COUNTS:
+        setattr(into, k, getattr(local, k) + others[k])
+    if into.total:
+        into.visited = min(into.visited, into.total)
+        into.handled = min(into.handled, into.visited)
+    into.last_seq = local.last_seq
+    into.workers = crew.pids
 
 
 async def seq_at_time(rt: Runtime, stream: str, when: datetime, last_seq: int) -> int:
