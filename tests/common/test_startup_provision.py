@@ -12,8 +12,9 @@ from pathlib import Path
 import nats
 import pytest
 from b9_common.embedded import EmbeddedNats, free_port
-from b9_common.jetstream.topology import ensure_kv
-from b9_common.service import App, Runtime, ServiceDef, serve
+from b9_common.events import Envelope
+from b9_common.jetstream.topology import ConsumerSpec, ensure_kv
+from b9_common.service import App, ConsumerDef, Runtime, ServiceDef, connect, declare, serve
 from b9_common.settings import CommonSettings, ConfigError
 from nats.js.api import KeyValueConfig
 
@@ -73,21 +74,37 @@ async def test_a_nats_restart_during_bootstrap_only_delays_the_start(
                               startup_timeout=60)
     bound: list[str] = []
     stop = asyncio.Event()
+    spec = ConsumerSpec(name="startup-probe", stream="SCRAPE", subjects=("subreddit.fetched",))
+
+    def restart_soon() -> asyncio.Task[None]:
+        own_nats.stop()
+        return asyncio.create_task(asyncio.to_thread(lambda: (time.sleep(1.0), own_nats.start())))
+
+    async def started() -> None:  # loops start after the consumers
+        stop.set()
+
+    async def handler(env: Envelope) -> None:
+        return None
 
     async def bootstrap(settings: CommonSettings, rt: Runtime) -> App:
-        own_nats.stop()  # provisioned; NATS goes away as the service binds its own bucket
-        back = asyncio.create_task(asyncio.to_thread(lambda: (time.sleep(1.0), own_nats.start())))
+        back = restart_soon()  # provisioned; NATS goes away as the service binds its own bucket
         kv = await ensure_kv(rt.js, KeyValueConfig(bucket=rt.topology.bucket("own"), history=1))
         await back
         bound.append(kv._name)
-        stop.set()
-        return App()
+        restart_soon()  # and again as the runtime starts the heartbeat and creates the consumer
+        return App(consumers=[ConsumerDef(spec, handler=handler)], loops=[started])
 
     caplog.set_level(logging.WARNING, logger="b9_common.ops.startup")
     sdef = ServiceDef(name="startup-probe", version="0", settings_cls=CommonSettings, bootstrap=bootstrap)
-    await asyncio.wait_for(serve(sdef, settings, stop=stop), 90)
+    await asyncio.wait_for(serve(sdef, settings, stop=stop), 120)
     assert bound == [f"{namespace}_own"]
     assert "cannot bind KV bucket" in caplog.text  # the first try was lost with the connection
+    nc = await nats.connect(settings.nats_url)
+    try:
+        info = await nc.jetstream().consumer_info(f"{namespace}_SCRAPE", "startup-probe")
+        assert info.config.durable_name == "startup-probe"
+    finally:
+        await nc.close()
 
 
 async def test_a_refused_declaration_ends_the_start_naming_the_setting(
@@ -104,3 +121,19 @@ async def test_a_refused_declaration_ends_the_start_naming_the_setting(
     assert "\n" not in text and f"{namespace}_SCRAPE" in text and "STREAM_REPLICAS=3" in text
     assert "not ready" not in caplog.text  # not retried
     assert not started
+
+
+async def test_creating_a_consumer_at_start_rides_out_a_restart(own_nats: EmbeddedNats, namespace: str) -> None:
+    settings = CommonSettings(nats_url=own_nats.url, b9_namespace=namespace, metrics_port=-1)
+    rt = await connect(settings, "startup-probe", "0")
+    spec = ConsumerSpec(name="late", stream="DERIVED", subjects=("subreddit.categorized",))
+    try:
+        own_nats.stop()
+        back = asyncio.create_task(asyncio.to_thread(lambda: (time.sleep(1.0), own_nats.start())))
+        # what serve does before it starts each consumer
+        await declare(settings, "consumer late", lambda: rt.topology.ensure_consumer(rt.js, spec), 60)
+        await back
+        info = await rt.js.consumer_info(f"{namespace}_DERIVED", "late")
+        assert info.config.filter_subject == f"{namespace}.subreddit.categorized"
+    finally:
+        await rt.close()

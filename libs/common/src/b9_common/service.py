@@ -9,9 +9,9 @@ settings (or one line naming the bad variable) -> logging -> NATS -> streams ->
 bootstrap -> metrics -> heartbeat -> consumers + loops -> wait for SIGTERM/SIGINT ->
 drain consumers -> stop loops -> close adapters -> drain NATS.
 
-Reaching NATS and provisioning the streams and buckets are both retried with backoff for
-``STARTUP_TIMEOUT`` s (a server that accepts connections before its JetStream is ready, or
-restarts meanwhile, only delays the start); a declaration JetStream refuses for good ends the
+Reaching NATS, provisioning the streams and buckets and creating the consumers are retried with
+backoff for ``STARTUP_TIMEOUT`` s, binding a bucket (``ensure_kv``) for 30 s (a server that
+accepts connections before its JetStream is ready, or restarts meanwhile, only delays the start); a declaration JetStream refuses for good ends the
 start at once with one line naming the setting (exit 2).
 """
 
@@ -26,6 +26,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -171,18 +172,24 @@ async def connect(settings: CommonSettings, service: str, version: str, *,
     return Runtime(nc=nc, js=js, topology=topology, publisher=publisher, service=service, replica=replica)
 
 
-async def provision(settings: CommonSettings, topology: Topology, js: JetStreamContext,
-                    timeout: float) -> None:
-    """Provision the topology, retrying while JetStream is not ready (``transient``); a refusal
-    is a ConfigError naming the setting (and its value) to look at."""
+async def declare(settings: CommonSettings, what: str, step: Callable[[], Awaitable[Any]],
+                  timeout: float) -> None:
+    """Run a JetStream declaration, retrying while JetStream is not ready (``transient``); a
+    refusal is a ConfigError naming the setting (and its value) to look at."""
     where = _redact(settings.nats_url)
     try:
-        await retry_startup(
-            f"NATS_URL: JetStream at {where} not ready (STREAM_REPLICAS={settings.stream_replicas})",
-            lambda: topology.provision(js), timeout, retry_if=transient)
+        await retry_startup(f"NATS_URL: JetStream at {where} not ready for {what} "
+                            f"(STREAM_REPLICAS={settings.stream_replicas})", step, timeout,
+                            retry_if=transient)
     except ProvisionError as exc:
         value = where if exc.setting == "NATS_URL" else getattr(settings, exc.setting.lower(), "?")
         raise ConfigError(exc.setting, f"{exc} (with {exc.setting}={value})") from None
+
+
+async def provision(settings: CommonSettings, topology: Topology, js: JetStreamContext,
+                    timeout: float) -> None:
+    """The streams and shared buckets, as ``declare`` runs them."""
+    await declare(settings, "the streams and buckets", lambda: topology.provision(js), timeout)
 
 
 async def wait_postgres(settings: Any) -> None:
@@ -258,6 +265,9 @@ async def serve(sdef: ServiceDef, settings: Any, *, stop: asyncio.Event | None =
     await heartbeat.start()
     consumers, dead_letters = await _consumers(rt, app)
     for c in consumers:
+        # created first the way the streams were (a NATS restart only delays it)
+        await declare(settings, f"consumer {c.spec.name}", partial(rt.topology.ensure_consumer, rt.js, c.spec),
+                      getattr(settings, "startup_timeout", 60.0))
         await c.start()
     loops: list[asyncio.Future[None]] = [asyncio.ensure_future(fn()) for fn in app.loops]
     if freeze_heap:

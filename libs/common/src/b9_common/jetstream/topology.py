@@ -233,7 +233,9 @@ class Topology:
             await declare(f"KV bucket {self.bucket(name)}", bind(js))
 
     async def ensure_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> None:
-        await js.add_consumer(self.stream(spec.stream), self.consumer_config(spec))
+        """Create or update a durable consumer (a refusal: ``ProvisionError``)."""
+        await declare(f"consumer {spec.name} on {self.stream(spec.stream)}",
+                      js.add_consumer(self.stream(spec.stream), self.consumer_config(spec)))
 
     async def control_kv(self, js: JetStreamContext) -> KeyValue:
         return await ensure_kv(js, KeyValueConfig(
