@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime
+
 import pytest
+from b9_alerts.index import Matcher
+from b9_alerts.rules import Rule
 from b9_common.alerting.rules import TARGETS, WhereError, compile_where
 from b9_common.net import webhook_url
 
@@ -68,30 +73,82 @@ def test_targets_name_their_fields_and_entities() -> None:
     assert {"score", "num_comments", "listing"} <= TARGETS["post.fetched"].fields
 
 
+def _rule(id_: str, where: dict) -> Rule:
+    return Rule(id=id_, name=id_, on="subreddit.fetched", where=where, webhook=None, slack=False, repeat="once",
+                cap=1, window_seconds=1, paused=False, created_at=datetime.now(UTC),
+                decided=(datetime.now(UTC), id_), predicate=compile_where(where))
+
+
 def test_the_index_offers_every_rule_that_can_match() -> None:
-    from datetime import UTC, datetime
-
-    from b9_alerts.rules import Matcher, Rule
-
-    def rule(id_: str, where: dict) -> Rule:
-        return Rule(id=id_, name=id_, on="subreddit.fetched", where=where, webhook=None, slack=False, repeat="once",
-                    cap=1, window_seconds=1, paused=False, created_at=datetime.now(UTC),
-                    decided=(datetime.now(UTC), id_), predicate=compile_where(where))
-
-    rules = [rule("names", {"name": {"in": ["Pics", "aww"]}}), rule("one", {"name": "pics", "over18": False}),
-             rule("big", {"subscribers": {"gte": 1000}}), rule("bigger", {"subscribers": {"gt": 5000}}),
-             rule("tags", {"tags": "niche:x"}), rule("free", {"any": [{"name": "q"}]})]
+    rules = [_rule("names", {"name": {"in": ["Pics", "aww"]}}), _rule("one", {"name": "pics", "over18": False}),
+             _rule("big", {"subscribers": {"gte": 1000}}), _rule("bigger", {"subscribers": {"gt": 5000}}),
+             _rule("tags", {"tags": "niche:x"}), _rule("q", {"any": [{"name": "q"}]}),
+             _rule("free", {"not": {"name": "pics"}}), _rule("bio", {"title": {"contains": "Cos"}, "over18": False}),
+             _rule("either", {"any": [{"subscribers": {"gte": 9000}}, {"title": {"contains": "viral"}},
+                                      {"tags": {"contains": "niche:v"}}]})]
     m = Matcher(rules)
 
     def ids(f: dict) -> list[str]:
-        return sorted(r.id for r in m.candidates(f) if r.predicate and r.predicate(f))
+        offered = [r.id for r in m.candidates(f)]
+        assert len(offered) == len(set(offered))  # each rule offered once
+        return sorted(i for i in offered if next(r for r in rules if r.id == i).predicate(f))  # type: ignore[misc]
 
     assert ids({"name": "PICS", "over18": False, "subscribers": 6000}) == ["big", "bigger", "names", "one"]
-    assert ids({"name": "aww", "subscribers": 1000}) == ["big", "names"]
-    assert ids({"name": "q", "tags": ["niche:x", "niche:y"], "subscribers": None}) == ["free", "tags"]
-    assert {r.id for r in m.candidates({"name": "zzz", "subscribers": 10})} == {"free"}  # nothing else examined
+    assert ids({"name": "aww", "subscribers": 1000}) == ["big", "free", "names"]
+    assert ids({"name": "q", "tags": ["niche:x", "niche:y"], "subscribers": None}) == ["free", "q", "tags"]
+    assert ids({"name": "a", "title": "COSPLAY and more", "over18": False}) == ["bio", "free"]
+    assert ids({"name": "a", "title": "gone VIRAL", "subscribers": 9000}) == ["big", "bigger", "either", "free"]
+    assert ids({"name": "a", "tags": ["niche:v", "niche:v"]}) == ["either", "free"]
+    # nothing else examined: a name no list holds, a number under every threshold, a text no rule looks for
+    assert {r.id for r in m.candidates({"name": "zzz", "subscribers": 10, "title": "plain"})} == {"free"}
     for f in ({"name": "pics", "subscribers": 1000.0}, {"name": "aww", "subscribers": 5001, "tags": ["NICHE:X"]}):
         assert ids(f) == sorted(r.id for r in rules if r.predicate and r.predicate(f))  # the index loses none
+
+
+def test_the_index_loses_no_match_of_random_filters() -> None:
+    rnd = random.Random(23)
+    words = ["a", "B", "ab", "cos", "Cosplay", "x.y", "", "niche:x"]
+
+    def cond(key: str) -> object:
+        if key == "subscribers":
+            op = rnd.choice(["gte", "gt", "lt", "eq", "ne", "in"])
+            return {op: [rnd.randint(0, 9)] if op == "in" else rnd.choice([0, 3, 5.5, 9])}
+        op = rnd.choice(["eq", "in", "contains", "ne", "not_in", "exists", "bare"])
+        if op == "bare":
+            return rnd.choice(words)
+        if op in ("in", "not_in"):
+            return {op: rnd.sample(words, 2)}
+        return {op: rnd.random() < 0.5} if op == "exists" else {op: rnd.choice(words)}
+
+    def where(depth: int = 0) -> dict:
+        out: dict = {}
+        for _ in range(rnd.randint(1, 2)):
+            kind = rnd.random()
+            if kind < 0.2 and depth < 2:
+                out["any"] = [where(depth + 1) for _ in range(rnd.randint(1, 3))]
+            elif kind < 0.25 and depth < 2:
+                out["not"] = where(depth + 1)
+            else:
+                key = rnd.choice(["name", "title", "tags", "subscribers"])
+                out[key] = cond(key)
+        return out
+
+    def value(key: str) -> object:
+        if key == "subscribers":
+            return rnd.choice([None, True, 0, 3, 5.5, 7, 9, 10, "5"])
+        if key == "tags" or rnd.random() < 0.2:
+            return [rnd.choice(words) for _ in range(rnd.randint(0, 3))]
+        return rnd.choice([None, 3, *words, "xCOSPLAYx", "ab.ab"])
+
+    for _ in range(300):
+        rules = [_rule(f"r{i}", where()) for i in range(rnd.randint(1, 12))]
+        m = Matcher(rules)
+        for _ in range(20):
+            f = {k: value(k) for k in ("name", "title", "tags", "subscribers") if rnd.random() < 0.9}
+            want = [r.id for r in rules if r.predicate and r.predicate(f)]
+            offered = [r.id for r in m.candidates(f)]
+            assert len(offered) == len(set(offered)), (f, offered)
+            assert set(want) <= set(offered), (f, [r.where for r in rules if r.id in set(want) - set(offered)])
 
 
 @pytest.mark.parametrize(("url", "allowed", "reason"), [

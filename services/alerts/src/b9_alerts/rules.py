@@ -9,18 +9,18 @@ order in which an event and a reload arrive does not matter.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import msgspec
-from b9_common.alerting.rules import TARGETS, Predicate, Target, WhereError, anchor, compile_where
+from b9_common.alerting.rules import TARGETS, Predicate, Target, WhereError, compile_where
 from b9_common.events import Envelope
 from b9_readmodel import alerts as rm_alerts
 
-from b9_alerts.project import Project, projector
+from b9_alerts.index import Matcher
+from b9_alerts.project import projector
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,49 +59,6 @@ def _compiled(rule: Rule) -> Rule:
     except WhereError as exc:
         log.warning("alert rule %s has a filter that does not compile (%s): inactive", rule.id, exc)
         return replace(rule, predicate=None)
-
-
-class Matcher:
-    """The rules on one target, indexed by their anchor (``alert_rules.anchor``): an event is checked
-    only against the rules whose anchor it meets (a name in their list, a number over their
-    threshold) and those without one; the full filter still decides. ``project`` gives what the
-    rules read of a payload (``b9_alerts.project``)."""
-
-    def __init__(self, rules: list[Rule], project: Project = msgspec.to_builtins) -> None:
-        self.project = project
-        self.always: list[Rule] = []
-        self.eq: dict[str, dict[str, list[Rule]]] = {}
-        ge: dict[str, list[tuple[float, int, Rule]]] = {}
-        for i, rule in enumerate(rules):
-            a = anchor(rule.where)
-            if a is None:
-                self.always.append(rule)
-            elif a[0] == "eq":
-                by_value = self.eq.setdefault(a[1], {})
-                for v in a[2]:
-                    by_value.setdefault(v, []).append(rule)
-            else:
-                ge.setdefault(a[1], []).append((a[2], i, rule))
-        self.ge = {f: ([t for t, _, _ in sorted(xs)], [r for _, _, r in sorted(xs)]) for f, xs in ge.items()}
-
-    def candidates(self, f: dict[str, Any]) -> list[Rule]:
-        out = list(self.always)
-        for key, by_value in self.eq.items():
-            v = f.get(key)
-            if v.__class__ is str:
-                out += by_value.get(v.lower(), ())
-            elif v.__class__ is list:
-                seen: set[str] = set()
-                for x in v:
-                    for r in by_value.get(x.lower(), ()) if isinstance(x, str) else ():
-                        if r.id not in seen:
-                            seen.add(r.id)
-                            out.append(r)
-        for key, (thresholds, rules) in self.ge.items():
-            v = f.get(key)
-            if v.__class__ in (int, float):
-                out += rules[:bisect_right(thresholds, v)]
-        return out
 
 
 class RuleSet:
