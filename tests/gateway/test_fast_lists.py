@@ -5,11 +5,13 @@ totals (single count per key, stale-while-revalidate, dropped after writes)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import msgspec
 import pytest
 from b9_gateway.http import page_bytes
 from b9_gateway.query import QueryRoute, parse_query
+from b9_gateway.readlane import ReadLane
 from b9_gateway.routes import subreddits
 from b9_gateway.routes.posts import PostQuery
 from b9_gateway.routes.subreddits import SubredditItem, SubredditQuery
@@ -77,6 +79,42 @@ async def test_struct_routes_validate_like_fastapi(env: Env) -> None:
     for path in ("/api/v1/subreddits", "/api/v1/subreddits/sub00"):
         unauth = await env.anon.get(path)
         assert unauth.status_code == 401 and unauth.headers["www-authenticate"] == "Bearer"
+
+
+def _lane(app: Any) -> ReadLane:
+    layer = app.middleware_stack
+    while not isinstance(layer, ReadLane):
+        layer = layer.app
+    return layer
+
+
+async def test_read_lane_answers_exactly_as_fastapi_routing(env: Env) -> None:
+    await env.client.get("/api/v1/overview")  # the middleware stack is built on the first request
+    lane = _lane(env.client._transport.app)  # type: ignore[attr-defined]
+    assert "/api/v1/subreddits" in lane.exact and [t[2] for t in lane.templates] == [
+        "/api/v1/subreddits/{name}", "/api/v1/users/{username}", "/api/v1/creators/{key}"]
+    queries = [
+        ("/api/v1/subreddits", {"review": "Ok", "sort": "subscribers", "per_page": 4, "page": 2}),
+        ("/api/v1/creators", {"sort": "engagement", "order": "asc"}),
+        ("/api/v1/posts", {"content_type": "image", "sort": "comments", "per_page": 7}),
+        ("/api/v1/users", {"sort": "username"}),
+        ("/api/v1/reels", {"sort": "likes"}),
+        ("/api/v1/subreddits", {"page": 0}),
+        ("/api/v1/subreddits/sub00", {"history": 2}),
+        ("/api/v1/subreddits/nope", {}),
+        ("/api/v1/subreddits/not-a-name", {}),
+        ("/api/v1/creators/related/status", {}),
+    ]
+    fast = [await env.client.get(p, params=q) for p, q in queries]
+    exact, templates = lane.exact, lane.templates
+    lane.exact, lane.templates = {}, []  # FastAPI's own routing -> QueryRoute.handle
+    try:
+        slow = [await env.client.get(p, params=q) for p, q in queries]
+    finally:
+        lane.exact, lane.templates = exact, templates
+    for (path, _), a, b in zip(queries, fast, slow, strict=True):
+        assert (a.status_code, a.content) == (b.status_code, b.content), path
+    assert [r.status_code for r in fast[5:9]] == [422, 200, 404, 422]
 
 
 async def test_pages_are_encoded_through_the_item_structs(env: Env) -> None:

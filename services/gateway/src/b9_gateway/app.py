@@ -22,6 +22,7 @@ from b9_gateway.gate import AuthGate
 from b9_gateway.http import JSON
 from b9_gateway.observe import Observe
 from b9_gateway.ratelimit import RateLimit
+from b9_gateway.readlane import ReadLane, lane_routes
 from b9_gateway.routes import MEDIA_ROUTER, ROUTERS, accounts, health, session
 from b9_gateway.settings import Settings
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     app.state.auth = Authenticator(settings)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(asyncpg.DataError, data_error)
+    app.add_middleware(ReadLane, routes=lane_routes("/api/v1", ROUTERS))  # innermost: inside the gate
     answers.install(app)  # 503 when PostgreSQL is down, 405 with every allowed method
     app.include_router(health.router)
     app.include_router(session.router, prefix="/api/v1")

@@ -3,7 +3,7 @@ request when tracing is on (``b9_common.ops.tracing``; a ``traceparent`` from th
 honoured). Commands published while a request is handled continue its trace.
 
 ``b9_http_request_seconds{method,route,status}``: ``route`` is the route's path template
-(``/api/v1/subreddits/{name}``), the path itself for a routed path without a template, and
+(``/api/v1/subreddits/{name}``; the read lane's, ``readlane``, in ``scope["b9_route"]``), and
 ``other`` for anything unrouted (so unknown URLs cannot grow the label set).
 """
 
@@ -26,13 +26,14 @@ HTTP_SECONDS = Histogram(
 def route_of(scope: Scope, status: int) -> str:
     # FastAPI keeps the full template of an included router's route in its effective context
     # (``scope["route"].path`` lacks the include prefix).
+    laned = scope.get("b9_route")
+    if laned:
+        return str(laned)
     fastapi_scope = scope.get("fastapi")
     ctx = fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
     path = getattr(ctx, "path_format", None) or getattr(scope.get("route"), "path", None)
     if isinstance(path, str):
         return path
-    if status < 400 and scope.get("path", "").startswith("/api/v1/"):
-        return str(scope["path"])  # routed, but no template known
     return "other"
 
 

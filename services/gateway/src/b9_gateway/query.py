@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from b9_gateway.auth import check_scope_key
 from b9_gateway.lanes import bulk
@@ -162,18 +162,31 @@ class QueryRoute(APIRoute):
             endpoint = spec.stub
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    async def respond(self, scope: Scope) -> Response:
+        """The endpoint's answer for this request (errors raised: the app's handlers shape them)."""
         spec = self.query_spec
-        if spec is None:
+        assert spec is not None
+        check_scope_key("", scope)
+        kwargs = spec.arguments(scope)
+        with bulk() if not spec.path else contextlib.nullcontext():
+            return await spec.fn(scope["app"].state.deps, **kwargs)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A matched GET goes straight to ``respond``: none of FastAPI's per-request wrapping
+        (a ``Request``, an exit stack for dependencies, route-level exception handling) is
+        needed, and errors reach the app's exception middleware as from any route."""
+        if self.query_spec is None or scope["method"] != "GET":
+            await super().handle(scope, receive, send)  # a plain route, or a 405
+            return
+        response = await self.respond(scope)
+        await response(scope, receive, send)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        if self.query_spec is None:
             return super().get_route_handler()
-        lane = bulk if not spec.path else contextlib.nullcontext
 
         async def handler(request: Request) -> Response:
-            scope = request.scope
-            check_scope_key("", scope)
-            kwargs = spec.arguments(scope)
-            with lane():
-                return await spec.fn(scope["app"].state.deps, **kwargs)
+            return await self.respond(request.scope)
 
         return handler
 
