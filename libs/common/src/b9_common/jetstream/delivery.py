@@ -16,7 +16,7 @@ from nats.aio.client import Client as NATS
 
 from b9_common.errors import HandlerError, Reject, Retry, Skip
 from b9_common.events.catalogue import EVENTS, decoder_for
-from b9_common.events.envelope import Envelope
+from b9_common.events.envelope import Envelope, EnvelopeDecoder
 from b9_common.jetstream.natsio import AckMeta, Message, parse_ack_subject
 
 __all__ = ["ACK", "TERM", "WPI", "AckMeta", "Delivery", "Settlement", "default_backoff", "mark_batch_failure",
@@ -83,19 +83,25 @@ def default_backoff(num_delivered: int) -> float:
     return float(min(60, 2 ** max(0, num_delivered - 1)))
 
 
+_DECODERS: dict[str, EnvelopeDecoder[Any]] = {}  # per event type: a dict look-up per message
+
+
 def open_delivery(msg: Message, meta: AckMeta, type_: str, gate: Callable[[Delivery], bool] | None = None) -> Delivery:
     """The delivery of ``msg`` (an event of ``type_``), decoded; its outcome is already set when
     the subject is unknown (reject), the gate leaves it out (skip) or the bytes do not decode."""
     d = Delivery(msg=msg, meta=meta, type=type_)
-    if type_ not in EVENTS:
-        d.reject(f"unknown subject {msg.subject!r}")
-        return d
+    decoder = _DECODERS.get(type_)
+    if decoder is None:
+        if type_ not in EVENTS:
+            d.reject(f"unknown subject {msg.subject!r}")
+            return d
+        decoder = _DECODERS[type_] = decoder_for(type_)
     if gate is not None and not gate(d):
         d.skip("outside slice")
         d.reason = "gate"
         return d
     try:
-        d.envelope = decoder_for(type_).decode(msg.data)
+        d.envelope = decoder.decode(msg.data)
     except Reject as exc:
         d.reject(exc.reason)
     return d

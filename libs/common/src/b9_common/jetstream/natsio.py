@@ -165,22 +165,17 @@ def parse_ack_subject(reply: str) -> AckMeta | None:
     """Parse ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`` (v1) or
     ``$JS.ACK.<domain>.<account hash>.<stream>...`` (v2, with or without a trailing token)."""
     tokens = reply.split(".")
-    if len(tokens) < 9 or tokens[0] != "$JS" or tokens[1] != "ACK":
+    n = len(tokens)
+    if n < 9 or tokens[0] != "$JS" or tokens[1] != "ACK":
         return None
-    off = 2 if len(tokens) == 9 else 4
     try:
-        return AckMeta(
-            stream=tokens[off],
-            consumer=tokens[off + 1],
-            num_delivered=int(tokens[off + 2]),
-            stream_seq=int(tokens[off + 3]),
-            consumer_seq=int(tokens[off + 4]),
-            timestamp_ns=int(tokens[off + 5]),
-            num_pending=int(tokens[off + 6]),
-        )
-    except (IndexError, ValueError):
+        if n == 9:
+            _, _, stream, consumer, delivered, sseq, cseq, ts, pending = tokens
+        else:
+            stream, consumer, delivered, sseq, cseq, ts, pending = tokens[4:11]
+        return AckMeta(stream, consumer, int(delivered), int(sseq), int(cseq), int(ts), int(pending))
+    except ValueError:  # a token that is not a number, or (unpacking) too few tokens
         return None
-
 
 
 # -- raw delivery -----------------------------------------------------------------------------
