@@ -33,38 +33,24 @@ def _key(prefix: str, raw: str) -> str:
     return f"{prefix}.{_KEY_OK.sub('=', raw.lower())}"
 
 
+# name, TTL (0: none), what it holds
+BUCKETS = (
+    ("ig_state", 0.0, "per-creator state"),
+    ("ig_known", 0.0, "usernames published"),
+    ("ig_claims", 14 * 86_400.0, "cycle work claims"),
+)
+
+
 async def open_buckets(
     js: JetStreamContext, topology: Topology
 ) -> tuple[KeyValue, KeyValue, KeyValue]:
-    r = topology.replicas
-    state = await ensure_kv(
-        js,
-        KeyValueConfig(
-            bucket=topology.bucket("ig_state"),
-            history=1,
-            replicas=r,
-            description="instagram-scraper: per-creator state",
-        ),
-    )
-    known = await ensure_kv(
-        js,
-        KeyValueConfig(
-            bucket=topology.bucket("ig_known"),
-            history=1,
-            replicas=r,
-            description="instagram-scraper: usernames published",
-        ),
-    )
-    claims = await ensure_kv(
-        js,
-        KeyValueConfig(
-            bucket=topology.bucket("ig_claims"),
-            history=1,
-            replicas=r,
-            ttl=14 * 86_400.0,
-            description="instagram-scraper: cycle work claims",
-        ),
-    )
+    state, known, claims = [
+        await ensure_kv(js, KeyValueConfig(
+            bucket=topology.bucket(name), history=1, replicas=topology.replicas, ttl=ttl or None,
+            description=f"instagram-scraper: {what}",
+        ))
+        for name, ttl, what in BUCKETS
+    ]
     return state, known, claims
 
 
