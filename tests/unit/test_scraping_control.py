@@ -211,3 +211,12 @@ async def test_follow_applies_the_key_now_and_every_change_after(monkeypatch: py
     await kv.put("scraper.instagram", b'{"related_per_cycle": 4}')
     await again.follow(kv, "scraper.instagram", publish_defaults=True)  # type: ignore[arg-type]
     assert again.config.related_per_cycle == 4  # applied before anything starts; never overwritten
+
+
+async def test_a_spent_budget_shows_as_exhausted_until_it_has_refilled() -> None:
+    budget = Budget(lambda: 10.0, burst_seconds=0.1)  # 10 tokens a second, one at most
+    assert not budget.exhausted()  # nothing taken yet
+    await budget.acquire()
+    assert budget.exhausted()  # the only token is gone
+    await asyncio.sleep(0.15)  # 1.5 tokens' worth: refilled, though nobody looked
+    assert not budget.exhausted()

@@ -100,6 +100,7 @@ class Budget:
         self.burst_seconds, self.min_interval = burst_seconds, min_interval
         self.stop_when_disabled, self.clock = stop_when_disabled, clock
         self.tokens_seen: float | None = None  # tokens left after the last take (None: no budget)
+        self._seen_at = 0.0  # when (wall clock)
         self.conflicts = 0
         self.waiting = 0
         self._priority_waiting = 0
@@ -121,8 +122,14 @@ class Budget:
         return len(self._calls)
 
     def exhausted(self) -> bool:
-        """The last look found no token left: the next call waits for the bucket to refill."""
-        return self.rate() > 0 and self.tokens_seen is not None and self.tokens_seen < 1.0
+        """No token left at the last look, nor refilled since: the next call would wait."""
+        rate = self.rate()
+        if rate <= 0 or self.tokens_seen is None:
+            return False
+        return self.tokens_seen + max(0.0, time.time() - self._seen_at) * rate < 1.0
+
+    def _saw(self, tokens: float, at: float) -> None:
+        self.tokens_seen, self._seen_at = tokens, at
 
     # -- waiting -----------------------------------------------------------------------------
     def changed(self) -> None:
@@ -186,7 +193,7 @@ class Budget:
                 return self._nats_away(exc, rate, cap)
             tokens = state.refilled(rate, cap, now)
             if tokens < 1.0:
-                self.tokens_seen = tokens
+                self._saw(tokens, now)
                 return (1.0 - tokens) / rate
             value = msgspec.json.encode(_Bucket(tokens=tokens - 1.0, at=now, cap=cap))
             try:
@@ -201,7 +208,7 @@ class Budget:
                 continue
             except Exception as exc:
                 return self._nats_away(exc, rate, cap)
-            self.tokens_seen = tokens - 1.0
+            self._saw(tokens - 1.0, now)
             if self._degraded:
                 self._degraded, self._local = False, None
                 log.info("shared budget reachable again", extra={"key": self.key})
@@ -218,9 +225,9 @@ class Budget:
         now = time.time()
         state = self._local or _Bucket(tokens=cap, at=now, cap=cap)
         tokens = state.refilled(rate, cap, now)
+        took = tokens >= 1.0
+        if took:
+            tokens -= 1.0
         self._local = _Bucket(tokens=tokens, at=now, cap=cap)
-        self.tokens_seen = tokens
-        if tokens < 1.0:
-            return (1.0 - tokens) / rate
-        self._local.tokens = self.tokens_seen = tokens - 1.0
-        return 0.0
+        self._saw(tokens, now)
+        return 0.0 if took else (1.0 - tokens) / rate
