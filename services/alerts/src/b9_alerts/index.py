@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -84,7 +84,7 @@ class Matcher:
     def __init__(self, rules: list[Rule], project: Callable[[Any], dict[str, Any]] = msgspec.to_builtins) -> None:
         self.project = project
         self.always: list[Rule] = []
-        self.eq: dict[str, dict[str, list[Rule]]] = {}
+        eq: dict[str, dict[str, list[Rule]]] = {}
         ge: dict[str, list[tuple[float, int, Rule]]] = {}
         subs: dict[str, dict[str, list[Rule]]] = {}
         self.dedupe = False  # a rule with several anchors can be offered twice
@@ -96,7 +96,7 @@ class Matcher:
             self.dedupe |= len(found) > 1
             for kind, key, value in found:
                 if kind == "eq":
-                    by_value = self.eq.setdefault(key, {})
+                    by_value = eq.setdefault(key, {})
                     for v in value:
                         by_value.setdefault(v, []).append(rule)
                 elif kind == "ge":
@@ -104,31 +104,48 @@ class Matcher:
                     xs.append((value, len(xs), rule))  # the position keeps rules out of the sort
                 else:
                     subs.setdefault(key, {}).setdefault(value, []).append(rule)
-        self.ge = {f: ([t for t, _, _ in sorted(xs)], [r for _, _, r in sorted(xs)]) for f, xs in ge.items()}
-        self.texts = {key: _Texts(by_text) for key, by_text in subs.items()}
+        # one lookup per indexed field, each giving the rules its value meets (each once)
+        self.lookups: list[Callable[[dict[str, Any]], Sequence[Rule]]] = [
+            *(_eq(key, by_value) for key, by_value in eq.items()),
+            *(_ge(key, [t for t, _, _ in sorted(xs)], [r for _, _, r in sorted(xs)]) for key, xs in ge.items()),
+            *(_texts(key, _Texts(by_text)) for key, by_text in subs.items())]
+        if not self.always and len(self.lookups) == 1 and not self.dedupe:
+            self.candidates = self.lookups[0]  # type: ignore[method-assign, assignment]  # the common case
 
-    def candidates(self, f: dict[str, Any]) -> list[Rule]:
+    def candidates(self, f: dict[str, Any]) -> Sequence[Rule]:
         out = list(self.always)
-        dup = self.dedupe
-        for key, by_value in self.eq.items():
-            v = f.get(key)
-            if v.__class__ is str:
-                out += by_value.get(v.lower(), ())
-            elif v.__class__ is list:
-                out += [r for x in v if isinstance(x, str) for r in by_value.get(x.lower(), ())]
-                dup = True
-        for key, (thresholds, rules) in self.ge.items():
-            v = f.get(key)
-            if v.__class__ in _NUM:
-                out += rules[:bisect_right(thresholds, v)]
-        for key, texts in self.texts.items():
-            v = f.get(key)
-            if v.__class__ is str:
-                out += texts.in_text(v)
-            elif v.__class__ is list:
-                out += texts.in_list(v)
-                dup = True
-        return _unique(out) if dup and len(out) > 1 else out
+        for look in self.lookups:
+            out += look(f)
+        return _unique(out) if self.dedupe and len(out) > 1 else out
+
+
+def _eq(key: str, by_value: dict[str, list[Rule]]) -> Callable[[dict[str, Any]], Sequence[Rule]]:
+    def look(f: dict[str, Any]) -> Sequence[Rule]:
+        v = f.get(key)
+        if v.__class__ is str:
+            return by_value.get(v.lower(), ())
+        if v.__class__ is list:
+            return _unique([r for x in v if isinstance(x, str) for r in by_value.get(x.lower(), ())])
+        return ()
+    return look
+
+
+def _ge(key: str, thresholds: list[float], rules: list[Rule]) -> Callable[[dict[str, Any]], Sequence[Rule]]:
+    def look(f: dict[str, Any]) -> Sequence[Rule]:
+        v = f.get(key)
+        return rules[:bisect_right(thresholds, v)] if v.__class__ in _NUM else ()
+    return look
+
+
+def _texts(key: str, texts: _Texts) -> Callable[[dict[str, Any]], Sequence[Rule]]:
+    def look(f: dict[str, Any]) -> Sequence[Rule]:
+        v = f.get(key)
+        if v.__class__ is str:
+            return texts.in_text(v)
+        if v.__class__ is list:
+            return _unique(texts.in_list(v))
+        return ()
+    return look
 
 
 def _unique(rules: list[Rule]) -> list[Rule]:
