@@ -11,8 +11,9 @@ drain consumers -> stop loops -> close adapters -> drain NATS.
 
 Reaching NATS, provisioning the streams and buckets and creating the consumers are retried with
 backoff for ``STARTUP_TIMEOUT`` s, binding a bucket (``ensure_kv``) for 30 s (a server that
-accepts connections before its JetStream is ready, or restarts meanwhile, only delays the start); a declaration JetStream refuses for good ends the
-start at once with one line naming the setting (exit 2).
+accepts connections before its JetStream is ready, or restarts meanwhile, only delays the
+start); a declaration JetStream refuses for good ends the start at once with one line naming
+the setting (exit 2).
 """
 
 from __future__ import annotations
