@@ -5,6 +5,7 @@ Every case is written in every order (and in one batch): the rows must come out 
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import asyncpg
@@ -156,3 +157,48 @@ async def test_a_suspended_user_fact_never_erases_the_profile(rt: Runtime, pool:
     assert rows[0] == rows[1] == rows[2]
     assert rows[0] == {"availability": "suspended", "total_karma": 1500,
                        "link_karma": f.user().link_karma, "requested": True, "from_ok": True}
+
+
+async def test_every_column_group_in_random_orders_and_batchings(
+        rt: Runtime, pool: asyncpg.Pool) -> None:
+    """One upsert merges every group (scraped columns, requirements, content, requested_at and
+    the discovery it clears): facts carrying different groups, in any order and batching, leave
+    the same row and the same snapshots, each group from its own newest fact."""
+    p = rt.publisher
+    private = f.subreddit("Mix", availability="private", title="", subscribers=None,
+                          public_description="", requirements=None, requested=False,
+                          metrics=type(f.subreddit().metrics)())
+    facts = [
+        p.envelope(f.discovered("Mix"), occurred_at=f.at(1)),
+        p.envelope(f.subreddit("Mix", subscribers=100, requested=True), occurred_at=f.at(2)),
+        p.envelope(f.discovered("Mix"), occurred_at=f.at(2.5)),  # after the add: not the source
+        p.envelope(f.subreddit("Mix", subscribers=200, requirements=None, requested=False,
+                               title="Renamed"), occurred_at=f.at(3)),
+        p.envelope(private, occurred_at=f.at(4)),
+        p.envelope(f.subreddit("Mix", subscribers=150, requested=True), occurred_at=f.at(3.5)),
+    ]
+    rename = _renamer(rt)
+    rng = random.Random(22)
+    rows = []
+    for k in range(12):
+        name = f"Mix{k}"
+        order = [rename(e, name) for e in rng.sample(facts, len(facts))]
+        cuts = sorted(rng.sample(range(1, len(order)), rng.randint(0, len(order) - 1)))
+        for a, b in zip([0, *cuts], [*cuts, len(order)], strict=True):
+            for type_ in ("subreddit.discovered", "subreddit.fetched"):  # as the handler: a
+                await _write(pool, [e for e in order[a:b] if e.type == type_])  # tx per type
+        row = dict(await pool.fetchrow(
+            "SELECT availability, title, subscribers, min_post_karma, requested, requested_at, "
+            "discovered_at, split_part(fact_id, '-Mix', 1) AS fact, "
+            "split_part(content_fact_id, '-Mix', 1) AS content, "
+            "split_part(requirements_fact_id, '-Mix', 1) AS req, "
+            "(SELECT array_agg(subscribers ORDER BY fact_at) FROM subreddit_snapshots "
+            " WHERE subreddit = $1) AS snapshots FROM subreddits WHERE name = $1", name))
+        rows.append(row)
+    assert rows[0] == {
+        "availability": "private", "title": "Fit girls", "subscribers": 150, "min_post_karma": 10,
+        "requested": True, "requested_at": f.at(2), "discovered_at": f.at(1),
+        "fact": facts[4].id, "content": facts[5].id, "req": facts[5].id,
+        "snapshots": [100, 200, 150],
+    }
+    assert all(r == rows[0] for r in rows)

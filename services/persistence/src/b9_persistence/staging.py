@@ -89,12 +89,13 @@ def update_set(cols: Sequence[str], key: Sequence[str], special: dict[str, str] 
 
 def merge_sql(table: str, cols: Sequence[str], key: Sequence[str], *, update: str | None,
               where: str | None = None, select: Sequence[str] | None = None,
-              returning: str | None = None, filter_: str | None = None) -> str:
-    """INSERT from ``stg_<table>`` into ``table`` ordered by key, merging on conflict."""
+              returning: str | None = None, filter_: str | None = None,
+              from_: str | None = None) -> str:
+    """INSERT from ``stg_<table>`` (or ``from_``) into ``table`` ordered by key, merging on conflict."""
     target = ", ".join(cols)
     source = ", ".join(select or cols)
     keys = ", ".join(key)
-    sql = f"INSERT INTO {table} AS t ({target}) SELECT {source} FROM stg_{table}"
+    sql = f"INSERT INTO {table} AS t ({target}) SELECT {source} FROM {from_ or f'stg_{table}'}"
     if filter_:
         sql += f" WHERE {filter_}"
     sql += f" ORDER BY {keys} ON CONFLICT ({keys}) "
@@ -107,6 +108,22 @@ def merge_sql(table: str, cols: Sequence[str], key: Sequence[str], *, update: st
     if returning:
         sql += f" RETURNING {returning}"
     return sql
+
+
+def unnest_from(cols: Sequence[str], types: dict[str, str]) -> str:
+    """``unnest($1::type[], ...) AS s(cols)``: the rows as one array parameter per column.
+
+    For hot writers: a transaction that touches no temporary table skips the truncation of every
+    ``ON COMMIT DELETE ROWS`` staging table of the session at its commit (about 3 ms of server
+    CPU and often tens of ms of wall time per batch with the eleven of them).
+    """
+    arrays = ", ".join(f"${i}::{types[c]}[]" for i, c in enumerate(cols, 1))
+    return f"unnest({arrays}) AS s({', '.join(cols)})"
+
+
+def columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows -> one list per column (the parameters of an :func:`unnest_from` statement)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 async def stage(conn: asyncpg.Connection, table: str, cols: Sequence[str],

@@ -12,9 +12,11 @@ from b9_persistence.staging import (
     NEWER,
     clean,
     clean_opt,
+    columns,
     merge_sql,
     newest,
     stage,
+    unnest_from,
     update_set,
 )
 
@@ -53,43 +55,72 @@ CONTENT_COLS = (
     "suggested_review", "content_fact_at", "content_fact_id",
 )
 _KEEP_PERSON_REVIEW = "t.review_source = 'manual' OR EXCLUDED.review IS NULL"
+
+
+def _group_newer(at: str, id_: str) -> str:
+    """The staged row carries the group and it is newer than the stored one's."""
+    return (f"(EXCLUDED.{at} IS NOT NULL AND (t.{at} IS NULL"
+            f" OR (t.{at}, t.{id_}) < (EXCLUDED.{at}, EXCLUDED.{id_})))")
+
+
+REQ_NEWER = _group_newer("requirements_fact_at", "requirements_fact_id")
+CONTENT_NEWER = _group_newer("content_fact_at", "content_fact_id")
+# The staged requested_at is the batch's earliest requested fetch: the earliest one a person
+# asked for wins, and a discovery at or after it is not the source (it is cleared).
+REQUESTED_EARLIER = ("(EXCLUDED.requested_at IS NOT NULL AND (t.requested_at IS NULL"
+                     " OR EXCLUDED.requested_at < t.requested_at))")
+_CLEAR_DISCOVERY = f"{REQUESTED_EARLIER} AND t.discovered_at >= EXCLUDED.requested_at"
+
+
+def _when(cond: str, cols: tuple[str, ...]) -> dict[str, str]:
+    return {c: f"CASE WHEN {cond} THEN EXCLUDED.{c} ELSE t.{c} END" for c in cols}
+
+
+SUB_STAGED = (*SUB_COLS, "requested_at")
+_TYPES = {
+    "integer": ("subscribers", "active_users", "posts_sampled", "min_post_karma", "min_comment_karma",
+                "min_account_age_days", "authors_sampled"),
+    "smallint": ("best_posting_hour", "best_posting_day"),
+    "double precision": ("avg_upvotes_per_post", "engagement", "subreddit_score"),
+    "boolean": ("over18", "allow_images", "allow_videos", "allow_polls", "spoilers_enabled",
+                "quarantine", "verification_required", "requested"),
+    "timestamptz": ("created_utc", "requirements_fact_at", "content_fact_at", "fact_at",
+                    "requested_at"),
+    "jsonb": ("rules",),
+}
+SQL_TYPES = {c: t for t, cs in _TYPES.items() for c in cs}
+SUB_TYPES = {c: SQL_TYPES.get(c, "text") for c in SUB_STAGED}
+_MAIN_COLS = tuple(c for c in SUB_COLS if c not in ("name", "review", "review_source", "requested",
+                                                    *REQ_COLS, *CONTENT_COLS))
+# One statement per batch: every column group is merged in the ON CONFLICT, so each row is looked
+# up once through the primary key (the arbiter) and written at most once (one new version, one
+# round of index maintenance), whatever groups a fact carries. Separate UPDATE ... FROM staging
+# joins cost a pass over the table each, or, once the planner prefers the trigram index for
+# ``name =`` (it underestimates GIN probes), a trigram probe per staged row.
 SUB_SQL = merge_sql(
-    "subreddits", SUB_COLS, ("name",),
-    update=update_set(SUB_COLS, ("name",), skip=(*REQ_COLS, *CONTENT_COLS), special={
-        "review": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review ELSE EXCLUDED.review END",
-        "review_source": f"CASE WHEN {_KEEP_PERSON_REVIEW} THEN t.review_source "
+    "subreddits", SUB_STAGED, ("name",),
+    update=update_set(SUB_STAGED, ("name",), special={
+        **_when(NEWER, _MAIN_COLS),
+        "review": f"CASE WHEN NOT {NEWER} OR {_KEEP_PERSON_REVIEW} THEN t.review ELSE EXCLUDED.review END",
+        "review_source": f"CASE WHEN NOT {NEWER} OR {_KEEP_PERSON_REVIEW} THEN t.review_source "
                          "ELSE EXCLUDED.review_source END",
-        "requested": "t.requested OR EXCLUDED.requested",
+        "requested": f"CASE WHEN {REQUESTED_EARLIER} THEN true WHEN {NEWER} "
+                     "THEN t.requested OR EXCLUDED.requested ELSE t.requested END",
+        **_when(REQ_NEWER, REQ_COLS),
+        **_when(CONTENT_NEWER, CONTENT_COLS),
+        "requested_at": f"CASE WHEN {REQUESTED_EARLIER} THEN EXCLUDED.requested_at ELSE t.requested_at END",
+        **{c: f"CASE WHEN {_CLEAR_DISCOVERY} THEN NULL ELSE t.{c} END"
+           for c in ("discovered_at", "discovered_via_user", "discovered_via_subreddit")},
     }),
-    where=NEWER,
+    where=f"{NEWER} OR {REQ_NEWER} OR {CONTENT_NEWER} OR {REQUESTED_EARLIER}",
+    from_=unnest_from(SUB_STAGED, SUB_TYPES),
 )
-
-
-def _group_sql(cols: tuple[str, ...], at: str, id_: str) -> str:
-    """Write a column group from the staged row when it carries it and is newer than the row's."""
-    return (
-        "UPDATE subreddits t SET " + ", ".join(f"{c} = s.{c}" for c in cols)
-        + f" FROM stg_subreddits s WHERE t.name = s.name AND s.{at} IS NOT NULL"
-        f" AND (t.{at} IS NULL OR (t.{at}, t.{id_}) < (s.{at}, s.{id_}))"
-    )
-
-
-REQ_SQL = _group_sql(REQ_COLS, "requirements_fact_at", "requirements_fact_id")
-CONTENT_SQL = _group_sql(CONTENT_COLS, "content_fact_at", "content_fact_id")
-# The earliest fetch a person asked for; a discovery at or after it is not the source.
-REQUESTED_SQL = """
-UPDATE subreddits t SET requested_at = r.at, requested = true,
-    discovered_at = CASE WHEN t.discovered_at >= r.at THEN NULL ELSE t.discovered_at END,
-    discovered_via_user = CASE WHEN t.discovered_at >= r.at THEN NULL ELSE t.discovered_via_user END,
-    discovered_via_subreddit = CASE WHEN t.discovered_at >= r.at THEN NULL
-                               ELSE t.discovered_via_subreddit END
-FROM unnest($1::text[], $2::timestamptz[]) AS r(name, at)
-WHERE t.name = r.name AND (t.requested_at IS NULL OR r.at < t.requested_at)"""
 SNAP_COLS = ("subreddit", "fact_at", "fact_id", "subscribers", "active_users", "posts_sampled",
              "avg_upvotes_per_post", "engagement", "subreddit_score")
 SNAP_SQL = merge_sql("subreddit_snapshots", SNAP_COLS, ("subreddit", "fact_at"),
                      update=update_set(SNAP_COLS, ("subreddit", "fact_at")),
-                     where="t.fact_id < EXCLUDED.fact_id")
+                     where="t.fact_id < EXCLUDED.fact_id",
+                     from_=unnest_from(SNAP_COLS, {c: SQL_TYPES.get(c, "text") for c in SNAP_COLS}))
 
 
 def _sub_row(env: Env) -> tuple[Any, ...]:
@@ -113,58 +144,70 @@ def _sub_row(env: Env) -> tuple[Any, ...]:
     )
 
 
-def _carries_content(env: Env) -> bool:
-    return bool(env.data.availability == "ok")
+_REQ_AT = tuple(SUB_COLS.index(c) for c in REQ_COLS)
+_CONTENT_AT = tuple(SUB_COLS.index(c) for c in CONTENT_COLS)
+_REQUESTED = SUB_COLS.index("requested")
 
 
-def _with(row: tuple[Any, ...], other: Env | None, cols: tuple[str, ...]) -> tuple[Any, ...]:
-    """The newest fact's row with the ``cols`` of the newest fact carrying them."""
-    if other is None:
+def _with(row: tuple[Any, ...], env: Env, other: Env | None, at: tuple[int, ...]) -> tuple[Any, ...]:
+    """The newest fact's row with the columns ``at`` of the newest fact carrying them."""
+    if other is None or other is env:
         return row
     theirs = _sub_row(other)
     out = list(row)
-    for c in cols:
-        i = SUB_COLS.index(c)
+    for i in at:
         out[i] = theirs[i]
     return tuple(out)
 
 
-def _newest_by_name(envs: list[Env], carries: Any) -> dict[str, Env]:
-    return {e.data.name: e for e in newest((e for e in envs if carries(e)),
-                                           lambda e: e.data.name, _order)}
+def _newer(cur: Env | None, env: Env) -> bool:
+    return cur is None or (cur.occurred_at, cur.id) < (env.occurred_at, env.id)
+
+
+def _staged_subreddits(envs: list[Env]) -> list[tuple[Any, ...]]:
+    """One row per name, sorted by name: the newest fact's row, the requirements of the newest
+    fact carrying them, the content of the newest fact that read it, and ``requested_at`` = the
+    earliest requested fetch (a batch holding one is requested)."""
+    latest: dict[str, Env] = {}
+    reqs: dict[str, Env] = {}
+    content: dict[str, Env] = {}
+    requested: dict[str, Any] = {}
+    for e in envs:
+        d = e.data
+        name = d.name
+        if _newer(latest.get(name), e):
+            latest[name] = e
+        if d.requirements is not None and _newer(reqs.get(name), e):
+            reqs[name] = e
+        if d.availability == "ok" and _newer(content.get(name), e):
+            content[name] = e
+        if d.requested and (name not in requested or e.occurred_at < requested[name]):
+            requested[name] = e.occurred_at
+    rows = []
+    for name in sorted(latest):
+        e = latest[name]
+        row = _with(_with(_sub_row(e), e, reqs.get(name), _REQ_AT), e, content.get(name), _CONTENT_AT)
+        at = requested.get(name)
+        rows.append((*row, None) if at is None
+                    else (*row[:_REQUESTED], True, *row[_REQUESTED + 1:], at))
+    return rows
 
 
 async def write_subreddits(conn: asyncpg.Connection, envs: list[Env]) -> int:
-    latest = newest(envs, lambda e: e.data.name, _order)
-    reqs = _newest_by_name(envs, lambda e: e.data.requirements is not None)
-    content = _newest_by_name(envs, _carries_content)
-    await stage(conn, "subreddits", SUB_COLS, [
-        _with(_with(_sub_row(e), reqs.get(e.data.name), REQ_COLS),
-              content.get(e.data.name), CONTENT_COLS)
-        for e in latest
-    ])
-    await conn.execute(SUB_SQL)
-    await conn.execute(REQ_SQL)
-    await conn.execute(CONTENT_SQL)
-    requested: dict[str, Any] = {}
-    for e in envs:
-        if e.data.requested and (e.data.name not in requested or e.occurred_at < requested[e.data.name]):
-            requested[e.data.name] = e.occurred_at
-    if requested:
-        names = sorted(requested)
-        await conn.execute(REQUESTED_SQL, names, [requested[n] for n in names])
+    # No staging table (see staging.unnest_from): a subreddit batch is two statements.
+    rows = _staged_subreddits(envs)
+    await conn.execute(SUB_SQL, *columns(rows, len(SUB_STAGED)))
     snaps = newest(
         (e for e in envs if e.data.subscribers is not None),
         lambda e: (e.data.name, e.occurred_at), lambda e: (e.occurred_at, e.id),
     )
     if snaps:
-        await stage(conn, "subreddit_snapshots", SNAP_COLS, [
+        await conn.execute(SNAP_SQL, *columns([
             (e.data.name, e.occurred_at, e.id, e.data.subscribers, e.data.active_users,
              e.data.metrics.posts_sampled, e.data.metrics.avg_upvotes_per_post,
              e.data.metrics.engagement, e.data.metrics.subreddit_score) for e in snaps
-        ])
-        await conn.execute(SNAP_SQL)
-    return len(latest) + len(snaps)
+        ], len(SNAP_COLS)))
+    return len(rows) + len(snaps)
 
 
 # -- posts.fetched ----------------------------------------------------------------------------
