@@ -13,7 +13,7 @@
   route runs, for every string of every route (PostgreSQL cannot store them; the schema says
   so with a pattern on every free string, ``responses.NUL_FREE``).
 - A query parameter given more than once that the document does not declare as an array:
-  422 (FastAPI and the fast lane would silently keep the last value).
+  422 (FastAPI and the Struct routes would silently keep the last value).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def _nul_free(schema: Any, components: dict[str, Any], seen: set[str]) -> None:
 
 def _not_null(param: dict[str, Any]) -> None:
     """A query or path parameter is never null (absent means no value): keep the other branch
-    of FastAPI's ``anyOf [X, null]``, as ``query.openapi_parameters`` does for the fast lane. A
+    of FastAPI's ``anyOf [X, null]``, as ``query.openapi_parameters`` does for the Struct routes. A
     list parameter with its null branch reads, on the wire, like a bare string."""
     schema = param.get("schema")
     if not isinstance(schema, dict):
