@@ -13,6 +13,7 @@ from b9_common.service import Runtime
 from b9_instagram_scraper.directory_pg import PgDirectory
 from b9_instagram_scraper.growth import CreatorState
 from b9_instagram_scraper.kvstate import Claims, KnownStore, StateStore, open_buckets
+from b9_instagram_scraper.main import BURST_SECONDS
 
 
 async def test_pg_directory_reads_the_read_model(pool: asyncpg.Pool) -> None:
@@ -81,13 +82,13 @@ async def test_state_and_known_stores(rt: Runtime) -> None:
 
 
 def hourly(control: ControlWatch[InstagramControl], **kw: float) -> Budget:
-    """Instagram's budget: ``requests_per_hour``, an hour's worth may go at once (main.py)."""
+    """Instagram's budget: ``requests_per_hour``, six minutes' worth may go at once (main.py)."""
     return Budget(lambda: control.config.requests_per_hour / HOUR, control=control,
-                  burst_seconds=HOUR, **kw)
+                  burst_seconds=BURST_SECONDS, **kw)
 
 
 async def test_rate_limiter_budget_and_priority() -> None:
-    control = ControlWatch(InstagramControl(requests_per_hour=2))
+    control = ControlWatch(InstagramControl(requests_per_hour=20))  # a bucket of 2 calls
     lim = hourly(control)
     await lim.acquire()
     await lim.acquire()
@@ -103,7 +104,7 @@ async def test_rate_limiter_budget_and_priority() -> None:
     high = asyncio.create_task(take("command", True))
     await asyncio.sleep(0.05)
     assert order == []  # both wait: the budget is spent
-    control.apply(InstagramControl(requests_per_hour=3))  # one more call, at once: the command first
+    control.apply(InstagramControl(requests_per_hour=30))  # one more call, at once: the command first
     await asyncio.wait_for(high, 2)
     await asyncio.sleep(0.05)
     assert order == ["command"] and not low.done()
@@ -114,13 +115,13 @@ async def test_rate_limiter_budget_and_priority() -> None:
 
 async def test_replicas_share_one_hourly_budget(rt: Runtime) -> None:
     state_kv, _, _ = await open_buckets(rt.js, rt.topology)
-    control = ControlWatch(InstagramControl(requests_per_hour=3))
+    control = ControlWatch(InstagramControl(requests_per_hour=30))  # a bucket of 3 calls
     a, b = hourly(control, kv=state_kv), hourly(control, kv=state_kv)  # two replicas, one key
     await a.acquire()
     await b.acquire()
     await a.acquire()
     assert a.exhausted() and b.calls_last_hour() == 1
-    with pytest.raises(asyncio.TimeoutError):  # the hour's three calls are spent, by both together
+    with pytest.raises(asyncio.TimeoutError):  # the bucket's three calls are spent, by both together
         await asyncio.wait_for(b.acquire(), 0.2)
 
 

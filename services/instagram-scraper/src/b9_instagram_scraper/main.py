@@ -31,6 +31,9 @@ from b9_instagram_scraper.settings import Settings
 log = logging.getLogger(__name__)
 NAME = "instagram-scraper"
 MIN_INTERVAL = 1 / 55  # the original paced all provider calls at most 55 per second
+# The hourly budget's bucket holds six minutes of it: any hour spends at most 1.1x
+# requests_per_hour (capacity + an hour's refill), the long-run rate is the budget.
+BURST_SECONDS = HOUR / 10
 COMMANDS = ConsumerSpec(
     name="instagram-scraper",
     stream="COMMANDS",
@@ -67,10 +70,10 @@ async def bootstrap(
     control_loop = await control.follow(await rt.topology.control_kv(rt.js), control_key("instagram"),
                                         publish_defaults=True)
     state_kv, known_kv, claims_kv = await open_buckets(rt.js, rt.topology)
-    # one bucket of an hour's budget shared by every replica (key "budget" in ig_state); calls
-    # still go while the cycle is disabled: commands are answered then
+    # one bucket shared by every replica (key "budget" in ig_state); calls still go while the
+    # cycle is disabled: commands are answered then
     budget = Budget(lambda: control.config.requests_per_hour / HOUR, control=control, kv=state_kv,
-                    burst_seconds=HOUR, min_interval=MIN_INTERVAL)
+                    burst_seconds=BURST_SECONDS, min_interval=MIN_INTERVAL)
     follow_budget(control, "instagram", lambda cfg: cfg.requests_per_hour / 60)
     provider = make_provider(settings, budget, **(provider_overrides or {}))
     if directory is None:

@@ -18,9 +18,9 @@ at most ``burst_seconds`` of them saved up. Each call takes one token.
 
 The scrapers differ only in parameters: Reddit's budget is a rate (``requests_per_minute``, a
 5 s burst) next to the pacing from Reddit's own ``x-ratelimit-*`` headers (its ``HeaderPacer``);
-Instagram's is an hourly one (``requests_per_hour``, a burst of the whole hour, so as before an
-hour's calls may go at once, paced only by ``min_interval``). A bucket of an hour's budget
-allows ``per_hour + rate x t`` calls in any stretch ``t``: the long-run rate is the budget.
+Instagram's is an hourly one (``requests_per_hour``, a burst of six minutes' worth, paced by
+``min_interval``). A bucket of ``burst_seconds`` allows ``rate x (burst_seconds + t)`` calls in
+any stretch ``t``: Instagram's hour at most 1.1x its budget, the long-run rate the budget.
 
 - ``follow_budget``: the ``b9_upstream_budget_per_minute`` gauge, kept to the control value.
 - ``parse_retry_after``: a ``Retry-After`` header (seconds or an HTTP date), capped (both
