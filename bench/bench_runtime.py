@@ -5,7 +5,7 @@ publisher, in one run.
 
 1 KB events on a fresh embedded nats-server 2.15 (file storage). Each consumer reads the
 same N messages through its own durable consumer and acks each one. The hand-written pull loop
-is the method of /work/shared/PERFORMANCE.md (a core subscription with a callback on an inbox,
+is the method of PERFORMANCE.md (a core subscription with a callback on an inbox,
 ``$JS.API.CONSUMER.MSG.NEXT`` requests half a batch ahead, ``nc.publish(reply, b"")`` acks,
 status messages by hand): the ceiling a runtime on nats-py's core client can approach. With
 ``--rounds`` > 1 the runtime and the loop alternate, each on a fresh durable consumer, and the

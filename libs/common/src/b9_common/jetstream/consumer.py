@@ -189,7 +189,8 @@ class Consumer:
                 engine.fill_target = self.batch
                 engine.filled.clear()
                 try:
-                    await asyncio.wait_for(engine.filled.wait(), self.batch_wait)
+                    async with asyncio.timeout(self.batch_wait):
+                        await engine.filled.wait()
                 except TimeoutError:
                     pass
                 engine.fill_target = 0

@@ -228,7 +228,8 @@ class PullEngine:
                     timeout = self.heartbeat
                     if self._retry_at > time.monotonic():
                         timeout = self._retry_at - time.monotonic()
-                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                    async with asyncio.timeout(timeout):  # no task per wait (3.11's wait_for makes one)
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
                 if time.monotonic() - self.last_activity > self.stall_after and self.outstanding:
