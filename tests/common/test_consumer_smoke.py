@@ -82,3 +82,39 @@ async def test_consumer_keeps_going_after_bad_payload(rt: Runtime) -> None:
     await _wait_for(lambda: len(got) == 50)
     assert c.counts["dlq"] == 1
     await c.stop()
+
+
+async def test_per_event_handlers_run_up_to_the_concurrency_and_every_event_is_acked_once(rt: Runtime) -> None:
+    """A burst wakes one idle worker and each worker that leaves messages behind wakes the next:
+    handlers that wait still fill the pool, and the acks written together settle every event."""
+    gate = asyncio.Event()
+    running = 0
+    most = 0
+    seen: list[str] = []
+
+    async def handler(env: Envelope[ScrapeAttempted]) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await gate.wait()
+        seen.append(env.data.target)
+        running -= 1
+
+    spec = ConsumerSpec(name="pool", stream="SCRAPE", subjects=("scrape.attempted",))
+    c = Consumer(rt.nc, rt.js, rt.topology, spec, publisher=rt.publisher, handler=handler, concurrency=8)
+    await c.start()
+    await rt.publisher.publish_many([_attempt(i) for i in range(40)])
+    await _wait_for(lambda: running == 8 and len(c.engine.buffer) == 32)
+    await asyncio.sleep(0.1)
+    assert most == 8 and not seen and len(c.engine.buffer) == 32
+    gate.set()
+    await _wait_for(lambda: c.counts["ack"] == 40)
+    info = await rt.js.consumer_info(rt.topology.stream("SCRAPE"), "pool")
+    for _ in range(50):
+        if info.num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+        info = await rt.js.consumer_info(rt.topology.stream("SCRAPE"), "pool")
+    await c.stop()
+    assert sorted(seen) == sorted(f"s{i}" for i in range(40))
+    assert (info.num_ack_pending, info.num_redelivered) == (0, 0) and c._acks is not None and c._acks.writes < 40
