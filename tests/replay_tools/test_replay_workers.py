@@ -28,12 +28,18 @@ class TwoProcessPersistence(PSettings, kw_only=True):
     replay_workers: int = 2
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+async def gone(pid: int) -> bool:
+    """The worker has exited (it does once the replay ended: its record may be written first)."""
+
+    async def exited() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    await until(exited, 20, f"replay worker {pid} to exit")
+    return True
 
 
 async def ended(kv: KeyValue, rid: str, within: float = 120) -> ReplayRecord:
@@ -74,7 +80,7 @@ async def test_two_processes_share_a_categorizer_replay(rt: Runtime, nats_url: s
     by = {int(k): v for k, v in o["by_process"].items()}
     assert set(by) == {os.getpid(), workers[0]} and all(v > 0 for v in by.values()) and sum(by.values()) == n, by
     assert await derived(rt) == n
-    assert gone(workers[0])  # the worker exits when the replay ends
+    assert await gone(workers[0])  # the worker exits when the replay ends
 
 
 async def test_a_stopped_two_process_replay_resumes_without_a_gap(
@@ -99,7 +105,7 @@ async def test_a_stopped_two_process_replay_resumes_without_a_gap(
         assert o["status"] == "stopped", o
         resume = int(o["resume_from"])
         assert 1 <= resume <= n and o["visited"] < n, o
-        assert gone(first.runner["workers"][0])
+        assert await gone(first.runner["workers"][0])
         rest = await run_to_end(rt, ReplayRequest("categorizer", from_seq=resume, to_seq=n))
     assert rest.outcome["status"] == "complete", rest.outcome
     # nothing of the slice was missed: every subreddit is categorized, each once (ids are

@@ -44,6 +44,7 @@ class _Worker:
     past_end: bool = False
     final: bool = False
     reader: asyncio.Task[None] | None = None
+    drained: asyncio.Event = field(default_factory=asyncio.Event)  # final report sent, or gone
 
 
 class Crew:
@@ -124,7 +125,9 @@ class Crew:
                         self._ready.set()
                     continue
                 w.counts = msg.get("counts", w.counts)
-                w.final = w.final or bool(msg.get("final"))
+                if msg.get("final"):
+                    w.final = True
+                    w.drained.set()
                 if msg.get("past_end") and not w.past_end:
                     w.past_end = True
                     if self.on_end is not None:
@@ -133,13 +136,15 @@ class Crew:
                     self.on_report()
         except Exception as exc:  # the pipe broke: the worker is gone
             log.warning("replay worker %d: %s", w.proc.pid, exc)
+        w.drained.set()
         code = await w.proc.wait()
         if not w.final and not self._stopped:
             log.warning("replay worker %d exited (%s) before the replay ended: what it held comes back to the "
                         "other pullers after ack_wait", w.proc.pid, code)
 
-    async def stop(self, grace: float = 30.0) -> None:
-        """Ask every worker to drain and exit; wait for them (killed past ``grace`` + 10 s)."""
+    async def stop(self, grace: float = 30.0, *, wait_exit: bool = True) -> None:
+        """Ask every worker to drain and exit; wait until each has drained (its acks are out) and,
+        with ``wait_exit``, has exited too (killed past ``grace`` + 10 s)."""
         self._stopped = True
         for w in self.workers:
             self._send(w, {"stop": True})
@@ -149,10 +154,15 @@ class Crew:
         readers = [w.reader for w in self.workers if w.reader is not None]
         if not readers:
             return
-        _, late = await asyncio.wait(readers, timeout=grace + 10.0)
+        waits = readers if wait_exit else [asyncio.ensure_future(w.drained.wait()) for w in self.workers]
+        _, late = await asyncio.wait(waits, timeout=grace + 10.0)
         for w in self.workers:
-            if w.proc.returncode is None and w.reader in late:
+            if w.proc.returncode is None and (w.reader in late or not w.drained.is_set()):
                 log.warning("replay worker %d did not exit: killed", w.proc.pid)
                 with contextlib.suppress(ProcessLookupError):
                     w.proc.kill()
-        await asyncio.gather(*readers, return_exceptions=True)
+        if wait_exit:
+            await asyncio.gather(*readers, return_exceptions=True)
+        else:
+            for t in late:
+                t.cancel()

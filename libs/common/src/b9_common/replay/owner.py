@@ -21,6 +21,13 @@ For each command:
    a subject the consumer does not take, the stream missing) ends ``failed`` with ``error``
    and ``field`` (the request field at fault).
 
+Several processes: with the service's ``REPLAY_WORKERS`` > 1 (a setting the service declares;
+0 = one per core; without it: 1) the replica starts ``REPLAY_WORKERS - 1`` worker subprocesses
+of the service when it claims a replay (``replay.crew``: they bootstrap while the slice is
+counted) and they pull from the replay's consumer with it (``runner.replay(crew=...)``). The
+record's ``runner`` keeps this replica's pid and lists the workers' (``workers``); the counts
+are summed over the processes. Not for a paced replay (``--rate``): the replica runs it alone.
+
 Stop: ``b9.replay.stop.<service>`` carrying a replay id sets that replay's stop event in the
 replica running it (the others ignore it); the replay ends ``stopped`` with ``resume_from``.
 At shutdown every running replay is stopped the same way before the adapters close.

@@ -111,7 +111,8 @@ async def replay(
             await _together(rt, stream, share, crew, stop, idle_timeout + spec.ack_wait, progress)
         stopped = stop.is_set()
         # Let in-flight messages of the slice settle before the consumer goes away.
-        await asyncio.gather(share.consumer.stop(grace=30), *([crew.stop(30)] if crew else []))
+        # (the workers' exit is awaited by the crew's owner: their acks are out once they drained)
+        await asyncio.gather(share.consumer.stop(grace=30), *([crew.stop(30, wait_exit=False)] if crew else []))
         if crew is None:
             report.complete = share.past_end.is_set() and not share.holding and not stopped
         else:
@@ -193,7 +194,11 @@ async def _together(rt: Runtime, stream: str, share: Share, crew: Crew, stop: as
 
 async def _settled(rt: Runtime, stream: str, name: str, end_seq: int) -> int | None:
     """The consumer's ack floor if everything of the slice was delivered and acknowledged, else None."""
-    info = await rt.js.consumer_info(stream, name)
+    try:
+        info = await rt.js.consumer_info(stream, name)
+    except Exception as exc:  # asked again in a moment
+        log.warning("replay consumer's state unknown: %s", exc)
+        return None
     if info.num_ack_pending or (info.num_pending and (info.delivered.stream_seq or 0) < end_seq):
         return None
     return int(info.ack_floor.stream_seq or 0)
