@@ -6,8 +6,10 @@
 NATS: NATS_URL (>= 2.10) else an embedded nats-server. PostgreSQL: DATABASE_URL or the local
 default when it answers, else an embedded pgserver. A fresh database and namespace per run.
 End-to-end = first publish -> the persistence consumer has settled every message (each ack
-follows the commit of its batch). Baseline = one asyncpg COPY of the same post rows into a
-copy of reddit_posts with the same indexes. The machine is shared: numbers are noisy.
+follows the commit of its batch). Baseline = one asyncpg COPY of the same rows into copies of
+the tables with the same indexes (LIKE ... INCLUDING ALL, trigram and tsvector GIN included).
+The subreddit row's note splits the CPU per event (service process, this database's PostgreSQL
+backends) when both run on this machine. The machine is shared: numbers are noisy.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 import asyncpg
+import nats.js.errors
 from b9_common.events import PostsFetched, RedditPost, SubredditFetched
 from b9_common.service import Runtime, connect, serve
 from b9_common.settings import CommonSettings
@@ -40,6 +43,44 @@ def post(n: int) -> RedditPost:
                       title=f"post number {n}", score=n % 997, num_comments=n % 37,
                       upvote_ratio=0.9, created_utc=BASE, content_type="image", posting_hour=3,
                       posting_day_of_week=2, post_length=12, has_thumbnail=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a local process (0 when it cannot be read)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_now(conn: asyncpg.Connection, proc: asyncio.subprocess.Process | None) -> dict[str, float]:
+    """CPU seconds so far of the service process and of this database's backends (by pid)."""
+    pids = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    out = {f"pg{r[0]}": cpu_seconds(r[0]) for r in pids}
+    out["service"] = cpu_seconds(proc.pid) if proc is not None else 0.0
+    out["bench"] = time.process_time()
+    return out
+
+
+def cpu_note(before: dict[str, float], after: dict[str, float], n: int, who: str) -> str:
+    """``who`` = the client: the service process (end to end) or this process (the bare COPY)."""
+    pg = sum(v - before.get(k, 0.0) for k, v in after.items() if k.startswith("pg"))
+    client = after[who] - before[who]
+    return f"CPU us/event: {who} {client * 1e6 / n:.0f}, PostgreSQL {pg * 1e6 / n:.0f}"
+
+
+async def consumer_ready(rt: Runtime, stream: str, within: float = 120) -> None:
+    """Wait for the service's durable consumer (a loaded machine starts the service slowly)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await rt.js.consumer_info(rt.topology.stream(stream), "persistence")
+            return
+        except nats.js.errors.NotFoundError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def drained(rt: Runtime, stream: str, within: float = 1800) -> None:
@@ -78,7 +119,7 @@ async def measure(args: argparse.Namespace, nats_url: str, url: str) -> list[Row
             proc = await asyncio.create_subprocess_exec(
                 str(Path(sys.executable).parent / "b9-persistence"), env=env)
         rt = await connect(CommonSettings(nats_url=nats_url, b9_namespace=ns), "bench", "0")
-        await asyncio.sleep(2.0)
+        await consumer_ready(rt, "SCRAPE")
 
         n_posts = args.posts_events * 100
         envs = [rt.publisher.envelope(PostsFetched(posts=[post(e * 100 + j) for j in range(100)]))
@@ -111,11 +152,14 @@ async def measure(args: argparse.Namespace, nats_url: str, url: str) -> list[Row
         subs = [rt.publisher.envelope(SubredditFetched(name=f"bsub{i}", subscribers=i,
                                                        title="t", public_description="d" * 200))
                 for i in range(args.subs)]
+        cpu0 = await cpu_now(conn, proc)
         t0 = time.perf_counter()
         await rt.publisher.publish_many(subs)
         t_pub = time.perf_counter() - t0
         await drained(rt, "SCRAPE")
         dt = time.perf_counter() - t0
+        e2e_cpu = cpu_note(cpu0, await cpu_now(conn, proc), args.subs,
+                           "service" if proc is not None else "bench")  # in-process: both
         assert await conn.fetchval("SELECT count(*) FROM subreddits") == args.subs
         # Baseline: the same subreddit and snapshot rows, bare COPY into identically indexed
         # tables (what the writer stages, without the merge, the decode or the transport).
@@ -123,15 +167,20 @@ async def measure(args: argparse.Namespace, nats_url: str, url: str) -> list[Row
         await conn.execute("CREATE TABLE bench_snaps (LIKE subreddit_snapshots INCLUDING ALL)")
         sub_rows = [_sub_row(e) for e in subs]
         snap_rows = [(e.data.name, e.occurred_at, e.id, e.data.subscribers, e.data.active_users,
-                      0, None, None, None) for e in subs]
+                      e.data.metrics.posts_sampled, e.data.metrics.avg_upvotes_per_post,
+                      e.data.metrics.engagement, e.data.metrics.subreddit_score) for e in subs]
+        cpu0 = await cpu_now(conn, proc)
         t0 = time.perf_counter()
         await conn.copy_records_to_table("bench_subs", records=sub_rows, columns=list(SUB_COLS))
         await conn.copy_records_to_table("bench_snaps", records=snap_rows, columns=list(SNAP_COLS))
         copy_subs = args.subs / (time.perf_counter() - t0)
+        copy_cpu = cpu_note(cpu0, await cpu_now(conn, proc), args.subs, "bench")
         rows.append(Row("subreddit.fetched e2e (publish->committed)", args.subs / dt, "events/s",
                         ">= 10,000", copy_subs, args.subs / dt / copy_subs,
-                        note=f"{args.subs} events (+ snapshot rows), publish took {t_pub:.1f}s"))
-        rows.append(Row("bare asyncpg COPY, same subreddit + snapshot rows", copy_subs, "events/s"))
+                        note=f"{args.subs} events (+ snapshot rows), publish took {t_pub:.1f}s; "
+                             f"{e2e_cpu}"))
+        rows.append(Row("bare asyncpg COPY, same subreddit + snapshot rows", copy_subs, "events/s",
+                        note=copy_cpu))
 
         if args.seed_full:
             t0 = time.perf_counter()
