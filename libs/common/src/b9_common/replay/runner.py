@@ -193,15 +193,21 @@ async def _together(rt: Runtime, stream: str, share: Share, crew: Crew, stop: as
 
 
 async def _settled(rt: Runtime, stream: str, name: str, end_seq: int) -> int | None:
-    """The consumer's ack floor if everything of the slice was delivered and acknowledged, else None."""
+    """The consumer's ack floor once everything of the slice is acknowledged, else None.
+
+    The pullers acknowledge what lies past the end unhandled (the gate), so the floor passes
+    ``end_seq`` as soon as everything up to it is settled, while they may still hold messages
+    past the end (they are handed back when the pullers stop); with nothing past the end, the
+    slice is settled when nothing is pending or unacknowledged."""
     try:
         info = await rt.js.consumer_info(stream, name)
     except Exception as exc:  # asked again in a moment
         log.warning("replay consumer's state unknown: %s", exc)
         return None
-    if info.num_ack_pending or (info.num_pending and (info.delivered.stream_seq or 0) < end_seq):
-        return None
-    return int(info.ack_floor.stream_seq or 0)
+    floor = int(info.ack_floor.stream_seq or 0)
+    if floor >= end_seq or (not info.num_ack_pending and not info.num_pending):
+        return floor
+    return None
 
 
 async def _ack_floor(rt: Runtime, stream: str, name: str) -> int | None:
