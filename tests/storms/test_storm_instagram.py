@@ -17,13 +17,16 @@ import ig_fixtures as fx
 import msgspec
 import pytest
 from aiohttp import web
+from b9_common.scraping.ratelimit import HOUR
 from b9_common.service import Runtime
 from b9_common.settings import CommonSettings
 from b9_instagram_scraper.directory import StaticDirectory, TrackedCreator
+from b9_instagram_scraper.main import BURST_SECONDS
 from ig_service import events, heartbeat, running, settings_for, wait_events
 from ig_upstream import FakeProvider, Fault
 
-BUDGET = 12
+BUDGET = 120  # requests_per_hour
+BURST = round(BUDGET * BURST_SECONDS / HOUR)  # 12: what may go at once before the budget is exhausted
 COST = 0.0003
 
 
@@ -74,7 +77,7 @@ async def test_storm_keeps_the_budget_and_accounts_every_call(
                 assert asyncio.get_running_loop().time() < deadline, "budget never reached"
                 await asyncio.sleep(0.2)
             await asyncio.sleep(1.0)
-            assert up.calls() == BUDGET  # the storm's retries count against the budget too
+            assert up.calls() == BURST  # the storm's retries count against the budget too
             await kv.put("scraper.instagram", msgspec.json.encode({"requests_per_hour": 0}))
             await wait_events(rt, "scrape.attempted", 4, limit_s=40,
                               where=lambda e: True)
