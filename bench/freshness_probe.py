@@ -102,7 +102,8 @@ class Probes:
     async def __aexit__(self, *exc: object) -> None:
         for t in self._tasks:
             t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # aiohttp turns a cancel during a read into TimeoutError (its timer's exit)
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await t
         await self._stack.aclose()
 

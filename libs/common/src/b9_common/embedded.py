@@ -4,12 +4,16 @@ and PostgreSQL (from pgserver), on free loopback ports under a data directory.""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import select
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +77,13 @@ class EmbeddedNats:
         return f"nats://{self.host}:{self.port}"
 
     def start(self, wait: float = 10.0) -> None:
+        self.spawn()
+        self.wait_ready(wait)
+
+    def spawn(self) -> None:
+        """Start the process (without waiting for its port). Started from the main thread on
+        Linux, it gets SIGTERM when its parent dies, even by SIGKILL: a killed test run or
+        benchmark leaves no nats-server behind."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         args = [nats_server_binary()]
         if self.config:
@@ -81,7 +92,11 @@ class EmbeddedNats:
             args += ["-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
         args += ["-l", str(self.log_file), *self.extra_args]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent())
+
+    def wait_ready(self, wait: float = 10.0) -> None:
+        assert self.proc is not None, "spawn() first"
         wait_port(self.host, self.port, wait, self.proc)
 
     def stop(self, sig: int = 15) -> None:
@@ -93,6 +108,29 @@ class EmbeddedNats:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(sig: int) -> Callable[[], None]:
+    """A preexec_fn: the kernel sends ``sig`` to the child when its parent dies (Linux; the
+    signal follows the *thread* that forked: fork from a thread that lives as long as the process)."""
+
+    def preexec() -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return preexec
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """``die_with_parent(SIGTERM)`` when forking from the main thread, else None (a worker
+    thread may end before the process does, and its children would go with it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return die_with_parent(signal.SIGTERM)
 
 
 def wait_port(host: str, port: int, timeout: float, proc: subprocess.Popen[Any] | None = None) -> None:
@@ -153,6 +191,7 @@ async def ensure_nats(url: str | None, store_dir: Path) -> tuple[str, EmbeddedNa
         if version:
             log.warning("NATS at %s is %s (< 2.10): starting the embedded server instead", url, version)
     server = EmbeddedNats(store_dir)
-    await asyncio.to_thread(server.start)
+    server.spawn()  # on this (usually the main) thread: see ``spawn``
+    await asyncio.to_thread(server.wait_ready)
     return server.url, server
 

@@ -9,25 +9,21 @@ thread that forked, and a worker thread of ``asyncio.to_thread`` may end at any 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import signal
 import socket
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from b9_common.cli.settings import make_console
+from b9_common.embedded import die_with_parent
 from b9_common.ops.metrics import free_port
 
 log = logging.getLogger("b9.up")
 console = make_console(stderr=True)
-PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 CONFIG_REFUSED = 2  # exit_on_config_error's status: restarting cannot help
 ORDER = ["persistence", "categorizer", "media", "reddit-scraper", "instagram-scraper", "alerts", "gateway"]
 
@@ -62,16 +58,6 @@ def available_services() -> dict[str, str]:
             continue
         found[ep.name] = f"b9-{ep.name}"
     return {n: found[n] for n in sorted(found, key=lambda n: ORDER.index(n) if n in ORDER else 99)}
-
-
-def die_with_parent(sig: int) -> Callable[[], None]:
-    """A preexec_fn: the kernel sends ``sig`` to the child when its parent dies."""
-
-    def preexec() -> None:
-        if _LIBC is not None:
-            _LIBC.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
-
-    return preexec
 
 
 async def spawn(argv: list[str], *, log_path: Path, env: dict[str, str] | None = None,
