@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from b9_readmodel import posts as rm
+from b9_readmodel import viral as vm
 from fastapi import APIRouter, Depends, Query
 from msgspec import Meta
 
 from b9_gateway.deps import Deps, get_deps
-from b9_gateway.http import JSON, page, page_bytes, rows
+from b9_gateway.http import JSON, page, page_bytes
 from b9_gateway.openapi import doc
 from b9_gateway.query import QueryRoute
 from b9_gateway.schemas import MAX_PER_PAGE
@@ -72,15 +73,12 @@ class ViralQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@router.get("/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window"
-)
+@router.get("/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window")
 async def viral(deps: Deps, query: ViralQuery) -> JSON:
     page_no, per_page = query.page, query.per_page
     async with deps.pool.acquire() as conn:
-        found, total = await rm.viral_page(
-            conn, query.hours, query.per_subreddit, query.q, query.sfw, query.category, query.subreddit,
-            query.sort, page_no, per_page,
-        )
+        v = vm.Viral(query.hours, query.per_subreddit, query.sfw, query.category, query.subreddit, query.q)
+        found, total = await vm.viral_page(conn, v, query.sort, page_no, per_page)
     items = [{k: v for k, v in dict(r).items() if k != "total"} for r in found]
     return JSON(page(items, total, page_no, per_page))
 
@@ -94,19 +92,15 @@ async def viral_stats(
     deps: Deps = Depends(get_deps),
 ) -> JSON:
     async with deps.pool.acquire() as conn:
-        by_sub, by_hour = await rm.viral_by_subreddit_and_hour(conn, hours, per_subreddit, sfw, category)
-    subs = rows(by_sub)
-    best_avg = max(subs, key=lambda s: (s["avg_score"], s["subreddit"]), default=None)
-    best_com = max(subs, key=lambda s: (s["comments"], s["subreddit"]), default=None)
-    hours_ = rows(by_hour)
-    best_hour = max(hours_, key=lambda h: (h["avg_score"], -h["hour"]), default=None)
+        got = await vm.viral_stats(conn, vm.Viral(hours, per_subreddit, sfw, category))
+    best_hour = max(got.by_hour, key=lambda h: (h["avg_score"], -h["hour"]), default=None)
     return JSON(
         {
-            "total_posts": sum(s["posts"] for s in subs),
-            "best_subreddit_by_avg_score": best_avg,
-            "best_subreddit_by_comments": best_com,
+            "total_posts": got.total,
+            "best_subreddit_by_avg_score": got.best_by_avg_score,
+            "best_subreddit_by_comments": got.best_by_comments,
             "best_hour": best_hour["hour"] if best_hour else None,
-            "by_hour": hours_,
+            "by_hour": got.by_hour,
         }
     )
 
