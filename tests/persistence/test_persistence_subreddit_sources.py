@@ -135,7 +135,7 @@ async def test_an_availability_fact_never_erases_the_content(rt: Runtime, pool: 
 
 
 async def test_a_suspended_user_fact_never_erases_the_profile(rt: Runtime, pool: asyncpg.Pool) -> None:
-    from b9_persistence.writers_reddit import write_users
+    from b9_persistence.writers_users import write_users
 
     p = rt.publisher
     rows = []

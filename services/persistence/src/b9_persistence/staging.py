@@ -12,10 +12,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+# subreddits, their snapshots and users are written from arrays (see unnest_from), not staged.
 STAGED_TABLES = (
     "subreddits",
-    "subreddit_snapshots",
-    "reddit_users",
     "reddit_posts",
     "instagram_creators",
     "instagram_discoveries",
@@ -28,6 +27,17 @@ STAGED_TABLES = (
 
 # The row was never scraped, or the incoming fact is newer (ties broken by event id).
 NEWER = "(t.fact_at IS NULL OR (t.fact_at, t.fact_id) < (EXCLUDED.fact_at, EXCLUDED.fact_id))"
+
+
+def group_newer(at: str, id_: str) -> str:
+    """The incoming row carries the column group stamped ``at``/``id_`` and it is newer than the stored one's."""
+    return (f"(EXCLUDED.{at} IS NOT NULL AND (t.{at} IS NULL"
+            f" OR (t.{at}, t.{id_}) < (EXCLUDED.{at}, EXCLUDED.{id_})))")
+
+
+def when(cond: str, cols: Sequence[str]) -> dict[str, str]:
+    """``update_set`` specials: each of ``cols`` takes the incoming value only when ``cond`` holds."""
+    return {c: f"CASE WHEN {cond} THEN EXCLUDED.{c} ELSE t.{c} END" for c in cols}
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -121,6 +131,12 @@ def unnest_from(cols: Sequence[str], types: dict[str, str]) -> str:
     return f"unnest({arrays}) AS s({', '.join(cols)})"
 
 
+def typed(cols: Sequence[str], groups: dict[str, tuple[str, ...]], default: str = "text") -> dict[str, str]:
+    """The SQL type of each of ``cols`` for :func:`unnest_from`: ``groups`` maps a type to its columns."""
+    by_col = {c: t for t, cs in groups.items() for c in cs}
+    return {c: by_col.get(c, default) for c in cols}
+
+
 def columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """Rows -> one list per column (the parameters of an :func:`unnest_from` statement)."""
     return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
@@ -128,7 +144,12 @@ def columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 async def stage(conn: asyncpg.Connection, table: str, cols: Sequence[str],
                 rows: Sequence[tuple[Any, ...]]) -> None:
-    await conn.copy_records_to_table(f"stg_{table}", records=rows, columns=list(cols))
+    try:
+        await conn.copy_records_to_table(f"stg_{table}", records=rows, columns=list(cols))
+    except (OverflowError, ValueError, TypeError) as exc:
+        # A value asyncpg cannot encode (an integer past the column's range, ...): the fact's fault,
+        # as when a statement's parameter is refused (asyncpg raises DataError there).
+        raise asyncpg.DataError(f"invalid input for stg_{table}: {exc}") from exc
 
 
 async def clear(conn: asyncpg.Connection, table: str) -> None:

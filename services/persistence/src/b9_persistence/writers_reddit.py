@@ -1,4 +1,4 @@
-"""Reddit facts: subreddit.fetched, posts.fetched, user.fetched, subreddit.discovered"""
+"""Reddit facts: subreddit.fetched and subreddit.discovered (posts and users: ``writers_users``)"""
 
 from __future__ import annotations
 
@@ -6,26 +6,25 @@ from typing import Any, TypeAlias
 
 import asyncpg
 import msgspec
-from b9_common.events import Envelope, PostsFetched, SubredditFetched, UserFetched
+from b9_common.events import Envelope, SubredditFetched
 
 from b9_persistence.staging import (
     NEWER,
     clean,
-    clean_opt,
     columns,
+    group_newer,
     merge_sql,
     newest,
     stage,
     unnest_from,
     update_set,
+    when,
 )
+from b9_persistence.writers_users import POST_COLS  # noqa: F401  (bench/bench_persistence.py's baseline)
+from b9_persistence.writers_users import WRITERS as USER_WRITERS
 
 Env: TypeAlias = Envelope[Any]
 _json = msgspec.json.Encoder()
-
-
-def _order(env: Env) -> tuple[Any, str]:
-    return (env.occurred_at, env.id)
 
 
 # -- subreddit.fetched ----------------------------------------------------------------------
@@ -57,23 +56,13 @@ CONTENT_COLS = (
 _KEEP_PERSON_REVIEW = "t.review_source = 'manual' OR EXCLUDED.review IS NULL"
 
 
-def _group_newer(at: str, id_: str) -> str:
-    """The staged row carries the group and it is newer than the stored one's."""
-    return (f"(EXCLUDED.{at} IS NOT NULL AND (t.{at} IS NULL"
-            f" OR (t.{at}, t.{id_}) < (EXCLUDED.{at}, EXCLUDED.{id_})))")
-
-
-REQ_NEWER = _group_newer("requirements_fact_at", "requirements_fact_id")
-CONTENT_NEWER = _group_newer("content_fact_at", "content_fact_id")
+REQ_NEWER = group_newer("requirements_fact_at", "requirements_fact_id")
+CONTENT_NEWER = group_newer("content_fact_at", "content_fact_id")
 # The staged requested_at is the batch's earliest requested fetch: the earliest one a person
 # asked for wins, and a discovery at or after it is not the source (it is cleared).
 REQUESTED_EARLIER = ("(EXCLUDED.requested_at IS NOT NULL AND (t.requested_at IS NULL"
                      " OR EXCLUDED.requested_at < t.requested_at))")
 _CLEAR_DISCOVERY = f"{REQUESTED_EARLIER} AND t.discovered_at >= EXCLUDED.requested_at"
-
-
-def _when(cond: str, cols: tuple[str, ...]) -> dict[str, str]:
-    return {c: f"CASE WHEN {cond} THEN EXCLUDED.{c} ELSE t.{c} END" for c in cols}
 
 
 SUB_STAGED = (*SUB_COLS, "requested_at")
@@ -100,14 +89,14 @@ _MAIN_COLS = tuple(c for c in SUB_COLS if c not in ("name", "review", "review_so
 SUB_SQL = merge_sql(
     "subreddits", SUB_STAGED, ("name",),
     update=update_set(SUB_STAGED, ("name",), special={
-        **_when(NEWER, _MAIN_COLS),
+        **when(NEWER, _MAIN_COLS),
         "review": f"CASE WHEN NOT {NEWER} OR {_KEEP_PERSON_REVIEW} THEN t.review ELSE EXCLUDED.review END",
         "review_source": f"CASE WHEN NOT {NEWER} OR {_KEEP_PERSON_REVIEW} THEN t.review_source "
                          "ELSE EXCLUDED.review_source END",
         "requested": f"CASE WHEN {REQUESTED_EARLIER} THEN true WHEN {NEWER} "
                      "THEN t.requested OR EXCLUDED.requested ELSE t.requested END",
-        **_when(REQ_NEWER, REQ_COLS),
-        **_when(CONTENT_NEWER, CONTENT_COLS),
+        **when(REQ_NEWER, REQ_COLS),
+        **when(CONTENT_NEWER, CONTENT_COLS),
         "requested_at": f"CASE WHEN {REQUESTED_EARLIER} THEN EXCLUDED.requested_at ELSE t.requested_at END",
         **{c: f"CASE WHEN {_CLEAR_DISCOVERY} THEN NULL ELSE t.{c} END"
            for c in ("discovered_at", "discovered_via_user", "discovered_via_subreddit")},
@@ -210,102 +199,6 @@ async def write_subreddits(conn: asyncpg.Connection, envs: list[Env]) -> int:
     return len(rows) + len(snaps)
 
 
-# -- posts.fetched ----------------------------------------------------------------------------
-POST_COLS = (
-    "reddit_id", "subreddit", "author", "title", "selftext", "url", "permalink", "domain",
-    "score", "num_comments", "upvote_ratio", "over_18", "spoiler", "stickied", "is_self",
-    "is_video", "is_gallery", "is_crosspost", "link_flair_text", "thumbnail", "created_utc",
-    "content_type", "post_length", "posting_hour", "posting_day_of_week", "has_thumbnail",
-    "comment_to_upvote_ratio", "listing", "fact_at", "fact_id",
-)
-POST_SQL = merge_sql("reddit_posts", POST_COLS, ("reddit_id",),
-                     update=update_set(POST_COLS, ("reddit_id",)), where=NEWER)
-
-
-async def write_posts(conn: asyncpg.Connection, envs: list[Env]) -> int:
-    best: dict[str, tuple[tuple[Any, str], tuple[Any, ...]]] = {}
-    for env in envs:
-        d: PostsFetched = env.data
-        order = (env.occurred_at, env.id)
-        for p in d.posts:
-            cur = best.get(p.reddit_id)
-            if cur is not None and cur[0] >= order:
-                continue
-            best[p.reddit_id] = (order, (
-                p.reddit_id, p.subreddit, clean_opt(p.author), clean(p.title), clean(p.selftext),
-                p.url, p.permalink, p.domain, p.score, p.num_comments, p.upvote_ratio, p.over_18,
-                p.spoiler, p.stickied, p.is_self, p.is_video, p.is_gallery, p.is_crosspost,
-                clean_opt(p.link_flair_text), p.thumbnail, p.created_utc, p.content_type,
-                p.post_length, p.posting_hour, p.posting_day_of_week, p.has_thumbnail,
-                p.comment_to_upvote_ratio, d.listing, env.occurred_at, env.id,
-            ))
-    if not best:
-        return 0
-    rows = [best[k][1] for k in sorted(best)]
-    await stage(conn, "reddit_posts", POST_COLS, rows)
-    await conn.execute(POST_SQL)
-    return len(rows)
-
-
-# -- user.fetched ------------------------------------------------------------------------------
-USER_COLS = (
-    "username", "availability", "reddit_id", "created_utc", "account_age_days", "link_karma",
-    "comment_karma", "total_karma", "karma_per_day", "is_gold", "is_mod", "verified",
-    "has_verified_email", "icon_img", "bio", "bio_url", "avg_post_score", "avg_post_comments",
-    "preferred_content_type", "most_active_hour", "most_active_day", "posts_sampled",
-    "profile_fact_at", "profile_fact_id", "requested", "fact_at", "fact_id",
-)
-# The profile (karma, age, activity) comes only from facts that read it (availability 'ok'): a
-# later "suspended" / "not found" fact changes the availability, not the last known figures.
-PROFILE_COLS = USER_COLS[USER_COLS.index("reddit_id"):USER_COLS.index("requested")]
-USER_SQL = merge_sql("reddit_users", USER_COLS, ("username",),
-                     update=update_set(USER_COLS, ("username",), skip=PROFILE_COLS,
-                                       special={"requested": "t.requested OR EXCLUDED.requested"}),
-                     where=NEWER)
-PROFILE_SQL = (
-    "UPDATE reddit_users t SET " + ", ".join(f"{c} = s.{c}" for c in PROFILE_COLS)
-    + " FROM stg_reddit_users s WHERE t.username = s.username AND s.profile_fact_at IS NOT NULL"
-    " AND (t.profile_fact_at IS NULL OR (t.profile_fact_at, t.profile_fact_id)"
-    " < (s.profile_fact_at, s.profile_fact_id))"
-)
-# requested sticks, whichever fact is newer
-USER_REQUESTED_SQL = ("UPDATE reddit_users SET requested = true "
-                      "WHERE username = ANY($1::text[]) AND NOT requested")
-
-
-def _user_row(env: Env) -> tuple[Any, ...]:
-    d: UserFetched = env.data
-    return (
-        d.username, d.availability, d.reddit_id, d.created_utc, d.account_age_days,
-        d.link_karma, d.comment_karma, d.total_karma, d.karma_per_day, d.is_gold, d.is_mod,
-        d.verified, d.has_verified_email, d.icon_img, clean(d.bio), d.bio_url,
-        d.avg_post_score, d.avg_post_comments, d.preferred_content_type, d.most_active_hour,
-        d.most_active_day, d.posts_sampled,
-        *((env.occurred_at, env.id) if d.availability == "ok" else (None, None)),
-        d.requested, env.occurred_at, env.id,
-    )
-
-
-async def write_users(conn: asyncpg.Connection, envs: list[Env]) -> int:
-    profiles = {e.data.username: e for e in newest(
-        (e for e in envs if e.data.availability == "ok"), lambda e: e.data.username, _order)}
-    start, end = USER_COLS.index(PROFILE_COLS[0]), USER_COLS.index(PROFILE_COLS[-1]) + 1
-    rows = []
-    for env in newest(envs, lambda e: e.data.username, _order):
-        row = _user_row(env)
-        other = profiles.get(env.data.username)
-        if other is not None and other is not env:
-            row = (*row[:start], *_user_row(other)[start:end], *row[end:])
-        rows.append(row)
-    await stage(conn, "reddit_users", USER_COLS, rows)
-    await conn.execute(USER_SQL)
-    await conn.execute(PROFILE_SQL)
-    requested = sorted({e.data.username for e in envs if e.data.requested})
-    if requested:
-        await conn.execute(USER_REQUESTED_SQL, requested)
-    return len(rows)
-
-
 # -- subreddit.discovered ------------------------------------------------------------------------
 DISC_COLS = ("name", "discovered_at", "discovered_via_user", "discovered_via_subreddit",
              "review", "review_source")
@@ -341,7 +234,6 @@ async def write_discovered(conn: asyncpg.Connection, envs: list[Env]) -> int:
 
 WRITERS = {
     "subreddit.fetched": write_subreddits,
-    "posts.fetched": write_posts,
-    "user.fetched": write_users,
     "subreddit.discovered": write_discovered,
+    **USER_WRITERS,
 }
