@@ -7,12 +7,17 @@ from dataclasses import dataclass
 
 import asyncpg
 
+TODAY = "date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+# Subreddits per review, and how many were discovered (or, not discovered, first scraped) today:
+# one index-only pass over subreddits_review_new (0094), where a count, a scan for today's and a
+# GROUP BY each read the table.
+SUBREDDITS_SQL = f"""
+SELECT coalesce(review, 'unreviewed') AS r, count(*) AS n,
+       count(*) FILTER (WHERE discovered_at >= {TODAY} OR (discovered_at IS NULL AND fact_at >= {TODAY})) AS new_today
+FROM subreddits GROUP BY 1
+"""
 COUNTS_SQL = """
 SELECT
-  (SELECT count(*) FROM subreddits) AS subreddits,
-  (SELECT count(*) FROM subreddits WHERE discovered_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-      OR (discovered_at IS NULL AND fact_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'))
-      AS subreddits_new_today,
   (SELECT count(*) FROM reddit_users) AS users,
   (SELECT count(*) FROM reddit_users WHERE our_creator) AS our_creators,
   (SELECT count(*) FROM instagram_creators) AS creators,
@@ -25,8 +30,8 @@ SELECT
 
 @dataclass(frozen=True)
 class OverviewRows:
-    counts: asyncpg.Record  # the columns of COUNTS_SQL
-    subreddits_by_review: list[asyncpg.Record]  # r ('unreviewed' for none), n
+    counts: dict[str, int | None]  # subreddits, subreddits_new_today, then the columns of COUNTS_SQL
+    subreddits_by_review: list[asyncpg.Record]  # r ('unreviewed' for none), n, new_today
     creators_by_review: list[asyncpg.Record]  # r ('pending' for none), n
     scrapers_today: list[asyncpg.Record]  # scraper, attempts, ok, calls, cost (UTC day)
     categorization_cost_today: float | None
@@ -34,10 +39,8 @@ class OverviewRows:
 
 async def overview(conn: asyncpg.Connection) -> OverviewRows:
     """Every number of the overview, on one connection."""
-    counts = await conn.fetchrow(COUNTS_SQL)
-    by_review = await conn.fetch(
-        "SELECT coalesce(review, 'unreviewed') AS r, count(*) AS n FROM subreddits GROUP BY 1"
-    )
+    subs = await conn.fetch(SUBREDDITS_SQL)
+    row = await conn.fetchrow(COUNTS_SQL)
     by_creator = await conn.fetch(
         "SELECT coalesce(review_status, 'pending') AS r, count(*) AS n FROM instagram_creators GROUP BY 1"
     )
@@ -47,8 +50,8 @@ async def overview(conn: asyncpg.Connection) -> OverviewRows:
         "WHERE day = (now() AT TIME ZONE 'UTC')::date GROUP BY scraper"
     )
     cat_cost = await conn.fetchval(
-        "SELECT coalesce(sum(cost_usd), 0)::float8 FROM categorizations "
-        "WHERE fact_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        f"SELECT coalesce(sum(cost_usd), 0)::float8 FROM categorizations WHERE fact_at >= {TODAY}"
     )
-    assert counts is not None  # a SELECT of scalar subqueries has one row
-    return OverviewRows(counts, by_review, by_creator, daily, cat_cost)
+    assert row is not None  # a SELECT of scalar subqueries has one row
+    counts = {"subreddits": sum(r["n"] for r in subs), "subreddits_new_today": sum(r["new_today"] for r in subs)}
+    return OverviewRows(counts | dict(row), subs, by_creator, daily, cat_cost)

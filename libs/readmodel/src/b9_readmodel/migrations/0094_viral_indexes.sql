@@ -15,3 +15,8 @@ CREATE INDEX IF NOT EXISTS reddit_posts_subreddit_window ON reddit_posts (subred
 DROP INDEX IF EXISTS reddit_posts_subreddit_created;
 CREATE INDEX IF NOT EXISTS subreddits_ok ON subreddits (name) INCLUDE (over18, primary_category, tags, tags_source)
     WHERE review = 'Ok';
+-- The overview's subreddits per review and new today (b9_readmodel.overview.SUBREDDITS_SQL): one
+-- index-only pass instead of a count, a scan of the table for today's and a GROUP BY over it
+-- (~0.4 s of CPU at 3x -> ~10 ms). Same key as subreddits_review, which it replaces.
+CREATE INDEX IF NOT EXISTS subreddits_review_new ON subreddits (review) INCLUDE (discovered_at, fact_at);
+DROP INDEX IF EXISTS subreddits_review;
