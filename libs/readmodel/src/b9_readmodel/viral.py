@@ -51,10 +51,9 @@ class Viral:
     q: str | None = None
 
 
-def viral_cte(w: Where, v: Viral) -> str:
-    """``WITH viral AS (...)``: per viral post its key, the columns the sorts and stats use
-    (``reddit_id, subreddit, score, num_comments, created_utc, upvote_ratio, posting_hour``) and its
-    ``rank`` in its subreddit (score, then reddit_id)."""
+def _top(w: Where, v: Viral) -> tuple[str, str]:
+    """(the top ``per_subreddit`` posts of subreddit ``s`` as a SELECT for a LATERAL: the key, the
+    columns the sorts and stats use and ``rank`` by score then reddit_id; the condition on ``s``)."""
     subs = ["s.review = 'Ok'"]
     if v.sfw is not None:
         subs.append(f"s.over18 = {w.p(not v.sfw)}")
@@ -65,13 +64,20 @@ def viral_cte(w: Where, v: Viral) -> str:
     posts = ["p.subreddit = s.name", f"p.created_utc >= now() - make_interval(hours => {w.p(v.hours)})", "p.score > 0"]
     if v.q and v.q.strip():
         posts.append(f"to_tsvector('simple', p.title) @@ websearch_to_tsquery('simple', {w.p(v.q)})")
-    return (
-        "WITH viral AS (SELECT v.* FROM subreddits s CROSS JOIN LATERAL ("
+    top = (
         "SELECT p.reddit_id, p.subreddit, p.score, p.num_comments, p.created_utc, p.upvote_ratio, p.posting_hour, "
         "row_number() OVER (ORDER BY p.score DESC, p.reddit_id) AS rank FROM reddit_posts p "
-        "WHERE " + " AND ".join(posts) + f" ORDER BY p.score DESC, p.reddit_id LIMIT {w.p(v.per_subreddit)}) v "
-        "WHERE " + " AND ".join(subs) + ") "
+        "WHERE " + " AND ".join(posts) + f" ORDER BY p.score DESC, p.reddit_id LIMIT {w.p(v.per_subreddit)}"
     )
+    return top, " AND ".join(subs)
+
+
+def viral_cte(w: Where, v: Viral) -> str:
+    """``WITH viral AS (...)``: per viral post its key, the columns the sorts and stats use
+    (``reddit_id, subreddit, score, num_comments, created_utc, upvote_ratio, posting_hour``) and its
+    ``rank`` in its subreddit (score, then reddit_id)."""
+    top, subs = _top(w, v)
+    return f"WITH viral AS (SELECT v.* FROM subreddits s CROSS JOIN LATERAL ({top}) v WHERE {subs}) "
 
 
 async def viral_page(
@@ -109,21 +115,24 @@ class ViralStats:
 
 
 async def viral_stats(conn: asyncpg.Connection, v: Viral) -> ViralStats:
-    """``ViralStats`` in one query: the viral posts are found once (the CTE is read twice)."""
+    """``ViralStats`` in one query: each subreddit's viral posts are summed up in its own LATERAL
+    (no hash of every subreddit's), their hours and scores kept for the hours' means."""
     w = Where()
-    cte = viral_cte(w, v)
-    sub = "subreddit, posts, avg_score, comments"
+    top, subs = _top(w, v)
+    cols = "subreddit, posts, avg_score, comments"
     async with conn.transaction():
         await conn.execute(NO_JIT)
         found = await conn.fetch(
-            cte + ", by_sub AS (SELECT subreddit, count(*) AS posts, avg(score)::float8 AS avg_score, "
-            "sum(num_comments) AS comments FROM viral GROUP BY subreddit) "
-            f"(SELECT 'avg' AS kind, {sub}, NULL::smallint AS hour FROM by_sub "
+            "WITH by_sub AS (SELECT s.name AS subreddit, v.* FROM subreddits s CROSS JOIN LATERAL ("
+            "SELECT count(*) AS posts, avg(score)::float8 AS avg_score, sum(num_comments) AS comments, "
+            f"array_agg(posting_hour) AS hours, array_agg(score) AS scores FROM ({top}) t) v "
+            f"WHERE {subs} AND v.posts > 0) "
+            f"(SELECT 'avg' AS kind, {cols}, NULL::smallint AS hour FROM by_sub "
             'ORDER BY avg_score DESC, subreddit COLLATE "C" DESC LIMIT 1) '
-            f"UNION ALL (SELECT 'comments', {sub}, NULL FROM by_sub "
+            f"UNION ALL (SELECT 'comments', {cols}, NULL FROM by_sub "
             'ORDER BY comments DESC, subreddit COLLATE "C" DESC LIMIT 1) '
-            "UNION ALL SELECT 'hour', NULL, count(*), avg(score)::float8, NULL, posting_hour FROM viral "
-            "GROUP BY posting_hour",
+            "UNION ALL SELECT 'hour', NULL, count(*), avg(u.score)::float8, NULL, u.hour "
+            "FROM by_sub, unnest(hours, scores) AS u(hour, score) GROUP BY u.hour",
             *w.params,
         )
     best = {r["kind"]: {k: r[k] for k in ("subreddit", "posts", "avg_score", "comments")} for r in found}
