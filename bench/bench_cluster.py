@@ -183,6 +183,12 @@ async def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
         one = await one_run(args.scale, 1, False, args, work, stack)
         three = await one_run(args.scale, 3, False, args, work, stack)
         fault = await one_run(args.scale, 3, True, args, work, stack)
+    except BaseException:
+        kept = Path(tempfile.mkdtemp(prefix="b9-bench-cluster-logs-"))
+        for i, f in enumerate(sorted(work.rglob("*.log"))):
+            shutil.copy(f, kept / f"{i:02d}-{f.parent.name}-{f.name}")
+        log.error("the run failed: the nats-server logs are kept in %s", kept)
+        raise
     finally:
         admin = await asyncpg.connect(stack.admin_url)
         await admin.execute(f'DROP DATABASE IF EXISTS "{stack.db}" WITH (FORCE)')
