@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from b9_gateway import sql
-from b9_readmodel import users
+from b9_readmodel import creators, posts, subreddits, users
 from b9_readmodel.posts import LIST_SORTS, POST_COLS
+from b9_readmodel.sql import ListQuery, Where, keyset_sql, page_sql
 from gwenv import Env
 
 
@@ -67,3 +68,53 @@ async def test_deep_pages_answer_exactly_as_plain_offset_pages(
         pages.append(got)
     assert pages[0] == pages[1]
     assert len({p for p in pages[0]}) > 2, "the list must have several distinct pages"
+
+
+def _list(name: str, sort: str, order: str) -> ListQuery:
+    if name == "subreddits":
+        return subreddits.subreddit_list(Where(), sort, order)
+    if name == "users":
+        return users.user_list(None, None, None, None, None, None, sort, order)
+    if name == "posts":
+        return posts.post_list(None, None, None, None, None, sort)
+    return creators.creator_list(None, None, None, None, None, None, None, None, None, sort, order)
+
+
+KEYSET = [
+    *((n, s, o) for n, m in (("subreddits", subreddits), ("users", users), ("creators", creators))
+      for s in m.SORTS for o in ("desc", "asc")),
+    *(("posts", s, "desc") for s in LIST_SORTS),
+]
+
+
+@pytest.mark.parametrize(("name", "sort", "order"), KEYSET)
+async def test_cursor_pages_are_index_ranges_in_order(env: Env, name: str, sort: str, order: str) -> None:
+    """A page after a row (``keyset_sql``) reads each of its ranges from an index in the list's
+    order: no sort below the one ordering the page's few rows, no scan of the table (ascending
+    orders read the index backwards and sort only within ties: an incremental sort)."""
+    q = _list(name, sort, order)
+    sk = q.sort
+    assert sk is not None
+    async with env.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")  # the test tables are small
+        await conn.execute("SET LOCAL enable_sort = off")
+        row = await conn.fetchrow(page_sql(q.select, q.from_, "", q.order, "1", "1", None))
+        value = row[sk.field] if sk.col is not None else None
+        args = [50, *([value] if value is not None else []), row[sk.key]]
+        sql = keyset_sql(q.select, q.from_, "", sk, "$1", "$2" if value is not None else None, f"${len(args)}")
+        explained = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args)
+    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+    nodes = _nodes(plan)
+    assert "Seq Scan" not in nodes and "Index Scan" in nodes, (sql, nodes)
+    assert order == "asc" or "Incremental Sort" not in nodes, (sql, nodes)
+    assert all(kind in _BOUNDED for kind in _sorted_inputs(plan)), (sql, nodes)
+
+
+# What a Sort may read: a range's LIMITed rows, or the ranges (Append, Merge Append) of one page.
+_BOUNDED = {"Limit", "Append", "Merge Append", "Subquery Scan"}
+
+
+def _sorted_inputs(plan: dict[str, Any]) -> list[str]:
+    """The node types a (full) Sort of ``plan`` reads from."""
+    here = [p["Node Type"] for p in plan.get("Plans", [])] if plan["Node Type"] == "Sort" else []
+    return here + [t for p in plan.get("Plans", []) for t in _sorted_inputs(p)]

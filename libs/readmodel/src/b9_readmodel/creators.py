@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from b9_readmodel.sql import Db, ListQuery, Where, like_prefix
+from b9_readmodel.sql import Db, ListQuery, SortKey, Where, like_prefix, sort_key
 
 SORTS = {
     "followers": "followers_count",
@@ -19,6 +19,16 @@ SORTS = {
     "avg_reel_views": "avg_reel_views",
     "growth": "growth_weekly_pct",
     "username": "username",
+}
+# sort -> (the list column holding its value, the value's kind): what a cursor carries
+SORT_VALUES = {
+    "followers": ("followers_count", "int"),
+    "engagement": ("engagement_rate", "float"),
+    "discovered": ("discovered_at", "time"),
+    "last_scraped": ("last_scraped_at", "time"),
+    "avg_reel_views": ("avg_reel_views", "float"),
+    "growth": ("growth_weekly_pct", "float"),
+    "username": ("username", "text"),
 }
 LIST_COLS = (
     "ig_user_id, username, full_name, biography, external_url, profile_pic_url, profile_pic_key, "
@@ -69,8 +79,13 @@ def creator_list(
             q,
             like_prefix(q.strip().lstrip("@")),
         )
-    direction = "ASC" if order == "asc" else "DESC"
-    return ListQuery(LIST_COLS, "instagram_creators", w, f"{SORTS[sort]} {direction} NULLS LAST, ig_user_id")
+    sk = order_key(sort, order)
+    return ListQuery(LIST_COLS, "instagram_creators", w, sk.order, sort=sk)
+
+
+def order_key(sort: str, order: str) -> SortKey:
+    """``SORTS[sort]`` in ``order``, NULLS LAST, then ig_user_id (usernames too: they may be NULL)."""
+    return sort_key("creators", sort, order, "ig_user_id", SORTS[sort], *SORT_VALUES[sort])
 
 
 async def related_progress(db: Db) -> asyncpg.Record:

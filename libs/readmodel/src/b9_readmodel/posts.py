@@ -6,17 +6,22 @@ joined to ``subreddits`` by name. List orders end with ``reddit_id``: the indexe
 
 from __future__ import annotations
 
-from b9_readmodel.sql import ListQuery, Where
+from b9_readmodel.sql import ListQuery, SortKey, Where, sort_key
 
 POST_COLS = (
     "reddit_id, subreddit, author, title, url, permalink, score, num_comments, "
     "upvote_ratio::float8 AS upvote_ratio, over_18, content_type, posting_hour, created_utc"
 )
-LIST_SORTS = {
-    "score": "score DESC, reddit_id",
-    "recent": "created_utc DESC, reddit_id",
-    "comments": "num_comments DESC, reddit_id",
+# sort -> its key: column (NOT NULL) descending, then reddit_id
+LIST_KEYS: dict[str, SortKey] = {
+    sort: sort_key("posts", sort, "desc", "reddit_id", col, col, kind, nullable=False)
+    for sort, col, kind in (
+        ("score", "score", "int"),
+        ("recent", "created_utc", "time"),
+        ("comments", "num_comments", "int"),
+    )
 }
+LIST_SORTS = {sort: sk.order for sort, sk in LIST_KEYS.items()}  # "score DESC, reddit_id", ...
 
 
 def post_list(
@@ -35,4 +40,4 @@ def post_list(
         w.add("over_18 = {}", over18)
     if min_score is not None:
         w.add("score >= {}", min_score)
-    return ListQuery(POST_COLS, "reddit_posts", w, LIST_SORTS[sort], key="reddit_id")
+    return ListQuery(POST_COLS, "reddit_posts", w, LIST_SORTS[sort], key="reddit_id", sort=LIST_KEYS[sort])

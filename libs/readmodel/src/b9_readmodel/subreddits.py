@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from b9_readmodel.sql import Db, ListQuery, Where, like_prefix
+from b9_readmodel.sql import Db, ListQuery, SortKey, Where, like_prefix, sort_key
 
 SORTS = {
     "score": "subreddit_score",
@@ -19,6 +19,14 @@ SORTS = {
     "subscribers": "subscribers",
     "last_scraped": "fact_at",
     "name": "name",
+}
+# sort -> (the list column holding its value, the value's kind): what a cursor carries
+SORT_VALUES = {
+    "score": ("subreddit_score", "float"),
+    "avg_upvotes": ("avg_upvotes_per_post", "float"),
+    "engagement": ("engagement", "float"),
+    "subscribers": ("subscribers", "int"),
+    "last_scraped": ("last_scraped_at", "time"),
 }
 LIST_COLS = (
     "name, title, public_description, subscribers, active_users, over18, icon_img, availability, review, "
@@ -70,15 +78,17 @@ def filters(
         )
 
 
-def order_by(sort: str, order: str) -> str:
-    col = SORTS[sort]
-    direction = "ASC" if order == "asc" else "DESC"
-    return f"{col} {direction} NULLS LAST, name" if col != "name" else f"name {direction}"
+def order_key(sort: str, order: str) -> SortKey:
+    """``SORTS[sort]`` in ``order``, NULLS LAST, then name; or name alone."""
+    if sort == "name":
+        return sort_key("subreddits", sort, order, "name", None)
+    return sort_key("subreddits", sort, order, "name", SORTS[sort], *SORT_VALUES[sort])
 
 
 def subreddit_list(w: Where, sort: str, order: str) -> ListQuery:
-    """``LIST_COLS`` of the subreddits ``filters`` left in ``w``, in ``order_by(sort, order)``."""
-    return ListQuery(LIST_COLS, "subreddits", w, order_by(sort, order), key="name")
+    """``LIST_COLS`` of the subreddits ``filters`` left in ``w``, in ``order_key(sort, order)``."""
+    sk = order_key(sort, order)
+    return ListQuery(LIST_COLS, "subreddits", w, sk.order, key="name", sort=sk)
 
 
 async def subreddit(db: Db, name: str) -> asyncpg.Record | None:

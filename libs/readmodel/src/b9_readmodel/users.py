@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from b9_readmodel.sql import Db, ListQuery, Where, like_prefix
+from b9_readmodel.sql import Db, ListQuery, SortKey, Where, like_prefix, sort_key
 
 SORTS = {
     "karma": "total_karma",
@@ -17,6 +17,14 @@ SORTS = {
     "account_age": "account_age_days",
     "last_scraped": "fact_at",
     "username": "username",
+}
+# sort -> (the list column holding its value, the value's kind): what a cursor carries
+SORT_VALUES = {
+    "karma": ("total_karma", "int"),
+    "karma_per_day": ("karma_per_day", "float"),
+    "avg_post_score": ("avg_post_score", "float"),
+    "account_age": ("account_age_days", "int"),
+    "last_scraped": ("last_scraped_at", "time"),
 }
 LIST_COLS = (
     "username, availability, account_age_days, link_karma, comment_karma, total_karma, karma_per_day, "
@@ -44,10 +52,15 @@ def user_list(
         w.add("total_karma <= {}", max_karma)
     if active_days is not None:
         w.add("fact_at >= now() - make_interval(days => {})", active_days)
-    col = SORTS[sort]
-    direction = "ASC" if order == "asc" else "DESC"
-    order_sql = f"{col} {direction} NULLS LAST, username" if col != "username" else f"username {direction}"
-    return ListQuery(LIST_COLS, "reddit_users", w, order_sql, key="username")
+    sk = order_key(sort, order)
+    return ListQuery(LIST_COLS, "reddit_users", w, sk.order, key="username", sort=sk)
+
+
+def order_key(sort: str, order: str) -> SortKey:
+    """``SORTS[sort]`` in ``order``, NULLS LAST, then username; or username alone."""
+    if sort == "username":
+        return sort_key("users", sort, order, "username", None)
+    return sort_key("users", sort, order, "username", SORTS[sort], *SORT_VALUES[sort])
 
 
 async def user(db: Db, username: str) -> asyncpg.Record | None:

@@ -50,29 +50,33 @@ def rows(records: list[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-def page(items: list[Any], total: int, page_no: int, per_page: int) -> dict[str, Any]:
+def page(items: list[Any], total: int, page_no: int, per_page: int, **more: Any) -> dict[str, Any]:
+    """A page answer; ``more``: the list's own fields (the lists paged by cursor: ``next``)."""
     return {
         "items": items,
         "total": total,
         "page": page_no,
         "per_page": per_page,
         "pages": max(1, math.ceil(total / per_page)) if per_page else 1,
+        **more,
     }
 
 
 _checked: set[type[msgspec.Struct]] = set()
 
 
-def page_bytes(struct: type[msgspec.Struct], records: list[Any], total: int, page_no: int, per_page: int) -> bytes:
+def page_bytes(
+    struct: type[msgspec.Struct], records: list[Any], total: int, page_no: int, per_page: int, **more: Any
+) -> bytes:
     """A page of records encoded through ``struct`` built positionally from each row: ~6x
     faster than ``dict(record)`` per row, the same JSON. The row's columns must be the
-    Struct's fields in order (checked on the first row a process sees)."""
+    Struct's fields in order (checked on the first row a process sees). ``more``: as ``page``."""
     if records and struct not in _checked:
         cols = tuple(records[0].keys())
         if cols != struct.__struct_fields__:
             raise RuntimeError(f"columns {cols} do not match {struct.__name__} {struct.__struct_fields__}")
         _checked.add(struct)
-    return _encoder.encode(page([struct(*r) for r in records], total, page_no, per_page))
+    return _encoder.encode(page([struct(*r) for r in records], total, page_no, per_page, **more))
 
 
 # Every error a route answers is raised from one of these (the app's handlers add the ``error``

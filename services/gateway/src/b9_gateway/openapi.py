@@ -16,6 +16,11 @@ from fastapi.openapi.utils import get_openapi
 from b9_gateway import responses
 
 REF = "#/components/schemas/{name}"
+NEXT = {
+    "anyOf": [{"type": "string"}, {"type": "null"}],
+    "description": "The `after` of the next page (the cursor of this page's last row) when this page is full "
+    "and more rows may follow, else null",
+}
 _registry: list[Any] = []
 
 
@@ -31,8 +36,11 @@ def doc(
     status: int = 200,
     paged: bool = False,
     many: bool = False,
+    cursor: bool = False,
     description: str = "OK",
 ) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry of ``struct`` (``many``: a list of them; ``paged``: a page of
+    them; ``cursor``: a page that also carries ``next``, for the ``after`` parameter)."""
     schema: dict[str, Any] = _ref(struct)
     if many:
         schema = {"type": "array", "items": schema}
@@ -48,6 +56,9 @@ def doc(
                 "pages": {"type": "integer", "minimum": 1},
             },
         }
+        if cursor:
+            schema["required"].append("next")
+            schema["properties"]["next"] = NEXT
     schema["x-b9-schema"] = True
     content = {"application/json": {"schema": schema}}
     return {status: {"description": description, "content": content}}

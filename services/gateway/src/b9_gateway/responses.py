@@ -38,6 +38,11 @@ OPEN_WITH_BODY = ("/api/v1/login",)
 VALIDATION = {"$ref": "#/components/schemas/HTTPValidationError"}
 # Rules beyond the schema, per operation (answered 422 naming the field).
 RULES: dict[tuple[str, str], list[str]] = {
+    # the lists' cursors (b9_gateway.cursor): only a page's `next` is one
+    **{
+        ("get", f"/api/v1/{name}"): ["after: a page's `next` of this list, sort and order; not with page > 1"]
+        for name in ("subreddits", "users", "posts", "creators")
+    },
     ("post", "/api/v1/replays"): [
         "consumer: '<service>:<consumer>' must name one of that service's consumers, not a work-queue one",
         "stream: the consumer must read that stream",

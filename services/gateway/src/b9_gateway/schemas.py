@@ -22,6 +22,17 @@ from b9_gateway import taxonomy
 
 MAX_BULK = 500
 MAX_PER_PAGE = 200
+# ``after`` of the lists paged by cursor (b9_gateway.cursor): base64url without padding
+After = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=1000,
+        pattern="^[A-Za-z0-9_-]+$",
+        description="Cursor: the page after the row it names (the `next` of the previous page, same sort and "
+        "order; filters may change). With `after`, `page` stays 1; the total is the whole list's",
+    ),
+]
 # The largest integer a JSON number carries exactly (2**53 - 1): bounds above it are compared
 # as doubles by JSON Schema validators (2**62 + 95 "equals" 2**62), so ids stay below it.
 MAX_INT = 2**53 - 1

@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from b9_readmodel.sql import ListQuery, count_sql, page_sql
+from b9_readmodel.sql import ListQuery, count_sql, keyset_sql, page_sql
 
+from b9_gateway import cursor
+from b9_gateway.http import invalid
 from b9_gateway.pool import FairPool
 
 log = logging.getLogger(__name__)
@@ -115,15 +117,49 @@ async def paged(pool: asyncpg.Pool, query: ListQuery, page: int, per_page: int) 
     """Rows of one page of ``query`` and the total (exact: from the page itself when it is the last
     one, else from ``totals_for(pool)``: one count per query and parameters every few seconds).
     Past ``DEFER_OFFSET`` a query with a ``key`` is read as a deferred join."""
-    where, from_ = query.where, query.from_
-    cond = where.sql()
-    params = list(where.params)
+    where = query.where
+    cond, params = where.sql(), list(where.params)
     offset = (page - 1) * per_page
     lim, off = where.p(per_page), where.p(offset)
     deep_key = query.key if offset >= DEFER_OFFSET else None
-    rows = await pool.fetch(page_sql(query.select, from_, cond, query.order, lim, off, deep_key), *where.params)
+    rows = await pool.fetch(page_sql(query.select, query.from_, cond, query.order, lim, off, deep_key), *where.params)
     if len(rows) < per_page and (rows or page == 1):
         return rows, offset + len(rows)
+    return rows, await _total(pool, query.from_, cond, params)
+
+
+async def listing(
+    pool: asyncpg.Pool, query: ListQuery, page: int, per_page: int, after: str | None
+) -> tuple[list[asyncpg.Record], int, str | None]:
+    """One page of ``query`` (which has a ``sort``): by number (``paged``) or, with ``after`` (a
+    cursor from an earlier page's ``next``), the rows after that row, read as one index range
+    (``keyset_sql``: a deep page costs what the first one does); the total (cached, as
+    ``paged``); the page's ``next``: the cursor of its last row when the page is full (there may
+    be more rows), else None. A cursor of another list, sort or order, an altered one, or one
+    given with ``page`` > 1 is a 422 naming ``after``."""
+    sk = query.sort
+    assert sk is not None, "a list paged by cursor has a SortKey"
+    if after is None:
+        rows, total = await paged(pool, query, page, per_page)
+    else:
+        if page > 1:
+            raise invalid("query", "after", "`after` and `page` > 1 together: page by one or the other")
+        try:
+            value, key = cursor.decode(sk, after)
+        except cursor.CursorError as exc:
+            raise invalid("query", "after", str(exc)) from None
+        where = query.where
+        cond, params = where.sql(), list(where.params)
+        lim, at = where.p(per_page), where.p(value) if value is not None else None
+        sql = keyset_sql(query.select, query.from_, cond, sk, lim, at, where.p(key))
+        rows = await pool.fetch(sql, *where.params)
+        total = await _total(pool, query.from_, cond, params)
+    return rows, total, cursor.encode(sk, rows[-1]) if rows and len(rows) == per_page else None
+
+
+async def _total(pool: asyncpg.Pool, from_: str, cond: str, params: list[Any]) -> int:
+    """The exact total of the rows ``cond`` (with ``params``) leaves in ``from_``, from
+    ``totals_for(pool)``."""
     count_key = (from_, cond, *(tuple(p) if isinstance(p, list) else p for p in params))
 
     async def count() -> int:
@@ -135,4 +171,4 @@ async def paged(pool: asyncpg.Pool, query: ListQuery, page: int, per_page: int) 
             await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             return int(await conn.fetchval(count_sql(from_, cond), *params))
 
-    return rows, await totals_for(pool).get(count_key, count)
+    return await totals_for(pool).get(count_key, count)

@@ -24,13 +24,14 @@ from b9_gateway.schemas import (
     MAX_PER_PAGE,
     Accepted,
     Actor,
+    After,
     Body,
     CreatorReview,
     IgKey,
     IgUsername,
     Niche,
 )
-from b9_gateway.sql import paged
+from b9_gateway.sql import listing
 
 router = APIRouter(route_class=QueryRoute, tags=["creators"])
 KeyPath = Annotated[str, Path(min_length=1, max_length=200)]
@@ -155,20 +156,21 @@ class CreatorQuery(msgspec.Struct, frozen=True, kw_only=True):
     order: Literal["desc", "asc"] = "desc"
     page: Annotated[int, Meta(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+    after: After | None = None
 
 
 class CreatorPage(msgspec.Struct, frozen=True, kw_only=True):
     media: Annotated[int, Meta(ge=0, le=200, title="Media")] = 30
 
 
-@router.get("/creators", responses=doc(CreatorItem, paged=True), summary="List creators")
+@router.get("/creators", responses=doc(CreatorItem, paged=True, cursor=True), summary="List creators")
 async def list_creators(deps: Deps, query: CreatorQuery) -> JSON:
     lq = rm.creator_list(
         query.review, query.niche, query.niched, query.min_followers, query.max_followers,
         query.min_engagement, query.max_engagement, query.tags, query.q, query.sort, query.order,
     )
-    items, total = await paged(deps.pool, lq, query.page, query.per_page)
-    return JSON(page_bytes(CreatorItem, items, total, query.page, query.per_page))
+    items, total, nxt = await listing(deps.pool, lq, query.page, query.per_page, query.after)
+    return JSON(page_bytes(CreatorItem, items, total, query.page, query.per_page, next=nxt))
 
 
 @router.post(

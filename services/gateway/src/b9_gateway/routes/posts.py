@@ -15,8 +15,8 @@ from b9_gateway.deps import Deps, get_deps
 from b9_gateway.http import JSON, page, page_bytes
 from b9_gateway.openapi import doc
 from b9_gateway.query import QueryRoute
-from b9_gateway.schemas import MAX_PER_PAGE
-from b9_gateway.sql import paged
+from b9_gateway.schemas import MAX_PER_PAGE, After
+from b9_gateway.sql import listing
 
 router = APIRouter(route_class=QueryRoute, prefix="/posts", tags=["posts"])
 
@@ -130,10 +130,11 @@ class PostQuery(msgspec.Struct, frozen=True, kw_only=True):
     sort: Literal["score", "recent", "comments"] = "score"
     page: Annotated[int, Meta(ge=1, le=10_000)] = 1
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+    after: After | None = None
 
 
-@router.get("", responses=doc(PostItem, paged=True), summary="List posts with filters")
+@router.get("", responses=doc(PostItem, paged=True, cursor=True), summary="List posts with filters")
 async def list_posts(deps: Deps, query: PostQuery) -> JSON:
     lq = rm.post_list(query.subreddit, query.author, query.content_type, query.over18, query.min_score, query.sort)
-    items, total = await paged(deps.pool, lq, query.page, query.per_page)
-    return JSON(page_bytes(PostItem, items, total, query.page, query.per_page))
+    items, total, nxt = await listing(deps.pool, lq, query.page, query.per_page, query.after)
+    return JSON(page_bytes(PostItem, items, total, query.page, query.per_page, next=nxt))

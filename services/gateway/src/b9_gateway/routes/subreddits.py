@@ -22,6 +22,7 @@ from b9_gateway.schemas import (
     MAX_PER_PAGE,
     Accepted,
     AddSubredditBody,
+    After,
     BulkReviewBody,
     BulkTagsBody,
     Review,
@@ -29,7 +30,7 @@ from b9_gateway.schemas import (
     TagsBody,
     clean_sub,
 )
-from b9_gateway.sql import paged
+from b9_gateway.sql import listing
 
 router = APIRouter(route_class=QueryRoute, prefix="/subreddits", tags=["subreddits"])
 
@@ -125,13 +126,14 @@ class SubredditQuery(msgspec.Struct, frozen=True, kw_only=True):
     order: Literal["desc", "asc"] = "desc"
     page: Annotated[int, Meta(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+    after: After | None = None
 
 
 class SubredditPage(msgspec.Struct, frozen=True, kw_only=True):
     history: Annotated[int, Meta(ge=0, le=1000, title="History")] = 90
 
 
-@router.get("", responses=doc(SubredditItem, paged=True), summary="List subreddits")
+@router.get("", responses=doc(SubredditItem, paged=True, cursor=True), summary="List subreddits")
 async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
     w = Where()
     rm.filters(
@@ -147,8 +149,9 @@ async def list_subreddits(deps: Deps, q: SubredditQuery) -> JSON:
         q.max_subscribers,
         q.q,
     )
-    items, total = await paged(deps.pool, rm.subreddit_list(w, q.sort, q.order), q.page, q.per_page)
-    return JSON(page_bytes(SubredditItem, items, total, q.page, q.per_page))
+    query = rm.subreddit_list(w, q.sort, q.order)
+    items, total, nxt = await listing(deps.pool, query, q.page, q.per_page, q.after)
+    return JSON(page_bytes(SubredditItem, items, total, q.page, q.per_page, next=nxt))
 
 
 @router.post(

@@ -23,11 +23,12 @@ from b9_gateway.schemas import (
     MAX_INT,
     MAX_PER_PAGE,
     Accepted,
+    After,
     Body,
     RedditUsername,
     clean_user,
 )
-from b9_gateway.sql import paged
+from b9_gateway.sql import listing
 
 router = APIRouter(route_class=QueryRoute, prefix="/users", tags=["users"])
 UserPath = Annotated[str, Path(pattern=r"^(u/)?[A-Za-z0-9_-]{1,50}$")]
@@ -95,19 +96,20 @@ class UserQuery(msgspec.Struct, frozen=True, kw_only=True):
     order: Literal["desc", "asc"] = "desc"
     page: Annotated[int, Meta(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
+    after: After | None = None
 
 
 class UserPage(msgspec.Struct, frozen=True, kw_only=True):
     posts: Annotated[int, Meta(ge=0, le=500, title="Posts")] = 50
 
 
-@router.get("", responses=doc(UserItem, paged=True), summary="List and search Reddit users")
+@router.get("", responses=doc(UserItem, paged=True, cursor=True), summary="List and search Reddit users")
 async def list_users(deps: Deps, query: UserQuery) -> JSON:
     prefix = clean_user(query.q.strip()) if query.q and query.q.strip() else None
     lq = rm.user_list(prefix, query.our_creator, query.model_id, query.min_karma, query.max_karma,
                       query.active_days, query.sort, query.order)
-    items, total = await paged(deps.pool, lq, query.page, query.per_page)
-    return JSON(page_bytes(UserItem, items, total, query.page, query.per_page))
+    items, total, nxt = await listing(deps.pool, lq, query.page, query.per_page, query.after)
+    return JSON(page_bytes(UserItem, items, total, query.page, query.per_page, next=nxt))
 
 
 @router.post(
