@@ -2,8 +2,10 @@
 ASGI app that answers the same paths and query strings with the same SQL (built from
 ``b9_readmodel`` as the gateway's routes build it), the gateway's pool and Struct encoding.
 
-Lists: subreddits, users, posts and creators, the default order and each sort, a first and a
-deep page (90 % of the way through, within each list's page limit); search (subreddits,
+Lists: subreddits, users, posts and creators, the default order and each sort: the first page
+and a deep page by cursor (``?after=``: the page after the row 90 % of the way through, read
+as an index range); for the default order also the deep page by number (``offset page N``,
+90 % through within each list's page limit: OFFSET, linear in N); search (subreddits,
 creators: text; users: name prefix); the detail pages of the largest subreddit, user and
 creator; the overview (the gateway caches it for a few seconds and adds the streams' state;
 the bare endpoint runs its SQL on every request).
@@ -29,6 +31,18 @@ TABLES = {"subreddits": "subreddits", "users": "reddit_users", "posts": "reddit_
           "creators": "instagram_creators"}
 
 
+async def _cursor(conn: Any, name: str, sort: str, row_no: int) -> str:
+    """The ``after`` cursor of row ``row_no`` (0-based) of list ``name`` in ``sort`` (descending)."""
+    from b9_gateway import cursor
+    from b9_readmodel.sql import page_sql
+
+    _, query = _list(name, {"sort": [sort]})
+    sql = page_sql(query.select, query.from_, "", query.order, "1", str(row_no), query.key)
+    row = await conn.fetchrow(sql)
+    assert row is not None, (name, sort, row_no)
+    return str(cursor.encode(query.sort, row))
+
+
 async def endpoints(conn: Any, quick: bool = False) -> list[tuple[str, str]]:
     """(label, path with query) of every endpoint measured, chosen from the data loaded."""
     out: list[tuple[str, str]] = []
@@ -38,9 +52,13 @@ async def endpoints(conn: Any, quick: bool = False) -> list[tuple[str, str]]:
         for i, sort in enumerate(sorts[:1] if quick else sorts):
             label = f"{name} list, {'default (' + sort + ')' if i == 0 else 'sort ' + sort}"
             query = {} if i == 0 else {"sort": sort}
-            for page in (1, deep):
-                qs = urlencode({**query, **({"page": page} if page > 1 else {}), "per_page": 50})
-                out.append((f"{label}, page {page:,}", f"{API}/{name}?{qs}"))
+            out.append((f"{label}, page 1", f"{API}/{name}?{urlencode({**query, 'per_page': 50})}"))
+            if i == 0:
+                qs = urlencode({**query, "page": deep, "per_page": 50})
+                out.append((f"{label}, offset page {deep:,}", f"{API}/{name}?{qs}"))
+            after = await _cursor(conn, name, sort, max(0, int(total * 0.9) - 1))
+            qs = urlencode({**query, "after": after, "per_page": 50})
+            out.append((f"{label}, deep page by cursor", f"{API}/{name}?{qs}"))
     out += [
         ("search subreddits (text)", f"{API}/subreddits?q=yoga&per_page=50"),
         ("search creators (text)", f"{API}/creators?q=fitness&per_page=50"),
@@ -134,7 +152,7 @@ async def _overview(pool: Any) -> Any:
 def bare_app() -> Any:
     """Raw ASGI: the same SQL as the gateway, no framework, no auth, no validation."""
     from b9_gateway.http import page_bytes
-    from b9_gateway.sql import paged
+    from b9_gateway.sql import listing
 
     state: dict[str, Any] = {}
     enc = msgspec.json.Encoder()
@@ -163,7 +181,7 @@ def bare_app() -> Any:
         qs = parse_qs(scope["query_string"].decode())
         struct, query = _list(parts[0], qs)
         page, per_page = int(_one(qs, "page", "1") or 1), int(_one(qs, "per_page", "50") or 50)
-        items, total = await paged(pool, query, page, per_page)
-        await respond(send, 200, page_bytes(struct, items, total, page, per_page))
+        items, total, nxt = await listing(pool, query, page, per_page, _one(qs, "after"))
+        await respond(send, 200, page_bytes(struct, items, total, page, per_page, next=nxt))
 
     return app
