@@ -80,7 +80,10 @@ def creator_list(
             like_prefix(q.strip().lstrip("@")),
         )
     sk = order_key(sort, order)
-    return ListQuery(LIST_COLS, "instagram_creators", w, sk.order, sort=sk)
+    # A search's pages are read as a deferred join: the default order's index holds the searched
+    # columns (0097), so the page's keys come from it alone.
+    searching = bool(q and q.strip())
+    return ListQuery(LIST_COLS, "instagram_creators", w, sk.order, key="ig_user_id", sort=sk, defer=searching)
 
 
 def order_key(sort: str, order: str) -> SortKey:

@@ -143,3 +143,6 @@ class ListQuery:
     order: str
     key: str | None = None
     sort: SortKey | None = None
+    # Every page, the first too, read as a deferred join: the list's filter and order are
+    # answered from an index alone (a text search: 0097), only the page's rows from the table.
+    defer: bool = False

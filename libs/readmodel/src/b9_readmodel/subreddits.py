@@ -35,6 +35,9 @@ LIST_COLS = (
     "engagement, min_post_karma, min_comment_karma, min_account_age_days, jsonb_array_length(rules) AS rules_count, "
     "fact_at AS last_scraped_at, discovered_at, best_posting_hour, best_posting_day"
 )
+# The text search: words of the name, title or description, or a name prefix. Its pages are read
+# as a deferred join (``ListQuery.defer``): the default order's index holds ``search`` (0097).
+SEARCH = "(search @@ websearch_to_tsquery('simple', {}) OR lower(name) LIKE {})"
 # Columns a person's decision changes, readable by ``current``.
 DECIDED_COLS = frozenset({"review", "tags"})
 
@@ -71,11 +74,7 @@ def filters(
     if max_subscribers is not None:
         w.add("subscribers <= {}", max_subscribers)
     if q and q.strip():
-        w.add(
-            "(search @@ websearch_to_tsquery('simple', {}) OR lower(name) LIKE {})",
-            q,
-            like_prefix(q.strip()),
-        )
+        w.add(SEARCH, q, like_prefix(q.strip()))
 
 
 def order_key(sort: str, order: str) -> SortKey:
@@ -88,7 +87,8 @@ def order_key(sort: str, order: str) -> SortKey:
 def subreddit_list(w: Where, sort: str, order: str) -> ListQuery:
     """``LIST_COLS`` of the subreddits ``filters`` left in ``w``, in ``order_key(sort, order)``."""
     sk = order_key(sort, order)
-    return ListQuery(LIST_COLS, "subreddits", w, sk.order, key="name", sort=sk)
+    searching = any(c.startswith(SEARCH[:12]) for c in w.clauses)
+    return ListQuery(LIST_COLS, "subreddits", w, sk.order, key="name", sort=sk, defer=searching)
 
 
 async def subreddit(db: Db, name: str) -> asyncpg.Record | None:

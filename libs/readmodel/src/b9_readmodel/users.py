@@ -53,7 +53,10 @@ def user_list(
     if active_days is not None:
         w.add("fact_at >= now() - make_interval(days => {})", active_days)
     sk = order_key(sort, order)
-    return ListQuery(LIST_COLS, "reddit_users", w, sk.order, key="username", sort=sk)
+    # A name prefix is one range of reddit_users_lower_name_karma, which holds the default sort
+    # key: its pages are read as a deferred join (the matches sorted from the index, not the table).
+    defer = username_prefix is not None
+    return ListQuery(LIST_COLS, "reddit_users", w, sk.order, key="username", sort=sk, defer=defer)
 
 
 def order_key(sort: str, order: str) -> SortKey:

@@ -121,7 +121,7 @@ async def paged(pool: asyncpg.Pool, query: ListQuery, page: int, per_page: int) 
     cond, params = where.sql(), list(where.params)
     offset = (page - 1) * per_page
     lim, off = where.p(per_page), where.p(offset)
-    deep_key = query.key if offset >= DEFER_OFFSET else None
+    deep_key = query.key if offset >= DEFER_OFFSET or query.defer else None
     rows = await pool.fetch(page_sql(query.select, query.from_, cond, query.order, lim, off, deep_key), *where.params)
     if len(rows) < per_page and (rows or page == 1):
         return rows, offset + len(rows)
