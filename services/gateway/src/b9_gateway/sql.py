@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from b9_readmodel.sql import ListQuery, count_sql, keyset_sql, page_sql
+from b9_readmodel.sql import ListQuery, count_sql, first_sql, keyset_sql, page_sql
 
 from b9_gateway import cursor
 from b9_gateway.http import invalid
@@ -139,7 +139,9 @@ async def listing(
     given with ``page`` > 1 is a 422 naming ``after``."""
     sk = query.sort
     assert sk is not None, "a list paged by cursor has a SortKey"
-    if after is None:
+    if after is None and page == 1 and sk.col is not None and sk.nullable and not sk.desc:
+        rows, total = await _first(pool, query, per_page)
+    elif after is None:
         rows, total = await paged(pool, query, page, per_page)
     else:
         if page > 1:
@@ -155,6 +157,16 @@ async def listing(
         rows = await pool.fetch(sql, *where.params)
         total = await _total(pool, query.from_, cond, params)
     return rows, total, cursor.encode(sk, rows[-1]) if rows and len(rows) == per_page else None
+
+
+async def _first(pool: asyncpg.Pool, query: ListQuery, per_page: int) -> tuple[list[asyncpg.Record], int]:
+    """Page 1 of an ascending order of a nullable column (``first_sql``: two index ranges, not
+    a sort of the whole list) and the total, as ``paged``."""
+    assert query.sort is not None
+    where = query.where
+    cond, params = where.sql(), list(where.params)
+    rows = await pool.fetch(first_sql(query.select, query.from_, cond, query.sort, where.p(per_page)), *where.params)
+    return rows, len(rows) if len(rows) < per_page else await _total(pool, query.from_, cond, params)
 
 
 async def _total(pool: asyncpg.Pool, from_: str, cond: str, params: list[Any]) -> int:
