@@ -107,6 +107,12 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
         ("posts", {"sort": "comments", "content_type": "image", "min_score": 25}),
         ("creators", {"sort": "followers", "review": "pending"}),
         ("creators", {"sort": "username", "order": "asc", "min_followers": 15_000}),
+        # searches: their pages are read as a deferred join (ListQuery.defer)
+        ("subreddits", {"q": "fitness", "sort": "score"}),
+        ("subreddits", {"q": "fitness", "sort": "engagement", "order": "asc"}),
+        ("users", {"q": "user", "sort": "karma", "order": "asc"}),
+        ("creators", {"q": "yoga"}),
+        ("creators", {"q": "yoga", "sort": "username", "order": "asc"}),
     ]
     return out
 

@@ -6,7 +6,8 @@ package's own tables of allowed names, never from a request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -136,6 +137,15 @@ def first_sql(select: str, from_: str, cond: str, sk: SortKey, lim: str) -> str:
     return _ranges(
         select, from_, cond, sk, lim, [(f"{sk.col} = {low}", _values(sk)), (f"{sk.col} > {low}", _values(sk))]
     )
+
+
+def deferred(select: str, from_: str, sk: SortKey, page: Callable[[str, SortKey], str]) -> str:
+    """``page(columns, sort key)`` (``keyset_sql`` or ``first_sql`` with the other arguments
+    bound) read as a deferred join: its ranges select only the key and the sort value (from a
+    covering index, e.g. a search's: 0097), then the page's rows are read by key."""
+    cols = sk.key if sk.col is None else f"{sk.key}, {sk.col} AS keyset_value"
+    inner = page(cols, replace(sk, field="keyset_value"))
+    return f"SELECT {select} FROM {from_} JOIN ({inner}) AS deep USING ({sk.key}) ORDER BY {sk.order}"
 
 
 def _values(sk: SortKey) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from b9_readmodel.sql import ListQuery, count_sql, first_sql, keyset_sql, page_sql
+from b9_readmodel.sql import ListQuery, SortKey, count_sql, deferred, first_sql, keyset_sql, page_sql
 
 from b9_gateway import cursor
 from b9_gateway.http import invalid
@@ -153,7 +153,8 @@ async def listing(
         where = query.where
         cond, params = where.sql(), list(where.params)
         lim, at = where.p(per_page), where.p(value) if value is not None else None
-        sql = keyset_sql(query.select, query.from_, cond, sk, lim, at, where.p(key))
+        k = where.p(key)
+        sql = _maybe_deferred(query, lambda cols, s: keyset_sql(cols, query.from_, cond, s, lim, at, k))
         rows = await pool.fetch(sql, *where.params)
         total = await _total(pool, query.from_, cond, params)
     return rows, total, cursor.encode(sk, rows[-1]) if rows and len(rows) == per_page else None
@@ -165,8 +166,17 @@ async def _first(pool: asyncpg.Pool, query: ListQuery, per_page: int) -> tuple[l
     assert query.sort is not None
     where = query.where
     cond, params = where.sql(), list(where.params)
-    rows = await pool.fetch(first_sql(query.select, query.from_, cond, query.sort, where.p(per_page)), *where.params)
+    lim = where.p(per_page)
+    rows = await pool.fetch(
+        _maybe_deferred(query, lambda cols, s: first_sql(cols, query.from_, cond, s, lim)), *where.params
+    )
     return rows, len(rows) if len(rows) < per_page else await _total(pool, query.from_, cond, params)
+
+
+def _maybe_deferred(query: ListQuery, page: Callable[[str, SortKey], str]) -> str:
+    """``page`` of ``query``'s columns, or of its key only as a deferred join (``ListQuery.defer``)."""
+    assert query.sort is not None
+    return deferred(query.select, query.from_, query.sort, page) if query.defer else page(query.select, query.sort)
 
 
 async def _total(pool: asyncpg.Pool, from_: str, cond: str, params: list[Any]) -> int:
