@@ -5,6 +5,7 @@ NULL), for the list, sort and order they were made for only; anything else is a
 from __future__ import annotations
 
 import base64
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -33,6 +34,8 @@ def forged(sk_name: str, value: Any, key: Any) -> str:
     [
         (SCORE, {"subreddit_score": 0.1 + 0.2, "name": "a"}, (0.1 + 0.2, "a")),
         (SCORE, {"subreddit_score": None, "name": "b_b"}, (None, "b_b")),
+        (SCORE, {"subreddit_score": float("inf"), "name": "inf"}, (float("inf"), "inf")),
+        (SCORE, {"subreddit_score": float("-inf"), "name": "ninf"}, (float("-inf"), "ninf")),
         (SUBSCRIBERS, {"subscribers": 2**31 - 1, "name": "big"}, (2**31 - 1, "big")),
         (SUBSCRIBERS, {"subscribers": -5, "name": "neg"}, (-5, "neg")),
         (
@@ -54,6 +57,13 @@ def test_a_cursor_gives_back_the_rows_sort_value_and_key(sk: SortKey, row: dict[
     assert token.isascii() and "=" not in token and "/" not in token and "+" not in token  # URL-safe as is
     got = cursor.decode(sk, token)
     assert got == want and type(got[0]) is type(want[0])
+
+
+def test_nan_comes_back_as_nan_not_as_null() -> None:
+    value, key = cursor.decode(SCORE, cursor.encode(SCORE, {"subreddit_score": float("nan"), "name": "n"}))
+    assert isinstance(value, float) and math.isnan(value) and key == "n"
+    with pytest.raises(cursor.CursorError, match="not a valid int"):
+        cursor.decode(SUBSCRIBERS, forged("subreddits:subscribers:asc", "NaN", "a"))
 
 
 def test_a_cursor_belongs_to_its_list_sort_and_order() -> None:

@@ -24,6 +24,8 @@ _DIGEST = 8
 _INT4 = (-(2**31), 2**31 - 1)
 MAX_TEXT = 300
 _dec = msgspec.json.Decoder()
+_NONFINITE_OUT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # a double column's other values
+_NONFINITE_IN = frozenset(_NONFINITE_OUT.values())
 
 
 class CursorError(ValueError):
@@ -37,6 +39,8 @@ def _digest(payload: bytes) -> bytes:
 def encode(sk: SortKey, row: Any) -> str:
     """The cursor of ``row`` (a row of a page in ``sk``'s order)."""
     value = row[sk.field] if sk.col is not None else None
+    if isinstance(value, float) and not math.isfinite(value):
+        value = _NONFINITE_OUT[str(value)]  # JSON has no NaN: PostgreSQL sorts it above every number
     payload = msgspec.json.encode([sk.name, value, row[sk.key]])
     return base64.urlsafe_b64encode(payload + _digest(payload)).rstrip(b"=").decode()
 
@@ -53,6 +57,8 @@ def _value(sk: SortKey, value: Any) -> Any:
     if kind == "int" and type(value) is int and _INT4[0] <= value <= _INT4[1]:
         return value
     if kind == "float" and type(value) in (int, float) and math.isfinite(value):
+        return float(value)
+    if kind == "float" and value in _NONFINITE_IN:
         return float(value)
     if kind == "text" and isinstance(value, str) and len(value) <= MAX_TEXT:
         return value
