@@ -202,3 +202,18 @@ async def test_every_column_group_in_random_orders_and_batchings(
         "snapshots": [100, 200, 150],
     }
     assert all(r == rows[0] for r in rows)
+
+
+async def test_a_subreddit_whose_text_is_all_distinct_words_is_stored(rt: Runtime, pool: asyncpg.Pool) -> None:
+    """Its search tsvector (~3.7 kB: 100 + 500 characters of distinct one-character words) is
+    over a btree tuple's 2,704 bytes: no index may carry it, or this subreddit could never be
+    stored (each write refused, the fact dead-lettered)."""
+    cjk = [chr(0x4E00 + i) for i in range(320)]
+    title, desc = " ".join(cjk[:50]), " ".join(cjk[50:300])
+    env = rt.publisher.envelope(f.subreddit("Wide", title=title, public_description=desc), occurred_at=f.at(1))
+    await _write(pool, [env])
+    size = await pool.fetchval("SELECT pg_column_size(search) FROM subreddits WHERE name = 'Wide'")
+    assert size is not None and size > 2704
+    found = await pool.fetchval(
+        "SELECT count(*) FROM subreddits WHERE search @@ websearch_to_tsquery('simple', $1)", cjk[299])
+    assert found == 1
