@@ -97,7 +97,7 @@ async def http_rows(scale: str, stack: scale_stack.Stack, args: argparse.Namespa
             gw_pids, bare_pids = bg._worker_pids(gw), bg._worker_pids(bare)
             sampler.start()
             for label, path in eps:
-                rows += await _endpoint(scale, label, path, gw_port, bare_port, gw_pids, bare_pids, args)
+                rows += await _endpoint(scale, label, path, gw_port, bare_port, gw_pids, bare_pids, args, conn)
             await sampler.stop()
             rows += [Row(f"{scale} peak RSS under HTTP load: {k}", v, "MB") for k, v in sampler.peaks_mb().items()]
             if "browser" not in args.skip:
@@ -114,14 +114,36 @@ async def http_rows(scale: str, stack: scale_stack.Stack, args: argparse.Namespa
     return rows
 
 
+async def settle(conn: asyncpg.Connection, within: float = 90.0) -> int:
+    """Wait until no other query runs on the scale's database, so one run does not measure the
+    last one's leftovers: a request wrk gave up on (its 2 s timeout, or the end of its run) goes
+    on in PostgreSQL, and 64 abandoned OFFSET pages keep both cores busy for a minute. What
+    still runs after ``within`` seconds is cancelled. Returns the queries cancelled."""
+    active = ("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+              "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    for _ in range(int(within / 0.2) + 1):  # polled: PostgreSQL says nothing when a query ends
+        pids = [r["pid"] for r in await conn.fetch(active)]
+        if not pids or loop.time() >= deadline:
+            break
+        await asyncio.sleep(0.2)
+    for pid in pids:
+        await conn.execute("SELECT pg_cancel_backend($1)", pid)
+    return len(pids)
+
+
 async def _endpoint(scale: str, label: str, path: str, gw_port: int, bare_port: int, gw_pids: list[int],
-                    bare_pids: list[int], args: argparse.Namespace) -> list[Row]:
+                    bare_pids: list[int], args: argparse.Namespace, conn: asyncpg.Connection) -> list[Row]:
     gw_url, bare_url = f"http://127.0.0.1:{gw_port}{path}", f"http://127.0.0.1:{bare_port}{path}"
     await bg.wrk(gw_url, 1, [], gw_port), await bg.wrk(bare_url, 1, [], bare_port)  # warm up both
     bare, gw = [], []
     for _ in range(args.rounds):  # alternate, so both see the same background load
+        await settle(conn)
         bare.append(await bg.wrk(bare_url, args.duration, bare_pids, bare_port))
+        await settle(conn)
         gw.append(await bg.wrk(gw_url, args.duration, gw_pids, gw_port))
+    await settle(conn)  # before the next endpoint (and the browser pages)
     bg._show(label[:30], bare, gw)
     b_rps, b_p99, b_p50 = (median(getattr(r, k) for r in bare) for k in ("rps", "p99", "p50"))
     g_rps, g_p99, g_p50 = (median(getattr(r, k) for r in gw) for k in ("rps", "p99", "p50"))
