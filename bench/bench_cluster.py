@@ -96,7 +96,7 @@ async def one_run(scale: str, nodes: int, kill: bool, args: argparse.Namespace, 
 
         await migrate(conn)
         if nodes == 3:
-            cluster = Cluster(work / f"cluster-{db}")
+            cluster = Cluster(work / f"cluster-{db}", max_file_store="40GB")  # the tests' 1GB holds 0.25x
             await cluster.start()
             nc = await cluster.connect("admin")
             await provision(nc.jetstream(), Topology("", replicas=3))

@@ -101,7 +101,7 @@ async def three_nodes(work: Path, keep: list[Any]) -> dict[str, str]:
     from b9_common.jetstream.topology import Topology
     from bench_cluster import Cluster, provision
 
-    cluster = Cluster(work / "cluster")
+    cluster = Cluster(work / "cluster", max_file_store="40GB")
     await cluster.start()
     keep.append(_Stops(cluster))
     nc = await cluster.connect("admin")

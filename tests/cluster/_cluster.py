@@ -40,7 +40,7 @@ SWAPS = {  # production text -> test text (each must be present once)
     "listen: 0.0.0.0:4222": "listen: 127.0.0.1:{port}",
     "http: 0.0.0.0:8222": "http: 127.0.0.1:{http}",
     "store_dir: /data/jetstream": 'store_dir: "{store}"',
-    "max_file_store: 20GB": "max_file_store: 1GB",
+    "max_file_store: 20GB": "max_file_store: {max_file_store}",
     "listen: 0.0.0.0:6222": "listen: 127.0.0.1:{cport}",
 }
 
@@ -49,17 +49,19 @@ def password_env(user: str) -> str:
     return f"NATS_{user.upper().replace('-', '_')}_PASSWORD"
 
 
-def render_node(i: int, ports: Mapping[str, int], store: Path) -> str:
+def render_node(i: int, ports: Mapping[str, int], store: Path, max_file_store: str = "1GB") -> str:
     text = (INFRA_NATS / f"nats-{i}.conf").read_text()
     for old, new in SWAPS.items():
         if text.count(old) != 1:
             raise AssertionError(f"nats-{i}.conf no longer contains {old!r} exactly once")
-        text = text.replace(old, new.format(store=store, **ports))
+        text = text.replace(old, new.format(store=store, max_file_store=max_file_store, **ports))
     return text
 
 
 class Cluster:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_file_store: str = "1GB") -> None:
+        """``max_file_store``: each node's JetStream disk limit (tests: 1GB; a 3x seed's SCRAPE
+        stream alone is ~4 GB on every node at 3 replicas)."""
         self.root = root
         self.passwords = {u: secrets.token_hex(12) for u in USERS}
         self.ports = [
@@ -71,7 +73,7 @@ class Cluster:
             d.mkdir(parents=True)
             shutil.copy(INFRA_NATS / "auth.conf", d / "auth.conf")
             conf = d / "nats.conf"
-            conf.write_text(render_node(i, ports, d / "jetstream"))
+            conf.write_text(render_node(i, ports, d / "jetstream", max_file_store))
             self.nodes.append(EmbeddedNats(d, port=ports["port"], config=conf))
 
     def env(self) -> dict[str, str]:
