@@ -36,7 +36,9 @@ LIST_COLS = (
     "fact_at AS last_scraped_at, discovered_at, best_posting_hour, best_posting_day"
 )
 # The text search: words of the name, title or description, or a name prefix. Its pages are read
-# as a deferred join (``ListQuery.defer``): the default order's index holds ``search`` (0097).
+# as a deferred join (``ListQuery.defer``): the score walk checks the text in the table (no index
+# may hold ``search``: a long description's tsvector passes a btree tuple's 2,704 bytes, 0097),
+# then only the page's rows are read in full.
 SEARCH = "(search @@ websearch_to_tsquery('simple', {}) OR lower(name) LIKE {})"
 # Columns a person's decision changes, readable by ``current``.
 DECIDED_COLS = frozenset({"review", "tags"})
