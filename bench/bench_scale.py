@@ -58,8 +58,7 @@ def load_rows(scale: str, doc: dict[str, Any], reused: bool) -> list[Row]:
     js = sum(doc["js_bytes"].values())
     rows = [
         Row(f"{scale} seed: publish -> fully stored", doc["stored_s"], "s", "< 900" if scale == "10x" else "",
-            note=f"{doc['events']:,} events, publish {doc['publish_s']} s; {note}; PostgreSQL "
-                 + ", ".join(f"{k}={v}" for k, v in doc.get("pg_settings", {}).items())),
+            note=f"{doc['events']:,} events, publish {doc['publish_s']} s; {note}"),
         Row(f"{scale} ingest rate", doc["events_per_s"], "events/s", note=note),
         Row(f"{scale} ingest rate, posts", doc["posts_per_s"], "posts/s", note=note),
         Row(f"{scale} PostgreSQL per million posts", doc["pg_bytes"] / 2**20 / posts_m, "MB",

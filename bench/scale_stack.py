@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pg_tuning
 from b9_common.db import migrate
 from b9_common.embedded import EmbeddedPostgres, ensure_nats
 from b9_common.service import Runtime, connect
@@ -142,21 +141,20 @@ async def load(stack: Stack, scale: str, keep_streams: bool = False) -> dict[str
                 break
             await asyncio.sleep(0.2)
         db0 = await conn.fetchval("SELECT pg_database_size(current_database())")
-        async with pg_tuning.bulk_load(stack.admin_url) as pg_settings:
-            sampler.start()
-            t0 = time.perf_counter()
-            counts = await seed(rt.publisher, scale, progress=_bar)
-            t_pub = time.perf_counter() - t0
-            sys.stderr.write("\n")
-            log.info("published %s events in %.0f s, waiting for persistence", f"{sum(counts.values()):,}", t_pub)
-            first = None
-            while (left := await pending(rt)) > 0:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"persistence exited ({proc.returncode}) with {left} messages unsettled")
-                first = first or left
-                _bar("storing", first - left, first)
-                await asyncio.sleep(1.0)
-            t_stored = time.perf_counter() - t0
+        sampler.start()
+        t0 = time.perf_counter()
+        counts = await seed(rt.publisher, scale, progress=_bar)
+        t_pub = time.perf_counter() - t0
+        sys.stderr.write("\n")
+        log.info("published %s events in %.0f s, waiting for persistence", f"{sum(counts.values()):,}", t_pub)
+        first = None
+        while (left := await pending(rt)) > 0:
+            if proc.poll() is not None:
+                raise RuntimeError(f"persistence exited ({proc.returncode}) with {left} messages unsettled")
+            first = first or left
+            _bar("storing", first - left, first)
+            await asyncio.sleep(1.0)
+        t_stored = time.perf_counter() - t0
         sys.stderr.write("\n")
         await sampler.stop()
         for t in ("subreddits", "subreddit_snapshots", "reddit_posts", "reddit_users", "instagram_creators",
@@ -175,7 +173,7 @@ async def load(stack: Stack, scale: str, keep_streams: bool = False) -> dict[str
             "publish_s": round(t_pub, 1), "stored_s": round(t_stored, 1),
             "events_per_s": round(events / t_stored), "posts_per_s": round(n["posts"] / t_stored),
             "pg_bytes": db1 - db0, "pg_posts_table_bytes": posts_table, "js_bytes": js_bytes,
-            "rss_peak_mb": sampler.peaks_mb(), "pg_settings": pg_settings,
+            "rss_peak_mb": sampler.peaks_mb(),
         }
         await conn.execute("INSERT INTO b9_meta (key, value) VALUES ($1, $2) "
                            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", META_KEY, json.dumps(doc))

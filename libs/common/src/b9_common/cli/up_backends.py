@@ -34,10 +34,6 @@ if TYPE_CHECKING:
     import psutil
 
 USERS = ("admin", "sys", *ROLES)
-# PostgreSQL's checkpoints spaced for b9's write load (a seed, a replay, a rescrape burst): with
-# the stock 1 GB / 5 min most index pages are logged whole again after every checkpoint. pgserver's
-# build has no lz4, so no wal_compression here (infra's PostgreSQL and the benchmarks add it).
-CHECKPOINTS = ("-c", "max_wal_size=16GB", "-c", "checkpoint_timeout=30min")
 
 
 def load_or_make_passwords(data: Path) -> dict[str, str]:
@@ -245,8 +241,7 @@ class PostgresBackend(Backend):
         return f"postgresql://postgres:@/postgres?host={self.socket_dir}"
 
     async def launch(self) -> asyncio.subprocess.Process:
-        argv = [str(self.bin / "postgres"), "-D", str(self.pgdata), "-h", "", "-k", str(self.socket_dir),
-                *CHECKPOINTS]
+        argv = [str(self.bin / "postgres"), "-D", str(self.pgdata), "-h", "", "-k", str(self.socket_dir)]
         return await spawn(argv, log_path=self.logs, on_parent_death=signal.SIGINT, user=self.user)
 
     async def answers(self) -> bool:
