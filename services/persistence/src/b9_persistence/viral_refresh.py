@@ -75,14 +75,13 @@ class ViralRefresher:
     async def tick(self) -> bool:
         """Refresh when due; returns whether it did."""
         stored, now = self.stored(), time.monotonic()
-        if self.last_at is None:  # just started: a snapshot younger than the interval will do
-            age = await self._snapshot_age()
-            if age is None or age >= self.interval:
+        if self.last_at is None:  # just started: only without a snapshot at once (a start is often busy)
+            fresh = await self._snapshot_age() is None
+            if fresh:
                 await self.refresh()
-                age = 0.0
-            self.last_stored, self.last_at = stored, now - age
+            self.last_stored, self.last_at = stored, now
             self.tick_stored, self.tick_at = stored, now
-            return age == 0.0
+            return fresh
         due = self.due(stored, now)
         self.tick_stored, self.tick_at = stored, now
         if not due:
