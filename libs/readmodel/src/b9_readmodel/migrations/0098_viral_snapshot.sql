@@ -54,7 +54,7 @@ BEGIN
     SELECT w.hours, s.name AS subreddit, w.rank, x.reddit_id, x.score, x.num_comments, x.created_utc,
            x.upvote_ratio, x.posting_hour, s.over18, s.primary_category
     FROM subreddits s
-    CROSS JOIN LATERAL (SELECT * FROM (
+    CROSS JOIN LATERAL (
         SELECT p.reddit_id, p.score, p.num_comments, p.created_utc, p.upvote_ratio, p.posting_hour,
                count(*) FILTER (WHERE p.created_utc >= t - interval '24 hours') OVER o AS r24,
                count(*) FILTER (WHERE p.created_utc >= t - interval '72 hours') OVER o AS r72,
@@ -63,10 +63,7 @@ BEGIN
         FROM reddit_posts p
         WHERE p.subreddit = s.name AND p.created_utc >= t - interval '720 hours' AND p.score > 0
         WINDOW o AS (ORDER BY p.score DESC, p.reddit_id ROWS UNBOUNDED PRECEDING)
-    ) y  -- in some window's top, before the four rows per post are made
-    WHERE y.r720 <= keep OR (y.r168 <= keep AND y.created_utc >= t - interval '168 hours')
-       OR (y.r72 <= keep AND y.created_utc >= t - interval '72 hours')
-       OR (y.r24 <= keep AND y.created_utc >= t - interval '24 hours')) x
+    ) x
     CROSS JOIN LATERAL (VALUES
         (24, x.r24::integer, x.created_utc >= t - interval '24 hours'),
         (72, x.r72::integer, x.created_utc >= t - interval '72 hours'),
