@@ -87,13 +87,12 @@ async def test_refresher_refreshes_when_due_and_keeps_the_live_answer(database_u
     r.tick_at -= 1
     r.last_at = (r.last_at or 0) - viral_refresh.BUSY_MAX_S  # ... up to BUSY_MAX_S
     assert await r.tick()
-    # a restart with a snapshot does not refresh at once (the next ticks decide)
+    # a restart with a snapshot younger than the interval does not refresh; one older does
     at = (await _snapshot(database_url))[0]
-    again = ViralRefresher(database_url, 300, 0, lambda: 5)
-    assert not await again.tick()
+    assert not await ViralRefresher(database_url, 300, 0, lambda: 5).tick()
     assert (await _snapshot(database_url))[0] == at
-    again.last_at = (again.last_at or 0) - viral_refresh.IDLE_MAX_S
-    assert await again.tick()
+    await asyncio.sleep(0.05)
+    assert await ViralRefresher(database_url, 0.01, 0, lambda: 5).tick()
     assert (await _snapshot(database_url))[0][24] > at[24]
     # fewer 'Ok' subreddits than the threshold: no snapshot kept (the gateway computes live)
     assert await ViralRefresher(database_url, 300, 3, lambda: 0).refresh() == -1

@@ -63,7 +63,7 @@ async def _page(
     conn: asyncpg.Connection, v: viral.Viral, sort: str, page: int, per_page: int
 ) -> tuple[list[asyncpg.Record], int]:
     w = Where()
-    return await viral.page_of(conn, w, _viral(w, v), SNAPSHOT_COLS, sort, page, per_page, top_n=True)
+    return await viral.page_of(conn, w, _viral(w, v), SNAPSHOT_COLS, sort, page, per_page)
 
 
 async def _stats(conn: asyncpg.Connection, v: viral.Viral) -> viral.ViralStats:

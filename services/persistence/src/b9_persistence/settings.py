@@ -15,7 +15,7 @@ class Settings(CommonSettings, kw_only=True):
     persistence_batch_concurrency: int = 2
     # The viral posts snapshot (b9_persistence.viral_refresh): seconds between refreshes (0: off),
     # and the 'Ok' subreddits from which one is kept (fewer: the gateway's live queries are cheap).
-    viral_refresh_s: float = 900.0
+    viral_refresh_s: float = 300.0
     viral_snapshot_min_subreddits: int = 2000
 
     def validate(self) -> None:

@@ -75,13 +75,14 @@ class ViralRefresher:
     async def tick(self) -> bool:
         """Refresh when due; returns whether it did."""
         stored, now = self.stored(), time.monotonic()
-        if self.last_at is None:  # just started: only without a snapshot at once (a start is often busy)
-            fresh = await self._snapshot_age() is None
-            if fresh:
+        if self.last_at is None:  # just started: a snapshot younger than the interval will do
+            age = await self._snapshot_age()
+            if age is None or age >= self.interval:
                 await self.refresh()
-            self.last_stored, self.last_at = stored, now
+                age = 0.0
+            self.last_stored, self.last_at = stored, now - age
             self.tick_stored, self.tick_at = stored, now
-            return fresh
+            return age == 0.0
         due = self.due(stored, now)
         self.tick_stored, self.tick_at = stored, now
         if not due:
