@@ -27,8 +27,6 @@ NOT_FROM_STREAMS: dict[str, str] = {
     "schema_migrations": "migration bookkeeping (each database applies its own)",
     "b9_meta": "local key/value bookkeeping",
     "replays": "replay records (kept in the KV bucket `replays` and copied here; not events)",
-    "viral_snapshot": "the viral posts as of a time, made from the read model by persistence's refresher",
-    "viral_top": "the viral posts as of a time, made from the read model by persistence's refresher",
 }
 
 # Columns that are local by nature: the same events give different values in two databases
