@@ -11,12 +11,11 @@ from b9_common.events import Envelope, SubredditFetched
 from b9_persistence.staging import (
     NEWER,
     clean,
-    columns,
     group_newer,
     merge_sql,
     newest,
+    rows_of,
     stage,
-    unnest_from,
     update_set,
     when,
 )
@@ -78,7 +77,7 @@ _TYPES = {
     "jsonb": ("rules",),
 }
 SQL_TYPES = {c: t for t, cs in _TYPES.items() for c in cs}
-SUB_TYPES = {c: SQL_TYPES.get(c, "text") for c in SUB_STAGED}
+SUB_TYPES = {c: SQL_TYPES.get(c, "text") for c in SUB_STAGED}  # = row type fetched_subreddit (0099)
 _MAIN_COLS = tuple(c for c in SUB_COLS if c not in ("name", "review", "review_source", "requested",
                                                     *REQ_COLS, *CONTENT_COLS))
 # One statement per batch: every column group is merged in the ON CONFLICT, so each row is looked
@@ -102,14 +101,15 @@ SUB_SQL = merge_sql(
            for c in ("discovered_at", "discovered_via_user", "discovered_via_subreddit")},
     }),
     where=f"{NEWER} OR {REQ_NEWER} OR {CONTENT_NEWER} OR {REQUESTED_EARLIER}",
-    from_=unnest_from(SUB_STAGED, SUB_TYPES),
+    from_=rows_of("fetched_subreddit"),
 )
 SNAP_COLS = ("subreddit", "fact_at", "fact_id", "subscribers", "active_users", "posts_sampled",
              "avg_upvotes_per_post", "engagement", "subreddit_score")
+SNAP_TYPES = {c: SQL_TYPES.get(c, "text") for c in SNAP_COLS}  # = row type fetched_subreddit_snapshot
 SNAP_SQL = merge_sql("subreddit_snapshots", SNAP_COLS, ("subreddit", "fact_at"),
                      update=update_set(SNAP_COLS, ("subreddit", "fact_at")),
                      where="t.fact_id < EXCLUDED.fact_id",
-                     from_=unnest_from(SNAP_COLS, {c: SQL_TYPES.get(c, "text") for c in SNAP_COLS}))
+                     from_=rows_of("fetched_subreddit_snapshot"))
 
 
 def _sub_row(env: Env) -> tuple[Any, ...]:
@@ -183,19 +183,19 @@ def _staged_subreddits(envs: list[Env]) -> list[tuple[Any, ...]]:
 
 
 async def write_subreddits(conn: asyncpg.Connection, envs: list[Env]) -> int:
-    # No staging table (see staging.unnest_from): a subreddit batch is two statements.
+    # No staging table (see staging.rows_of): a subreddit batch is two statements.
     rows = _staged_subreddits(envs)
-    await conn.execute(SUB_SQL, *columns(rows, len(SUB_STAGED)))
+    await conn.execute(SUB_SQL, rows)
     snaps = newest(
         (e for e in envs if e.data.subscribers is not None),
         lambda e: (e.data.name, e.occurred_at), lambda e: (e.occurred_at, e.id),
     )
     if snaps:
-        await conn.execute(SNAP_SQL, *columns([
+        await conn.execute(SNAP_SQL, [
             (e.data.name, e.occurred_at, e.id, e.data.subscribers, e.data.active_users,
              e.data.metrics.posts_sampled, e.data.metrics.avg_upvotes_per_post,
              e.data.metrics.engagement, e.data.metrics.subreddit_score) for e in snaps
-        ], len(SNAP_COLS)))
+        ])
     return len(rows) + len(snaps)
 
 

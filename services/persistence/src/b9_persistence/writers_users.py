@@ -3,7 +3,7 @@
 Every column group a fact may carry is merged in the ``ON CONFLICT`` of that one statement: a
 stored row is looked up once through its primary key and written at most once per batch (one
 new version, one round of index maintenance on the table's eight indexes). Users go as one
-array parameter per column (``unnest``: no staging table, so the commit truncates none).
+array parameter of a row type (``staging.rows_of``: no staging table, so the commit truncates none).
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from b9_persistence.staging import (
     NEWER,
     clean,
     clean_opt,
-    columns,
     group_newer,
     merge_sql,
     newest,
+    rows_of,
     stage,
     typed,
-    unnest_from,
     update_set,
     when,
 )
@@ -153,7 +152,7 @@ USER_COLS = (
     "fact_at",
     "fact_id",
 )
-USER_TYPES = typed(
+USER_TYPES = typed(  # = row type fetched_reddit_user (migration 0099)
     USER_COLS,
     {
         "integer": ("account_age_days", "link_karma", "comment_karma", "total_karma", "posts_sampled"),
@@ -184,7 +183,7 @@ USER_SQL = merge_sql(
         },
     ),
     where=f"{NEWER} OR {PROFILE_NEWER} OR {_REQUEST}",
-    from_=unnest_from(USER_COLS, USER_TYPES),
+    from_=rows_of("fetched_reddit_user"),
 )
 _PROFILE = slice(USER_COLS.index(PROFILE_COLS[0]), USER_COLS.index(PROFILE_COLS[-1]) + 1)
 _REQUESTED = USER_COLS.index("requested")
@@ -249,7 +248,7 @@ def staged_users(envs: list[Env]) -> list[tuple[Any, ...]]:
 
 async def write_users(conn: asyncpg.Connection, envs: list[Env]) -> int:
     rows = staged_users(envs)
-    await conn.execute(USER_SQL, *columns(rows, len(USER_COLS)))
+    await conn.execute(USER_SQL, rows)
     return len(rows)
 
 
