@@ -178,6 +178,9 @@ async def one_scale(scale: str, args: argparse.Namespace) -> tuple[list[Row], di
             log.info("%s already loaded in %s (%s): reusing it", scale, stack.db, doc["at"])
         rows = load_rows(scale, doc, reused)
         if "http" not in args.skip:
+            kept, took = await scale_stack.refresh_viral(stack.url)
+            rows.append(Row(f"{scale} viral posts snapshot refresh (before the HTTP and browser rows)", took, "s",
+                            note=f"{kept:,} rows kept (-1: too few 'Ok' subreddits, the page computes live)"))
             rows += await http_rows(scale, stack, args, work)
         return rows, {**doc, "reused": reused}
     finally:

@@ -189,6 +189,20 @@ async def load(stack: Stack, scale: str, keep_streams: bool = False) -> dict[str
         await stop_process(proc)
 
 
+async def refresh_viral(url: str) -> tuple[int, float]:
+    """One ``viral_refresh()`` now, as persistence's refresher (b9_persistence.viral_refresh) does
+    every ``VIRAL_REFRESH_S`` once a load has drained (it waits while a backlog drains, and the
+    gateway computes live on a snapshot older than 6 h): (rows kept, seconds)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SET jit = off")
+        t0 = time.perf_counter()
+        n: int = await conn.fetchval("SELECT viral_refresh(2000)", timeout=900)
+        return n, time.perf_counter() - t0
+    finally:
+        await conn.close()
+
+
 async def stop_process(proc: Any) -> None:
     """SIGTERM, then SIGKILL after 60 s (a no-op once it has exited)."""
     if proc.poll() is not None:

@@ -18,6 +18,7 @@ from b9_persistence import __version__
 from b9_persistence.handler import Persistence
 from b9_persistence.settings import Settings
 from b9_persistence.staging import init_connection
+from b9_persistence.viral_refresh import ViralRefresher
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     def status() -> dict[str, Any]:
         return persistence.status()
 
+    viral = ViralRefresher(settings.database_url, settings.viral_refresh_s,
+                           settings.viral_snapshot_min_subreddits, lambda: persistence.deliveries)
+
     return App(
         consumers=[
             ConsumerDef(spec, batch_handler=persistence.handle,
@@ -89,6 +93,7 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
                         batch_wait=0.0 if spec.stream == "DECISIONS" else 0.02)
             for spec in consumer_specs()
         ],
+        loops=[viral.run],
         closers=[pool.close],
         status=status,
     )

@@ -27,6 +27,10 @@ NOT_FROM_STREAMS: dict[str, str] = {
     "schema_migrations": "migration bookkeeping (each database applies its own)",
     "b9_meta": "local key/value bookkeeping",
     "replays": "replay records (kept in the KV bucket `replays` and copied here; not events)",
+    "viral_snapshot": "the viral posts as of a time, made from the read model by persistence's refresher",
+    "viral_top": "the viral posts as of a time, made from the read model by persistence's refresher",
+    "viral_sub": "the viral posts' sums per subreddit, made with viral_top",
+    "viral_hour": "the viral posts' sums per posting hour, made with viral_top",
 }
 
 # Columns that are local by nature: the same events give different values in two databases

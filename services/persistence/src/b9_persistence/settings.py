@@ -13,6 +13,10 @@ class Settings(CommonSettings, kw_only=True):
     persistence_batch_size: int = 512
     # Batches written at the same time per consumer.
     persistence_batch_concurrency: int = 2
+    # The viral posts snapshot (b9_persistence.viral_refresh): seconds between refreshes (0: off),
+    # and the 'Ok' subreddits from which one is kept (fewer: the gateway's live queries are cheap).
+    viral_refresh_s: float = 900.0
+    viral_snapshot_min_subreddits: int = 2000
 
     def validate(self) -> None:
         super().validate()
@@ -23,6 +27,8 @@ class Settings(CommonSettings, kw_only=True):
         if not 1 <= self.persistence_batch_size <= 10_000:
             raise ConfigError("PERSISTENCE_BATCH_SIZE",
                               f"must be 1..10000 (got {self.persistence_batch_size})")
+        if self.viral_refresh_s < 0:
+            raise ConfigError("VIRAL_REFRESH_S", f"must be >= 0 (got {self.viral_refresh_s})")
         if not 1 <= self.persistence_batch_concurrency <= 16:
             raise ConfigError("PERSISTENCE_BATCH_CONCURRENCY",
                               f"must be 1..16 (got {self.persistence_batch_concurrency})")

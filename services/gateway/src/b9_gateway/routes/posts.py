@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from b9_readmodel import posts as rm
 from b9_readmodel import viral as vm
+from b9_readmodel import viral_snapshot as vs
 from fastapi import APIRouter, Depends, Query
 from msgspec import Meta
 
@@ -54,6 +55,7 @@ class ViralStats(msgspec.Struct):
     best_subreddit_by_comments: dict[str, Any] | None
     best_hour: int | None
     by_hour: list[HourStat]
+    as_of: datetime | None  # the snapshot's time (persistence refreshes it); None: computed now
 
 
 Hours = Annotated[int, Query(ge=1, le=24 * 90, description="Time window in hours")]
@@ -78,9 +80,10 @@ async def viral(deps: Deps, query: ViralQuery) -> JSON:
     page_no, per_page = query.page, query.per_page
     async with deps.pool.acquire() as conn:
         v = vm.Viral(query.hours, query.per_subreddit, query.sfw, query.category, query.subreddit, query.q)
-        found, total = await vm.viral_page(conn, v, query.sort, page_no, per_page)
+        found, total, as_of = await vs.viral_page(conn, v, query.sort, page_no, per_page)
     items = [{k: v for k, v in dict(r).items() if k != "total"} for r in found]
-    return JSON(page(items, total, page_no, per_page))
+    # as_of: the time the snapshot these rows come from was taken (None: computed now)
+    return JSON(page(items, total, page_no, per_page, as_of=as_of))
 
 
 @router.get("/viral/stats", responses=doc(ViralStats), summary="Totals, best subreddits and best hour (UTC)")
@@ -92,7 +95,7 @@ async def viral_stats(
     deps: Deps = Depends(get_deps),
 ) -> JSON:
     async with deps.pool.acquire() as conn:
-        got = await vm.viral_stats(conn, vm.Viral(hours, per_subreddit, sfw, category))
+        got, as_of = await vs.viral_stats(conn, vm.Viral(hours, per_subreddit, sfw, category))
     best_hour = max(got.by_hour, key=lambda h: (h["avg_score"], -h["hour"]), default=None)
     return JSON(
         {
@@ -101,6 +104,7 @@ async def viral_stats(
             "best_subreddit_by_comments": got.best_by_comments,
             "best_hour": best_hour["hour"] if best_hour else None,
             "by_hour": got.by_hour,
+            "as_of": as_of,
         }
     )
 

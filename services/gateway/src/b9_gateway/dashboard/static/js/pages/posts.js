@@ -10,6 +10,8 @@ export async function postsPage({ main }) {
   const tax = await taxonomy();
   const st = { hours: 72, q: '', sfw: false, category: '', sort: 'score', page: 1 };
   const statsBox = h('div');
+  // The standard windows are read from a snapshot persistence refreshes every few minutes: say when it was taken.
+  const asOfBox = h('p.muted.small', { id: 'viral-as-of' });
   const chartBox = h('div');
   const grid = h('div.grid-3', { id: 'viral-grid' });
   const pg = pager((p) => { st.page = p; loadPosts(); });
@@ -25,6 +27,7 @@ export async function postsPage({ main }) {
       { id: 'best-comments', label: 'Best subreddit (comments)', value: s.best_subreddit_by_comments ? `r/${s.best_subreddit_by_comments.subreddit}` : '—', hint: s.best_subreddit_by_comments ? `${num(s.best_subreddit_by_comments.comments)} comments` : null },
       { id: 'best-hour', label: 'Best posting hour', value: hourLabel(s.best_hour), hint: 'highest mean score' },
     ]));
+    clear(asOfBox, s.as_of ? `As of ${new Date(s.as_of).toISOString().slice(11, 16)} UTC (${ago(s.as_of)}): refreshed every few minutes` : 'Computed live');
     const byHour = new Map(s.by_hour.map((x) => [x.hour, x]));
     clear(chartBox, barChart(Array.from({ length: 24 }, (_, hr) => ({ label: String(hr).padStart(2, '0'), value: byHour.get(hr)?.avg_score || 0, highlight: hr === s.best_hour })), { title: 'Mean score by posting hour (UTC)', width: 1100, height: 220 }));
   }
@@ -49,6 +52,7 @@ export async function postsPage({ main }) {
       searchBox('Search titles', '', (q) => { st.q = q; st.page = 1; loadPosts(); }),
       select('Sort by', [['score', 'Score'], ['comments', 'Comments'], ['recent', 'Most recent'], ['ratio', 'Upvote ratio']], st.sort, (v) => { st.sort = v; st.page = 1; loadPosts(); }),
       toggle('SFW only', false, (v) => { st.sfw = v; reload(); })),
+    asOfBox,
     statsBox,
     h('section.card', h('h2', 'Mean score by posting hour'), chartBox),
     h('h2.section', 'Viral posts'), grid, pg.el);
