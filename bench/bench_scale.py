@@ -1,7 +1,7 @@
 """How b9's cost grows with its data: 1x, 3x and 10x the original size, one command.
 
     .venv/bin/python bench/bench_scale.py [--scales 1x,3x,10x] [--duration S] [--rounds N]
-        [--browser-rounds N] [--skip load,http,browser] [--reload] [--keep-streams] [--quick] [--json PATH]
+        [--browser-rounds N] [--skip load,http,wrk,browser] [--reload] [--keep-streams] [--quick] [--json PATH]
 
 Per scale (``b9_persistence.seed.scale_counts``: ``full`` = ``1x``, ``3x``, ``10x``, any ``<f>x``):
 
@@ -73,7 +73,7 @@ def load_rows(scale: str, doc: dict[str, Any], reused: bool) -> list[Row]:
 async def http_rows(scale: str, stack: scale_stack.Stack, args: argparse.Namespace, work: Path) -> list[Row]:
     from b9_common.ops.metrics import free_port
 
-    if not shutil.which("wrk"):
+    if "wrk" not in args.skip and not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
     conn = await asyncpg.connect(stack.url)
     try:
@@ -96,7 +96,7 @@ async def http_rows(scale: str, stack: scale_stack.Stack, args: argparse.Namespa
             await bg.wait_up(f"http://127.0.0.1:{bare_port}{eps[0][1]}", bare_port, bg.WORKERS)
             gw_pids, bare_pids = bg._worker_pids(gw), bg._worker_pids(bare)
             sampler.start()
-            for label, path in eps:
+            for label, path in eps if "wrk" not in args.skip else []:
                 rows += await _endpoint(scale, label, path, gw_port, bare_port, gw_pids, bare_pids, args, conn)
             await sampler.stop()
             rows += [Row(f"{scale} peak RSS under HTTP load: {k}", v, "MB") for k, v in sampler.peaks_mb().items()]
@@ -204,7 +204,9 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run (default 5; quick 1)")
     ap.add_argument("--rounds", type=int, default=None, help="alternating bare/gateway runs (default 2; quick 1)")
     ap.add_argument("--browser-rounds", type=int, default=None, help="loads per page (default 3; quick 1)")
-    ap.add_argument("--skip", default="", help="comma-separated: load (never seed), http, browser")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated: load (never seed), http (and the browser), wrk (the endpoints: "
+                         "the browser pages only), browser")
     ap.add_argument("--reload", action="store_true", help="drop the scale's database and seed it again")
     ap.add_argument("--keep-streams", action="store_true", help="keep the seed's streams after the load")
     ap.add_argument("--quick", action="store_true", help="0.01x, 1 s per endpoint, default sorts only")
