@@ -97,22 +97,15 @@ async def viral_page(
 
 
 async def page_of(
-    conn: asyncpg.Connection, w: Where, cte: str, cols: str, sort: str, page: int, per_page: int, top_n: bool = False
+    conn: asyncpg.Connection, w: Where, cte: str, cols: str, sort: str, page: int, per_page: int
 ) -> tuple[list[asyncpg.Record], int]:
     """A page of the rows of ``cte`` (``WITH viral AS (...)``, its parameters bound in ``w``)
-    as ``cols`` (of ``k`` the page's keys, ``p`` the post, ``s`` its subreddit) and their total.
-    ``top_n``: the page by a top-N sort and the total counted apart (cheaper over a stored table
-    than a window count, which sorts every row)."""
+    as ``cols`` (of ``k`` the page's keys, ``p`` the post, ``s`` its subreddit) and their total."""
     lim, off = w.p(per_page), w.p((page - 1) * per_page)
     order = f"{VIRAL_SORTS[sort]}, reddit_id"
-    k = (
-        f"k AS (SELECT *, (SELECT count(*) FROM viral) AS total FROM (SELECT * FROM viral ORDER BY {order} "
-        f"LIMIT {lim} OFFSET {off}) t) "
-        if top_n
-        else f"k AS (SELECT *, count(*) OVER () AS total FROM viral ORDER BY {order} LIMIT {lim} OFFSET {off}) "
-    )
     sql = (
-        cte + f", {k}SELECT {cols}, k.total FROM k JOIN reddit_posts p USING (reddit_id) "
+        cte + f", k AS (SELECT *, count(*) OVER () AS total FROM viral ORDER BY {order} LIMIT {lim} OFFSET {off}) "
+        f"SELECT {cols}, k.total FROM k JOIN reddit_posts p USING (reddit_id) "
         f"JOIN subreddits s ON s.name = p.subreddit ORDER BY {order}"
     )
     found = await conn.fetch(sql, *w.params)

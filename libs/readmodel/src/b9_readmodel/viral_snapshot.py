@@ -62,10 +62,31 @@ def _viral(w: Where, v: viral.Viral) -> str:
 
 
 async def _page(
-    conn: asyncpg.Connection, v: viral.Viral, sort: str, page: int, per_page: int
+    conn: asyncpg.Connection, v: viral.Viral, sort: str, page: int, per_page: int, kept: int
 ) -> tuple[list[asyncpg.Record], int]:
+    """A page of the window's snapshot rows: the first ``per_page`` of an index in the sort's order
+    (0098: one per sort, after ``hours``), then their posts' other columns; the total from the
+    per-hour sums at the snapshot's own per_subreddit (``kept``), else counted."""
     w = Where()
-    return await viral.page_of(conn, w, _viral(w, v), SNAPSHOT_COLS, sort, page, per_page, top_n=True)
+    cond = " AND ".join([*_filters(w, v), f"rank <= {w.p(v.per_subreddit)}"])
+    order = f"{viral.VIRAL_SORTS[sort]}, reddit_id"
+    n = len(w.params)
+    lim, off = w.p(per_page), w.p((page - 1) * per_page)
+    found = await conn.fetch(
+        "WITH k AS (SELECT reddit_id, score, num_comments, created_utc, upvote_ratio, posting_hour, "
+        f"rank::bigint AS rank FROM viral_top WHERE {cond} ORDER BY {order} LIMIT {lim} OFFSET {off}) "
+        f"SELECT {SNAPSHOT_COLS} FROM k JOIN reddit_posts p USING (reddit_id) "
+        f"JOIN subreddits s ON s.name = p.subreddit ORDER BY {order}",
+        *w.params,
+    )
+    if v.per_subreddit == kept:
+        t = Where()
+        total = await conn.fetchval(
+            f"SELECT coalesce(sum(posts), 0) FROM viral_hour WHERE {' AND '.join(_filters(t, v))}", *t.params
+        )
+    else:
+        total = await conn.fetchval(f"SELECT count(*) FROM viral_top WHERE {cond}", *w.params[:n])
+    return found, int(total)
 
 
 def _filters(w: Where, v: viral.Viral) -> list[str]:
@@ -118,12 +139,12 @@ async def viral_page(
     """``viral.viral_page`` (rows, total) and the ``as_of`` of the snapshot it was read from
     (None: computed live now)."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        as_of = await snapshot_of(conn, v)
-        if as_of is None:
+        held = await _held(conn, v)
+        if held is None:
             found, total = await viral.viral_page(conn, v, sort, page, per_page)
         else:
-            found, total = await _page(conn, v, sort, page, per_page)
-    return found, total, as_of
+            found, total = await _page(conn, v, sort, page, per_page, held[1])
+    return found, total, None if held is None else held[0]
 
 
 async def viral_stats(conn: asyncpg.Connection, v: viral.Viral) -> tuple[viral.ViralStats, datetime | None]:

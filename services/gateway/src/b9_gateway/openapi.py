@@ -37,10 +37,12 @@ def doc(
     paged: bool = False,
     many: bool = False,
     cursor: bool = False,
+    page_extra: dict[str, Any] | None = None,
     description: str = "OK",
 ) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` entry of ``struct`` (``many``: a list of them; ``paged``: a page of
-    them; ``cursor``: a page that also carries ``next``, for the ``after`` parameter)."""
+    them; ``cursor``: a page that also carries ``next``, for the ``after`` parameter;
+    ``page_extra``: more properties of the page, always present)."""
     schema: dict[str, Any] = _ref(struct)
     if many:
         schema = {"type": "array", "items": schema}
@@ -59,6 +61,9 @@ def doc(
         if cursor:
             schema["required"].append("next")
             schema["properties"]["next"] = NEXT
+        for name, prop in (page_extra or {}).items():
+            schema["required"].append(name)
+            schema["properties"][name] = prop
     schema["x-b9-schema"] = True
     content = {"application/json": {"schema": schema}}
     return {status: {"description": description, "content": content}}

@@ -29,6 +29,12 @@ CREATE TABLE IF NOT EXISTS viral_top (
     primary_category text,
     PRIMARY KEY (hours, subreddit, rank)
 );
+-- A page of a window in each sort's order (b9_readmodel.viral.VIRAL_SORTS, then reddit_id): the
+-- first rows of an index instead of a sort of the window's ~0.4 M rows (at 10x).
+CREATE INDEX IF NOT EXISTS viral_top_score ON viral_top (hours, score DESC, reddit_id);
+CREATE INDEX IF NOT EXISTS viral_top_comments ON viral_top (hours, num_comments DESC, reddit_id);
+CREATE INDEX IF NOT EXISTS viral_top_recent ON viral_top (hours, created_utc DESC, reddit_id);
+CREATE INDEX IF NOT EXISTS viral_top_ratio ON viral_top (hours, upvote_ratio DESC NULLS LAST, reddit_id);
 -- The stats of a window at the snapshot's per_subreddit, so that GET /viral/stats reads a few
 -- rows instead of grouping the window's ~0.4 M viral_top rows (~1 s at 10x): per subreddit its
 -- viral posts, their mean score (avg(score)::float8, as the live query) and comments, indexed in

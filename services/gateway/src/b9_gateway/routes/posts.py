@@ -75,7 +75,13 @@ class ViralQuery(msgspec.Struct, frozen=True, kw_only=True):
     per_page: Annotated[int, Meta(ge=1, le=MAX_PER_PAGE)] = 50
 
 
-@router.get("/viral", responses=doc(ViralPost, paged=True), summary="Top posts per Ok subreddit in a window")
+# The page's rows come from the snapshot persistence refreshes (its time) or were computed now (null).
+AS_OF = {"type": ["string", "null"], "format": "date-time",
+         "description": "When the viral posts snapshot these rows come from was taken; null: computed now"}
+
+
+@router.get("/viral", responses=doc(ViralPost, paged=True, page_extra={"as_of": AS_OF}),
+            summary="Top posts per Ok subreddit in a window")
 async def viral(deps: Deps, query: ViralQuery) -> JSON:
     page_no, per_page = query.page, query.per_page
     async with deps.pool.acquire() as conn:

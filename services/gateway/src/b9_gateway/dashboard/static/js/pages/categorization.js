@@ -19,9 +19,13 @@ export function tagSelect(tax, placeholder = 'Choose a tag…') {
 }
 
 export async function categorizationPage({ main }) {
-  const tax = await taxonomy();
   const st = { tab: 'all', q: '', page: 1 };
-  let stats = await get('/categorization/stats');
+  // The stats and the first page are asked for at once (with the taxonomy), not one after the other.
+  const statsFirst = get('/categorization/stats');
+  const first = fetchPage();
+  first.catch(() => {}); // awaited below; not "unhandled" if the stats fail first
+  const tax = await taxonomy();
+  let stats = await statsFirst;
   const statsBox = h('div');
   const topBox = h('div.chips');
   const job = { total: 0, done: 0, el: h('div#ai-progress', { hidden: true }) };
@@ -85,12 +89,15 @@ export async function categorizationPage({ main }) {
     } catch (e) { toast(e.message, 'error'); }
   }
 
-  async function load() {
+  function fetchPage() {
     const tagged = st.tab === 'all' ? null : st.tab === 'tagged';
-    const res = await get('/subreddits', { review: 'Ok', tagged, q: st.q, sort: 'score', page: st.page, per_page: 50 });
+    return get('/subreddits', { review: 'Ok', tagged, q: st.q, sort: 'score', page: st.page, per_page: 50 });
+  }
+  function show(res) {
     table.setRows(res.items);
     pg.update(res);
   }
+  async function load() { show(await fetchPage()); }
 
   const refreshStats = throttle(async () => { stats = await get('/categorization/stats'); renderStats(); }, 1500);
   const reloadList = throttle(() => load().catch(() => {}), 3000);
@@ -125,7 +132,7 @@ export async function categorizationPage({ main }) {
   const obs = new MutationObserver(() => { job.el.parentElement.hidden = job.el.hidden; });
   obs.observe(job.el, { attributes: true, attributeFilter: ['hidden'] });
   renderStats();
-  await load();
+  show(await first);
   // anyone's tags or reviews (the list is the Ok subreddits)
   const offDecisions = ['subreddit.tagged', 'subreddit.reviewed'].map((t) => live.on(t, later));
   return { dispose() { off(); offDecisions.forEach((f) => f()); obs.disconnect(); refreshStats.cancel(); reloadList.cancel(); } };

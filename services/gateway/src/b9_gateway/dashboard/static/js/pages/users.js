@@ -26,7 +26,11 @@ function discoverDialog(done) {
 
 export async function usersPage({ main }) {
   const st = { tab: 'all', q: '', sort: 'karma', order: 'desc', minKarma: null, page: 1 };
-  const ov = await get('/overview');
+  // The list and the counts are asked for at once; the counts (the overview, dear at scale) fill
+  // their cards when they come, after the table if need be.
+  const counts = get('/overview');
+  const first = fetchPage();
+  const cards = h('div');
   const bulk = bulkBar('Bulk update');
   const table = dataTable({
     caption: 'Reddit users', selectable: true, key: (u) => u.username, onSelect: (sel) => bulk.update(sel.size), empty: 'No users match.',
@@ -54,27 +58,35 @@ export async function usersPage({ main }) {
     } catch (e) { toast(e.message, 'error'); }
   }
 
-  async function load() {
-    const res = await get('/users', { ...QUALITY[st.tab], q: st.q, sort: st.sort, order: st.order, min_karma: st.minKarma ?? QUALITY[st.tab].min_karma, page: st.page, per_page: 50 });
+  function fetchPage() {
+    return get('/users', { ...QUALITY[st.tab], q: st.q, sort: st.sort, order: st.order, min_karma: st.minKarma ?? QUALITY[st.tab].min_karma, page: st.page, per_page: 50 });
+  }
+  function show(res) {
     table.setRows(res.items);
     pg.update(res);
+  }
+  async function load() { show(await fetchPage()); }
+  function renderCards(ov) {
+    clear(cards, statCards([
+      { id: 'total', label: 'Users', value: ov ? num(ov.counts.users) : '…' },
+      { id: 'ours', label: 'Our creators', value: ov ? num(ov.counts.our_creators) : '…' },
+      { id: 'models', label: 'Models', value: ov ? num(ov.counts.models) : '…' },
+    ]));
   }
 
   const reload = throttle(() => load().catch(() => {}), 4000);
   const offs = [live.on('user.fetched', settled(reload)), live.on('user.marked_ours', settled(reload))];
   clear(main,
     pageHeader('User analysis', 'Reddit accounts: quality, activity and ours', button('Add our creator', () => discoverDialog(load), { kind: 'primary' })),
-    statCards([
-      { id: 'total', label: 'Users', value: num(ov.counts.users) },
-      { id: 'ours', label: 'Our creators', value: num(ov.counts.our_creators) },
-      { id: 'models', label: 'Models', value: num(ov.counts.models) },
-    ]),
+    cards,
     tabs([{ id: 'all', label: 'All' }, { id: 'ours', label: 'Our creators' }, { id: 'high', label: 'High karma (5k+)' }, { id: 'low', label: 'Low karma (<1k)' }], st.tab, (id) => { st.tab = id; st.page = 1; load(); }, 'Quality'),
     h('div.toolbar', searchBox('Search users', '', (q) => { st.q = q; st.page = 1; load(); }, 'Username prefix'),
       numberInput('Min karma', null, (v) => { st.minKarma = v; st.page = 1; load(); }, { min: 0 }),
       select('Sort by', [['karma', 'Karma'], ['karma_per_day', 'Karma per day'], ['avg_post_score', 'Avg post score'], ['account_age', 'Account age'], ['last_scraped', 'Last scraped']], st.sort, (v) => { st.sort = v; st.order = 'desc'; table.setSort({ sort: v, order: 'desc' }); load(); })),
     bulk.el, table.el, pg.el);
-  await load();
+  renderCards(null);
+  counts.then(renderCards, (e) => clear(cards, h('p.muted', `Counts unavailable: ${e.message}`)));
+  show(await first);
   return { dispose() { offs.forEach((f) => f()); reload.cancel(); } };
 }
 
