@@ -73,7 +73,8 @@ async def test_replay_through_persistence_restores_rows_with_the_right_counts(
     assert r.status_code == 202, r.text
     started = r.json()
     rid = started["id"]
-    assert started["status"] == "running" and started["total"] == 12
+    # 12 events: the replay may already be over when the 202 is written (the feed below saw it run)
+    assert started["status"] in ("running", "completed") and started["total"] == 12
     assert started["slice"]["from_seq"] == first and started["slice"]["to_seq"] == end
 
     async def done() -> bool:
