@@ -80,8 +80,9 @@ async def bootstrap(settings: Settings, rt: Runtime) -> App:
     def status() -> dict[str, Any]:
         return persistence.status()
 
+    # busy or not by rows written, not deliveries: a posts.fetched carries up to 100 posts
     viral = ViralRefresher(settings.database_url, settings.viral_refresh_s,
-                           settings.viral_snapshot_min_subreddits, lambda: persistence.deliveries)
+                           settings.viral_snapshot_min_subreddits, lambda: sum(persistence.rows.values()))
 
     return App(
         consumers=[

@@ -6,7 +6,7 @@ not held for it). It is skipped while nothing was stored since the last refresh 
 is younger than ``IDLE_MAX_S`` (the windows slide: an idle read model still needs a refresh now
 and then). Below ``viral_snapshot_min_subreddits`` 'Ok' subreddits it keeps no snapshot (the
 gateway computes live; cheap there). While persistence drains a backlog (``BUSY_RATE``) it waits,
-up to ``BUSY_MAX_S``: a refresh is a few seconds of one core at 10x, taken from the drain.
+up to ``BUSY_MAX_S``: a refresh is 15-20 s of one core at 10x, taken from the drain.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # Unchanged data: refresh anyway this often (the windows slide).
 IDLE_MAX_S = 900.0
-# Draining faster than this (deliveries/s, a backlog or a bulk load): each refresh would be stale
+# Writing faster than this (rows/s: a backlog or a bulk load): each refresh would be stale
 # at once and its CPU would slow the drain; wait, up to BUSY_MAX_S since the last one.
 BUSY_RATE = 1000.0
 BUSY_MAX_S = 1800.0
@@ -35,7 +35,7 @@ class ViralRefresher:
         self.url = url
         self.interval = interval
         self.min_subreddits = min_subreddits
-        self.stored = stored  # deliveries handled so far: what changed since the last refresh
+        self.stored = stored  # rows written so far: what changed since the last refresh
         self.last_stored = -1  # at the last refresh
         self.last_at: float | None = None  # time.monotonic() of the last refresh
         self.tick_stored = 0  # at the last tick, and when
