@@ -32,12 +32,6 @@ SNAPSHOT_COLS = (
 )
 
 
-async def snapshot_of(conn: asyncpg.Connection, v: viral.Viral) -> datetime | None:
-    """The ``as_of`` of the snapshot that answers ``v``, or None (then: live)."""
-    held = await _held(conn, v)
-    return None if held is None else held[0]
-
-
 async def _held(conn: asyncpg.Connection, v: viral.Viral) -> tuple[datetime, int] | None:
     """(``as_of``, ranks kept per subreddit) of the snapshot that answers ``v``, or None."""
     if (v.q and v.q.strip()) or v.subreddit:
