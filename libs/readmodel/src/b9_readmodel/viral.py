@@ -91,27 +91,19 @@ async def viral_page(
     column is the count of them all) and that total (counted apart when the page is past the end)."""
     w = Where()
     cte = viral_cte(w, v)
-    async with conn.transaction():
-        await conn.execute(NO_JIT)
-        return await page_of(conn, w, cte, VIRAL_COLS, sort, page, per_page)
-
-
-async def page_of(
-    conn: asyncpg.Connection, w: Where, cte: str, cols: str, sort: str, page: int, per_page: int
-) -> tuple[list[asyncpg.Record], int]:
-    """A page of the rows of ``cte`` (``WITH viral AS (...)``, its parameters bound in ``w``)
-    as ``cols`` (of ``k`` the page's keys, ``p`` the post, ``s`` its subreddit) and their total."""
     lim, off = w.p(per_page), w.p((page - 1) * per_page)
     order = f"{VIRAL_SORTS[sort]}, reddit_id"
     sql = (
         cte + f", k AS (SELECT *, count(*) OVER () AS total FROM viral ORDER BY {order} LIMIT {lim} OFFSET {off}) "
-        f"SELECT {cols}, k.total FROM k JOIN reddit_posts p USING (reddit_id) "
+        f"SELECT {VIRAL_COLS}, k.total FROM k JOIN reddit_posts p USING (reddit_id) "
         f"JOIN subreddits s ON s.name = p.subreddit ORDER BY {order}"
     )
-    found = await conn.fetch(sql, *w.params)
-    if found:
-        return found, int(found[0]["total"])
-    return found, int(await conn.fetchval(cte + "SELECT count(*) FROM viral", *w.params[:-2]))
+    async with conn.transaction():
+        await conn.execute(NO_JIT)
+        found = await conn.fetch(sql, *w.params)
+        if found:
+            return found, int(found[0]["total"])
+        return found, int(await conn.fetchval(cte + "SELECT count(*) FROM viral", *w.params[:-2]))
 
 
 @dataclass(frozen=True)
@@ -131,7 +123,6 @@ async def viral_stats(conn: asyncpg.Connection, v: Viral) -> ViralStats:
     (no hash of every subreddit's), their hours and scores kept for the hours' means."""
     w = Where()
     top, subs = _top(w, v)
-    cols = "subreddit, posts, avg_score, comments"
     async with conn.transaction():
         await conn.execute(NO_JIT)
         found = await conn.fetch(
@@ -139,15 +130,25 @@ async def viral_stats(conn: asyncpg.Connection, v: Viral) -> ViralStats:
             "SELECT count(*) AS posts, avg(score)::float8 AS avg_score, sum(num_comments) AS comments, "
             f"array_agg(posting_hour) AS hours, array_agg(score) AS scores FROM ({top}) t) v "
             f"WHERE {subs} AND v.posts > 0) "
-            f"(SELECT 'avg' AS kind, {cols}, NULL::smallint AS hour FROM by_sub "
-            'ORDER BY avg_score DESC, subreddit COLLATE "C" DESC LIMIT 1) '
-            f"UNION ALL (SELECT 'comments', {cols}, NULL FROM by_sub "
-            'ORDER BY comments DESC, subreddit COLLATE "C" DESC LIMIT 1) '
-            "UNION ALL SELECT 'hour', NULL, count(*), avg(u.score)::float8, NULL, u.hour "
+            + best_sql("by_sub")
+            + "UNION ALL SELECT 'hour', NULL, count(*), avg(u.score)::float8, NULL, u.hour "
             "FROM by_sub, unnest(hours, scores) AS u(hour, score) GROUP BY u.hour",
             *w.params,
         )
     return stats_of(found)
+
+
+def best_sql(rows: str, posts: str = "posts") -> str:
+    """The stats' two best-subreddit rows (kind 'avg', 'comments') of ``rows`` (a relation, with
+    its WHERE if any, of subreddit, ``posts``, avg_score, comments), to go before the hours'
+    ``UNION ALL SELECT 'hour', ...``."""
+    cols = f"subreddit, {posts}, avg_score, comments"
+    return (
+        f"(SELECT 'avg' AS kind, {cols}, NULL::smallint AS hour FROM {rows} "
+        'ORDER BY avg_score DESC, subreddit COLLATE "C" DESC LIMIT 1) '
+        f"UNION ALL (SELECT 'comments', {cols}, NULL FROM {rows} "
+        'ORDER BY comments DESC, subreddit COLLATE "C" DESC LIMIT 1) '
+    )
 
 
 def stats_of(found: list[asyncpg.Record]) -> ViralStats:

@@ -48,11 +48,15 @@ async def _held(conn: asyncpg.Connection, v: viral.Viral) -> tuple[datetime, int
 
 def _viral(w: Where, v: viral.Viral) -> str:
     """``WITH viral AS (...)`` from the snapshot: the same columns as ``viral.viral_cte``."""
-    cond = [*_filters(w, v), f"rank <= {w.p(v.per_subreddit)}"]
     return (
         "WITH viral AS (SELECT reddit_id, subreddit, score, num_comments, created_utc, upvote_ratio, posting_hour, "
-        "rank::bigint AS rank FROM viral_top WHERE " + " AND ".join(cond) + ") "
+        f"rank::bigint AS rank FROM viral_top WHERE {_top(w, v)}) "
     )
+
+
+def _top(w: Where, v: viral.Viral) -> str:
+    """The condition on ``viral_top`` rows: the window, the filters, the ranks asked for."""
+    return " AND ".join([*_filters(w, v), f"rank <= {w.p(v.per_subreddit)}"])
 
 
 async def _page(
@@ -62,7 +66,7 @@ async def _page(
     (0098: one per sort, after ``hours``), then their posts' other columns; the total from the
     per-hour sums at the snapshot's own per_subreddit (``kept``), else counted."""
     w = Where()
-    cond = " AND ".join([*_filters(w, v), f"rank <= {w.p(v.per_subreddit)}"])
+    cond = _top(w, v)
     order = f"{viral.VIRAL_SORTS[sort]}, reddit_id"
     n = len(w.params)
     lim, off = w.p(per_page), w.p((page - 1) * per_page)
@@ -99,28 +103,19 @@ async def _stats(conn: asyncpg.Connection, v: viral.Viral, kept: int) -> viral.V
     w = Where()
     if v.per_subreddit == kept:
         cond = " AND ".join(_filters(w, v))
-        cols = "subreddit, posts::bigint AS posts, avg_score, comments"
         found = await conn.fetch(
-            f"(SELECT 'avg' AS kind, {cols}, NULL::smallint AS hour FROM viral_sub WHERE {cond} "
-            'ORDER BY avg_score DESC, subreddit COLLATE "C" DESC LIMIT 1) '
-            f"UNION ALL (SELECT 'comments', {cols}, NULL FROM viral_sub WHERE {cond} "
-            'ORDER BY comments DESC, subreddit COLLATE "C" DESC LIMIT 1) '
+            viral.best_sql(f"viral_sub WHERE {cond}", posts="posts::bigint AS posts")
             # avg(integer) is numeric sum / count: the same division here, the same float8
-            "UNION ALL SELECT 'hour', NULL, sum(posts)::bigint, (sum(sum_score)::numeric / sum(posts))::float8, "
+            + "UNION ALL SELECT 'hour', NULL, sum(posts)::bigint, (sum(sum_score)::numeric / sum(posts))::float8, "
             f"NULL, posting_hour FROM viral_hour WHERE {cond} GROUP BY posting_hour",
             *w.params,
         )
         return viral.stats_of(found)
-    cte = _viral(w, v)
-    cols = "subreddit, posts, avg_score, comments"
     found = await conn.fetch(
-        cte + ", by_sub AS (SELECT subreddit, count(*) AS posts, avg(score)::float8 AS avg_score, "
+        _viral(w, v) + ", by_sub AS (SELECT subreddit, count(*) AS posts, avg(score)::float8 AS avg_score, "
         "sum(num_comments) AS comments FROM viral GROUP BY subreddit) "
-        f"(SELECT 'avg' AS kind, {cols}, NULL::smallint AS hour FROM by_sub "
-        'ORDER BY avg_score DESC, subreddit COLLATE "C" DESC LIMIT 1) '
-        f"UNION ALL (SELECT 'comments', {cols}, NULL FROM by_sub "
-        'ORDER BY comments DESC, subreddit COLLATE "C" DESC LIMIT 1) '
-        "UNION ALL SELECT 'hour', NULL, count(*), avg(score)::float8, NULL, posting_hour "
+        + viral.best_sql("by_sub")
+        + "UNION ALL SELECT 'hour', NULL, count(*), avg(score)::float8, NULL, posting_hour "
         "FROM viral GROUP BY posting_hour",
         *w.params,
     )
